@@ -1,0 +1,60 @@
+# wsarecv -- build, test, demo.  `make test` and `make demo` work on a fresh
+# Debian machine: they install what is missing first (scripts/deps.sh).
+
+LUA      ?= lua5.4
+CC       ?= gcc
+PKGS     := lua5.4 libuv
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Wno-unused-parameter
+CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Isrc
+LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
+
+CORE_SRC := src/core/wr_core.c src/core/wr_sock.c src/core/wr_errors.c
+BIND_SRC := src/lwsarecv.c src/lbuffer.c src/loverlapped.c src/lsocket.c
+SRC      := $(CORE_SRC) $(BIND_SRC)
+HDR      := src/core/wr.h src/core/wr_int.h src/lwsarecv.h
+
+BUILD    ?= build
+SO       := $(BUILD)/wsarecv/core.so
+
+# run from the checkout: our module first, then whatever is installed
+export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(LUA_PATH);;
+export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;$(LUA_CPATH);;
+
+BUSTED   := $(LUA) /usr/bin/busted
+
+.PHONY: all deps test demo asan asan-test examples clean
+
+all: $(SO)
+
+$(SO): $(SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $(SRC) $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	$(BUSTED) $(BUSTED_ARGS) spec
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(LUA) examples/demo.lua
+
+# The same specs against a build with AddressSanitizer and UBSan.  The
+# interpreter is not instrumented, so the ASan runtime is preloaded.
+asan:
+	@$(MAKE) --no-print-directory all BUILD=build-asan \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+
+asan-test: deps asan
+	LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LUA_CPATH="$(CURDIR)/build-asan/?.so;;" \
+	$(BUSTED) $(BUSTED_ARGS) spec
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,74 @@
+--- wsarecv: Windows-style overlapped receive (WSARecv) for Lua 5.4.
+--
+-- This is the module scripts `require`.  The work is done by the C module
+-- `wsarecv.core`; this file adds what is easier said in Lua: buf:unpack,
+-- hexdump, and a coroutine-friendly receive.
+--
+-- @module wsarecv
+
+local core = require "wsarecv.core"
+
+local M = {}
+for k, v in pairs(core) do M[k] = v end
+
+M._VERSION = "wsarecv 0.1.0"
+
+local bufmeta = debug.getregistry()["wsarecv.buffer"]
+local bufmethods = bufmeta.__index
+
+--- buf:unpack(fmt [, pos]): string.unpack over the buffer's bytes.
+-- Only the bytes the format needs are copied out when the format has a
+-- fixed size; formats with variable-length or alignment items ('s', 'z',
+-- '!', 'X') read from pos to the end of the buffer.
+-- @function buffer:unpack
+function bufmethods.unpack(buf, fmt, pos)
+  local n = #buf
+  pos = pos or 1
+  if pos < 0 then pos = n + pos + 1 end
+  if pos < 1 or pos > n + 1 then
+    error("bad argument #2 to 'unpack' (initial position out of buffer)", 2)
+  end
+  local ok, size = pcall(string.packsize, fmt)
+  local chunk
+  if ok and not fmt:find("[!Xsz]") then
+    if pos + size - 1 > n then
+      error("bad argument #1 to 'unpack' (data string too short)", 2)
+    end
+    chunk = buf:sub(pos, pos + size - 1)
+  else
+    chunk = buf:sub(pos)
+  end
+  local res = table.pack(string.unpack(fmt, chunk))
+  res[res.n] = res[res.n] + pos - 1
+  return table.unpack(res, 1, res.n)
+end
+
+--- wsarecv.hexdump(data [, len]) -> string: offset, hex and ASCII columns.
+-- data is a string or a buffer; len limits how many bytes are shown.
+function M.hexdump(data, len)
+  if type(data) ~= "string" then data = data:sub(1, len or #data) end
+  if len and len < #data then data = data:sub(1, len) end
+  local out = {}
+  for off = 1, #data, 16 do
+    local chunk = data:sub(off, off + 15)
+    local hex = chunk:gsub(".", function(c)
+      return string.format("%02x ", c:byte())
+    end)
+    out[#out + 1] = string.format("%08x  %-48s |%s|", off - 1, hex,
+      (chunk:gsub("[^%g ]", ".")))
+  end
+  return table.concat(out, "\n")
+end
+
+--- wsarecv.flagnames(flags) -> "MSG_PARTIAL|MSG_TRUNC" (or "0")
+local flagnames = { "MSG_OOB", "MSG_PEEK", "MSG_WAITALL", "MSG_PUSH_IMMEDIATE",
+  "MSG_TRUNC", "MSG_CTRUNC", "MSG_BCAST", "MSG_MCAST", "MSG_PARTIAL" }
+function M.flagnames(flags)
+  local t = {}
+  for _, name in ipairs(flagnames) do
+    if flags & M[name] ~= 0 then t[#t + 1] = name end
+  end
+  return #t > 0 and table.concat(t, "|") or "0"
+end
+
+return M

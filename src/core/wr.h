@@ -1,0 +1,334 @@
+/*
+** wr.h -- the wsarecv core: Winsock-style overlapped receive on libuv.
+**
+** This header reads like the Winsock pages it implements (WSARecv,
+** WSARecvMsg, WSAGetOverlappedResult, WSAWaitForMultipleEvents, SleepEx,
+** CancelIoEx).  It knows sockets, WSABUF arrays, operation queues,
+** errno -> WSA codes and completion routines as C function pointers.  It
+** knows nothing of Lua: the binding (src/l*.c) sits on top.
+**
+** Every call that can fail returns 0 or a WSA error code (never -1 plus a
+** thread-local "last error"): WSA_IO_PENDING (997) means "started, will
+** complete later", as WSARecv's SOCKET_ERROR + WSA_IO_PENDING does.
+*/
+#ifndef WR_H
+#define WR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <uv.h>
+
+/* ---------------------------------------------------------------------
+** Error codes (the Windows values)
+** ------------------------------------------------------------------- */
+#define WSA_INVALID_PARAMETER     87
+#define WSA_NOT_ENOUGH_MEMORY     8
+#define WSA_OPERATION_ABORTED     995
+#define WSA_IO_INCOMPLETE         996
+#define WSA_IO_PENDING            997
+#define WR_ERROR_NOT_FOUND        1168
+#define WSAEINTR                  10004
+#define WSAEBADF                  10009
+#define WSAEACCES                 10013
+#define WSAEFAULT                 10014
+#define WSAEINVAL                 10022
+#define WSAEMFILE                 10024
+#define WSAEWOULDBLOCK            10035
+#define WSAEINPROGRESS            10036
+#define WSAEALREADY               10037
+#define WSAENOTSOCK               10038
+#define WSAEDESTADDRREQ           10039
+#define WSAEMSGSIZE               10040
+#define WSAEPROTOTYPE             10041
+#define WSAENOPROTOOPT            10042
+#define WSAEPROTONOSUPPORT        10043
+#define WSAESOCKTNOSUPPORT        10044
+#define WSAEOPNOTSUPP             10045
+#define WSAEPFNOSUPPORT           10046
+#define WSAEAFNOSUPPORT           10047
+#define WSAEADDRINUSE             10048
+#define WSAEADDRNOTAVAIL          10049
+#define WSAENETDOWN               10050
+#define WSAENETUNREACH            10051
+#define WSAENETRESET              10052
+#define WSAECONNABORTED           10053
+#define WSAECONNRESET             10054
+#define WSAENOBUFS                10055
+#define WSAEISCONN                10056
+#define WSAENOTCONN               10057
+#define WSAESHUTDOWN              10058
+#define WSAETIMEDOUT              10060
+#define WSAECONNREFUSED           10061
+#define WSAELOOP                  10062
+#define WSAENAMETOOLONG           10063
+#define WSAEHOSTDOWN              10064
+#define WSAEHOSTUNREACH           10065
+#define WSASYSNOTREADY            10091
+#define WSANOTINITIALISED         10093
+#define WSAEDISCON                10101
+#define WSASYSCALLFAILURE         10107
+#define WSAHOST_NOT_FOUND         11001
+
+/* wait results (WaitForMultipleObjectsEx / SleepEx) */
+#define WR_WAIT_OBJECT_0          0
+#define WR_WAIT_IO_COMPLETION     0xC0
+#define WR_WAIT_TIMEOUT           0x102
+#define WR_INFINITE               (-1L)
+
+/* ---------------------------------------------------------------------
+** Flags (the Windows values, not Linux's)
+** ------------------------------------------------------------------- */
+#define WR_MSG_OOB                0x1
+#define WR_MSG_PEEK               0x2
+#define WR_MSG_WAITALL            0x8
+#define WR_MSG_PUSH_IMMEDIATE     0x20
+#define WR_MSG_TRUNC              0x100
+#define WR_MSG_CTRUNC             0x200
+#define WR_MSG_BCAST              0x400
+#define WR_MSG_MCAST              0x800
+#define WR_MSG_PARTIAL            0x8000
+
+/*
+** Most operations one socket may have outstanding.  Past it WSARecv fails
+** with WSAEWOULDBLOCK ("too many outstanding overlapped I/O requests").
+*/
+#define WR_MAX_PENDING            4096
+
+/* How many WSABUFs an overlapped object holds without a malloc. */
+#define WR_IOV_INLINE             4
+
+/*
+** A WSABUF is a struct iovec: { iov_base = buf, iov_len = len }.  Using the
+** kernel's own layout lets the queue hand the array to recvmsg unchanged.
+*/
+typedef struct iovec wr_wsabuf;
+
+typedef struct wr_loop wr_loop;
+typedef struct wr_socket wr_socket;
+typedef struct wr_overlapped wr_overlapped;
+typedef struct wr_msg wr_msg;
+
+/*
+** LPWSAOVERLAPPED_COMPLETION_ROUTINE: dwError (0 or a WSA code),
+** cbTransferred, lpOverlapped, dwFlags.  Runs only inside an alertable
+** wait; never nested for one socket.
+*/
+typedef void (*wr_completion_routine)(unsigned error, size_t bytes,
+                                      wr_overlapped *ov, unsigned flags);
+
+/* The life of an overlapped object, seen as an event object. */
+enum wr_ov_state {
+  WR_OV_IDLE = 0,      /* never posted: event not signalled */
+  WR_OV_PENDING,       /* posted, not complete */
+  WR_OV_DONE           /* complete: event signalled until reposted */
+};
+
+typedef struct wr_link {
+  wr_overlapped *prev, *next;
+} wr_link;
+
+typedef struct wr_list {
+  wr_overlapped *head, *tail;
+} wr_list;
+
+/*
+** WSAMSG, the part the core needs: where the source address and the
+** control messages go.  Filled by wr_recvmsg on completion.
+*/
+struct wr_msg {
+  struct sockaddr_storage name;
+  socklen_t namelen;     /* out: size of the source address */
+  void *control;         /* control buffer (caller's memory) */
+  size_t controllen;     /* in: its capacity */
+  size_t controlused;    /* out: bytes of control messages placed */
+  unsigned in_flags;     /* in: 0 or MSG_PEEK (kept apart so a msg reuses) */
+  unsigned flags;        /* out: MSG_TRUNC, MSG_CTRUNC, MSG_BCAST, MSG_MCAST */
+  int pending;           /* an operation is using it */
+};
+
+/*
+** WSAOVERLAPPED.  Public fields are read by the caller after completion;
+** the rest belong to the core.  The caller owns the memory and keeps it
+** valid while the operation is pending (or calls wr_overlapped_forget).
+*/
+struct wr_overlapped {
+  /* what WSAGetOverlappedResult reports */
+  int state;                  /* enum wr_ov_state */
+  unsigned error;             /* 0 or a WSA code */
+  size_t bytes;
+  unsigned flags;             /* output flags */
+  void *hEvent;               /* free for the caller (context) */
+
+  /* private to the core */
+  wr_completion_routine routine;
+  wr_socket *sock;
+  wr_link link;               /* in a socket queue or the loop's APC queue */
+  int where;                  /* which list holds it (WR_IN_*) */
+  unsigned in_flags;
+  wr_wsabuf *iov;             /* captured WSABUF array (shrinks under WAITALL) */
+  size_t iovcnt;
+  size_t total;               /* capacity of the whole array */
+  size_t filled;              /* bytes placed so far (MSG_WAITALL) */
+  wr_msg *msg;                /* WSARecvMsg only */
+  unsigned long seq;          /* order of arrival in the APC queue */
+  unsigned internal : 1;      /* a nonoverlapped call's own stack object */
+  wr_wsabuf iov_inline[WR_IOV_INLINE];
+  wr_wsabuf *iov_heap;
+  size_t iov_cap;
+};
+
+/* ---------------------------------------------------------------------
+** The loop: one per Lua state (one per thread in C).
+** ------------------------------------------------------------------- */
+
+/*
+** Called when an operation without a routine completes (its event is
+** signalled), from inside libuv's poll phase.  Must not reenter the core.
+*/
+typedef void (*wr_event_hook)(wr_overlapped *ov, void *data);
+
+int wr_loop_new(wr_loop **out, wr_event_hook hook, void *data);
+/* Drops every operation (no routine runs), closes every socket, frees. */
+void wr_loop_destroy(wr_loop *loop);
+/* From inside a completion routine: stop delivering after this one. */
+void wr_loop_interrupt(wr_loop *loop);
+/* Nonzero if a delivery was interrupted; clears the mark. */
+int wr_loop_interrupted(wr_loop *loop);
+/* Operations pending anywhere, and routines waiting for an alertable wait */
+size_t wr_loop_pending(const wr_loop *loop);
+size_t wr_loop_queued_routines(const wr_loop *loop);
+
+/* ---------------------------------------------------------------------
+** Sockets (the BSD calls; each returns 0 or a WSA code)
+** ------------------------------------------------------------------- */
+
+int wr_socket_open(wr_loop *loop, int family, int type, int protocol,
+                   wr_socket **out);
+/* Adopt an existing descriptor (WSAENOTSOCK is reported on use). */
+int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out);
+/* Cancels every pending operation (WSA_OPERATION_ABORTED), closes the fd. */
+void wr_close(wr_socket *s);
+/* Drop the caller's reference; memory goes when nothing else holds it. */
+void wr_socket_release(wr_socket *s);
+
+int wr_socket_fd(const wr_socket *s);      /* -1 once closed */
+int wr_socket_type(const wr_socket *s);    /* SOCK_STREAM, ... */
+int wr_socket_family(const wr_socket *s);
+int wr_socket_closed(const wr_socket *s);
+size_t wr_socket_pending(const wr_socket *s);
+
+int wr_bind(wr_socket *s, const struct sockaddr *sa, socklen_t len);
+int wr_connect(wr_socket *s, const struct sockaddr *sa, socklen_t len);
+int wr_listen(wr_socket *s, int backlog);
+int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
+              socklen_t *len);
+int wr_send(wr_socket *s, const void *data, size_t len,
+            const struct sockaddr *to, socklen_t tolen, size_t *sent);
+int wr_shutdown(wr_socket *s, int how);     /* SHUT_RD/SHUT_WR/SHUT_RDWR */
+int wr_getsockname(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len);
+int wr_getpeername(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len);
+
+/* Socket options by Winsock/BSD name. */
+enum wr_opt_kind {
+  WR_OPT_BOOL, WR_OPT_INT, WR_OPT_MS, WR_OPT_FIONBIO, WR_OPT_RCVTIMEO,
+  WR_OPT_MEMBERSHIP, WR_OPT_GETONLY
+};
+typedef struct wr_sockopt {
+  const char *name;
+  int level, optname;
+  int kind;             /* enum wr_opt_kind */
+} wr_sockopt;
+const wr_sockopt *wr_sockopt_find(const char *name);
+int wr_setsockopt_int(wr_socket *s, const wr_sockopt *o, long value);
+int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value);
+/* IP_ADD_MEMBERSHIP and IPV6_ADD_MEMBERSHIP (and the DROP pair) */
+int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
+                  const char *iface);
+
+/* ---------------------------------------------------------------------
+** Addresses
+** ------------------------------------------------------------------- */
+
+/*
+** Text + port -> sockaddr for a socket of family `family` (AF_INET6 takes
+** IPv4 text as a v4-mapped address; AF_UNIX takes a path).  "*" is any.
+*/
+int wr_addr_parse(int family, const char *text, int port,
+                  struct sockaddr_storage *sa, socklen_t *len);
+/* sockaddr -> text (buf of at least 108 bytes) and port (-1 for unix) */
+int wr_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
+                   size_t bufsize, int *port);
+
+/* ---------------------------------------------------------------------
+** Overlapped receive
+** ------------------------------------------------------------------- */
+
+/* Zero an overlapped object before first use. */
+void wr_overlapped_init(wr_overlapped *ov);
+/* Storage for n WSABUFs inside ov (NULL on out-of-memory). */
+wr_wsabuf *wr_overlapped_bufs(wr_overlapped *ov, size_t n);
+/* Unlink a (pending) operation without completing it; frees ov's memory. */
+void wr_overlapped_forget(wr_overlapped *ov);
+
+/*
+** WSARecv.  ov == NULL and routine == NULL: nonoverlapped (bufs is read in
+** place; blocks unless FIONBIO; SO_RCVTIMEO -> WSAETIMEDOUT).  Otherwise
+** overlapped: bufs must be the array returned by wr_overlapped_bufs(ov).
+** Returns 0 (completed at once: *bytes and *flags set, and the routine is
+** queued), WSA_IO_PENDING, or a WSA code (no completion will follow).
+*/
+int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
+            unsigned *flags, wr_overlapped *ov,
+            wr_completion_routine routine);
+
+/* WSARecvMsg: the same queue and completion path, with msg filled in. */
+int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
+               size_t *bytes, wr_overlapped *ov,
+               wr_completion_routine routine);
+
+/* WSAGetOverlappedResult: 0, WSA_IO_INCOMPLETE, or the failure. */
+int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,
+                             int wait, unsigned *flags);
+
+/* CancelIoEx: ov NULL cancels all; WR_ERROR_NOT_FOUND if none matched. */
+int wr_cancel(wr_socket *s, wr_overlapped *ov);
+
+/* ---------------------------------------------------------------------
+** Waits.  Only alertable waits run completion routines; all of them let
+** I/O progress.  ms < 0 is INFINITE.
+** ------------------------------------------------------------------- */
+
+/* SleepEx: 0, or WR_WAIT_IO_COMPLETION if routines ran. */
+unsigned wr_sleep_ex(wr_loop *loop, long ms, int alertable);
+
+/*
+** WSAWaitForMultipleEvents over overlapped objects: WR_WAIT_OBJECT_0 + i,
+** WR_WAIT_TIMEOUT, WR_WAIT_IO_COMPLETION, or -WSAEINVAL when an infinite
+** wait could never end (no object can become signalled).
+*/
+long wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
+                          int waitall, long ms, int alertable);
+
+/* run: WR_RUN_DEFAULT until nothing is outstanding; ONCE; NOWAIT. */
+enum { WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT };
+/* Returns nonzero while operations or routines are still outstanding. */
+int wr_run(wr_loop *loop, int mode);
+
+/* ---------------------------------------------------------------------
+** Errors
+** ------------------------------------------------------------------- */
+typedef struct wr_error_info {
+  int code;
+  const char *name;
+  const char *message;
+} wr_error_info;
+
+/* errno -> WSA code (the receive path's special cases are in wr_core.c) */
+int wr_wsa_from_errno(int err);
+const wr_error_info *wr_error_by_code(int code);
+const wr_error_info *wr_error_by_name(const char *name);
+const wr_error_info *wr_error_table(size_t *n);
+
+#endif

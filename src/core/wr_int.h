@@ -1,0 +1,65 @@
+/*
+** wr_int.h -- the core's private structures, shared by its .c files only.
+*/
+#ifndef WR_INT_H
+#define WR_INT_H
+
+#include "wr.h"
+
+/* which list an overlapped object is on */
+enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC };
+
+/* socket state bits */
+#define WR_S_CLOSED      0x01   /* wr_close done: fd gone */
+#define WR_S_SHUT_RD     0x02   /* shutdown(receive): WSAESHUTDOWN */
+#define WR_S_BOUND       0x04   /* local address known */
+#define WR_S_NBIO        0x08   /* FIONBIO: nonoverlapped calls never block */
+#define WR_S_POLL_INIT   0x10   /* poll handle initialised */
+#define WR_S_HANDLE_OPEN 0x20   /* poll handle not yet closed back */
+
+struct wr_socket {
+  uv_poll_t poll;            /* first: its data points back here */
+  wr_loop *loop;             /* NULL once the loop is gone */
+  int fd;
+  int family, type, protocol;
+  unsigned state;            /* WR_S_* */
+  int refs;                  /* owner + queued operations + open handle */
+  int in_routine;            /* a routine of this socket is running */
+  int events;                /* events the poll handle watches now */
+  long rcvtimeo_ms;          /* SO_RCVTIMEO for nonoverlapped calls (0 off) */
+  unsigned sticky;           /* a fatal stream error every later op gets */
+  wr_list q;                 /* normal receives, in posting order */
+  wr_list oobq;              /* MSG_OOB receives */
+  size_t npending;
+  /* MSG_PARTIAL: the unread rest of one datagram */
+  char *part;
+  size_t part_len, part_off;
+  wr_socket *prev, *next;    /* the loop's list of sockets */
+};
+
+struct wr_loop {
+  uv_loop_t uv;
+  uv_timer_t timer;
+  wr_list apc;               /* completed operations with routines */
+  size_t npending;           /* operations pending on every socket */
+  size_t napc;
+  wr_socket *sockets;
+  int interrupted;
+  unsigned long apc_seq;     /* numbers APC entries in arrival order */
+  wr_event_hook hook;
+  void *hook_data;
+};
+
+/* wr_core.c */
+void wr__list_push(wr_list *l, wr_overlapped *ov);
+void wr__list_remove(wr_list *l, wr_overlapped *ov);
+void wr__socket_ref(wr_socket *s);
+void wr__sockets_link(wr_loop *loop, wr_socket *s);
+/* Every pending operation of s completes with err, in posting order. */
+void wr__fail_all(wr_socket *s, unsigned err);
+int wr__socket_init(wr_loop *loop, int fd, wr_socket **out);
+/* Wait (non-alertably, letting I/O progress) until fd is ready for events
+** (POLLIN/POLLOUT/POLLPRI) or ms pass: 0 ready, WSAETIMEDOUT, or error. */
+int wr__wait_fd(wr_socket *s, int events, long ms);
+
+#endif

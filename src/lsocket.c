@@ -1,0 +1,465 @@
+/*
+** lsocket.c -- wsarecv.socket: the BSD calls and the overlapped receive.
+**
+** Exports: socket, wrap (constructors); methods bind, connect, listen,
+**          accept, send, sendto, shutdown, setsockopt, getsockopt,
+**          getsockname, getpeername, fileno, close, pending, WSARecv,
+**          WSAGetOverlappedResult, CancelIoEx; __gc, __close, __tostring.
+**          For the other binding files: lwr_checksocket.
+**
+** Each method checks its arguments (mistakes raise), calls one core
+** function, and turns its WSA code into `nil, name, code`.
+*/
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "lwsarecv.h"
+
+static lwr_sock *tosock(lua_State *L, int idx) {
+  return (lwr_sock *)luaL_checkudata(L, idx, LWR_SOCKET);
+}
+
+wr_socket *lwr_checksocket(lua_State *L, int idx) {
+  lwr_sock *so = tosock(L, idx);
+  if (so->s == NULL) luaL_argerror(L, idx, "socket was collected");
+  return so->s;
+}
+
+/* A closed socket answers WSAENOTSOCK, like a closed SOCKET handle. */
+#define CHECK_OPEN(L, s) \
+  do { if (wr_socket_closed(s)) return lwr_fail(L, WSAENOTSOCK); } while (0)
+
+/* Create the userdata closed first, then give it its socket. */
+static lwr_sock *newsock(lua_State *L) {
+  lwr_sock *so = (lwr_sock *)lua_newuserdatauv(L, sizeof *so, 0);
+  so->s = NULL;
+  luaL_setmetatable(L, LWR_SOCKET);
+  return so;
+}
+
+static int push_addr(lua_State *L, const struct sockaddr_storage *sa,
+                     socklen_t len) {
+  char text[128];
+  int port;
+  wr_addr_format((const struct sockaddr *)sa, len, text, sizeof text, &port);
+  lua_pushstring(L, text);
+  if (port >= 0) lua_pushinteger(L, port);
+  else lua_pushnil(L);
+  return 2;
+}
+
+static int parse_addr(lua_State *L, wr_socket *s, int idx,
+                      struct sockaddr_storage *sa, socklen_t *len) {
+  const char *text = luaL_checkstring(L, idx);
+  int family = wr_socket_family(s);
+  lua_Integer port = 0;
+  if (family != AF_UNIX) {
+    port = luaL_checkinteger(L, idx + 1);
+    luaL_argcheck(L, port >= 0 && port <= 65535, idx + 1,
+                  "port out of range 0..65535");
+  }
+  return wr_addr_parse(family, text, (int)port, sa, len);
+}
+
+/* =====================================================================
+** Constructors
+** =================================================================== */
+
+static int l_socket(lua_State *L) {
+  static const char *const fams[] = {"inet", "inet6", "unix", NULL};
+  static const int famv[] = {AF_INET, AF_INET6, AF_UNIX};
+  static const char *const types[] = {"stream", "dgram", "raw", "seqpacket",
+                                      NULL};
+  static const int typev[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_RAW,
+                              SOCK_SEQPACKET};
+  lwr_ctx *c = lwr_ctx_get(L);
+  int family = famv[luaL_checkoption(L, 1, NULL, fams)];
+  int type = typev[luaL_checkoption(L, 2, NULL, types)];
+  int proto = 0, r;
+  lwr_sock *so;
+  if (lua_type(L, 3) == LUA_TSTRING) {
+    static const char *const protos[] = {"tcp", "udp", "icmp", "icmpv6",
+                                         NULL};
+    static const int protov[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP,
+                                 IPPROTO_ICMPV6};
+    proto = protov[luaL_checkoption(L, 3, NULL, protos)];
+  } else {
+    proto = (int)luaL_optinteger(L, 3, 0);
+  }
+  so = newsock(L);
+  r = wr_socket_open(c->loop, family, type, proto, &so->s);
+  if (r) return lwr_fail(L, r);
+  return 1;
+}
+
+static int l_wrap(lua_State *L) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  lua_Integer fd = luaL_checkinteger(L, 1);
+  lwr_sock *so;
+  int r;
+  luaL_argcheck(L, fd >= 0 && fd <= 0x7fffffff, 1, "not a descriptor");
+  so = newsock(L);
+  r = wr_socket_adopt(c->loop, (int)fd, &so->s);
+  if (r) return lwr_fail(L, r);
+  return 1;
+}
+
+/* =====================================================================
+** BSD calls
+** =================================================================== */
+
+static int l_bind(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int r;
+  CHECK_OPEN(L, s);
+  if ((r = parse_addr(L, s, 2, &sa, &len)) != 0) return lwr_fail(L, r);
+  if ((r = wr_bind(s, (struct sockaddr *)&sa, len)) != 0)
+    return lwr_fail(L, r);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+static int l_connect(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int r;
+  CHECK_OPEN(L, s);
+  if ((r = parse_addr(L, s, 2, &sa, &len)) != 0) return lwr_fail(L, r);
+  if ((r = wr_connect(s, (struct sockaddr *)&sa, len)) != 0)
+    return lwr_fail(L, r);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+static int l_listen(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  int r;
+  CHECK_OPEN(L, s);
+  r = wr_listen(s, (int)luaL_optinteger(L, 2, SOMAXCONN));
+  if (r) return lwr_fail(L, r);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+static int l_accept(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  struct sockaddr_storage peer;
+  socklen_t len;
+  lwr_sock *so;
+  int r;
+  CHECK_OPEN(L, s);
+  so = newsock(L);
+  r = wr_accept(s, &so->s, &peer, &len);
+  if (r) return lwr_fail(L, r);
+  push_addr(L, &peer, len);
+  return 3;
+}
+
+static int l_send(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  size_t n, sent;
+  const char *data = luaL_checklstring(L, 2, &n);
+  int r;
+  CHECK_OPEN(L, s);
+  r = wr_send(s, data, n, NULL, 0, &sent);
+  if (r) return lwr_fail(L, r);
+  lua_pushinteger(L, (lua_Integer)sent);
+  return 1;
+}
+
+static int l_sendto(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  size_t n, sent;
+  const char *data = luaL_checklstring(L, 2, &n);
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int r;
+  CHECK_OPEN(L, s);
+  if ((r = parse_addr(L, s, 3, &sa, &len)) != 0) return lwr_fail(L, r);
+  r = wr_send(s, data, n, (struct sockaddr *)&sa, len, &sent);
+  if (r) return lwr_fail(L, r);
+  lua_pushinteger(L, (lua_Integer)sent);
+  return 1;
+}
+
+static int l_shutdown(lua_State *L) {
+  static const char *const hows[] = {"receive", "send", "both", NULL};
+  static const int howv[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+  wr_socket *s = lwr_checksocket(L, 1);
+  int how = howv[luaL_checkoption(L, 2, "both", hows)];
+  int r;
+  CHECK_OPEN(L, s);
+  if ((r = wr_shutdown(s, how)) != 0) return lwr_fail(L, r);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+static const wr_sockopt *checkopt(lua_State *L, int idx) {
+  const char *name = luaL_checkstring(L, idx);
+  const wr_sockopt *o = wr_sockopt_find(name);
+  if (o == NULL)
+    luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'", name));
+  return o;
+}
+
+static int l_setsockopt(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  const wr_sockopt *o = checkopt(L, 2);
+  int r;
+  CHECK_OPEN(L, s);
+  if (o->kind == WR_OPT_GETONLY)
+    return luaL_argerror(L, 2, "option can only be read");
+  if (o->kind == WR_OPT_MEMBERSHIP) {
+    const char *group, *iface = NULL;
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_rawgeti(L, 3, 1);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_getfield(L, 3, "group");
+    }
+    group = lua_tostring(L, -1);
+    luaL_argcheck(L, group != NULL, 3, "expected {group, interface}");
+    lua_rawgeti(L, 3, 2);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_getfield(L, 3, "interface");
+    }
+    iface = lua_tostring(L, -1);
+    r = wr_membership(s, o, group, iface);
+  } else {
+    long v;
+    if (lua_isboolean(L, 3)) v = lua_toboolean(L, 3);
+    else v = (long)luaL_checkinteger(L, 3);
+    r = wr_setsockopt_int(s, o, v);
+  }
+  if (r) return lwr_fail(L, r);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+static int l_getsockopt(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  const wr_sockopt *o = checkopt(L, 2);
+  long v;
+  int r;
+  CHECK_OPEN(L, s);
+  if (o->kind == WR_OPT_MEMBERSHIP)
+    return luaL_argerror(L, 2, "option can only be set");
+  if ((r = wr_getsockopt_int(s, o, &v)) != 0) return lwr_fail(L, r);
+  if (o->kind == WR_OPT_BOOL || o->kind == WR_OPT_FIONBIO)
+    lua_pushboolean(L, v != 0);
+  else
+    lua_pushinteger(L, v);
+  return 1;
+}
+
+static int l_getsockname(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int r;
+  CHECK_OPEN(L, s);
+  if ((r = wr_getsockname(s, &sa, &len)) != 0) return lwr_fail(L, r);
+  return push_addr(L, &sa, len);
+}
+
+static int l_getpeername(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int r;
+  CHECK_OPEN(L, s);
+  if ((r = wr_getpeername(s, &sa, &len)) != 0) return lwr_fail(L, r);
+  return push_addr(L, &sa, len);
+}
+
+static int l_fileno(lua_State *L) {
+  lua_pushinteger(L, wr_socket_fd(lwr_checksocket(L, 1)));
+  return 1;
+}
+
+static int l_pending(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)wr_socket_pending(lwr_checksocket(L, 1)));
+  return 1;
+}
+
+/*** sock:close() -> 0; every pending operation completes, aborted */
+static int l_close(lua_State *L) {
+  lwr_sock *so = tosock(L, 1);
+  if (so->s) wr_close(so->s);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+static int l_gc(lua_State *L) {
+  lwr_sock *so = tosock(L, 1);
+  if (so->s) {
+    wr_socket_release(so->s);
+    so->s = NULL;
+  }
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lwr_sock *so = tosock(L, 1);
+  static const char *const types[] = {"?", "stream", "dgram", "raw", "rdm",
+                                      "seqpacket"};
+  if (so->s == NULL || wr_socket_closed(so->s)) {
+    lua_pushfstring(L, "wsarecv.socket (closed): %p", so);
+  } else {
+    int t = wr_socket_type(so->s), f = wr_socket_family(so->s);
+    lua_pushfstring(L, "wsarecv.socket (%s/%s fd=%d): %p",
+                    f == AF_INET ? "inet" : f == AF_INET6 ? "inet6"
+                    : f == AF_UNIX ? "unix" : "?",
+                    (t >= 1 && t <= 5) ? types[t] : "?",
+                    wr_socket_fd(so->s), so);
+  }
+  return 1;
+}
+
+/* =====================================================================
+** WSARecv
+** =================================================================== */
+
+#define STACK_BUFS 16
+
+/* Push the result of a failed or pending receive. */
+static int recv_fail(lua_State *L, int r, size_t bytes) {
+  lwr_fail(L, r);
+  if (r == WSAEMSGSIZE || (bytes > 0 && r != WSA_IO_PENDING)) {
+    /* the first part was placed: say how much (nothing is lost) */
+    lua_pushinteger(L, (lua_Integer)bytes);
+    return 4;
+  }
+  return 3;
+}
+
+static int recv_nonoverlapped(lua_State *L, wr_socket *s, unsigned flags) {
+  wr_wsabuf stackbufs[STACK_BUFS], *iov = stackbufs;
+  size_t n = lwr_count_bufs(L, 2, 2), bytes = 0;
+  int r;
+  if (n > STACK_BUFS)
+    iov = (wr_wsabuf *)lua_newuserdatauv(L, n * sizeof *iov, 0);
+  if ((r = lwr_fill_bufs(L, 2, 2, iov, n)) != 0) return lwr_fail(L, r);
+  r = wr_recv(s, iov, n, &bytes, &flags, NULL, NULL);
+  if (r) return recv_fail(L, r, bytes);
+  lua_pushinteger(L, 0);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushinteger(L, flags);
+  return 3;
+}
+
+/*
+** sock:WSARecv(buffers, flags, ov, routine)
+**   -> 0, bytes, flags                    completed at once
+**   -> nil, "WSA_IO_PENDING", 997         completion later
+**   -> nil, name, code [, bytes]          failed; no completion follows
+*/
+static int l_WSARecv(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  unsigned flags = (unsigned)luaL_optinteger(L, 3, 0);
+  int has_ov = !lua_isnoneornil(L, 4);
+  int has_routine = !lua_isnoneornil(L, 5);
+  lwr_ov *o;
+  wr_wsabuf *iov;
+  size_t n, bytes = 0;
+  int r, ovidx = 4;
+  if (has_ov) lwr_checkov(L, 4);
+  if (has_routine) luaL_checktype(L, 5, LUA_TFUNCTION);
+  n = lwr_count_bufs(L, 2, 2);
+  CHECK_OPEN(L, s);
+  if (!has_ov && !has_routine) return recv_nonoverlapped(L, s, flags);
+  lua_settop(L, 5);
+  if (has_ov) {
+    o = (lwr_ov *)lua_touserdata(L, 4);
+  } else {
+    o = lwr_newov(L, lwr_ctx_get(L));
+    ovidx = lua_gettop(L);
+  }
+  if (o->ov.state == WR_OV_PENDING) return lwr_fail(L, WSAEINVAL);
+  iov = wr_overlapped_bufs(&o->ov, n);
+  if (iov == NULL) return luaL_error(L, "not enough memory");
+  if ((r = lwr_fill_bufs(L, 2, 2, iov, n)) != 0) return lwr_fail(L, r);
+  lwr_pin_bufs(L, 2, ovidx, o, n);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, ovidx, UV_SOCKET);
+  lua_pushvalue(L, 5);
+  lua_setiuservalue(L, ovidx, UV_ROUTINE);
+  lwr_anchor(L, o, ovidx);
+  r = wr_recv(s, iov, n, &bytes, &flags, &o->ov,
+              has_routine ? lwr_routine : NULL);
+  if (r == 0) {
+    lua_pushinteger(L, 0);
+    lua_pushinteger(L, (lua_Integer)bytes);
+    lua_pushinteger(L, flags);
+    return 3;
+  }
+  if (r != WSA_IO_PENDING) lwr_unanchor(L, o);
+  return recv_fail(L, r, r == WSA_IO_PENDING ? 0 : bytes);
+}
+
+/*** sock:WSAGetOverlappedResult(ov [, wait]) -> bytes, flags | failure */
+static int l_getresult(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  lwr_ov *o = lwr_checkov(L, 2);
+  int wait = lua_toboolean(L, 3);
+  size_t bytes = 0;
+  unsigned flags = 0;
+  int r = wr_get_overlapped_result(s, &o->ov, &bytes, wait, &flags);
+  if (r) return recv_fail(L, r, r == WSA_IO_INCOMPLETE ? 0 : bytes);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushinteger(L, flags);
+  return 2;
+}
+
+/*** sock:CancelIoEx([ov]) -> 0 | nil, "ERROR_NOT_FOUND", 1168 */
+static int l_cancel(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  lwr_ov *o = lua_isnoneornil(L, 2) ? NULL : lwr_checkov(L, 2);
+  int r;
+  CHECK_OPEN(L, s);
+  r = wr_cancel(s, o ? &o->ov : NULL);
+  if (r) return lwr_fail(L, r);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+void lwr_open_socket(lua_State *L) {
+  static const luaL_Reg meta[] = {
+    {"__gc", l_gc},
+    {"__close", l_close},
+    {"__tostring", l_tostring},
+    {NULL, NULL}
+  };
+  static const luaL_Reg methods[] = {
+    {"bind", l_bind},
+    {"connect", l_connect},
+    {"listen", l_listen},
+    {"accept", l_accept},
+    {"send", l_send},
+    {"sendto", l_sendto},
+    {"shutdown", l_shutdown},
+    {"setsockopt", l_setsockopt},
+    {"getsockopt", l_getsockopt},
+    {"getsockname", l_getsockname},
+    {"getpeername", l_getpeername},
+    {"fileno", l_fileno},
+    {"pending", l_pending},
+    {"close", l_close},
+    {"WSARecv", l_WSARecv},
+    {"WSAGetOverlappedResult", l_getresult},
+    {"CancelIoEx", l_cancel},
+    {NULL, NULL}
+  };
+  lwr_register(L, LWR_SOCKET, meta, methods);
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_socket, 1);
+  lua_setfield(L, -3, "socket");
+  lua_pushvalue(L, -1);
+  lua_pushcclosure(L, l_wrap, 1);
+  lua_setfield(L, -3, "wrap");
+}

@@ -1,0 +1,301 @@
+/*
+** lwsarecv.c -- the wsarecv.core module: the per-state loop, the error
+** table, the flags, completion routines as Lua calls, and the waits.
+**
+** Exports: luaopen_wsarecv_core; in the module: run, SleepEx,
+**          WSAWaitForMultipleEvents, strerror, errors, MSG_* flags,
+**          INFINITE, and (from the other files) buffer, overlapped,
+**          socket, wrap.
+**
+** Routines run only inside the waits here, on the thread that called the
+** wait, under lua_pcall: an error a routine raises stops the delivery,
+** leaves the rest queued, and is raised again out of the wait.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwsarecv.h"
+
+lwr_ctx *lwr_ctx_get(lua_State *L) {
+  return (lwr_ctx *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+void lwr_push_error_name(lua_State *L, unsigned code) {
+  const wr_error_info *e = wr_error_by_code((int)code);
+  if (e) lua_pushstring(L, e->name);
+  else lua_pushfstring(L, "WSA_ERROR_%d", (int)code);
+}
+
+int lwr_fail(lua_State *L, int code) {
+  luaL_pushfail(L);
+  lwr_push_error_name(L, (unsigned)code);
+  lua_pushinteger(L, code);
+  return 3;
+}
+
+/*
+** A metatable for tname: meta functions and a method table (its __index),
+** each closing over the context at the stack top.
+*/
+void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
+                  const luaL_Reg *methods) {
+  luaL_newmetatable(L, tname);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, meta, 1);
+  if (methods) {
+    int n = 0;
+    while (methods[n].name) n++;
+    lua_createtable(L, 0, n);
+    lua_pushvalue(L, -3);
+    luaL_setfuncs(L, methods, 1);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pushstring(L, tname);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
+/* =====================================================================
+** Completion routines
+** =================================================================== */
+
+static int msgh(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)",
+                          luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/*
+** The C completion routine the core calls for every Lua routine:
+** routine(err, bytes, ov, flags [, msg]).
+*/
+void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
+                 unsigned flags) {
+  lwr_ov *o = (lwr_ov *)ov;
+  lwr_ctx *c = o->ctx;
+  lua_State *L = c->L;
+  int base, nargs = 4, ovidx;
+  luaL_checkstack(L, 8, "completion routine");
+  lua_pushcfunction(L, msgh);
+  base = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
+  ovidx = lua_gettop(L);
+  lwr_unanchor(L, o);
+  lua_getiuservalue(L, ovidx, UV_ROUTINE);
+  if (err) lwr_push_error_name(L, err);
+  else lua_pushnil(L);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushvalue(L, ovidx);
+  lua_pushinteger(L, flags);
+  if (ov->msg) {
+    lua_getiuservalue(L, ovidx, UV_MSG);
+    nargs++;
+  }
+  if (lua_pcall(L, nargs, 0, base) != LUA_OK) {
+    if (c->err_ref == LUA_NOREF) c->err_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    wr_loop_interrupt(c->loop);
+  }
+  lua_settop(L, base - 1);
+}
+
+/* Enter a wait on thread L (waits nest: remember who waited before). */
+#define ENTER(c, L, saved) ((saved) = (c)->L, (c)->L = (L))
+#define LEAVE(c, saved) ((c)->L = (saved))
+
+/* If a routine raised, raise it again here. */
+static void rethrow(lua_State *L, lwr_ctx *c) {
+  if (!wr_loop_interrupted(c->loop)) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->err_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, c->err_ref);
+  c->err_ref = LUA_NOREF;
+  lua_error(L);
+}
+
+static long check_ms(lua_State *L, int idx) {
+  lua_Integer ms;
+  if (lua_isnoneornil(L, idx)) return WR_INFINITE;
+  ms = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, ms >= -1, idx, "milliseconds must be >= 0 (or -1/nil "
+                "for INFINITE)");
+  return (long)ms;
+}
+
+/*** wsarecv.run([mode]) -> true while operations are outstanding */
+static int l_run(lua_State *L) {
+  static const char *const modes[] = {"default", "once", "nowait", NULL};
+  static const int modev[] = {WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT};
+  lwr_ctx *c = lwr_ctx_get(L);
+  int mode = modev[luaL_checkoption(L, 1, "default", modes)];
+  lua_State *saved;
+  int more;
+  ENTER(c, L, saved);
+  more = wr_run(c->loop, mode);
+  LEAVE(c, saved);
+  rethrow(L, c);
+  lua_pushboolean(L, more);
+  return 1;
+}
+
+/*** wsarecv.SleepEx(ms, alertable) -> 0 | "WAIT_IO_COMPLETION" */
+static int l_SleepEx(lua_State *L) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  long ms = check_ms(L, 1);
+  int alertable = lua_toboolean(L, 2);
+  lua_State *saved;
+  unsigned r;
+  ENTER(c, L, saved);
+  r = wr_sleep_ex(c->loop, ms, alertable);
+  LEAVE(c, saved);
+  rethrow(L, c);
+  if (r == (unsigned)-1) return lwr_fail(L, WSAEINVAL);  /* forever */
+  if (r == WR_WAIT_IO_COMPLETION) lua_pushliteral(L, "WAIT_IO_COMPLETION");
+  else lua_pushinteger(L, 0);
+  return 1;
+}
+
+#define WSA_MAXIMUM_WAIT_EVENTS 64
+
+/*
+** wsarecv.WSAWaitForMultipleEvents(ovs, waitall, ms, alertable)
+**   -> index | "WSA_WAIT_TIMEOUT" | "WSA_WAIT_IO_COMPLETION"
+*/
+static int l_wait(lua_State *L) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  wr_overlapped *ovs[WSA_MAXIMUM_WAIT_EVENTS];
+  size_t n, i;
+  int waitall = lua_toboolean(L, 2);
+  long ms = check_ms(L, 3), r;
+  int alertable = lua_toboolean(L, 4);
+  lua_State *saved;
+  if (luaL_testudata(L, 1, LWR_OV)) {
+    n = 1;
+    ovs[0] = &((lwr_ov *)lua_touserdata(L, 1))->ov;
+  } else {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    n = (size_t)lua_rawlen(L, 1);
+    if (n == 0 || n > WSA_MAXIMUM_WAIT_EVENTS)
+      return lwr_fail(L, WSA_INVALID_PARAMETER);
+    for (i = 0; i < n; i++) {
+      lua_rawgeti(L, 1, (lua_Integer)i + 1);
+      if (!luaL_testudata(L, -1, LWR_OV))
+        return luaL_error(L, "bad argument #1 to 'WSAWaitForMultipleEvents' "
+                          "(item %d is not an overlapped object)", (int)i + 1);
+      ovs[i] = &((lwr_ov *)lua_touserdata(L, -1))->ov;
+      lua_pop(L, 1);
+    }
+  }
+  ENTER(c, L, saved);
+  r = wr_wait_for_multiple(c->loop, ovs, n, waitall, ms, alertable);
+  LEAVE(c, saved);
+  rethrow(L, c);
+  if (r < 0) return lwr_fail(L, (int)-r);
+  if (r == WR_WAIT_TIMEOUT) lua_pushliteral(L, "WSA_WAIT_TIMEOUT");
+  else if (r == WR_WAIT_IO_COMPLETION)
+    lua_pushliteral(L, "WSA_WAIT_IO_COMPLETION");
+  else lua_pushinteger(L, r - WR_WAIT_OBJECT_0 + 1);
+  return 1;
+}
+
+/*** wsarecv.strerror(name | code) -> one-line meaning */
+static int l_strerror(lua_State *L) {
+  const wr_error_info *e;
+  if (lua_type(L, 1) == LUA_TNUMBER)
+    e = wr_error_by_code((int)luaL_checkinteger(L, 1));
+  else
+    e = wr_error_by_name(luaL_checkstring(L, 1));
+  if (e) lua_pushstring(L, e->message);
+  else lua_pushfstring(L, "unknown error %s", luaL_tolstring(L, 1, NULL));
+  return 1;
+}
+
+/* =====================================================================
+** The context
+** =================================================================== */
+
+static int l_ctx_gc(lua_State *L) {
+  lwr_ctx *c = (lwr_ctx *)lua_touserdata(L, 1);
+  if (c->loop) {
+    wr_loop_destroy(c->loop);
+    c->loop = NULL;
+  }
+  return 0;
+}
+
+static void set_errors(lua_State *L) {
+  size_t n, i;
+  const wr_error_info *t = wr_error_table(&n);
+  lua_createtable(L, (int)n, (int)n);
+  for (i = 0; i < n; i++) {
+    lua_pushinteger(L, t[i].code);
+    lua_setfield(L, -2, t[i].name);
+    lua_pushstring(L, t[i].name);
+    lua_rawseti(L, -2, t[i].code);
+  }
+  lua_setfield(L, -3, "errors");
+}
+
+static void set_constants(lua_State *L) {
+  static const struct { const char *name; lua_Integer v; } k[] = {
+    {"MSG_OOB", WR_MSG_OOB}, {"MSG_PEEK", WR_MSG_PEEK},
+    {"MSG_WAITALL", WR_MSG_WAITALL},
+    {"MSG_PUSH_IMMEDIATE", WR_MSG_PUSH_IMMEDIATE},
+    {"MSG_TRUNC", WR_MSG_TRUNC}, {"MSG_CTRUNC", WR_MSG_CTRUNC},
+    {"MSG_BCAST", WR_MSG_BCAST}, {"MSG_MCAST", WR_MSG_MCAST},
+    {"MSG_PARTIAL", WR_MSG_PARTIAL}, {"INFINITE", WR_INFINITE},
+    {"MAX_PENDING", WR_MAX_PENDING},
+    {"WSA_MAXIMUM_WAIT_EVENTS", WSA_MAXIMUM_WAIT_EVENTS},
+    {NULL, 0}
+  };
+  int i;
+  for (i = 0; k[i].name; i++) {
+    lua_pushinteger(L, k[i].v);
+    lua_setfield(L, -3, k[i].name);
+  }
+}
+
+int luaopen_wsarecv_core(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    {"run", l_run},
+    {"SleepEx", l_SleepEx},
+    {"WSAWaitForMultipleEvents", l_wait},
+    {"strerror", l_strerror},
+    {NULL, NULL}
+  };
+  lwr_ctx *c;
+  int r;
+  lua_newtable(L);                                   /* module */
+  c = (lwr_ctx *)lua_newuserdatauv(L, sizeof *c, 0); /* context */
+  c->loop = NULL;
+  c->L = NULL;
+  c->err_ref = LUA_NOREF;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  c->main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  luaL_newmetatable(L, LWR_CTX);
+  lua_pushcfunction(L, l_ctx_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  r = wr_loop_new(&c->loop, lwr_event_hook, c);
+  if (r) return luaL_error(L, "wsarecv: cannot start the loop (%d)", r);
+  /* keep the context alive as long as the state */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, LWR_CTX);
+
+  lua_pushvalue(L, -2);                              /* module */
+  lua_pushvalue(L, -2);                              /* context: upvalue */
+  luaL_setfuncs(L, funcs, 1);
+  lua_pop(L, 1);
+  lwr_open_buffer(L);
+  lwr_open_overlapped(L);
+  lwr_open_socket(L);
+  set_errors(L);
+  set_constants(L);
+  lua_pop(L, 1);                                     /* context */
+  return 1;
+}

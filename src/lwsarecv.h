@@ -1,0 +1,86 @@
+/*
+** lwsarecv.h -- what the binding's files share: the per-state context,
+** the userdata layouts and their accessors.  The binding turns Lua values
+** into core calls and core completions into Lua calls; it makes no
+** syscalls of its own.
+*/
+#ifndef LWSARECV_H
+#define LWSARECV_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "core/wr.h"
+
+#define LWR_CTX      "wsarecv.ctx"
+#define LWR_BUFFER   "wsarecv.buffer"
+#define LWR_SOCKET   "wsarecv.socket"
+#define LWR_OV       "wsarecv.overlapped"
+#define LWR_MSG      "wsarecv.msg"
+
+/* One per Lua state: the loop, and who is waiting on it now. */
+typedef struct lwr_ctx {
+  wr_loop *loop;
+  lua_State *L;        /* the thread inside the current alertable wait */
+  lua_State *main;     /* the main thread: for registry-only work */
+  int err_ref;         /* an error a routine raised, until rethrown */
+} lwr_ctx;
+
+/* wsarecv.buffer: fixed capacity, bytes inline */
+typedef struct lwr_buf {
+  size_t len;
+  int closed;
+  unsigned char data[1];
+} lwr_buf;
+
+/* wsarecv.socket */
+typedef struct lwr_sock {
+  wr_socket *s;        /* NULL once collected */
+} lwr_sock;
+
+/*
+** wsarecv.overlapped.  User values: 1 the socket, 2 the routine, 3 the
+** buffers it pins (one buffer, or its own reusable table), 4 the caller's
+** context, 5 the msg of a WSARecvMsg.  While an operation is pending (or
+** its routine is queued) `ref` anchors it in the registry, and through it
+** everything the kernel may still write to.
+*/
+typedef struct lwr_ov {
+  wr_overlapped ov;    /* first: the core hands back &ov */
+  lwr_ctx *ctx;
+  int ref;
+  int npins;
+} lwr_ov;
+
+enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
+
+/* lwsarecv.c */
+lwr_ctx *lwr_ctx_get(lua_State *L);          /* from upvalue 1 */
+int lwr_fail(lua_State *L, int code);         /* nil, name, code */
+void lwr_push_error_name(lua_State *L, unsigned code);
+void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
+                  const luaL_Reg *methods);
+void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
+                 unsigned flags);
+
+/* lbuffer.c */
+void lwr_open_buffer(lua_State *L);
+lwr_buf *lwr_checkbuffer(lua_State *L, int idx);
+lwr_buf *lwr_tobuffer(lua_State *L, int idx);  /* NULL if not a buffer */
+size_t lwr_count_bufs(lua_State *L, int idx, int argn);
+int lwr_fill_bufs(lua_State *L, int idx, int argn, wr_wsabuf *iov, size_t n);
+void lwr_pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n);
+
+/* loverlapped.c */
+void lwr_open_overlapped(lua_State *L);
+lwr_ov *lwr_checkov(lua_State *L, int idx);
+lwr_ov *lwr_newov(lua_State *L, lwr_ctx *c);
+void lwr_anchor(lua_State *L, lwr_ov *o, int idx);
+void lwr_unanchor(lua_State *L, lwr_ov *o);
+void lwr_event_hook(wr_overlapped *ov, void *data);
+
+/* lsocket.c */
+void lwr_open_socket(lua_State *L);
+wr_socket *lwr_checksocket(lua_State *L, int idx);
+
+#endif
