@@ -163,9 +163,10 @@ static int l_send(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   size_t n, sent;
   const char *data = luaL_checklstring(L, 2, &n);
+  unsigned flags = (unsigned)luaL_optinteger(L, 3, 0);
   int r;
   CHECK_OPEN(L, s);
-  r = wr_send(s, data, n, NULL, 0, &sent);
+  r = wr_send(s, data, n, flags, NULL, 0, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;
@@ -180,7 +181,7 @@ static int l_sendto(lua_State *L) {
   int r;
   CHECK_OPEN(L, s);
   if ((r = parse_addr(L, s, 3, &sa, &len)) != 0) return lwr_fail(L, r);
-  r = wr_send(s, data, n, (struct sockaddr *)&sa, len, &sent);
+  r = wr_send(s, data, n, 0, (struct sockaddr *)&sa, len, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;

@@ -164,13 +164,19 @@ int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
   return 0;
 }
 
-int wr_send(wr_socket *s, const void *data, size_t len,
+int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
             const struct sockaddr *to, socklen_t tolen, size_t *sent) {
   int r = usable(s);
+  int sysf = MSG_NOSIGNAL;
   ssize_t n;
   if (r) return r;
+  if (flags & ~(unsigned)WR_MSG_OOB) return WSAEOPNOTSUPP;
+  if (flags & WR_MSG_OOB) {
+    if (s->type != SOCK_STREAM) return WSAEOPNOTSUPP;
+    sysf |= MSG_OOB;
+  }
   for (;;) {
-    n = sendto(s->fd, data, len, MSG_NOSIGNAL, to, tolen);
+    n = sendto(s->fd, data, len, sysf, to, tolen);
     if (n >= 0) break;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
