@@ -27,9 +27,9 @@ build = {
     ["wsarecv"] = "lua/wsarecv.lua",
     ["wsarecv.core"] = {
       sources = {
-        "src/core/wr_core.c", "src/core/wr_sock.c", "src/core/wr_errors.c",
+        "src/core/wr_core.c", "src/core/wr_sock.c", "src/core/wr_msg.c", "src/core/wr_errors.c",
         "src/lwsarecv.c", "src/lbuffer.c", "src/loverlapped.c",
-        "src/lsocket.c",
+        "src/lsocket.c", "src/lmsg.c",
       },
       incdirs = { "src", "$(LIBUV_INCDIR)" },
       libdirs = { "$(LIBUV_LIBDIR)" },

@@ -41,6 +41,17 @@ static size_t endpos(lua_Integer pos, size_t len) {
   return len + (size_t)pos + 1;
 }
 
+/* A new zero-filled buffer of len bytes, pushed. */
+lwr_buf *lwr_newbuffer(lua_State *L, size_t len) {
+  lwr_buf *b = (lwr_buf *)lua_newuserdatauv(L, offsetof(lwr_buf, data) +
+                                            len + 1, 0);
+  b->len = len;
+  b->closed = 0;
+  memset(b->data, 0, len + 1);
+  luaL_setmetatable(L, LWR_BUFFER);
+  return b;
+}
+
 /*** wsarecv.buffer(size | string) -> buffer */
 static int l_buffer(lua_State *L) {
   size_t len;
@@ -53,13 +64,8 @@ static int l_buffer(lua_State *L) {
     luaL_argcheck(L, n >= 0, 1, "size must not be negative");
     len = (size_t)n;
   }
-  b = (lwr_buf *)lua_newuserdatauv(L, offsetof(lwr_buf, data) + len + 1, 0);
-  b->len = len;
-  b->closed = 0;
+  b = lwr_newbuffer(L, len);
   if (init) memcpy(b->data, init, len);
-  else memset(b->data, 0, len);
-  b->data[len] = 0;
-  luaL_setmetatable(L, LWR_BUFFER);
   return 1;
 }
 

@@ -26,9 +26,7 @@ wr_socket *lwr_checksocket(lua_State *L, int idx) {
   return so->s;
 }
 
-/* A closed socket answers WSAENOTSOCK, like a closed SOCKET handle. */
-#define CHECK_OPEN(L, s) \
-  do { if (wr_socket_closed(s)) return lwr_fail(L, WSAENOTSOCK); } while (0)
+#define CHECK_OPEN LWR_CHECK_OPEN
 
 /* Create the userdata closed first, then give it its socket. */
 static lwr_sock *newsock(lua_State *L) {
@@ -40,12 +38,7 @@ static lwr_sock *newsock(lua_State *L) {
 
 static int push_addr(lua_State *L, const struct sockaddr_storage *sa,
                      socklen_t len) {
-  char text[128];
-  int port;
-  wr_addr_format((const struct sockaddr *)sa, len, text, sizeof text, &port);
-  lua_pushstring(L, text);
-  if (port >= 0) lua_pushinteger(L, port);
-  else lua_pushnil(L);
+  lwr_push_addr(L, sa, len);
   return 2;
 }
 
@@ -328,16 +321,7 @@ static int l_tostring(lua_State *L) {
 
 #define STACK_BUFS 16
 
-/* Push the result of a failed or pending receive. */
-static int recv_fail(lua_State *L, int r, size_t bytes) {
-  lwr_fail(L, r);
-  if (r == WSAEMSGSIZE || (bytes > 0 && r != WSA_IO_PENDING)) {
-    /* the first part was placed: say how much (nothing is lost) */
-    lua_pushinteger(L, (lua_Integer)bytes);
-    return 4;
-  }
-  return 3;
-}
+#define recv_fail lwr_recv_fail
 
 static int recv_nonoverlapped(lua_State *L, wr_socket *s, unsigned flags) {
   wr_wsabuf stackbufs[STACK_BUFS], *iov = stackbufs;

@@ -33,6 +33,28 @@ int lwr_fail(lua_State *L, int code) {
   return 3;
 }
 
+/* Push the result of a failed or pending receive. */
+int lwr_recv_fail(lua_State *L, int r, size_t bytes) {
+  lwr_fail(L, r);
+  if (r == WSAEMSGSIZE || (bytes > 0 && r != WSA_IO_PENDING)) {
+    /* the first part was placed: say how much (nothing is lost) */
+    lua_pushinteger(L, (lua_Integer)bytes);
+    return 4;
+  }
+  return 3;
+}
+
+/* Push addr and port (nil port for unix paths; "" for no address). */
+void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
+                   socklen_t len) {
+  char text[128];
+  int port;
+  wr_addr_format((const struct sockaddr *)sa, len, text, sizeof text, &port);
+  lua_pushstring(L, text);
+  if (port >= 0) lua_pushinteger(L, port);
+  else lua_pushnil(L);
+}
+
 /*
 ** A metatable for tname: meta functions and a method table (its __index),
 ** each closing over the context at the stack top.
@@ -294,6 +316,7 @@ int luaopen_wsarecv_core(lua_State *L) {
   lwr_open_buffer(L);
   lwr_open_overlapped(L);
   lwr_open_socket(L);
+  lwr_open_msg(L);
   set_errors(L);
   set_constants(L);
   lua_pop(L, 1);                                     /* context */

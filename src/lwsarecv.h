@@ -29,7 +29,7 @@ typedef struct lwr_ctx {
 /* wsarecv.buffer: fixed capacity, bytes inline */
 typedef struct lwr_buf {
   size_t len;
-  int closed;
+  size_t closed;       /* a size_t: keeps data 16-byte aligned (cmsghdrs) */
   unsigned char data[1];
 } lwr_buf;
 
@@ -54,7 +54,20 @@ typedef struct lwr_ov {
 
 enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
 
+/* wsarecv.msg: a reusable WSAMSG.  User values: 1 the WSABUF array,
+** 2 the control buffer (a wsarecv.buffer, or nil). */
+typedef struct lwr_msg {
+  wr_msg m;
+} lwr_msg;
+
+/* A closed socket answers WSAENOTSOCK, like a closed SOCKET handle. */
+#define LWR_CHECK_OPEN(L, s) \
+  do { if (wr_socket_closed(s)) return lwr_fail(L, WSAENOTSOCK); } while (0)
+
 /* lwsarecv.c */
+int lwr_recv_fail(lua_State *L, int r, size_t bytes);
+void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
+                   socklen_t len);
 lwr_ctx *lwr_ctx_get(lua_State *L);          /* from upvalue 1 */
 int lwr_fail(lua_State *L, int code);         /* nil, name, code */
 void lwr_push_error_name(lua_State *L, unsigned code);
@@ -65,6 +78,7 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
 
 /* lbuffer.c */
 void lwr_open_buffer(lua_State *L);
+lwr_buf *lwr_newbuffer(lua_State *L, size_t len);
 lwr_buf *lwr_checkbuffer(lua_State *L, int idx);
 lwr_buf *lwr_tobuffer(lua_State *L, int idx);  /* NULL if not a buffer */
 size_t lwr_count_bufs(lua_State *L, int idx, int argn);
@@ -78,6 +92,9 @@ lwr_ov *lwr_newov(lua_State *L, lwr_ctx *c);
 void lwr_anchor(lua_State *L, lwr_ov *o, int idx);
 void lwr_unanchor(lua_State *L, lwr_ov *o);
 void lwr_event_hook(wr_overlapped *ov, void *data);
+
+/* lmsg.c */
+void lwr_open_msg(lua_State *L);
 
 /* lsocket.c */
 void lwr_open_socket(lua_State *L);

@@ -143,6 +143,8 @@ struct wr_msg {
   void *control;         /* control buffer (caller's memory) */
   size_t controllen;     /* in: its capacity */
   size_t controlused;    /* out: bytes of control messages placed */
+  void *sysctl;          /* what the kernel writes: the caller's messages */
+  size_t sysctlcap;      /* plus the ones wsarecv asked for itself */
   unsigned in_flags;     /* in: 0 or MSG_PEEK (kept apart so a msg reuses) */
   unsigned flags;        /* out: MSG_TRUNC, MSG_CTRUNC, MSG_BCAST, MSG_MCAST */
   int pending;           /* an operation is using it */
@@ -288,6 +290,60 @@ int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
 int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
                size_t *bytes, wr_overlapped *ov,
                wr_completion_routine routine);
+
+/*
+** A WSAMSG's private control space: sized for `controllen` bytes of the
+** caller's messages plus wsarecv's own packet info (for MSG_BCAST and
+** MSG_MCAST).  0 or WSA_NOT_ENOUGH_MEMORY.  wr_msg_free releases it.
+*/
+int wr_msg_init(wr_msg *m, void *control, size_t controllen);
+void wr_msg_free(wr_msg *m);
+
+/* Control messages, decoded (the caller's buffer after a WSARecvMsg). */
+enum wr_cmsg_kind {
+  WR_CM_RAW = 0,       /* unknown: level, type, data */
+  WR_CM_PKTINFO,       /* IP_PKTINFO: addr, spec_dst, ifindex */
+  WR_CM_PKTINFO6,      /* IPV6_PKTINFO: addr, ifindex */
+  WR_CM_TOS,           /* IP_TOS: value (ecn = value & 3) */
+  WR_CM_TCLASS,        /* IPV6_TCLASS: value (ecn = value & 3) */
+  WR_CM_TTL,           /* IP_TTL: value */
+  WR_CM_HOPLIMIT,      /* IPV6_HOPLIMIT: value */
+  WR_CM_ORIGDSTADDR,   /* IP_ORIGDSTADDR / IPV6_ORIGDSTADDR: addr */
+  WR_CM_TIMESTAMP,     /* SO_TIMESTAMP / SO_TIMESTAMPNS: sec, nsec */
+  WR_CM_RXQ_OVFL,      /* SO_RXQ_OVFL: value (drops) */
+  WR_CM_GRO,           /* UDP_GRO: value (segment size) */
+  WR_CM_RECVERR        /* IP_RECVERR / IPV6_RECVERR: ee, addr (offender) */
+};
+
+typedef struct wr_cmsg {
+  int kind;                      /* enum wr_cmsg_kind */
+  int level, type;               /* the Linux numbers */
+  const char *level_name;        /* "IPPROTO_IP", ... or NULL */
+  const char *type_name;         /* "IP_PKTINFO", ... or NULL */
+  const unsigned char *data;     /* payload, len bytes */
+  size_t len;
+  struct sockaddr_storage addr;  /* PKTINFO dest, ORIGDSTADDR, offender */
+  socklen_t addrlen;             /* 0: none */
+  struct sockaddr_storage spec_dst;
+  socklen_t spec_dstlen;
+  unsigned ifindex;
+  long long value;
+  long long sec;
+  long nsec;
+  struct {
+    int error;                   /* WSA code of ee_errno */
+    int origin, type, code;      /* SO_EE_ORIGIN_*, ICMP type and code */
+    unsigned info, data;
+  } ee;
+} wr_cmsg;
+
+/* The next control message at *pos (start at 0): 1, or 0 at the end. */
+int wr_cmsg_next(const void *control, size_t used, size_t *pos,
+                 wr_cmsg *out);
+/* Interface name of an index into buf (IF_NAMESIZE bytes): 1, or 0. */
+int wr_ifname(unsigned ifindex, char *buf);
+/* SO_EE_ORIGIN_* name */
+const char *wr_ee_origin_name(int origin);
 
 /* WSAGetOverlappedResult: 0, WSA_IO_INCOMPLETE, or the failure. */
 int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,

@@ -336,18 +336,6 @@ static int step_partial(wr_socket *s, wr_overlapped *ov) {
   return step_from_part(s, ov);
 }
 
-/* Output flags and bookkeeping of a WSARecvMsg receive. */
-static unsigned msg_result(wr_overlapped *ov, const struct msghdr *mh) {
-  wr_msg *m = ov->msg;
-  unsigned fl = 0;
-  if (mh->msg_flags & MSG_TRUNC) fl |= WR_MSG_TRUNC;
-  if (mh->msg_flags & MSG_CTRUNC) fl |= WR_MSG_CTRUNC;
-  m->namelen = mh->msg_namelen;
-  m->controlused = mh->msg_controllen;
-  m->flags = fl;
-  return fl;
-}
-
 /*
 ** Try to make progress on ov.  Returns 1 when ov is finished (its error,
 ** bytes and flags set), 0 when it must wait for the socket.
@@ -384,22 +372,38 @@ static int step(wr_socket *s, wr_overlapped *ov) {
     if (ov->msg) {
       mh.msg_name = &ov->msg->name;
       mh.msg_namelen = sizeof ov->msg->name;
-      mh.msg_control = ov->msg->control;
-      mh.msg_controllen = ov->msg->control ? ov->msg->controllen : 0;
+      mh.msg_control = ov->msg->sysctl;
+      mh.msg_controllen = ov->msg->sysctlcap;
     }
     n = recvmsg(s->fd, &mh, sysf);
     if (n < 0) {
-      unsigned err;
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-      if ((f & WR_MSG_OOB) && errno == EINVAL) return 0;  /* none yet */
-      err = recv_error(s, errno);
+      unsigned err, fl = 0;
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN || e == EWOULDBLOCK) {
+        /* IP_RECVERR: an error queued after its report was consumed */
+        if ((s->opts & WR_O_RECVERR) && !(f & WR_MSG_PEEK)) {
+          int qe = wr__errqueue(s, ov->msg, ov->msg ? ov->iov : NULL,
+                                ov->msg ? ov->iovcnt : 0, &fl);
+          if (qe) {
+            finish(ov, (unsigned)qe, 0, fl);
+            return 1;
+          }
+        }
+        return 0;
+      }
+      if ((f & WR_MSG_OOB) && e == EINVAL) return 0;  /* none yet */
+      err = recv_error(s, e);
       if (s->type == SOCK_STREAM && fatal_for_stream(err)) s->sticky = err;
-      finish(ov, err, ov->filled, 0);
+      /* IP_RECVERR: the details of this error wait in the error queue */
+      if ((s->opts & WR_O_RECVERR) && !(f & WR_MSG_PEEK))
+        wr__errqueue(s, ov->msg, ov->msg ? ov->iov : NULL,
+                     ov->msg ? ov->iovcnt : 0, &fl);
+      finish(ov, err, ov->filled, fl);
       return 1;
     }
     if (ov->msg) {
-      unsigned fl = msg_result(ov, &mh);
+      unsigned fl = wr__msg_filter(s, ov->msg, &mh);
       finish(ov, (fl & WR_MSG_TRUNC) ? WSAEMSGSIZE : 0, (size_t)n, fl);
       return 1;
     }
@@ -648,7 +652,9 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
   if (msg->in_flags & ~(unsigned)WR_MSG_PEEK) return WSAEOPNOTSUPP;
   if ((msg->in_flags & WR_MSG_PEEK) && overlapped) return WSAEOPNOTSUPP;
   if (msg->pending) return WSAEINVAL;
+  if (msg->sysctl == NULL) return WSAEFAULT;
   msg->flags = 0;
+  wr__msg_prepare(s);
   if (!overlapped) {
     wr_overlapped tmp;
     unsigned fl;
@@ -808,6 +814,7 @@ void wr_loop_destroy(wr_loop *loop) {
   uv_close((uv_handle_t *)&loop->timer, NULL);
   uv_run(&loop->uv, UV_RUN_DEFAULT);      /* only close callbacks remain */
   uv_loop_close(&loop->uv);
+  wr__loop_free_bcast(loop);
   free(loop);
 }
 

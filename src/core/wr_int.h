@@ -17,12 +17,20 @@ enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC };
 #define WR_S_POLL_INIT   0x10   /* poll handle initialised */
 #define WR_S_HANDLE_OPEN 0x20   /* poll handle not yet closed back */
 
+/* options wsarecv must know the caller's view of (WR_O_*) */
+#define WR_O_PKT4        0x01   /* the caller enabled IP_PKTINFO */
+#define WR_O_PKT6        0x02   /* the caller enabled IPV6_PKTINFO */
+#define WR_O_V6ONLY      0x04   /* IPV6_V6ONLY */
+#define WR_O_AUTO        0x08   /* wsarecv enabled packet info itself */
+#define WR_O_RECVERR     0x10   /* IP_RECVERR / IPV6_RECVERR */
+
 struct wr_socket {
   uv_poll_t poll;            /* first: its data points back here */
   wr_loop *loop;             /* NULL once the loop is gone */
   int fd;
   int family, type, protocol;
   unsigned state;            /* WR_S_* */
+  unsigned opts;             /* WR_O_* */
   int refs;                  /* owner + queued operations + open handle */
   int in_routine;            /* a routine of this socket is running */
   int events;                /* events the poll handle watches now */
@@ -46,9 +54,25 @@ struct wr_loop {
   wr_socket *sockets;
   int interrupted;
   unsigned long apc_seq;     /* numbers APC entries in arrival order */
+  uint32_t *bcast;           /* interfaces' broadcast addresses (network */
+  size_t nbcast;             /* order), refreshed at most once a second */
+  uint64_t bcast_time;
   wr_event_hook hook;
   void *hook_data;
 };
+
+/* wr_msg.c */
+/* Before the first WSARecvMsg: turn on the packet info MSG_BCAST/MCAST
+** are derived from. */
+void wr__msg_prepare(wr_socket *s);
+/* After recvmsg into m->sysctl: copy what the caller asked for into its
+** control buffer (what fits), derive flags.  Returns the output flags. */
+unsigned wr__msg_filter(wr_socket *s, wr_msg *m, const struct msghdr *mh);
+/* Drain one entry of the error queue (IP_RECVERR): its WSA code, or 0 if
+** empty.  With m, the entry's messages and address land in m. */
+int wr__errqueue(wr_socket *s, wr_msg *m, wr_wsabuf *iov, size_t iovcnt,
+                 unsigned *flags);
+void wr__loop_free_bcast(wr_loop *loop);
 
 /* wr_core.c */
 void wr__list_push(wr_list *l, wr_overlapped *ov);

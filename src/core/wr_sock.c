@@ -46,6 +46,23 @@ static void learn_type(wr_socket *s) {
   len = sizeof v;
   if (getsockopt(s->fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) == 0)
     s->protocol = v;
+  len = sizeof v;
+  if (s->family == AF_INET6 &&
+      getsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len) == 0 && v)
+    s->opts |= WR_O_V6ONLY;
+}
+
+/* Options whose caller-visible state wsarecv keeps itself (WR_O_*). */
+static unsigned tracked(const wr_sockopt *o) {
+  if (o->level == IPPROTO_IP && o->optname == IP_PKTINFO) return WR_O_PKT4;
+  if (o->level == IPPROTO_IPV6 && o->optname == IPV6_RECVPKTINFO)
+    return WR_O_PKT6;
+  if (o->level == IPPROTO_IPV6 && o->optname == IPV6_V6ONLY)
+    return WR_O_V6ONLY;
+  if ((o->level == IPPROTO_IP && o->optname == IP_RECVERR) ||
+      (o->level == IPPROTO_IPV6 && o->optname == IPV6_RECVERR))
+    return WR_O_RECVERR;
+  return 0;
 }
 
 int wr_socket_open(wr_loop *loop, int family, int type, int protocol,
@@ -306,8 +323,18 @@ int wr_setsockopt_int(wr_socket *s, const wr_sockopt *o, long value) {
       break;
   }
   if (o->kind == WR_OPT_BOOL) v = value != 0;
-  if (setsockopt(s->fd, o->level, o->optname, &v, sizeof v) < 0)
-    return ERRNO_WSA();
+  {
+    unsigned bit = tracked(o);
+    /* packet info wsarecv turned on for itself stays on in the kernel */
+    int keep = !v && (s->opts & WR_O_AUTO) &&
+               (bit == WR_O_PKT4 || bit == WR_O_PKT6);
+    if (!keep && setsockopt(s->fd, o->level, o->optname, &v, sizeof v) < 0)
+      return ERRNO_WSA();
+    if (bit) {
+      if (v) s->opts |= bit;
+      else s->opts &= ~bit;
+    }
+  }
   return 0;
 }
 
@@ -327,6 +354,10 @@ int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value) {
       return WSAEINVAL;
     default:
       break;
+  }
+  if (tracked(o) == WR_O_PKT4 || tracked(o) == WR_O_PKT6) {
+    *value = (s->opts & tracked(o)) != 0;    /* the caller's view */
+    return 0;
   }
   if (getsockopt(s->fd, o->level, o->optname, &v, &len) < 0)
     return ERRNO_WSA();
