@@ -26,7 +26,7 @@ export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;$(LUA_CPATH);;
 
 BUSTED   := $(LUA) /usr/bin/busted
 
-.PHONY: all deps test demo asan asan-test examples clean
+.PHONY: all deps test demo tour asan asan-test clean
 
 all: $(SO)
 
@@ -41,7 +41,13 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	$(BUSTED) $(BUSTED_ARGS) spec
 
+# the main job: udpdump receiving a built-in sender's traffic
 demo: deps
+	@$(MAKE) --no-print-directory all
+	$(LUA) examples/udpdump.lua --selftest
+
+# a guided tour of WSARecv's rules
+tour: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA) examples/demo.lua
 
