@@ -16,31 +16,27 @@ M._VERSION = "wsarecv 0.1.0"
 local bufmeta = debug.getregistry()["wsarecv.buffer"]
 local bufmethods = bufmeta.__index
 
---- buf:unpack(fmt [, pos]): string.unpack over the buffer's bytes.
--- Only the bytes the format needs are copied out when the format has a
--- fixed size; formats with variable-length or alignment items ('s', 'z',
--- '!', 'X') read from pos to the end of the buffer.
+--- buf:unpack(fmt [, pos]): string.unpack over the buffer's bytes, with
+-- string.unpack's rules (positions, alignment relative to the buffer's
+-- start).  Only a window around the bytes the format reads is copied out
+-- when the format has a fixed size; 's' and 'z' items read to the end.
 -- @function buffer:unpack
+local ALIGN = 16            -- the largest alignment a format can ask for
 function bufmethods.unpack(buf, fmt, pos)
   local n = #buf
   pos = pos or 1
-  if pos < 0 then pos = n + pos + 1 end
-  if pos < 1 or pos > n + 1 then
-    error("bad argument #2 to 'unpack' (initial position out of buffer)", 2)
+  if pos < 0 then pos = math.max(n + pos + 1, 1) elseif pos == 0 then pos = 1 end
+  if pos > n + 1 then
+    error("bad argument #2 to 'unpack' (initial position out of string)", 2)
   end
+  -- start the window on an ALIGN boundary so '!' aligns as in the buffer
+  local start = 1 + ((pos - 1) // ALIGN) * ALIGN
   local ok, size = pcall(string.packsize, fmt)
-  local chunk
-  if ok and not fmt:find("[!Xsz]") then
-    if pos + size - 1 > n then
-      error("bad argument #1 to 'unpack' (data string too short)", 2)
-    end
-    chunk = buf:sub(pos, pos + size - 1)
-  else
-    chunk = buf:sub(pos)
-  end
-  local res = table.pack(string.unpack(fmt, chunk))
-  res[res.n] = res[res.n] + pos - 1
-  return table.unpack(res, 1, res.n)
+  local stop = (ok and not fmt:find("[sz]")) and math.min(n, pos + size + ALIGN) or n
+  local res = table.pack(pcall(string.unpack, fmt, buf:sub(start, stop), pos - start + 1))
+  if not res[1] then error((res[2]:gsub("'string.unpack'", "'unpack'")), 2) end
+  res[res.n] = res[res.n] + start - 1
+  return table.unpack(res, 2, res.n)
 end
 
 --- wsarecv.hexdump(data [, len]) -> string: offset, hex and ASCII columns.

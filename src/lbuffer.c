@@ -90,7 +90,7 @@ static int l_byte(lua_State *L) {
   lwr_buf *b = lwr_checkbuffer(L, 1);
   lua_Integer pi = luaL_optinteger(L, 2, 1);
   size_t i = posrelat(pi, b->len);
-  size_t j = endpos(luaL_optinteger(L, 3, (lua_Integer)i), b->len);
+  size_t j = endpos(luaL_optinteger(L, 3, pi), b->len);
   size_t k, n;
   if (i > j) return 0;
   n = j - i + 1;
@@ -176,24 +176,24 @@ static int fill_one(lua_State *L, int argn, size_t i, wr_wsabuf *iov) {
     b = lwr_tobuffer(L, -1);
     lua_pop(L, 1);
     if (b == NULL)
-      return luaL_error(L, "bad argument #%d (item %d: slice's first field "
-                        "is not a buffer)", argn, (int)i);
+      return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: slice's "
+                           "first field is not a buffer", (int)i));
     lua_rawgeti(L, -1, 2);
     off = lua_isnil(L, -1) ? 0 : lua_tointegerx(L, -1, &isnum);
     if (!lua_isnil(L, -1) && !isnum)
-      return luaL_error(L, "bad argument #%d (item %d: slice offset is not "
-                        "an integer)", argn, (int)i);
+      return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: slice "
+                           "offset is not an integer", (int)i));
     lua_pop(L, 1);
     lua_rawgeti(L, -1, 3);
     len = lua_isnil(L, -1) ? (lua_Integer)b->len - off
                            : lua_tointegerx(L, -1, &isnum);
     if (!lua_isnil(L, -1) && !isnum)
-      return luaL_error(L, "bad argument #%d (item %d: slice length is not "
-                        "an integer)", argn, (int)i);
+      return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: slice "
+                           "length is not an integer", (int)i));
     lua_pop(L, 1);
     if (b->closed)
-      return luaL_error(L, "bad argument #%d (item %d: buffer is closed)",
-                        argn, (int)i);
+      return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: buffer is "
+                           "closed", (int)i));
     if (off < 0 || len < 0 || (lua_Unsigned)off > b->len ||
         (lua_Unsigned)len > b->len - (size_t)off)
       return WSAEFAULT;
@@ -202,11 +202,11 @@ static int fill_one(lua_State *L, int argn, size_t i, wr_wsabuf *iov) {
     return 0;
   }
   if (b == NULL)
-    return luaL_error(L, "bad argument #%d (item %d is not a buffer or "
-                      "slice)", argn, (int)i);
+    return luaL_argerror(L, argn, lua_pushfstring(L, "item %d is not a "
+                         "buffer or slice", (int)i));
   if (b->closed)
-    return luaL_error(L, "bad argument #%d (item %d: buffer is closed)",
-                      argn, (int)i);
+    return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: buffer is "
+                         "closed", (int)i));
   iov->iov_base = b->data;
   iov->iov_len = b->len;
   return 0;

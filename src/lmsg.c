@@ -265,7 +265,7 @@ static int l_WSARecvMsg(lua_State *L) {
       o = lwr_newov(L, lwr_ctx_get(L));
       ovidx = lua_gettop(L);
     }
-    if (o->ov.state == WR_OV_PENDING || mo->m.pending)
+    if (wr_overlapped_busy(&o->ov) || mo->m.pending)
       return lwr_fail(L, WSAEINVAL);
     iov = wr_overlapped_bufs(&o->ov, n);
     if (iov == NULL) return luaL_error(L, "not enough memory");

@@ -365,7 +365,7 @@ static int l_WSARecv(lua_State *L) {
     o = lwr_newov(L, lwr_ctx_get(L));
     ovidx = lua_gettop(L);
   }
-  if (o->ov.state == WR_OV_PENDING) return lwr_fail(L, WSAEINVAL);
+  if (wr_overlapped_busy(&o->ov)) return lwr_fail(L, WSAEINVAL);
   iov = wr_overlapped_bufs(&o->ov, n);
   if (iov == NULL) return luaL_error(L, "not enough memory");
   if ((r = lwr_fill_bufs(L, 2, 2, iov, n)) != 0) return lwr_fail(L, r);

@@ -281,19 +281,18 @@ static void set_constants(lua_State *L) {
   }
 }
 
-int luaopen_wsarecv_core(lua_State *L) {
-  static const luaL_Reg funcs[] = {
-    {"run", l_run},
-    {"SleepEx", l_SleepEx},
-    {"WSAWaitForMultipleEvents", l_wait},
-    {"strerror", l_strerror},
-    {NULL, NULL}
-  };
+/* registry key of the context: one loop per Lua state, however often the
+** module is loaded (busted, for one, reloads modules between files) */
+#define LWR_CTX_KEY "wsarecv.context"
+
+static lwr_ctx *context(lua_State *L) {
   lwr_ctx *c;
   int r;
-  lua_newtable(L);                                   /* module */
-  c = (lwr_ctx *)lua_newuserdatauv(L, sizeof *c, 0); /* context */
-  c->loop = NULL;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LWR_CTX_KEY) == LUA_TUSERDATA)
+    return (lwr_ctx *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  c = (lwr_ctx *)lua_newuserdatauv(L, sizeof *c, 0);
+  c->loop = NULL;                    /* safe state first: __gc copes */
   c->L = NULL;
   c->err_ref = LUA_NOREF;
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
@@ -304,11 +303,22 @@ int luaopen_wsarecv_core(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   r = wr_loop_new(&c->loop, lwr_event_hook, c);
-  if (r) return luaL_error(L, "wsarecv: cannot start the loop (%d)", r);
-  /* keep the context alive as long as the state */
+  if (r) luaL_error(L, "wsarecv: cannot start the loop (%d)", r);
   lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, LWR_CTX);
+  lua_setfield(L, LUA_REGISTRYINDEX, LWR_CTX_KEY);
+  return c;
+}
 
+int luaopen_wsarecv_core(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+    {"run", l_run},
+    {"SleepEx", l_SleepEx},
+    {"WSAWaitForMultipleEvents", l_wait},
+    {"strerror", l_strerror},
+    {NULL, NULL}
+  };
+  lua_newtable(L);                                   /* module */
+  context(L);                                        /* context */
   lua_pushvalue(L, -2);                              /* module */
   lua_pushvalue(L, -2);                              /* context: upvalue */
   luaL_setfuncs(L, funcs, 1);

@@ -270,6 +270,12 @@ int wr_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
 
 /* Zero an overlapped object before first use. */
 void wr_overlapped_init(wr_overlapped *ov);
+/*
+** Still in use: pending, or complete with its routine not yet run.  Such an
+** object cannot be posted again (WSAEINVAL), as on Windows an OVERLAPPED
+** belongs to its operation until the completion has been delivered.
+*/
+int wr_overlapped_busy(const wr_overlapped *ov);
 /* Storage for n WSABUFs inside ov (NULL on out-of-memory). */
 wr_wsabuf *wr_overlapped_bufs(wr_overlapped *ov, size_t n);
 /* Unlink a (pending) operation without completing it; frees ov's memory. */

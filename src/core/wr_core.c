@@ -73,6 +73,10 @@ void wr_overlapped_init(wr_overlapped *ov) {
   memset(ov, 0, sizeof *ov);
 }
 
+int wr_overlapped_busy(const wr_overlapped *ov) {
+  return ov->state == WR_OV_PENDING || ov->where == WR_IN_APC;
+}
+
 wr_wsabuf *wr_overlapped_bufs(wr_overlapped *ov, size_t n) {
   if (n <= WR_IOV_INLINE) return ov->iov_inline;
   if (n > ov->iov_cap) {
@@ -443,14 +447,20 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   wr_socket *s = h->data;
   wr__socket_ref(s);
   if (status < 0) {
-    unsigned err = (unsigned)wr_wsa_from_errno(-status);
-    fail_queue(s, &s->q, err);
-    fail_queue(s, &s->oobq, err);
+    /*
+    ** libuv reports POLLERR (an ICMP error, a reset) as UV_EBADF and stops
+    ** the handle.  The socket's own error is what the receive must report:
+    ** let recvmsg fetch it, then watch again for what is still queued.
+    */
+    s->events = 0;
+    drain(s, &s->oobq);
+    drain(s, &s->q);
+    if (!(s->state & WR_S_CLOSED)) want_events(s);
   } else {
     if (events & UV_PRIORITIZED) drain(s, &s->oobq);
     if (events & (UV_READABLE | UV_DISCONNECT)) drain(s, &s->q);
+    if (!(s->state & WR_S_CLOSED)) trim_events(s);
   }
-  if (!(s->state & WR_S_CLOSED)) trim_events(s);
   socket_unref(s);
 }
 
@@ -629,7 +639,7 @@ int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
     return recv_blocking(s, &tmp, bytes, flags);
   }
   if (ov == NULL) return WSAEFAULT;
-  if (ov->state == WR_OV_PENDING) return WSAEINVAL;
+  if (wr_overlapped_busy(ov)) return WSAEINVAL;
   if ((r = capture(ov, bufs, nbufs, in, routine, 1)) != 0) return r;
   ov->msg = NULL;
   r = post(s, ov);
@@ -667,7 +677,7 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
     return r;
   }
   if (ov == NULL) return WSAEFAULT;
-  if (ov->state == WR_OV_PENDING) return WSAEINVAL;
+  if (wr_overlapped_busy(ov)) return WSAEINVAL;
   if ((r = capture(ov, bufs, nbufs, msg->in_flags, routine, 1)) != 0)
     return r;
   ov->msg = msg;
