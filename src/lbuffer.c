@@ -17,11 +17,15 @@
 #include "lwsarecv.h"
 
 lwr_buf *lwr_tobuffer(lua_State *L, int idx) {
-  return (lwr_buf *)luaL_testudata(L, idx, LWR_BUFFER);
+  return (lwr_buf *)lwr_testtype(L, idx, LWR_T_BUFFER);
+}
+
+static lwr_buf *anybuffer(lua_State *L, int idx) {   /* closed or not */
+  return (lwr_buf *)lwr_checktype(L, idx, LWR_T_BUFFER);
 }
 
 lwr_buf *lwr_checkbuffer(lua_State *L, int idx) {
-  lwr_buf *b = (lwr_buf *)luaL_checkudata(L, idx, LWR_BUFFER);
+  lwr_buf *b = anybuffer(L, idx);
   if (b->closed) luaL_argerror(L, idx, "buffer is closed");
   return b;
 }
@@ -45,6 +49,7 @@ static size_t endpos(lua_Integer pos, size_t len) {
 lwr_buf *lwr_newbuffer(lua_State *L, size_t len) {
   lwr_buf *b = (lwr_buf *)lua_newuserdatauv(L, offsetof(lwr_buf, data) +
                                             len + 1, 0);
+  b->h.tag = LWR_TAG(LWR_T_BUFFER);
   b->len = len;
   b->closed = 0;
   memset(b->data, 0, len + 1);
@@ -70,7 +75,7 @@ static int l_buffer(lua_State *L) {
 }
 
 static int l_len(lua_State *L) {
-  lwr_buf *b = (lwr_buf *)luaL_checkudata(L, 1, LWR_BUFFER);
+  lwr_buf *b = anybuffer(L, 1);
   lua_pushinteger(L, b->closed ? 0 : (lua_Integer)b->len);
   return 1;
 }
@@ -137,13 +142,13 @@ static int l_fill(lua_State *L) {
 }
 
 static int l_close(lua_State *L) {
-  lwr_buf *b = (lwr_buf *)luaL_checkudata(L, 1, LWR_BUFFER);
+  lwr_buf *b = anybuffer(L, 1);
   b->closed = 1;
   return 0;
 }
 
 static int l_tostring(lua_State *L) {
-  lwr_buf *b = (lwr_buf *)luaL_checkudata(L, 1, LWR_BUFFER);
+  lwr_buf *b = anybuffer(L, 1);
   if (b->closed) lua_pushfstring(L, "wsarecv.buffer (closed): %p", b);
   else
     lua_pushfstring(L, "wsarecv.buffer (%I bytes): %p", (lua_Integer)b->len,
@@ -280,6 +285,39 @@ void lwr_pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n) {
   lua_pop(L, 1);
 }
 
+/*
+** Everything an overlapped post needs from the WSABUF array at idx, in one
+** pass: the iovecs go into ov's own storage, the buffers get pinned by the
+** overlapped object at ovidx.  Returns 0 or WSAEFAULT (bad slice; nothing
+** was pinned); *pn gets the count.  A lone buffer -- the common case -- is
+** read and pinned without touching any table.
+*/
+int lwr_take_bufs(lua_State *L, int idx, int argn, lwr_ov *o, int ovidx,
+                  size_t *pn) {
+  lwr_buf *b = lwr_tobuffer(L, idx);
+  wr_wsabuf *iov;
+  size_t n;
+  int r;
+  if (b != NULL) {
+    if (b->closed) luaL_argerror(L, argn, "buffer is closed");
+    iov = wr_overlapped_bufs(&o->ov, 1);
+    iov->iov_base = b->data;
+    iov->iov_len = b->len;
+    lua_pushvalue(L, idx);
+    lua_setiuservalue(L, ovidx, UV_PINS);
+    o->npins = 0;
+    *pn = 1;
+    return 0;
+  }
+  n = lwr_count_bufs(L, idx, argn);
+  iov = wr_overlapped_bufs(&o->ov, n);
+  if (iov == NULL) return luaL_error(L, "not enough memory");
+  if ((r = lwr_fill_bufs(L, idx, argn, iov, n)) != 0) return r;
+  lwr_pin_bufs(L, idx, ovidx, o, n);
+  *pn = n;
+  return 0;
+}
+
 void lwr_open_buffer(lua_State *L) {
   static const luaL_Reg meta[] = {
     {"__len", l_len},
@@ -295,7 +333,7 @@ void lwr_open_buffer(lua_State *L) {
     {"close", l_close},
     {NULL, NULL}
   };
-  lwr_register(L, LWR_BUFFER, meta, methods);
+  lwr_register(L, LWR_BUFFER, LWR_T_BUFFER, meta, methods);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_buffer, 1);
   lua_setfield(L, -3, "buffer");

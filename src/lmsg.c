@@ -18,7 +18,7 @@
 enum { MUV_BUFFERS = 1, MUV_CONTROL, MUV_COUNT = 2 };
 
 static lwr_msg *checkmsg(lua_State *L, int idx) {
-  return (lwr_msg *)luaL_checkudata(L, idx, LWR_MSG);
+  return (lwr_msg *)lwr_checktype(L, idx, LWR_T_MSG);
 }
 
 static void check_idle(lua_State *L, lwr_msg *mo) {
@@ -63,6 +63,7 @@ static int l_msg(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   mo = (lwr_msg *)lua_newuserdatauv(L, sizeof *mo, MUV_COUNT);
   memset(mo, 0, sizeof *mo);
+  mo->h.tag = LWR_TAG(LWR_T_MSG);
   luaL_setmetatable(L, LWR_MSG);
   idx = lua_gettop(L);
   lua_getfield(L, 1, "buffers");
@@ -258,7 +259,6 @@ static int l_WSARecvMsg(lua_State *L) {
     if (r) return lwr_recv_fail(L, r, bytes);
   } else {
     lwr_ov *o;
-    wr_wsabuf *iov;
     if (has_ov) {
       o = (lwr_ov *)lua_touserdata(L, 3);
     } else {
@@ -267,10 +267,8 @@ static int l_WSARecvMsg(lua_State *L) {
     }
     if (wr_overlapped_busy(&o->ov) || mo->m.pending)
       return lwr_fail(L, WSAEINVAL);
-    iov = wr_overlapped_bufs(&o->ov, n);
-    if (iov == NULL) return luaL_error(L, "not enough memory");
-    if ((r = lwr_fill_bufs(L, bi, 2, iov, n)) != 0) return lwr_fail(L, r);
-    lwr_pin_bufs(L, bi, ovidx, o, n);
+    if ((r = lwr_take_bufs(L, bi, 2, o, ovidx, &n)) != 0)
+      return lwr_fail(L, r);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, ovidx, UV_SOCKET);
     lua_pushvalue(L, 4);
@@ -278,7 +276,9 @@ static int l_WSARecvMsg(lua_State *L) {
     lua_pushvalue(L, 2);
     lua_setiuservalue(L, ovidx, UV_MSG);
     lwr_anchor(L, o, ovidx);
-    r = wr_recvmsg(s, &mo->m, iov, n, &bytes, &o->ov,
+    r = wr_recvmsg(s, &mo->m, n > WR_IOV_INLINE ? o->ov.iov_heap
+                                                : o->ov.iov_inline,
+                   n, &bytes, &o->ov,
                    has_routine ? lwr_routine : NULL);
     if (r == WSA_IO_PENDING) return lwr_fail(L, r);
     if (r) {
@@ -300,7 +300,7 @@ void lwr_open_msg(lua_State *L) {
     {"__tostring", l_tostring},
     {NULL, NULL}
   };
-  lwr_register(L, LWR_MSG, meta, NULL);
+  lwr_register(L, LWR_MSG, LWR_T_MSG, meta, NULL);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_msg, 1);
   lua_setfield(L, -3, "msg");

@@ -16,11 +16,12 @@
 #include "lwsarecv.h"
 
 lwr_ov *lwr_checkov(lua_State *L, int idx) {
-  return (lwr_ov *)luaL_checkudata(L, idx, LWR_OV);
+  return (lwr_ov *)lwr_checktype(L, idx, LWR_T_OV);
 }
 
 lwr_ov *lwr_newov(lua_State *L, lwr_ctx *c) {
   lwr_ov *o = (lwr_ov *)lua_newuserdatauv(L, sizeof *o, UV_COUNT);
+  o->h.tag = LWR_TAG(LWR_T_OV);
   wr_overlapped_init(&o->ov);
   o->ctx = c;
   o->ref = LUA_NOREF;
@@ -29,7 +30,13 @@ lwr_ov *lwr_newov(lua_State *L, lwr_ctx *c) {
   return o;
 }
 
+/*
+** Anchor the object while its operation is outstanding.  An object its own
+** routine reposts is still anchored (see lwr_routine): nothing to do, so
+** the steady state of a reposting receiver costs no registry traffic.
+*/
 void lwr_anchor(lua_State *L, lwr_ov *o, int idx) {
+  if (o->ref != LUA_NOREF) return;
   lua_pushvalue(L, idx);
   o->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
@@ -47,7 +54,7 @@ void lwr_unanchor(lua_State *L, lwr_ov *o) {
 */
 void lwr_event_hook(wr_overlapped *ov, void *data) {
   lwr_ctx *c = (lwr_ctx *)data;
-  lwr_unanchor(c->main, (lwr_ov *)ov);
+  lwr_unanchor(c->main, LWR_OV_OF(ov));
 }
 
 /*** wsarecv.overlapped() -> a fresh WSAOVERLAPPED */
@@ -56,23 +63,26 @@ static int l_overlapped(lua_State *L) {
   return 1;
 }
 
+/* ov.field: one comparison per field on the hot path (ov.context) */
 static int l_index(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
-  const char *k = luaL_checkstring(L, 2);
+  const char *k = lua_tostring(L, 2);
   int done = o->ov.state == WR_OV_DONE;
-  if (strcmp(k, "pending") == 0) {
-    lua_pushboolean(L, o->ov.state == WR_OV_PENDING);
-  } else if (strcmp(k, "bytes") == 0) {
+  if (k == NULL) {
+    lua_pushnil(L);
+  } else if (k[0] == 'c' && strcmp(k, "context") == 0) {
+    lua_getiuservalue(L, 1, UV_CONTEXT);
+  } else if (k[0] == 'b' && strcmp(k, "bytes") == 0) {
     if (done) lua_pushinteger(L, (lua_Integer)o->ov.bytes);
     else lua_pushnil(L);
-  } else if (strcmp(k, "flags") == 0) {
+  } else if (k[0] == 'p' && strcmp(k, "pending") == 0) {
+    lua_pushboolean(L, o->ov.state == WR_OV_PENDING);
+  } else if (k[0] == 'f' && strcmp(k, "flags") == 0) {
     if (done) lua_pushinteger(L, (lua_Integer)o->ov.flags);
     else lua_pushnil(L);
-  } else if (strcmp(k, "error") == 0) {
+  } else if (k[0] == 'e' && strcmp(k, "error") == 0) {
     if (done && o->ov.error) lwr_push_error_name(L, o->ov.error);
     else lua_pushnil(L);
-  } else if (strcmp(k, "context") == 0) {
-    lua_getiuservalue(L, 1, UV_CONTEXT);
   } else {
     lua_pushnil(L);
   }
@@ -115,7 +125,7 @@ void lwr_open_overlapped(lua_State *L) {
     {"__tostring", l_tostring},
     {NULL, NULL}
   };
-  lwr_register(L, LWR_OV, meta, NULL);
+  lwr_register(L, LWR_OV, LWR_T_OV, meta, NULL);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_overlapped, 1);
   lua_setfield(L, -3, "overlapped");

@@ -17,7 +17,7 @@
 #include "lwsarecv.h"
 
 static lwr_sock *tosock(lua_State *L, int idx) {
-  return (lwr_sock *)luaL_checkudata(L, idx, LWR_SOCKET);
+  return (lwr_sock *)lwr_checktype(L, idx, LWR_T_SOCKET);
 }
 
 wr_socket *lwr_checksocket(lua_State *L, int idx) {
@@ -31,6 +31,7 @@ wr_socket *lwr_checksocket(lua_State *L, int idx) {
 /* Create the userdata closed first, then give it its socket. */
 static lwr_sock *newsock(lua_State *L) {
   lwr_sock *so = (lwr_sock *)lua_newuserdatauv(L, sizeof *so, 0);
+  so->h.tag = LWR_TAG(LWR_T_SOCKET);
   so->s = NULL;
   luaL_setmetatable(L, LWR_SOCKET);
   return so;
@@ -350,33 +351,33 @@ static int l_WSARecv(lua_State *L) {
   int has_ov = !lua_isnoneornil(L, 4);
   int has_routine = !lua_isnoneornil(L, 5);
   lwr_ov *o;
-  wr_wsabuf *iov;
   size_t n, bytes = 0;
   int r, ovidx = 4;
-  if (has_ov) lwr_checkov(L, 4);
+  if (has_ov) o = lwr_checkov(L, 4);
   if (has_routine) luaL_checktype(L, 5, LUA_TFUNCTION);
-  n = lwr_count_bufs(L, 2, 2);
-  CHECK_OPEN(L, s);
-  if (!has_ov && !has_routine) return recv_nonoverlapped(L, s, flags);
-  lua_settop(L, 5);
-  if (has_ov) {
-    o = (lwr_ov *)lua_touserdata(L, 4);
-  } else {
-    o = lwr_newov(L, lwr_ctx_get(L));
-    ovidx = lua_gettop(L);
+  if (!has_ov && !has_routine) {
+    lwr_count_bufs(L, 2, 2);
+    CHECK_OPEN(L, s);
+    return recv_nonoverlapped(L, s, flags);
   }
-  if (wr_overlapped_busy(&o->ov)) return lwr_fail(L, WSAEINVAL);
-  iov = wr_overlapped_bufs(&o->ov, n);
-  if (iov == NULL) return luaL_error(L, "not enough memory");
-  if ((r = lwr_fill_bufs(L, 2, 2, iov, n)) != 0) return lwr_fail(L, r);
-  lwr_pin_bufs(L, 2, ovidx, o, n);
+  lua_settop(L, 5);
+  if (!has_ov) {
+    o = lwr_newov(L, lwr_ctx_get(L));
+    ovidx = 6;
+  }
+  if (wr_overlapped_busy(&o->ov)) {
+    lwr_count_bufs(L, 2, 2);                 /* still a type error first */
+    return lwr_fail(L, WSAEINVAL);
+  }
+  if ((r = lwr_take_bufs(L, 2, 2, o, ovidx, &n)) != 0) return lwr_fail(L, r);
+  CHECK_OPEN(L, s);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, ovidx, UV_SOCKET);
   lua_pushvalue(L, 5);
   lua_setiuservalue(L, ovidx, UV_ROUTINE);
   lwr_anchor(L, o, ovidx);
-  r = wr_recv(s, iov, n, &bytes, &flags, &o->ov,
-              has_routine ? lwr_routine : NULL);
+  r = wr_recv(s, n > WR_IOV_INLINE ? o->ov.iov_heap : o->ov.iov_inline,
+              n, &bytes, &flags, &o->ov, has_routine ? lwr_routine : NULL);
   if (r == 0) {
     lua_pushinteger(L, 0);
     lua_pushinteger(L, (lua_Integer)bytes);
@@ -440,7 +441,7 @@ void lwr_open_socket(lua_State *L) {
     {"CancelIoEx", l_cancel},
     {NULL, NULL}
   };
-  lwr_register(L, LWR_SOCKET, meta, methods);
+  lwr_register(L, LWR_SOCKET, LWR_T_SOCKET, meta, methods);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_socket, 1);
   lua_setfield(L, -3, "socket");

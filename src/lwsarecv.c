@@ -59,8 +59,28 @@ void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
 ** A metatable for tname: meta functions and a method table (its __index),
 ** each closing over the context at the stack top.
 */
-void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
-                  const luaL_Reg *methods) {
+static const char *const type_names[LWR_T_COUNT] = {
+  LWR_BUFFER, LWR_SOCKET, LWR_OV, LWR_MSG
+};
+
+void *lwr_testtype(lua_State *L, int idx, int type) {
+  lwr_hdr *p = (lwr_hdr *)lua_touserdata(L, idx);
+  /* lua_rawlen is 0 for light userdata: only full ones of ours pass */
+  if (p != NULL && lua_rawlen(L, idx) >= sizeof *p &&
+      p->tag == LWR_TAG(type))
+    return p;
+  return NULL;
+}
+
+void *lwr_checktype(lua_State *L, int idx, int type) {
+  void *p = lwr_testtype(L, idx, type);
+  if (p == NULL) luaL_typeerror(L, idx, type_names[type]);
+  return p;
+}
+
+void lwr_register(lua_State *L, const char *tname, int type,
+                  const luaL_Reg *meta, const luaL_Reg *methods) {
+  (void)type;
   luaL_newmetatable(L, tname);
   lua_pushvalue(L, -2);
   luaL_setfuncs(L, meta, 1);
@@ -99,7 +119,7 @@ static int msgh(lua_State *L) {
 */
 void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
                  unsigned flags) {
-  lwr_ov *o = (lwr_ov *)ov;
+  lwr_ov *o = LWR_OV_OF(ov);
   lwr_ctx *c = o->ctx;
   lua_State *L = c->L;
   int base, nargs = 4, ovidx;
@@ -108,7 +128,6 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
   base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
   ovidx = lua_gettop(L);
-  lwr_unanchor(L, o);
   lua_getiuservalue(L, ovidx, UV_ROUTINE);
   if (err) lwr_push_error_name(L, err);
   else lua_pushnil(L);
@@ -123,6 +142,8 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
     if (c->err_ref == LUA_NOREF) c->err_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     wr_loop_interrupt(c->loop);
   }
+  /* the anchor stays if the routine posted the object again (lwr_anchor) */
+  if (!wr_overlapped_busy(ov)) lwr_unanchor(L, o);
   lua_settop(L, base - 1);
 }
 
@@ -195,9 +216,9 @@ static int l_wait(lua_State *L) {
   long ms = check_ms(L, 3), r;
   int alertable = lua_toboolean(L, 4);
   lua_State *saved;
-  if (luaL_testudata(L, 1, LWR_OV)) {
+  if (lwr_testtype(L, 1, LWR_T_OV)) {
     n = 1;
-    ovs[0] = &((lwr_ov *)lua_touserdata(L, 1))->ov;
+    ovs[0] = &((lwr_ov *)lua_touserdata(L, 1))->ov;  /* tested above */
   } else {
     luaL_checktype(L, 1, LUA_TTABLE);
     n = (size_t)lua_rawlen(L, 1);
@@ -205,7 +226,7 @@ static int l_wait(lua_State *L) {
       return lwr_fail(L, WSA_INVALID_PARAMETER);
     for (i = 0; i < n; i++) {
       lua_rawgeti(L, 1, (lua_Integer)i + 1);
-      if (!luaL_testudata(L, -1, LWR_OV))
+      if (!lwr_testtype(L, -1, LWR_T_OV))
         return luaL_error(L, "bad argument #1 to 'WSAWaitForMultipleEvents' "
                           "(item %d is not an overlapped object)", (int)i + 1);
       ovs[i] = &((lwr_ov *)lua_touserdata(L, -1))->ov;
@@ -292,6 +313,7 @@ static lwr_ctx *context(lua_State *L) {
     return (lwr_ctx *)lua_touserdata(L, -1);
   lua_pop(L, 1);
   c = (lwr_ctx *)lua_newuserdatauv(L, sizeof *c, 0);
+  memset(c, 0, sizeof *c);
   c->loop = NULL;                    /* safe state first: __gc copes */
   c->L = NULL;
   c->err_ref = LUA_NOREF;

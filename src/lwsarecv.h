@@ -18,6 +18,21 @@
 #define LWR_OV       "wsarecv.overlapped"
 #define LWR_MSG      "wsarecv.msg"
 
+/* The binding's userdata types, for the fast type checks. */
+enum { LWR_T_BUFFER, LWR_T_SOCKET, LWR_T_OV, LWR_T_MSG, LWR_T_COUNT };
+
+/*
+** Every userdata of ours starts with a tag: its type in the low bits of a
+** constant no other library's userdata will start with.  Checking it costs
+** a few instructions; the metatable check of luaL_checkudata costs a
+** registry lookup by name, and this check runs several times per receive.
+*/
+#define LWR_TAG_BASE 0x57535200u      /* "WSR\0" */
+#define LWR_TAG(t) (LWR_TAG_BASE | (unsigned)(t))
+typedef struct lwr_hdr {
+  unsigned tag;
+} lwr_hdr;
+
 /* One per Lua state: the loop, and who is waiting on it now. */
 typedef struct lwr_ctx {
   wr_loop *loop;
@@ -28,13 +43,15 @@ typedef struct lwr_ctx {
 
 /* wsarecv.buffer: fixed capacity, bytes inline */
 typedef struct lwr_buf {
+  lwr_hdr h;
   size_t len;
-  size_t closed;       /* a size_t: keeps data 16-byte aligned (cmsghdrs) */
+  size_t closed;       /* a size_t: keeps data 8-byte aligned (cmsghdrs) */
   unsigned char data[1];
 } lwr_buf;
 
 /* wsarecv.socket */
 typedef struct lwr_sock {
+  lwr_hdr h;
   wr_socket *s;        /* NULL once collected */
 } lwr_sock;
 
@@ -46,17 +63,21 @@ typedef struct lwr_sock {
 ** everything the kernel may still write to.
 */
 typedef struct lwr_ov {
-  wr_overlapped ov;    /* first: the core hands back &ov */
+  lwr_hdr h;
+  wr_overlapped ov;    /* the core hands back &ov: see LWR_OV_OF */
   lwr_ctx *ctx;
   int ref;
   int npins;
 } lwr_ov;
+
+#define LWR_OV_OF(p) ((lwr_ov *)(void *)((char *)(p) - offsetof(lwr_ov, ov)))
 
 enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
 
 /* wsarecv.msg: a reusable WSAMSG.  User values: 1 the WSABUF array,
 ** 2 the control buffer (a wsarecv.buffer, or nil). */
 typedef struct lwr_msg {
+  lwr_hdr h;
   wr_msg m;
 } lwr_msg;
 
@@ -71,8 +92,12 @@ void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
 lwr_ctx *lwr_ctx_get(lua_State *L);          /* from upvalue 1 */
 int lwr_fail(lua_State *L, int code);         /* nil, name, code */
 void lwr_push_error_name(lua_State *L, unsigned code);
-void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
-                  const luaL_Reg *methods);
+void lwr_register(lua_State *L, const char *tname, int type,
+                  const luaL_Reg *meta, const luaL_Reg *methods);
+/* Type checks by tag: the userdata at idx if it is of `type`, else NULL /
+** a raised type error. */
+void *lwr_testtype(lua_State *L, int idx, int type);
+void *lwr_checktype(lua_State *L, int idx, int type);
 void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
                  unsigned flags);
 
@@ -84,6 +109,8 @@ lwr_buf *lwr_tobuffer(lua_State *L, int idx);  /* NULL if not a buffer */
 size_t lwr_count_bufs(lua_State *L, int idx, int argn);
 int lwr_fill_bufs(lua_State *L, int idx, int argn, wr_wsabuf *iov, size_t n);
 void lwr_pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n);
+int lwr_take_bufs(lua_State *L, int idx, int argn, lwr_ov *o, int ovidx,
+                  size_t *pn);
 
 /* loverlapped.c */
 void lwr_open_overlapped(lua_State *L);

@@ -340,6 +340,13 @@ static int step_partial(wr_socket *s, wr_overlapped *ov) {
   return step_from_part(s, ov);
 }
 
+/* A WSARecvMsg receive succeeded with n bytes described by mh. */
+static void msg_done(wr_socket *s, wr_overlapped *ov, struct msghdr *mh,
+                     size_t n) {
+  unsigned fl = wr__msg_filter(s, ov->msg, mh);
+  finish(ov, (fl & WR_MSG_TRUNC) ? WSAEMSGSIZE : 0, n, fl);
+}
+
 /*
 ** Try to make progress on ov.  Returns 1 when ov is finished (its error,
 ** bytes and flags set), 0 when it must wait for the socket.
@@ -407,8 +414,7 @@ static int step(wr_socket *s, wr_overlapped *ov) {
       return 1;
     }
     if (ov->msg) {
-      unsigned fl = wr__msg_filter(s, ov->msg, &mh);
-      finish(ov, (fl & WR_MSG_TRUNC) ? WSAEMSGSIZE : 0, (size_t)n, fl);
+      msg_done(s, ov, &mh, (size_t)n);
       return 1;
     }
     if (!is_message_oriented(s)) {
@@ -434,9 +440,62 @@ static int step(wr_socket *s, wr_overlapped *ov) {
   }
 }
 
+#define WR_BATCH 64
+
+/* Can ov be served by a plain recvmmsg slot? */
+static int batchable(const wr_overlapped *ov) {
+  return !(ov->in_flags & (WR_MSG_PEEK | WR_MSG_PARTIAL)) &&
+         (ov->total > 0 || ov->msg != NULL);
+}
+
+/*
+** Several datagram receives queued: serve them with one recvmmsg, in
+** posting order.  Returns 1 if every slot was filled (more may wait), 0 if
+** the kernel ran dry or the batch could not be used (the caller then goes
+** on one operation at a time, which also reports errors).
+*/
+static int drain_batch(wr_socket *s, wr_list *q) {
+  struct mmsghdr vec[WR_BATCH];
+  wr_overlapped *ops[WR_BATCH], *ov;
+  int k = 0, n, i;
+  for (ov = q->head; ov && k < WR_BATCH && batchable(ov); ov = ov->link.next) {
+    struct msghdr *mh = &vec[k].msg_hdr;
+    memset(mh, 0, sizeof *mh);
+    mh->msg_iov = ov->iov;
+    mh->msg_iovlen = ov->iovcnt;
+    if (ov->msg) {
+      mh->msg_name = &ov->msg->name;
+      mh->msg_namelen = sizeof ov->msg->name;
+      mh->msg_control = ov->msg->sysctl;
+      mh->msg_controllen = ov->msg->sysctlcap;
+    }
+    ops[k++] = ov;
+  }
+  if (k < 2) return 0;
+  do n = recvmmsg(s->fd, vec, (unsigned)k, MSG_DONTWAIT, NULL);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) return 0;
+  for (i = 0; i < n; i++) {
+    ov = ops[i];
+    if (ov->msg) {
+      msg_done(s, ov, &vec[i].msg_hdr, vec[i].msg_len);
+    } else {
+      finish(ov, (vec[i].msg_hdr.msg_flags & MSG_TRUNC) ? WSAEMSGSIZE : 0,
+             vec[i].msg_len, 0);
+    }
+    complete_queued(s, ov);
+  }
+  return n == k;
+}
+
 /* Complete what can be completed from the head of q, in order. */
 static void drain(wr_socket *s, wr_list *q) {
   wr_overlapped *ov;
+  if (q == &s->q && (s->type == SOCK_DGRAM || s->type == SOCK_RAW)) {
+    while (!s->sticky && !s->part && !(s->state & WR_S_CLOSED) &&
+           drain_batch(s, q))
+      ;
+  }
   while ((ov = q->head) != NULL && !(s->state & WR_S_CLOSED)) {
     if (!step(s, ov)) break;
     complete_queued(s, ov);
@@ -530,7 +589,19 @@ static int post(wr_socket *s, wr_overlapped *ov) {
   ov->flags = 0;
   ov->where = WR_IN_NONE;
   if (ov->msg) ov->msg->pending = 1;
-  if (q->head == NULL && step(s, ov)) {
+  if (s->loop->delivering && !oob && !ov->internal &&
+      (s->type == SOCK_DGRAM || s->type == SOCK_RAW) && batchable(ov)) {
+    /*
+    ** A routine reposting: queue without a syscall; when the delivery pass
+    ** ends, one recvmmsg serves every operation queued meanwhile.
+    */
+    if (!s->flush) {
+      s->flush = 1;
+      wr__socket_ref(s);
+      s->flush_next = s->loop->flush;
+      s->loop->flush = s;
+    }
+  } else if (q->head == NULL && step(s, ov)) {
     if (ov->error != 0) {
       /* failed to start: no completion indication will occur */
       if (s->type == SOCK_STREAM && fatal_for_stream(ov->error))
@@ -852,6 +923,20 @@ static void pump(wr_loop *loop, long ms) {
   if (ms > 0) uv_timer_stop(&loop->timer);
 }
 
+/* Serve the receives routines posted during delivery (see post). */
+static void flush(wr_loop *loop) {
+  wr_socket *s;
+  while ((s = loop->flush) != NULL) {
+    loop->flush = s->flush_next;
+    s->flush = 0;
+    if (!(s->state & WR_S_CLOSED) && s->q.head) {
+      drain(s, &s->q);
+      if (!(s->state & WR_S_CLOSED)) want_events(s);
+    }
+    socket_unref(s);
+  }
+}
+
 static wr_overlapped *next_deliverable(wr_loop *loop, unsigned long upto) {
   wr_overlapped *ov;
   for (ov = loop->apc.head; ov && ov->seq <= upto; ov = ov->link.next)
@@ -876,11 +961,14 @@ static size_t deliver(wr_loop *loop) {
     ov->sock = NULL;
     loop->napc--;
     s->in_routine = 1;
+    loop->delivering++;
     routine(ov->error, ov->bytes, ov, ov->flags);   /* ov may be reused */
+    loop->delivering--;
     s->in_routine = 0;
     socket_unref(s);
     n++;
   }
+  flush(loop);
   return n;
 }
 

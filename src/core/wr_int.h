@@ -43,6 +43,8 @@ struct wr_socket {
   char *part;
   size_t part_len, part_off;
   wr_socket *prev, *next;    /* the loop's list of sockets */
+  wr_socket *flush_next;     /* the loop's list of sockets to drain */
+  int flush;                 /* on that list */
 };
 
 struct wr_loop {
@@ -54,6 +56,8 @@ struct wr_loop {
   wr_socket *sockets;
   int interrupted;
   unsigned long apc_seq;     /* numbers APC entries in arrival order */
+  int delivering;            /* routines running (nested waits count) */
+  wr_socket *flush;          /* sockets whose posts were deferred */
   uint32_t *bcast;           /* interfaces' broadcast addresses (network */
   size_t nbcast;             /* order), refreshed at most once a second */
   uint64_t bcast_time;
