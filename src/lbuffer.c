@@ -93,7 +93,16 @@ static int l_sub(lua_State *L) {
 /*** buf:byte([i [, j]]) -> integers, with string.byte's rules */
 static int l_byte(lua_State *L) {
   lwr_buf *b = lwr_checkbuffer(L, 1);
-  lua_Integer pi = luaL_optinteger(L, 2, 1);
+  lua_Integer pi;
+  int isnum;
+  if (lua_gettop(L) == 2) {          /* buf:byte(i): the hot case */
+    pi = lua_tointegerx(L, 2, &isnum);
+    if (isnum && pi >= 1 && (size_t)pi <= b->len) {
+      lua_pushinteger(L, b->data[pi - 1]);
+      return 1;
+    }
+  }
+  pi = luaL_optinteger(L, 2, 1);
   size_t i = posrelat(pi, b->len);
   size_t j = endpos(luaL_optinteger(L, 3, pi), b->len);
   size_t k, n;

@@ -385,7 +385,7 @@ static int l_WSARecv(lua_State *L) {
     return 3;
   }
   if (r != WSA_IO_PENDING) lwr_unanchor(L, o);
-  return recv_fail(L, r, r == WSA_IO_PENDING ? 0 : bytes);
+  return recv_fail(L, r, bytes);
 }
 
 /*** sock:WSAGetOverlappedResult(ov [, wait]) -> bytes, flags | failure */

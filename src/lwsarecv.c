@@ -35,6 +35,13 @@ int lwr_fail(lua_State *L, int code) {
 
 /* Push the result of a failed or pending receive. */
 int lwr_recv_fail(lua_State *L, int r, size_t bytes) {
+  if (r == WSA_IO_PENDING) {         /* the common case: no lookups */
+    lwr_ctx *c = lwr_ctx_get(L);
+    lua_pushnil(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->pending_ref);
+    lua_pushinteger(L, WSA_IO_PENDING);
+    return 3;
+  }
   lwr_fail(L, r);
   if (r == WSAEMSGSIZE || (bytes > 0 && r != WSA_IO_PENDING)) {
     /* the first part was placed: say how much (nothing is lost) */
@@ -324,6 +331,8 @@ static lwr_ctx *context(lua_State *L) {
   lua_pushcfunction(L, l_ctx_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
+  lua_pushliteral(L, "WSA_IO_PENDING");
+  c->pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   r = wr_loop_new(&c->loop, lwr_event_hook, c);
   if (r) luaL_error(L, "wsarecv: cannot start the loop (%d)", r);
   lua_pushvalue(L, -1);

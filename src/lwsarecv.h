@@ -39,6 +39,7 @@ typedef struct lwr_ctx {
   lua_State *L;        /* the thread inside the current alertable wait */
   lua_State *main;     /* the main thread: for registry-only work */
   int err_ref;         /* an error a routine raised, until rethrown */
+  int pending_ref;     /* the string "WSA_IO_PENDING", kept for speed */
 } lwr_ctx;
 
 /* wsarecv.buffer: fixed capacity, bytes inline */
