@@ -83,7 +83,9 @@ end
 
 -- run a peer in a perl process (the API has no way to send urgent data,
 -- and a single thread cannot block in a receive while it sends)
-local have_perl = os.execute("perl -MSocket -e 1 >/dev/null 2>&1") == true
+-- the peer must not inherit the ASan preload of the sanitizer pass
+local PERL = "env -u LD_PRELOAD perl"
+local have_perl = os.execute(PERL .. " -MSocket -e 1 >/dev/null 2>&1") == true
 
 local function perl_peer(l, actions)
   local _, port = l:getsockname()
@@ -107,7 +109,7 @@ local function perl_peer(l, actions)
     table.concat(body, " "),
     "close($s);",
   }, " ")
-  local p = assert(io.popen("perl -MSocket -e '" .. script .. "' 2>&1", "r"))
+  local p = assert(io.popen(PERL .. " -MSocket -e '" .. script .. "' 2>&1", "r"))
   -- accept without blocking forever
   assert.are.equal(0, l:setsockopt("FIONBIO", true))
   local a
@@ -1097,5 +1099,51 @@ describe("WSARecv on a stream socket", function()
       assert.is_true(got == data, "the received stream differs from the sent one")
       done()
     end)
+  end)
+end)
+
+describe("send(str, MSG_OOB)", function()
+  local function tcp_pair()
+    local l = assert(wsarecv.socket("inet", "stream"))
+    assert(l:bind("127.0.0.1", 0)); assert(l:listen())
+    local _, port = l:getsockname()
+    local c = assert(wsarecv.socket("inet", "stream"))
+    assert(c:connect("127.0.0.1", port))
+    local a = assert(l:accept())
+    l:close()
+    return c, a
+  end
+
+  it("delivers one urgent byte to a pending MSG_OOB receive, apart from "
+     .. "the normal data", function()
+    local c, a = tcp_pair()
+    local urgent, normal = wsarecv.buffer(4), wsarecv.buffer(16)
+    local got = {}
+    assert.same({ nil, "WSA_IO_PENDING", 997 },
+      { a:WSARecv(urgent, wsarecv.MSG_OOB, nil, function(err, n)
+          got[#got + 1] = "oob:" .. tostring(err) .. ":" .. urgent:sub(1, n)
+        end) })
+    assert.equal(4, c:send("abcd"))
+    assert.equal(1, c:send("U", wsarecv.MSG_OOB))
+    for _ = 1, 100 do
+      if #got > 0 then break end
+      wsarecv.SleepEx(10, true)
+    end
+    assert.same({ "oob:nil:U" }, got)
+    -- the normal stream holds only the normal bytes
+    a:setsockopt("SO_RCVTIMEO", 1000)
+    local ok, n = a:WSARecv(normal, 0)
+    assert.equal(0, ok)
+    assert.equal("abcd", normal:sub(1, n))
+    c:close(); a:close()
+  end)
+
+  it("is refused on a datagram socket and for other flags", function()
+    local u = assert(wsarecv.socket("inet", "dgram"))
+    assert.same({ nil, "WSAEOPNOTSUPP", 10045 },
+      { u:send("x", wsarecv.MSG_OOB) })
+    local c, a = tcp_pair()
+    assert.same({ nil, "WSAEOPNOTSUPP", 10045 }, { c:send("x", wsarecv.MSG_PEEK) })
+    u:close(); c:close(); a:close()
   end)
 end)
