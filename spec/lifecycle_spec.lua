@@ -463,6 +463,29 @@ describe("leaving the interpreter", function()
       end)
   end
 
+  it("lua_close inside a routine whose repost is waiting for the batch "
+     .. "(exit code kept, nothing leaked)", function()
+    local out, how, rc = run_child(CHILD .. [[
+      local rx, send = udp()
+      for i = 1, 5 do send("x" .. i) end
+      settle()
+      local n = 0
+      local function rt(err, bytes, ov)
+        n = n + 1
+        -- a datagram repost inside a routine waits for the end-of-pass
+        -- recvmmsg: the state closes while it is queued for that
+        local r = table.pack(rx:WSARecv(wsarecv.buffer(8), 0, ov, rt))
+        print("repost", r[2])
+        if n == 2 then os.exit(7, true) end
+      end
+      for _ = 1, 3 do rx:WSARecv(wsarecv.buffer(8), 0, nil, rt) end
+      wsarecv.run()
+      print("NOT REACHED")
+    ]])
+    assert_exit(out, how, rc, 7)
+    assert.equal("repost\tWSA_IO_PENDING\nrepost\tWSA_IO_PENDING\n", out)
+  end)
+
   it("lua_close right after posting", function()
     local out, how, rc = run_child(CHILD .. [[
       local rx = udp()

@@ -883,6 +883,13 @@ int wr_loop_new(wr_loop **out, wr_event_hook hook, void *data) {
 
 void wr_loop_destroy(wr_loop *loop) {
   wr_overlapped *ov;
+  wr_socket *f;
+  /* the state may close inside a routine: drop the pending flush */
+  while ((f = loop->flush) != NULL) {
+    loop->flush = f->flush_next;
+    f->flush = 0;
+    socket_unref(f);
+  }
   /* drop routines never delivered: nobody is left to run them */
   while ((ov = loop->apc.head) != NULL) wr_overlapped_forget(ov);
   while (loop->sockets) {
