@@ -246,6 +246,10 @@ static int l_WSARecvMsg(lua_State *L) {
   if (has_ov) lwr_checkov(L, 3);
   if (has_routine) luaL_checktype(L, 4, LUA_TFUNCTION);
   lua_settop(L, 4);
+  if (lua_getiuservalue(L, 2, MUV_CONTROL) != LUA_TNIL &&
+      ((lwr_buf *)lua_touserdata(L, -1))->closed)
+    return luaL_argerror(L, 2, "msg's control buffer is closed");
+  lua_pop(L, 1);
   lua_getiuservalue(L, 2, MUV_BUFFERS);
   bi = lua_gettop(L);
   n = lwr_count_bufs(L, bi, 2);

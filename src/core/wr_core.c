@@ -394,8 +394,7 @@ static int step(wr_socket *s, wr_overlapped *ov) {
       if (e == EAGAIN || e == EWOULDBLOCK) {
         /* IP_RECVERR: an error queued after its report was consumed */
         if ((s->opts & WR_O_RECVERR) && !(f & WR_MSG_PEEK)) {
-          int qe = wr__errqueue(s, ov->msg, ov->msg ? ov->iov : NULL,
-                                ov->msg ? ov->iovcnt : 0, &fl);
+          int qe = wr__errqueue(s, ov->msg, &fl);
           if (qe) {
             finish(ov, (unsigned)qe, 0, fl);
             return 1;
@@ -406,10 +405,12 @@ static int step(wr_socket *s, wr_overlapped *ov) {
       if ((f & WR_MSG_OOB) && e == EINVAL) return 0;  /* none yet */
       err = recv_error(s, e);
       if (s->type == SOCK_STREAM && fatal_for_stream(err)) s->sticky = err;
-      /* IP_RECVERR: the details of this error wait in the error queue */
-      if ((s->opts & WR_O_RECVERR) && !(f & WR_MSG_PEEK))
-        wr__errqueue(s, ov->msg, ov->msg ? ov->iov : NULL,
-                     ov->msg ? ov->iovcnt : 0, &fl);
+      /* IP_RECVERR: the details of this error wait in the error queue,
+      ** and say more precisely what it was (a TTL expiry, say) */
+      if ((s->opts & WR_O_RECVERR) && !(f & WR_MSG_PEEK)) {
+        int qe = wr__errqueue(s, ov->msg, &fl);
+        if (qe) err = (unsigned)qe;
+      }
       finish(ov, err, ov->filled, fl);
       return 1;
     }

@@ -73,9 +73,8 @@ void wr__msg_prepare(wr_socket *s);
 ** control buffer (what fits), derive flags.  Returns the output flags. */
 unsigned wr__msg_filter(wr_socket *s, wr_msg *m, const struct msghdr *mh);
 /* Drain one entry of the error queue (IP_RECVERR): its WSA code, or 0 if
-** empty.  With m, the entry's messages and address land in m. */
-int wr__errqueue(wr_socket *s, wr_msg *m, wr_wsabuf *iov, size_t iovcnt,
-                 unsigned *flags);
+** empty.  With m, the entry's messages and address land in m (no data). */
+int wr__errqueue(wr_socket *s, wr_msg *m, unsigned *flags);
 void wr__loop_free_bcast(wr_loop *loop);
 
 /* wr_core.c */

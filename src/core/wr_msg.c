@@ -77,28 +77,53 @@ void wr__loop_free_bcast(wr_loop *loop) {
   loop->nbcast = 0;
 }
 
-static void refresh_bcast(wr_loop *loop) {
-  struct ifaddrs *ifs, *i;
+/*
+** The directed broadcast addresses of this machine's IPv4 interfaces: the
+** configured broadcast address, and address | ~netmask (an address added
+** without "brd" has none configured, yet the kernel accepts datagrams to
+** the all-ones host of its prefix).
+*/
+static size_t collect_bcast(struct ifaddrs *ifs, uint32_t *v) {
+  struct ifaddrs *i;
   size_t n = 0;
+  for (i = ifs; i; i = i->ifa_next) {
+    uint32_t a, m, b;
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    if (i->ifa_flags & IFF_LOOPBACK) continue;
+    if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr) {
+      b = ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr.s_addr;
+      if (b != 0) {
+        if (v) v[n] = b;
+        n++;
+      }
+    }
+    if (i->ifa_netmask) {
+      a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+      m = ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
+      if (m != 0 && (~m) > 1) {          /* no broadcast in /31 and /32 */
+        if (v) v[n] = htonl((a & m) | ~m);
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+static void refresh_bcast(wr_loop *loop) {
+  struct ifaddrs *ifs;
+  size_t n;
   uint32_t *v;
   uint64_t now = uv_now(&loop->uv);
   if (loop->bcast_time && now - loop->bcast_time < 1000) return;
   loop->bcast_time = now ? now : 1;
   if (getifaddrs(&ifs) < 0) return;
-  for (i = ifs; i; i = i->ifa_next)
-    if (i->ifa_broadaddr && i->ifa_addr &&
-        i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_BROADCAST))
-      n++;
+  n = collect_bcast(ifs, NULL);
   v = n ? malloc(n * sizeof *v) : NULL;
   if (n && v == NULL) {
     freeifaddrs(ifs);
     return;
   }
-  n = 0;
-  for (i = ifs; i; i = i->ifa_next)
-    if (i->ifa_broadaddr && i->ifa_addr &&
-        i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_BROADCAST))
-      v[n++] = ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr.s_addr;
+  collect_bcast(ifs, v);
   freeifaddrs(ifs);
   free(loop->bcast);
   loop->bcast = v;
@@ -191,16 +216,28 @@ unsigned wr__msg_filter(wr_socket *s, wr_msg *m, const struct msghdr *mh) {
   return fl;
 }
 
-int wr__errqueue(wr_socket *s, wr_msg *m, wr_wsabuf *iov, size_t iovcnt,
-                 unsigned *flags) {
+/*
+** The WSA error an extended error stands for.  For a datagram socket the
+** WSARecv page gives WSAENETRESET to "the time to live has expired" (ICMP
+** time exceeded), and WSAECONNRESET to a port unreachable.
+*/
+static int ee_error(const struct sock_extended_err *ee) {
+  if ((ee->ee_origin == SO_EE_ORIGIN_ICMP && ee->ee_type == 11) ||
+      (ee->ee_origin == SO_EE_ORIGIN_ICMP6 && ee->ee_type == 3))
+    return WSAENETRESET;
+  if (ee->ee_errno == ECONNREFUSED) return WSAECONNRESET;
+  return wr_wsa_from_errno((int)ee->ee_errno);
+}
+
+int wr__errqueue(wr_socket *s, wr_msg *m, unsigned *flags) {
   struct msghdr mh;
   unsigned char scratch[512];
   struct cmsghdr *c;
   ssize_t n;
   int err = 0;
+  /* no iovec: the offending datagram's payload is not the caller's data,
+  ** and a failed receive places nothing (as without IP_RECVERR) */
   memset(&mh, 0, sizeof mh);
-  mh.msg_iov = iov;
-  mh.msg_iovlen = iovcnt;
   if (m) {
     mh.msg_name = &m->name;
     mh.msg_namelen = sizeof m->name;
@@ -218,12 +255,14 @@ int wr__errqueue(wr_socket *s, wr_msg *m, wr_wsabuf *iov, size_t iovcnt,
         (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
       struct sock_extended_err ee;
       memcpy(&ee, CMSG_DATA(c), sizeof ee);
-      err = ee.ee_errno == ECONNREFUSED ? WSAECONNRESET
-                                        : wr_wsa_from_errno((int)ee.ee_errno);
+      err = ee_error(&ee);
     }
   }
   if (err == 0) err = WSAENETRESET;
-  if (m) *flags = wr__msg_filter(s, m, &mh);
+  if (m) {
+    mh.msg_flags &= ~MSG_TRUNC;
+    *flags = wr__msg_filter(s, m, &mh);
+  }
   return err;
 }
 
@@ -349,8 +388,7 @@ static void decode_recverr(wr_cmsg *o) {
   if (o->len < sizeof ee) return;
   memcpy(&ee, o->data, sizeof ee);
   o->kind = WR_CM_RECVERR;
-  o->ee.error = ee.ee_errno == ECONNREFUSED
-                    ? WSAECONNRESET : wr_wsa_from_errno((int)ee.ee_errno);
+  o->ee.error = ee_error(&ee);
   o->ee.origin = ee.ee_origin;
   o->ee.type = ee.ee_type;
   o->ee.code = ee.ee_code;
