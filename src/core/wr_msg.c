@@ -90,18 +90,19 @@ static size_t collect_bcast(struct ifaddrs *ifs, uint32_t *v) {
     uint32_t a, m, b;
     if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
     if (i->ifa_flags & IFF_LOOPBACK) continue;
+    a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
     if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr) {
       b = ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr.s_addr;
-      if (b != 0) {
+      /* with no broadcast configured, glibc reports the address itself */
+      if (b != 0 && b != a) {
         if (v) v[n] = b;
         n++;
       }
     }
     if (i->ifa_netmask) {
-      a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
       m = ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
       if (m != 0 && (~m) > 1) {          /* no broadcast in /31 and /32 */
-        if (v) v[n] = htonl((a & m) | ~m);
+        if (v) v[n] = htonl((ntohl(a) & m) | ~m);
         n++;
       }
     }
