@@ -342,7 +342,7 @@ void lwr_open_buffer(lua_State *L) {
     {"close", l_close},
     {NULL, NULL}
   };
-  lwr_register(L, LWR_BUFFER, LWR_T_BUFFER, meta, methods);
+  lwr_register(L, LWR_BUFFER, meta, methods);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_buffer, 1);
   lua_setfield(L, -3, "buffer");

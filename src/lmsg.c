@@ -304,7 +304,7 @@ void lwr_open_msg(lua_State *L) {
     {"__tostring", l_tostring},
     {NULL, NULL}
   };
-  lwr_register(L, LWR_MSG, LWR_T_MSG, meta, NULL);
+  lwr_register(L, LWR_MSG, meta, NULL);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_msg, 1);
   lua_setfield(L, -3, "msg");

@@ -125,7 +125,7 @@ void lwr_open_overlapped(lua_State *L) {
     {"__tostring", l_tostring},
     {NULL, NULL}
   };
-  lwr_register(L, LWR_OV, LWR_T_OV, meta, NULL);
+  lwr_register(L, LWR_OV, meta, NULL);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_overlapped, 1);
   lua_setfield(L, -3, "overlapped");

@@ -103,31 +103,23 @@ static int l_wrap(lua_State *L) {
 ** BSD calls
 ** =================================================================== */
 
-static int l_bind(lua_State *L) {
+/* sock:bind(addr, port) and sock:connect(addr, port): -> 0 | failure */
+static int addr_call(lua_State *L,
+                     int (*call)(wr_socket *, const struct sockaddr *,
+                                 socklen_t)) {
   wr_socket *s = lwr_checksocket(L, 1);
   struct sockaddr_storage sa;
   socklen_t len;
   int r;
   CHECK_OPEN(L, s);
   if ((r = parse_addr(L, s, 2, &sa, &len)) != 0) return lwr_fail(L, r);
-  if ((r = wr_bind(s, (struct sockaddr *)&sa, len)) != 0)
-    return lwr_fail(L, r);
+  if ((r = call(s, (struct sockaddr *)&sa, len)) != 0) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
   return 1;
 }
 
-static int l_connect(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  struct sockaddr_storage sa;
-  socklen_t len;
-  int r;
-  CHECK_OPEN(L, s);
-  if ((r = parse_addr(L, s, 2, &sa, &len)) != 0) return lwr_fail(L, r);
-  if ((r = wr_connect(s, (struct sockaddr *)&sa, len)) != 0)
-    return lwr_fail(L, r);
-  lua_pushinteger(L, 0);
-  return 1;
-}
+static int l_bind(lua_State *L) { return addr_call(L, wr_bind); }
+static int l_connect(lua_State *L) { return addr_call(L, wr_connect); }
 
 static int l_listen(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
@@ -441,7 +433,7 @@ void lwr_open_socket(lua_State *L) {
     {"CancelIoEx", l_cancel},
     {NULL, NULL}
   };
-  lwr_register(L, LWR_SOCKET, LWR_T_SOCKET, meta, methods);
+  lwr_register(L, LWR_SOCKET, meta, methods);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_socket, 1);
   lua_setfield(L, -3, "socket");

@@ -85,9 +85,8 @@ void *lwr_checktype(lua_State *L, int idx, int type) {
   return p;
 }
 
-void lwr_register(lua_State *L, const char *tname, int type,
-                  const luaL_Reg *meta, const luaL_Reg *methods) {
-  (void)type;
+void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
+                  const luaL_Reg *methods) {
   luaL_newmetatable(L, tname);
   lua_pushvalue(L, -2);
   luaL_setfuncs(L, meta, 1);

@@ -93,8 +93,8 @@ void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
 lwr_ctx *lwr_ctx_get(lua_State *L);          /* from upvalue 1 */
 int lwr_fail(lua_State *L, int code);         /* nil, name, code */
 void lwr_push_error_name(lua_State *L, unsigned code);
-void lwr_register(lua_State *L, const char *tname, int type,
-                  const luaL_Reg *meta, const luaL_Reg *methods);
+void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
+                  const luaL_Reg *methods);
 /* Type checks by tag: the userdata at idx if it is of `type`, else NULL /
 ** a raised type error. */
 void *lwr_testtype(lua_State *L, int idx, int type);
