@@ -5,7 +5,7 @@ LUA      ?= lua5.4
 CC       ?= gcc
 PKGS     := lua5.4 libuv
 CFLAGS   ?= -O2 -g
-WARN     := -Wall -Wextra -Wno-unused-parameter
+WARN     := -Wall -Wextra
 CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Isrc
 LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
