@@ -339,7 +339,9 @@ static int recv_nonoverlapped(lua_State *L, wr_socket *s, unsigned flags) {
 */
 static int l_WSARecv(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
-  unsigned flags = (unsigned)luaL_optinteger(L, 3, 0);
+  int isint;
+  unsigned flags = (unsigned)lua_tointegerx(L, 3, &isint);
+  if (!isint) flags = (unsigned)luaL_optinteger(L, 3, 0);  /* nil, or raise */
   int has_ov = !lua_isnoneornil(L, 4);
   int has_routine = !lua_isnoneornil(L, 5);
   lwr_ov *o;

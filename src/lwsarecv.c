@@ -70,15 +70,6 @@ static const char *const type_names[LWR_T_COUNT] = {
   LWR_BUFFER, LWR_SOCKET, LWR_OV, LWR_MSG
 };
 
-void *lwr_testtype(lua_State *L, int idx, int type) {
-  lwr_hdr *p = (lwr_hdr *)lua_touserdata(L, idx);
-  /* lua_rawlen is 0 for light userdata: only full ones of ours pass */
-  if (p != NULL && lua_rawlen(L, idx) >= sizeof *p &&
-      p->tag == LWR_TAG(type))
-    return p;
-  return NULL;
-}
-
 void *lwr_checktype(lua_State *L, int idx, int type) {
   void *p = lwr_testtype(L, idx, type);
   if (p == NULL) luaL_typeerror(L, idx, type_names[type]);
@@ -129,7 +120,8 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
   lwr_ctx *c = o->ctx;
   lua_State *L = c->L;
   int base, nargs = 4, ovidx;
-  luaL_checkstack(L, 8, "completion routine");
+  /* no stack check: a wait is a C function entered with LUA_MINSTACK
+  ** free slots, and it has pushed nothing when routines run */
   lua_pushcfunction(L, msgh);
   base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);

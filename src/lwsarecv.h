@@ -97,7 +97,14 @@ void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
                   const luaL_Reg *methods);
 /* Type checks by tag: the userdata at idx if it is of `type`, else NULL /
 ** a raised type error. */
-void *lwr_testtype(lua_State *L, int idx, int type);
+static inline void *lwr_testtype(lua_State *L, int idx, int type) {
+  lwr_hdr *p = (lwr_hdr *)lua_touserdata(L, idx);
+  /* lua_rawlen is 0 for light userdata: only full ones of ours pass */
+  if (p != NULL && lua_rawlen(L, idx) >= sizeof *p &&
+      p->tag == LWR_TAG(type))
+    return p;
+  return NULL;
+}
 void *lwr_checktype(lua_State *L, int idx, int type);
 void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
                  unsigned flags);

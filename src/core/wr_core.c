@@ -451,9 +451,10 @@ static int batchable(const wr_overlapped *ov) {
 
 /*
 ** Several datagram receives queued: serve them with one recvmmsg, in
-** posting order.  Returns 1 if every slot was filled (more may wait), 0 if
-** the kernel ran dry or the batch could not be used (the caller then goes
-** on one operation at a time, which also reports errors).
+** posting order.  Returns 1 if every slot was filled (more may wait), -1
+** if the kernel ran dry (nothing more to try now), 0 if the batch could
+** not be used or failed (the caller goes on one operation at a time,
+** which also reports the error to the right operation).
 */
 static int drain_batch(wr_socket *s, wr_list *q) {
   struct mmsghdr vec[WR_BATCH];
@@ -475,7 +476,8 @@ static int drain_batch(wr_socket *s, wr_list *q) {
   if (k < 2) return 0;
   do n = recvmmsg(s->fd, vec, (unsigned)k, MSG_DONTWAIT, NULL);
   while (n < 0 && errno == EINTR);
-  if (n <= 0) return 0;
+  if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : 0;
+  if (n == 0) return -1;
   for (i = 0; i < n; i++) {
     ov = ops[i];
     if (ov->msg) {
@@ -486,16 +488,17 @@ static int drain_batch(wr_socket *s, wr_list *q) {
     }
     complete_queued(s, ov);
   }
-  return n == k;
+  return n == k ? 1 : -1;
 }
 
 /* Complete what can be completed from the head of q, in order. */
 static void drain(wr_socket *s, wr_list *q) {
   wr_overlapped *ov;
   if (q == &s->q && (s->type == SOCK_DGRAM || s->type == SOCK_RAW)) {
-    while (!s->sticky && !s->part && !(s->state & WR_S_CLOSED) &&
-           drain_batch(s, q))
-      ;
+    int r = 1;
+    while (r == 1 && !s->sticky && !s->part && !(s->state & WR_S_CLOSED))
+      r = drain_batch(s, q);
+    if (r < 0) return;                     /* dry: no need to ask again */
   }
   while ((ov = q->head) != NULL && !(s->state & WR_S_CLOSED)) {
     if (!step(s, ov)) break;
