@@ -1,0 +1,145 @@
+/* bench/c/tcp_run.c -- scenario 2: a TCP stream sender.
+ *
+ *   tcp_run BYTES -- receiver [args...]
+ *
+ * Makes a connected loopback TCP pair, starts the receiver with its end
+ * inherited (WR_FD, WR_MODE=tcp, WR_BYTES) pinned to CPU 0, waits for its
+ * "READY", then, pinned to CPU 1, writes BYTES of the pattern (byte at
+ * offset i = i % 251) in 256 KiB writes and closes.  It passes the
+ * receiver's output through and adds
+ *   SENDER sent=<bytes> secs=<send period> busy=<s> own=<s>
+ * busy: CPU seconds the whole machine was busy (/proc/stat) from READY to
+ * the receiver's exit; own: the sender's and the receiver's CPU seconds
+ * (busy - own is other load, which the driver uses to spot disturbed runs).
+ * The receiver gets 60 s, then SIGKILL.
+ */
+#include "common.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof set, &set);
+}
+
+#define CHUNK (256 * 1024)
+
+int main(int argc, char **argv) {
+  if (argc < 4 || strcmp(argv[2], "--") != 0) {
+    fprintf(stderr, "usage: tcp_run BYTES -- receiver [args...]\n");
+    return 2;
+  }
+  long long total = atoll(argv[1]);
+  signal(SIGPIPE, SIG_IGN);
+
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in a = { .sin_family = AF_INET };
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(lfd, (struct sockaddr *)&a, sizeof a) || listen(lfd, 1)) die("listen");
+  socklen_t alen = sizeof a;
+  getsockname(lfd, (struct sockaddr *)&a, &alen);
+  int sfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (connect(sfd, (struct sockaddr *)&a, sizeof a)) die("connect");
+  int rfd = accept(lfd, NULL, NULL);
+  if (rfd < 0) die("accept");
+  close(lfd);
+
+  int pfd[2];
+  if (pipe(pfd)) die("pipe");
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    char v[32];
+    close(pfd[0]);
+    dup2(pfd[1], 1);
+    close(pfd[1]);
+    snprintf(v, sizeof v, "%d", rfd); setenv("WR_FD", v, 1);
+    snprintf(v, sizeof v, "%lld", total); setenv("WR_BYTES", v, 1);
+    setenv("WR_MODE", "tcp", 1);
+    pin(0);
+    execvp(argv[3], argv + 3);
+    perror("exec");
+    _exit(127);
+  }
+  close(pfd[1]);
+  close(rfd);
+  pin(1);
+
+  char line[4096];
+  size_t ll = 0;
+  int got_ready = 0;
+  for (;;) {
+    char c;
+    ssize_t k = read(pfd[0], &c, 1);
+    if (k <= 0) break;
+    if (c != '\n' && ll < sizeof line - 2) { line[ll++] = c; continue; }
+    line[ll] = 0;
+    if (strcmp(line, "READY") == 0) { got_ready = 1; break; }
+    puts(line);
+    ll = 0;
+  }
+  if (!got_ready) {
+    fprintf(stderr, "tcp_run: receiver did not get ready\n");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 3;
+  }
+
+  /* pattern buffer: CHUNK + 251 bytes, so any offset mod 251 can start */
+  static unsigned char pat[CHUNK + 251];
+  for (size_t i = 0; i < sizeof pat; i++) pat[i] = (unsigned char)(i % 251);
+  long long sent = 0;
+  double busy0 = machine_busy_s();
+  int64_t self0 = cpu_ns();
+  int64_t t0 = now_ns();
+  /* the receiver gets 60 s in all: a send timeout keeps us from hanging */
+  struct timeval tv = { 60, 0 };
+  setsockopt(sfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  while (sent < total) {
+    size_t want = total - sent < CHUNK ? (size_t)(total - sent) : CHUNK;
+    ssize_t r = write(sfd, pat + sent % 251, want);
+    if (r < 0) { if (errno == EINTR) continue; perror("tcp_run: write"); break; }
+    sent += r;
+  }
+  double period = (now_ns() - t0) / 1e9;
+  close(sfd);
+
+  char out[65536];
+  size_t outlen = 0;
+  int eof = 0;
+  int64_t give_up = now_ns() + 60000000000LL;
+  struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+  while (!eof && now_ns() < give_up) {
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t k = read(pfd[0], out + outlen, sizeof out - 1 - outlen);
+    if (k <= 0) { eof = 1; break; }
+    outlen += k;
+    if (outlen >= sizeof out - 1) outlen = 0;
+  }
+  int status = 0;
+  if (!eof) {
+    fprintf(stderr, "tcp_run: receiver did not finish, killing it\n");
+    kill(pid, SIGKILL);
+  }
+  struct rusage ru;
+  wait4(pid, &status, 0, &ru);
+  double busy = machine_busy_s() - busy0;
+  double own = (cpu_ns() - self0) / 1e9 +
+               ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+               (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  out[outlen] = 0;
+  fputs(out, stdout);
+  printf("SENDER sent=%lld secs=%.6f busy=%.3f own=%.3f\n", sent, period, busy, own);
+  return eof && WIFEXITED(status) ? WEXITSTATUS(status) : 4;
+}
