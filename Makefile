@@ -26,7 +26,7 @@ export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;$(LUA_CPATH);;
 
 BUSTED   := $(LUA) /usr/bin/busted
 
-.PHONY: all deps test demo tour asan asan-test clean
+.PHONY: all deps test demo tour bench asan asan-test clean
 
 all: $(SO)
 
@@ -50,6 +50,12 @@ demo: deps
 tour: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA) examples/demo.lua
+
+# bench/: wsarecv next to luv, LuaSocket and plain C (see bench/README.md)
+bench:
+	@WSARECV_EXTRA_PKGS="lua-luv lua-socket valgrind util-linux" sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	$(LUA) bench/run.lua $(BENCH_ARGS)
 
 # The same specs against a build with AddressSanitizer and UBSan.  The
 # interpreter is not instrumented, so the ASan runtime is preloaded.
