@@ -25,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MARKER 255
@@ -94,6 +97,69 @@ static inline double machine_busy_s(void) {
   hz = (double)sysconf(_SC_CLK_TCK);
 #endif
   return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz;
+}
+
+/* Run on one CPU only (best effort). */
+static inline void pin(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  sched_setaffinity(0, sizeof set, &set);
+}
+
+/*
+** Start the receiver argv with socket rfd as WR_FD, WR_MODE = mode and
+** key = value in its environment, its stdout on a pipe, pinned to CPU 0
+** (this process moves to CPU 1), and wait for its READY line (lines
+** before it are passed through).  Returns its pid with *out the pipe's
+** read end, or -1 if it never got ready (it is killed).
+*/
+static inline pid_t launch_receiver(char **argv, int rfd, const char *mode,
+                                    const char *key, const char *value,
+                                    int *out, const char *who) {
+  int pfd[2];
+  pid_t pid;
+  char line[4096];
+  size_t ll = 0;
+  if (pipe(pfd)) die("pipe");
+  fflush(stdout);
+  pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    char v[32];
+    close(pfd[0]);
+    dup2(pfd[1], 1);
+    close(pfd[1]);
+    snprintf(v, sizeof v, "%d", rfd);
+    setenv("WR_FD", v, 1);
+    setenv(key, value, 1);
+    setenv("WR_MODE", mode, 1);
+    pin(0);
+    execvp(argv[0], argv);
+    perror("exec");
+    _exit(127);
+  }
+  close(pfd[1]);
+  close(rfd);
+  pin(1);
+  /* the receiver's lines, byte by byte until READY (no stdio buffer) */
+  for (;;) {
+    char c;
+    ssize_t k = read(pfd[0], &c, 1);
+    if (k <= 0) break;
+    if (c != '\n' && ll < sizeof line - 2) { line[ll++] = c; continue; }
+    line[ll] = 0;
+    if (strcmp(line, "READY") == 0) {
+      *out = pfd[0];
+      return pid;
+    }
+    puts(line);
+    ll = 0;
+  }
+  fprintf(stderr, "%s: receiver did not get ready\n", who);
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return -1;
 }
 
 #endif

@@ -25,12 +25,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-static void pin(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
 
 #define CHUNK (256 * 1024)
 
@@ -54,47 +48,12 @@ int main(int argc, char **argv) {
   if (rfd < 0) die("accept");
   close(lfd);
 
-  int pfd[2];
-  if (pipe(pfd)) die("pipe");
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) die("fork");
-  if (pid == 0) {
-    char v[32];
-    close(pfd[0]);
-    dup2(pfd[1], 1);
-    close(pfd[1]);
-    snprintf(v, sizeof v, "%d", rfd); setenv("WR_FD", v, 1);
-    snprintf(v, sizeof v, "%lld", total); setenv("WR_BYTES", v, 1);
-    setenv("WR_MODE", "tcp", 1);
-    pin(0);
-    execvp(argv[3], argv + 3);
-    perror("exec");
-    _exit(127);
-  }
-  close(pfd[1]);
-  close(rfd);
-  pin(1);
-
-  char line[4096];
-  size_t ll = 0;
-  int got_ready = 0;
-  for (;;) {
-    char c;
-    ssize_t k = read(pfd[0], &c, 1);
-    if (k <= 0) break;
-    if (c != '\n' && ll < sizeof line - 2) { line[ll++] = c; continue; }
-    line[ll] = 0;
-    if (strcmp(line, "READY") == 0) { got_ready = 1; break; }
-    puts(line);
-    ll = 0;
-  }
-  if (!got_ready) {
-    fprintf(stderr, "tcp_run: receiver did not get ready\n");
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return 3;
-  }
+  char val[32];
+  int outfd;
+  snprintf(val, sizeof val, "%lld", total);
+  pid_t pid = launch_receiver(argv + 3, rfd, "tcp", "WR_BYTES", val,
+                              &outfd, "tcp_run");
+  if (pid < 0) return 3;
 
   /* pattern buffer: CHUNK + 251 bytes, so any offset mod 251 can start */
   static unsigned char pat[CHUNK + 251];
@@ -119,10 +78,10 @@ int main(int argc, char **argv) {
   size_t outlen = 0;
   int eof = 0;
   int64_t give_up = now_ns() + 60000000000LL;
-  struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+  struct pollfd p = { .fd = outfd, .events = POLLIN };
   while (!eof && now_ns() < give_up) {
     if (poll(&p, 1, 100) <= 0) continue;
-    ssize_t k = read(pfd[0], out + outlen, sizeof out - 1 - outlen);
+    ssize_t k = read(outfd, out + outlen, sizeof out - 1 - outlen);
     if (k <= 0) { eof = 1; break; }
     outlen += k;
     if (outlen >= sizeof out - 1) outlen = 0;

@@ -35,12 +35,6 @@
 #endif
 #define SEGS 64
 
-static void pin(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  sched_setaffinity(0, sizeof set, &set);   /* best effort */
-}
 
 int main(int argc, char **argv) {
   if (argc < 6 || strcmp(argv[4], "--") != 0) {
@@ -77,47 +71,12 @@ int main(int argc, char **argv) {
     }
   }
 
-  int pfd[2];
-  if (pipe(pfd)) die("pipe");
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) die("fork");
-  if (pid == 0) {
-    char v[32];
-    close(pfd[0]);
-    dup2(pfd[1], 1);
-    close(pfd[1]);
-    snprintf(v, sizeof v, "%d", rfd); setenv("WR_FD", v, 1);
-    snprintf(v, sizeof v, "%ld", size); setenv("WR_SIZE", v, 1);
-    setenv("WR_MODE", "udp", 1);
-    pin(0);
-    execvp(argv[5], argv + 5);
-    perror("exec");
-    _exit(127);
-  }
-  close(pfd[1]);
-  close(rfd);
-  pin(1);
-  /* read the receiver's lines byte by byte until READY (no stdio buffer) */
-  char line[4096];
-  size_t ll = 0;
-  int got_ready = 0;
-  for (;;) {
-    char c;
-    ssize_t k = read(pfd[0], &c, 1);
-    if (k <= 0) break;
-    if (c != '\n' && ll < sizeof line - 2) { line[ll++] = c; continue; }
-    line[ll] = 0;
-    if (strcmp(line, "READY") == 0) { got_ready = 1; break; }
-    puts(line);
-    ll = 0;
-  }
-  if (!got_ready) {
-    fprintf(stderr, "udp_run: receiver did not get ready\n");
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return 3;
-  }
+  char val[32];
+  int outfd;
+  snprintf(val, sizeof val, "%ld", size);
+  pid_t pid = launch_receiver(argv + 5, rfd, "udp", "WR_SIZE", val,
+                              &outfd, "udp_run");
+  if (pid < 0) return 3;
 
   /* other load on the machine during the run: busy CPU time (all CPUs)
    * minus the sender's and the receiver's own */
@@ -167,14 +126,14 @@ int main(int argc, char **argv) {
   if (use_gso) { int z = 0; setsockopt(sfd, IPPROTO_UDP, UDP_SEGMENT, &z, sizeof z); }
   int markers = 0, eof = 0;
   int64_t give_up = now_ns() + 10000000000LL;
-  struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+  struct pollfd p = { .fd = outfd, .events = POLLIN };
   char out[65536];
   size_t outlen = 0;
   while (!eof && now_ns() < give_up) {
     if (send(sfd, marker, size, 0) > 0) markers++;
     int pr = poll(&p, 1, 20);
     while (pr > 0) {
-      ssize_t k = read(pfd[0], out + outlen, sizeof out - 1 - outlen);
+      ssize_t k = read(outfd, out + outlen, sizeof out - 1 - outlen);
       if (k <= 0) { eof = 1; break; }
       outlen += k;
       if (outlen >= sizeof out - 1) outlen = 0;   /* absurd output: drop */
