@@ -3,18 +3,11 @@
 -- comparison below runs the same call on a string holding the same bytes.
 
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 -- helpers ---------------------------------------------------------------
 
--- the error message a function raises (nil if it did not raise)
-local function raised(f, ...)
-  local ok, err = pcall(f, ...)
-  if ok then return nil end
-  return tostring(err)
-end
-
--- pack all results (including nils) for comparison
-local function pack(...) return { n = select("#", ...), ... } end
+local raised, pack = H.raised, H.pack
 
 local function same_results(a, b)
   assert.are.equal(a.n, b.n)

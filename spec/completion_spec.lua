@@ -2,92 +2,28 @@
 -- WSAGetOverlappedResult, cancelling, closing, the overlapped object's
 -- fields and the per-socket cap on outstanding operations.
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 ---------------------------------------------------------------------------
 -- local helpers
 ---------------------------------------------------------------------------
 
-local opened = {}
-
-local function track(s)
-  assert(s, "socket creation failed")
-  opened[#opened + 1] = s
-  return s
-end
+local T = H.tracker()
 
 -- A bound UDP receiver on 127.0.0.1 and a function sending it a datagram.
+-- Nonoverlapped receives here expect data that is already there: should
+-- it not be, a timeout turns a hang into a failure.
 local function udp()
-  local rx = track(wsarecv.socket("inet", "dgram"))
-  assert(rx:bind("127.0.0.1", 0) == 0)
-  -- nonoverlapped receives here expect data that is already there: should
-  -- it not be, a timeout turns a hang into a failure
-  assert(rx:setsockopt("SO_RCVTIMEO", 3000) == 0)
-  local _, port = rx:getsockname()
-  local tx = track(wsarecv.socket("inet", "dgram"))
-  assert(tx:bind("127.0.0.1", 0) == 0)
-  local function send(str)
-    return assert(tx:sendto(str, "127.0.0.1", port))
-  end
-  return rx, send
+  local ch = H.udp("inet", "127.0.0.1", { socket = T.socket, rcvtimeo = 3000 })
+  return ch.rx, ch.send
 end
 
-local function pack(...) return table.pack(...) end
-
-local PENDING = { nil, "WSA_IO_PENDING", 997, n = 3 }
-
--- Alertable waits of at most 10 ms until pred() holds or the budget ends.
-local function wait_for(pred, budget)
-  for _ = 1, budget or 300 do
-    if pred() then return true end
-    wsarecv.SleepEx(10, true)
-  end
-  return pred() and true or false
-end
-
--- Non-alertable waits until pred() holds (I/O progresses, no routine runs).
-local function progress_until(pred, budget)
-  for _ = 1, budget or 300 do
-    if pred() then return true end
-    wsarecv.SleepEx(10, false)
-  end
-  return pred() and true or false
-end
-
-local function drain()
-  for _ = 1, 50 do
-    local ok, r = pcall(wsarecv.SleepEx, 0, true)
-    if ok and r ~= "WAIT_IO_COMPLETION" then break end
-  end
-end
-
--- Run `code` in a child lua5.4 (same module paths, the environment is
--- inherited), bounded by `timeout`.  Returns output, exit kind, exit code.
-local function shq(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-local function run_child(code, limit)
-  local f = os.tmpname()
-  local h = assert(io.open(f, "w"))
-  h:write(code)
-  h:close()
-  local cmd = ("LUA_PATH=%s LUA_CPATH=%s timeout -k 2 %d lua5.4 %s 2>&1")
-    :format(shq(package.path), shq(package.cpath), limit or 20, shq(f))
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local _, how, rc = p:close()
-  os.remove(f)
-  return out, how, rc
-end
+local pack, PENDING = H.pack, H.PENDING
+local wait_for, progress_until = H.wait_for, H.progress_until
+local run_child = H.run_child
 
 -- Shared prelude of child scripts.
-local CHILD = [[
-local wsarecv = require "wsarecv"
-local function udp()
-  local rx = wsarecv.socket("inet", "dgram")
-  assert(rx:bind("127.0.0.1", 0) == 0)
-  local _, port = rx:getsockname()
-  local tx = wsarecv.socket("inet", "dgram")
-  assert(tx:bind("127.0.0.1", 0) == 0)
-  return rx, function(s) assert(tx:sendto(s, "127.0.0.1", port)) end
-end
+local CHILD = 'local wsarecv = require "wsarecv"\n' .. H.CHILD_UDP .. [[
 local function show(...)
   local t = table.pack(...)
   for i = 1, t.n do t[i] = tostring(t[i]) end
@@ -96,19 +32,12 @@ end
 ]]
 
 local function assert_clean_exit(out, how, rc)
-  assert.is_nil(out:find("Segmentation", 1, true), out)
-  assert.is_nil(out:find("AddressSanitizer", 1, true), out)
-  assert.is_nil(out:find("runtime error", 1, true), out)
-  assert.equal("exit", how, out)
-  assert.equal(0, rc, out)
+  H.assert_exit(out, how, rc, 0,
+    { "Segmentation", "AddressSanitizer", "runtime error" })
 end
 
 after_each(function()
-  for i = #opened, 1, -1 do
-    opened[i]:close()
-    opened[i] = nil
-  end
-  drain()
+  T.cleanup(function() H.drain(50, true) end)
 end)
 
 ---------------------------------------------------------------------------

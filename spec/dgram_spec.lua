@@ -4,55 +4,19 @@
 -- graceful close on seqpacket (WSAEDISCON), zero-length datagrams, dual
 -- stack.
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 ---------------------------------------------------------------------------
 -- local helpers
 ---------------------------------------------------------------------------
 
-local opened = {}    -- sockets to close after each test
-local paths = {}     -- unix socket paths to remove after each test
+-- sockets to close and unix socket paths to remove after each test
+local T = H.tracker()
+local track, sock = T.track, T.socket
 
-local function track(s)
-  assert(s, "socket creation failed")
-  opened[#opened + 1] = s
-  return s
-end
+local function tmppath() return T.path(H.unix_path(".wsarecv-dgram")) end
 
-local function sock(family, type)
-  local s, name, code = wsarecv.socket(family, type)
-  assert(s, ("socket(%s, %s) failed: %s %s"):format(family, type,
-    tostring(name), tostring(code)))
-  return track(s)
-end
-
-local function tmppath()
-  local p = os.tmpname()
-  os.remove(p)
-  p = p .. ".wsarecv-dgram"
-  os.remove(p)
-  paths[#paths + 1] = p
-  return p
-end
-
--- Run alertable waits (each at most 10 ms) until pred() is true or the
--- iteration budget is used up.  Returns pred()'s last value.
-local function wait_for(pred, budget)
-  budget = budget or 300
-  for _ = 1, budget do
-    if pred() then return true end
-    wsarecv.SleepEx(10, true)
-  end
-  return pred() and true or false
-end
-
--- Drain queued routines without blocking.
-local function drain()
-  for _ = 1, 20 do
-    if wsarecv.SleepEx(0, true) ~= "WAIT_IO_COMPLETION" then break end
-  end
-end
-
-local function pack(...) return table.pack(...) end
+local wait_for, pack, closed_udp_port = H.wait_for, H.pack, H.closed_udp_port
 
 -- Nonoverlapped receives in these specs expect data that is already there;
 -- should it not be, SO_RCVTIMEO turns a hang into WSAETIMEDOUT.
@@ -75,17 +39,10 @@ local function channel(kind)
       send = function(str) return assert(tx:sendto(str, p)) end,
     }
   end
-  local addr = kind == "inet" and "127.0.0.1" or "::1"
-  local rx = sock(kind, "dgram")
-  assert(rx:bind(addr, 0) == 0)
-  bound_wait(rx)
-  local _, port = rx:getsockname()
-  local tx = sock(kind, "dgram")
-  assert(tx:bind(addr, 0) == 0)
-  return {
-    rx = rx, tx = tx, port = port, addr = addr, name = kind .. " udp",
-    send = function(str) return assert(tx:sendto(str, addr, port)) end,
-  }
+  local ch = H.udp(kind, kind == "inet" and "127.0.0.1" or "::1",
+    { socket = sock, rcvtimeo = 3000 })
+  ch.name = kind .. " udp"
+  return ch
 end
 
 -- A connected unix seqpacket pair: a (accepted), c (connecting side).
@@ -101,25 +58,8 @@ local function seqpacket_pair()
   return a, c, l
 end
 
--- A UDP port nothing listens on (bound then closed).
-local function closed_udp_port(family, addr)
-  local t = wsarecv.socket(family, "dgram")
-  assert(t:bind(addr, 0) == 0)
-  local _, port = t:getsockname()
-  t:close()
-  return port
-end
-
 after_each(function()
-  for i = #opened, 1, -1 do
-    opened[i]:close()
-    opened[i] = nil
-  end
-  drain()
-  for i = #paths, 1, -1 do
-    os.remove(paths[i])
-    paths[i] = nil
-  end
+  T.cleanup(function() H.drain(20) end)
 end)
 
 ---------------------------------------------------------------------------

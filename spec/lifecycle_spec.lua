@@ -2,49 +2,24 @@
 -- take, closing inside routines, and leaving the interpreter (os.exit,
 -- end of script, errors escaping, lua_close) at any point.
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 ---------------------------------------------------------------------------
 -- local helpers
 ---------------------------------------------------------------------------
 
-local opened = {}
+local T = H.tracker()
+local track = T.track
 
-local function track(s)
-  assert(s, "socket creation failed")
-  opened[#opened + 1] = s
-  return s
-end
-
-local function pack(...) return table.pack(...) end
-
-local PENDING = { nil, "WSA_IO_PENDING", 997, n = 3 }
+local pack, PENDING = H.pack, H.PENDING
 
 local function full_gc()
   for _ = 1, 4 do collectgarbage("collect") end
 end
 
-local function wait_for(pred, budget)
-  for _ = 1, budget or 300 do
-    if pred() then return true end
-    wsarecv.SleepEx(10, true)
-  end
-  return pred() and true or false
-end
+local wait_for, progress_until = H.wait_for, H.progress_until
 
-local function progress_until(pred, budget)
-  for _ = 1, budget or 300 do
-    if pred() then return true end
-    wsarecv.SleepEx(10, false)
-  end
-  return pred() and true or false
-end
-
-local function drain()
-  for _ = 1, 50 do
-    local ok, r = pcall(wsarecv.SleepEx, 0, true)
-    if ok and r ~= "WAIT_IO_COMPLETION" then break end
-  end
-end
+local function drain() H.drain(50, true) end
 
 -- A sender socket (tracked) and a function sending to 127.0.0.1:port.
 local function sender()
@@ -63,61 +38,23 @@ local function untracked_rx()
   return rx, port
 end
 
--- Run `code` in a child lua5.4 with our module paths; the environment
--- (LD_PRELOAD, ASAN_OPTIONS, ...) is inherited.  Returns output (stdout and
--- stderr), exit kind ("exit" / "signal") and code.
-local function shq(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-local function run_child(code, limit)
-  local f = os.tmpname()
-  local h = assert(io.open(f, "w"))
-  h:write(code)
-  h:close()
-  local cmd = ("LUA_PATH=%s LUA_CPATH=%s timeout -k 2 %d lua5.4 %s 2>&1")
-    :format(shq(package.path), shq(package.cpath), limit or 20, shq(f))
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local _, how, rc = p:close()
-  os.remove(f)
-  return out, how, rc
-end
+-- Child lua5.4 runs inherit the environment (LD_PRELOAD, ASAN_OPTIONS, ...).
+local run_child = H.run_child
 
-local CHILD = [[
-local wsarecv = require "wsarecv"
-io.stdout:setvbuf("no")
-local function udp()
-  local rx = wsarecv.socket("inet", "dgram")
-  assert(rx:bind("127.0.0.1", 0) == 0)
-  local _, port = rx:getsockname()
-  local tx = wsarecv.socket("inet", "dgram")
-  assert(tx:bind("127.0.0.1", 0) == 0)
-  return rx, function(s) assert(tx:sendto(s, "127.0.0.1", port)) end
-end
+local CHILD = 'local wsarecv = require "wsarecv"\nio.stdout:setvbuf("no")\n'
+  .. H.CHILD_UDP .. [[
 local function settle()          -- let I/O progress, run no routine
   for _ = 1, 5 do wsarecv.SleepEx(5, false) end
 end
 ]]
 
-local function assert_no_crash(out)
-  assert.is_nil(out:find("Segmentation", 1, true), out)
-  assert.is_nil(out:find("AddressSanitizer", 1, true), out)
-  assert.is_nil(out:find("LeakSanitizer", 1, true), out)
-  assert.is_nil(out:find("runtime error", 1, true), out)
-  assert.is_nil(out:find("Aborted", 1, true), out)
-end
-
-local function assert_exit(out, how, rc, code)
-  assert_no_crash(out)
-  assert.equal("exit", how, out)
-  assert.equal(code, rc, out)
-end
+local assert_exit = H.assert_exit
 
 after_each(function()
-  for i = #opened, 1, -1 do
-    opened[i]:close()
-    opened[i] = nil
-  end
-  drain()
-  full_gc()
+  T.cleanup(function()
+    drain()
+    full_gc()
+  end)
 end)
 
 ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 -- for each datagram.  Needs root; elsewhere every test reports itself
 -- pending.
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 ---------------------------------------------------------------------------
 -- local helpers
@@ -21,14 +22,10 @@ if PRELOAD == "" then PRELOAD = nil end
 -- run a shell command (ip runs without LD_PRELOAD); ok (exit status 0),
 -- its output (stdout + stderr)
 local function sh(cmd)
-  cmd = cmd:gsub("^ip ", "env -u LD_PRELOAD ip ")
-  local f = io.popen(cmd .. " 2>&1")
-  local out = f:read("a")
-  local ok = f:close()
-  return ok == true, out
+  return H.run((cmd:gsub("^ip ", H.NO_PRELOAD .. "ip ")))
 end
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local q = H.shq
 
 local function cwd()
   local pwd = os.getenv("PWD")
@@ -55,7 +52,7 @@ end
 -- prefix of `ip netns exec NS <lua>`: ip without the preload, lua with
 -- the search paths (and the preload, if there was one)
 local function netns_lua(ns)
-  return ("env -u LD_PRELOAD ip netns exec %s env LUA_PATH=%s LUA_CPATH=%s%s "
+  return (H.NO_PRELOAD .. "ip netns exec %s env LUA_PATH=%s LUA_CPATH=%s%s "
     .. "lua5.4"):format(ns, q(abs_searchpath(package.path)),
       q(abs_searchpath(package.cpath)),
       PRELOAD and (" LD_PRELOAD=" .. q(PRELOAD)) or "")
@@ -67,20 +64,9 @@ local RX_SCRIPT = (function()
   return absolute(dir .. "/support/netns_rx.lua")
 end)()
 
-local function my_pid()
-  local f = io.open("/proc/self/stat")
-  if not f then return nil end
-  local pid = f:read("l"):match("^(%d+)")
-  f:close()
-  return pid
-end
-local PID = my_pid() or tostring(os.time() % 1000000)
+local PID = H.pid() or tostring(os.time() % 1000000)
 
-local function is_root()
-  if os.getenv("USER") == "root" then return true end
-  local ok, out = sh("id -u")
-  return ok and out:match("^%s*0%s*$") ~= nil
-end
+local is_root = H.is_root
 
 -- Delete namespaces and links left by earlier runs that died (their pid
 -- is gone), and anything of ours.

@@ -4,6 +4,7 @@
 -- messages on raw sockets, a header/body WSABUF split and truncation.
 -- Raw sockets need root (CAP_NET_RAW); elsewhere the tests are pending.
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 ---------------------------------------------------------------------------
 -- local helpers
@@ -11,9 +12,9 @@ local wsarecv = require "wsarecv"
 
 local MSG_TRUNC = wsarecv.MSG_TRUNC
 
-local opened = {}
+local T = H.tracker()
 
-local function pack(...) return table.pack(...) end
+local pack = H.pack
 
 -- A raw socket, or a visible skip when this process may not open one.
 local function raw(family, proto)
@@ -22,7 +23,7 @@ local function raw(family, proto)
     pending(("needs root / CAP_NET_RAW: socket(%s, raw, %s) gave %s %s")
       :format(family, proto, tostring(name), tostring(code)))
   end
-  opened[#opened + 1] = s
+  T.track(s)
   assert(s:setsockopt("SO_RCVTIMEO", 2000) == 0)
   return s
 end
@@ -54,13 +55,8 @@ local function echo_request(id, seq, payload, v6)
   return string.pack(">BBI2I2I2", typ, 0, cksum(pkt), id, seq) .. payload
 end
 
-local ID = 0
-do
-  local f = io.open("/proc/self/stat")
-  local pid = f and tonumber(f:read("l"):match("^(%d+)")) or os.time()
-  if f then f:close() end
-  ID = pid & 0xffff
-end
+local PID = H.pid()
+local ID = (PID and tonumber(PID) or os.time()) & 0xffff
 local SEQ = os.time() & 0x7fff
 
 local function next_seq()
@@ -92,10 +88,7 @@ local function recv_until(s, msg, buf, accept, limit)
     end))
     assert(r[1] == 0 or r[2] == "WSA_IO_PENDING",
       "WSARecvMsg failed: " .. tostring(r[2]))
-    for _ = 1, 300 do
-      if result then break end
-      wsarecv.SleepEx(10, true)
-    end
+    H.wait_for(function() return result ~= nil end)
     assert(result, "no datagram within 3 s")
     assert.is_nil(result.err)
     seen[#seen + 1] = { result.bytes, buf:sub(1, result.bytes) }
@@ -108,13 +101,7 @@ local function recv_until(s, msg, buf, accept, limit)
 end
 
 after_each(function()
-  for i = #opened, 1, -1 do
-    opened[i]:close()
-    opened[i] = nil
-  end
-  for _ = 1, 20 do
-    if wsarecv.SleepEx(0, true) ~= "WAIT_IO_COMPLETION" then break end
-  end
+  T.cleanup(function() H.drain(20) end)
 end)
 
 ---------------------------------------------------------------------------

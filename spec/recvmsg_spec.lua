@@ -6,6 +6,7 @@
 -- event-style and nonoverlapped forms; several outstanding operations; one
 -- msg object reused for thousands of receives.
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 ---------------------------------------------------------------------------
 -- local helpers
@@ -15,20 +16,13 @@ local MSG_PEEK, MSG_TRUNC, MSG_CTRUNC = wsarecv.MSG_PEEK, wsarecv.MSG_TRUNC,
   wsarecv.MSG_CTRUNC
 local MSG_BCAST, MSG_MCAST = wsarecv.MSG_BCAST, wsarecv.MSG_MCAST
 
-local opened, paths = {}, {}
-
-local function track(s)
-  opened[#opened + 1] = s
-  return s
-end
+local T = H.tracker()
+local track = T.track
 
 -- A socket; nonoverlapped receives on it never block more than 2 s (so a
 -- missing datagram fails the test instead of hanging the run).
 local function sock(family, type, proto)
-  local s, name, code = wsarecv.socket(family, type, proto)
-  assert(s, ("socket(%s, %s) failed: %s %s"):format(family, type,
-    tostring(name), tostring(code)))
-  track(s)
+  local s = T.socket(family, type, proto)
   if type == "dgram" or type == "raw" then
     assert(s:setsockopt("SO_RCVTIMEO", 2000) == 0)
   end
@@ -36,56 +30,15 @@ local function sock(family, type, proto)
 end
 
 local function tmppath(tag)
-  local p = os.tmpname()
-  os.remove(p)
-  p = p .. ".wsarecv-recvmsg-" .. tag
-  os.remove(p)
-  paths[#paths + 1] = p
-  return p
+  return T.path(H.unix_path(".wsarecv-recvmsg-" .. tag))
 end
 
 -- rx bound to addr:0, tx bound to addr:0; send(str) goes tx -> rx
 local function udp(family, addr)
-  local rx = sock(family, "dgram")
-  assert(rx:bind(addr, 0) == 0)
-  local _, port = rx:getsockname()
-  local tx = sock(family, "dgram")
-  assert(tx:bind(addr, 0) == 0)
-  local _, txport = tx:getsockname()
-  return {
-    rx = rx, tx = tx, port = port, txport = txport, addr = addr,
-    send = function(str)
-      local n, e = tx:sendto(str, addr, port)
-      assert(n == #str, "sendto failed: " .. tostring(e))
-    end,
-  }
+  return H.udp(family, addr, { socket = sock })
 end
 
--- A UDP port nothing listens on.
-local function closed_port(family, addr)
-  local t = wsarecv.socket(family, "dgram")
-  assert(t:bind(addr, 0) == 0)
-  local _, port = t:getsockname()
-  t:close()
-  return port
-end
-
-local function pack(...) return table.pack(...) end
-
--- Alertable waits of at most 10 ms each until pred() or about 3 s.
-local function wait_for(pred, budget)
-  for _ = 1, budget or 300 do
-    if pred() then return true end
-    wsarecv.SleepEx(10, true)
-  end
-  return pred() and true or false
-end
-
-local function drain()
-  for _ = 1, 50 do
-    if wsarecv.SleepEx(0, true) ~= "WAIT_IO_COMPLETION" then break end
-  end
-end
+local closed_port, pack, wait_for = H.closed_udp_port, H.pack, H.wait_for
 
 -- the control tables of msg with the given type name
 local function find(msg, typ)
@@ -119,22 +72,10 @@ local SZ_PKTINFO = CMSG_SPACE(12)    -- struct in_pktinfo
 local SZ_INT = CMSG_SPACE(4)         -- IP_TTL
 local SZ_BYTE = CMSG_SPACE(1)        -- IP_TOS
 
-local function have_cmd(cmd)
-  local ok = os.execute("env -u LD_PRELOAD sh -c 'command -v " .. cmd
-    .. "' >/dev/null 2>&1")
-  return ok == true or ok == 0
-end
+local have_cmd = H.have_cmd
 
 after_each(function()
-  for i = #opened, 1, -1 do
-    opened[i]:close()
-    opened[i] = nil
-  end
-  drain()
-  for i = #paths, 1, -1 do
-    os.remove(paths[i])
-    paths[i] = nil
-  end
+  T.cleanup(function() H.drain(50) end)
 end)
 
 ---------------------------------------------------------------------------

@@ -2,53 +2,21 @@
 -- the error table and the flag constants.  Real sockets on loopback only.
 
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 -- helpers ---------------------------------------------------------------
 
--- the error message a function raises (nil if it did not raise)
-local function raised(f, ...)
-  local ok, err = pcall(f, ...)
-  if ok then return nil end
-  return tostring(err)
-end
-
-local function pack(...) return { n = select("#", ...), ... } end
-
--- assert a failure triple nil, name, code
-local function assert_fail(name, code, ...)
-  local r = pack(...)
-  assert.is_nil(r[1])
-  assert.are.equal(name, r[2])
-  assert.are.equal(code, r[3])
-end
-
--- a fresh unix socket path (the file os.tmpname creates is removed)
-local function unix_path()
-  local p = os.tmpname()
-  os.remove(p)
-  return p
-end
+local raised, pack, assert_fail = H.raised, H.pack, H.assert_fail
+local unix_path = H.unix_path
 
 -- a connected stream pair: client, accepted server side, listener
 local function tcp_pair(family, addr)
-  local l = assert(wsarecv.socket(family, "stream"))
-  assert.are.equal(0, l:bind(addr, 0))
-  assert.are.equal(0, l:listen())
-  local _, port = l:getsockname()
-  local c = assert(wsarecv.socket(family, "stream"))
-  assert.are.equal(0, c:connect(addr, port))
-  local a = assert(l:accept())
+  local c, a, l = H.stream_pair(family, addr)
   return c, a, l
 end
 
 -- a bounded alertable wait until cond() is true (at most ~2 s)
-local function wait_until(cond)
-  for _ = 1, 200 do
-    if cond() then return true end
-    wsarecv.SleepEx(10, true)
-  end
-  return cond()
-end
+local function wait_until(cond) return H.wait_for(cond, 200) end
 
 -- keep objects alive until the Lua state closes (used for wrap: two socket
 -- objects own one descriptor, so neither may close it during the run)

@@ -2,67 +2,16 @@
 -- Every wait is bounded; a test that would hang fails instead.
 
 local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
 
 -- helpers ---------------------------------------------------------------
 
-local function pack(...) return { n = select("#", ...), ... } end
-
-local function assert_fail(name, code, ...)
-  local r = pack(...)
-  assert.is_nil(r[1], "expected a failure, got " .. tostring(r[1]))
-  assert.are.equal(name, r[2])
-  assert.are.equal(code, r[3])
-  return r
-end
-
-local PENDING = { n = 3, nil, "WSA_IO_PENDING", 997 }
-
--- wall clock in seconds (10 ms resolution); os.clock is CPU time
-local function now()
-  local f = assert(io.open("/proc/uptime"))
-  local t = f:read("n")
-  f:close()
-  return t
-end
-
--- alertable waits until cond() holds, at most `limit` seconds (default 3)
-local function wait_until(cond, limit)
-  local deadline = now() + (limit or 3)
-  while not cond() do
-    if now() > deadline then return false end
-    wsarecv.SleepEx(10, true)
-  end
-  return true
-end
-
--- alertable waits for `ms` milliseconds in total (routines may run)
-local function settle(ms)
-  local deadline = now() + ms / 1000
-  repeat wsarecv.SleepEx(10, true) until now() >= deadline
-end
-
-local function unix_path()
-  local p = os.tmpname()
-  os.remove(p)
-  return p
-end
+local pack, assert_fail, PENDING = H.pack, H.assert_fail, H.PENDING
+local now, wait_until, settle = H.now, H.wait_until, H.settle
 
 -- a connected stream pair: client, accepted server side, and a cleanup
 local function pair(family)
-  family = family or "inet"
-  local addr = family == "inet" and "127.0.0.1"
-            or family == "inet6" and "::1" or unix_path()
-  local l = assert(wsarecv.socket(family, "stream"))
-  if family == "unix" then
-    assert.are.equal(0, l:bind(addr))
-  else
-    assert.are.equal(0, l:bind(addr, 0))
-  end
-  assert.are.equal(0, l:listen())
-  local _, port = l:getsockname()
-  local c = assert(wsarecv.socket(family, "stream"))
-  assert.are.equal(0, c:connect(addr, port))
-  local a = assert(l:accept())
+  local c, a, l, addr = H.stream_pair(family)
   l:close()
   if family == "unix" then os.remove(addr) end
   return c, a, function()
@@ -84,7 +33,7 @@ end
 -- run a peer in a perl process (the API has no way to send urgent data,
 -- and a single thread cannot block in a receive while it sends)
 -- the peer must not inherit the ASan preload of the sanitizer pass
-local PERL = "env -u LD_PRELOAD perl"
+local PERL = H.NO_PRELOAD .. "perl"
 local have_perl = os.execute(PERL .. " -MSocket -e 1 >/dev/null 2>&1") == true
 
 local function perl_peer(l, actions)
@@ -1104,13 +1053,7 @@ end)
 
 describe("send(str, MSG_OOB)", function()
   local function tcp_pair()
-    local l = assert(wsarecv.socket("inet", "stream"))
-    assert(l:bind("127.0.0.1", 0)); assert(l:listen())
-    local _, port = l:getsockname()
-    local c = assert(wsarecv.socket("inet", "stream"))
-    assert(c:connect("127.0.0.1", port))
-    local a = assert(l:accept())
-    l:close()
+    local c, a = pair()
     return c, a
   end
 

@@ -1,0 +1,308 @@
+-- Helpers shared by the spec files:  local H = require "spec.support.helpers"
+-- (busted runs from the checkout, so "./?.lua" in the search path finds it).
+--
+-- Busted's own globals (assert, pending, ...) live in the spec files'
+-- environment, not in _G, so this module takes luassert (the same object
+-- busted exports as `assert`) and never calls pending itself.
+local wsarecv = require "wsarecv"
+local assert = require "luassert"
+
+local H = {}
+
+---------------------------------------------------------------------------
+-- results
+---------------------------------------------------------------------------
+
+-- all results, nils included: { n = select("#", ...), ... }
+H.pack = table.pack
+
+-- what a pending WSARecv / WSARecvMsg returns (as packed by H.pack)
+H.PENDING = { nil, "WSA_IO_PENDING", 997, n = 3 }
+
+-- the error message a function raises (nil if it did not raise)
+function H.raised(f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then return nil end
+  return tostring(err)
+end
+
+-- assert a failure triple nil, name, code; returns the packed results
+function H.assert_fail(name, code, ...)
+  local r = H.pack(...)
+  assert.is_nil(r[1], "expected a failure, got " .. tostring(r[1]))
+  assert.are.equal(name, r[2])
+  assert.are.equal(code, r[3])
+  return r
+end
+
+---------------------------------------------------------------------------
+-- bounded waits
+---------------------------------------------------------------------------
+
+local function poll(pred, budget, alertable)
+  for _ = 1, budget or 300 do
+    if pred() then return true end
+    wsarecv.SleepEx(10, alertable)
+  end
+  return pred() and true or false
+end
+
+-- Alertable waits of at most 10 ms each (routines may run) until pred()
+-- holds or `budget` waits (default 300, about 3 s) are used up.  Returns
+-- whether pred() held.
+function H.wait_for(pred, budget) return poll(pred, budget, true) end
+
+-- The same with non-alertable waits: I/O progresses, no routine runs.
+function H.progress_until(pred, budget) return poll(pred, budget, false) end
+
+-- wall clock in seconds (10 ms resolution); os.clock is CPU time
+function H.now()
+  local f = assert(io.open("/proc/uptime"))
+  local t = f:read("n")
+  f:close()
+  return t
+end
+
+-- alertable waits until cond() holds, at most `limit` seconds (default 3)
+-- of wall clock
+function H.wait_until(cond, limit)
+  local deadline = H.now() + (limit or 3)
+  while not cond() do
+    if H.now() > deadline then return false end
+    wsarecv.SleepEx(10, true)
+  end
+  return true
+end
+
+-- alertable waits for `ms` milliseconds in total (routines may run)
+function H.settle(ms)
+  local deadline = H.now() + ms / 1000
+  repeat wsarecv.SleepEx(10, true) until H.now() >= deadline
+end
+
+-- Run queued routines without blocking: at most `rounds` (default 50)
+-- SleepEx(0, true) calls, stopping at the first that runs none.  With
+-- `protect`, an error a routine raises is swallowed and draining goes on;
+-- without, it escapes.
+function H.drain(rounds, protect)
+  for _ = 1, rounds or 50 do
+    local ok, r = true, nil
+    if protect then
+      ok, r = pcall(wsarecv.SleepEx, 0, true)
+    else
+      r = wsarecv.SleepEx(0, true)
+    end
+    if ok and r ~= "WAIT_IO_COMPLETION" then break end
+  end
+end
+
+---------------------------------------------------------------------------
+-- sockets
+---------------------------------------------------------------------------
+
+-- a socket, or a failed assertion that says which and why
+function H.socket(family, type, proto)
+  local s, name, code = wsarecv.socket(family, type, proto)
+  assert(s, ("socket(%s, %s) failed: %s %s"):format(family, type,
+    tostring(name), tostring(code)))
+  return s
+end
+
+-- A fresh unix socket path (the file os.tmpname creates is removed); with
+-- `suffix`, that is appended (and whatever has the name is removed too).
+function H.unix_path(suffix)
+  local p = os.tmpname()
+  os.remove(p)
+  if suffix then
+    p = p .. suffix
+    os.remove(p)
+  end
+  return p
+end
+
+--[[ What a spec file opens, undone after each test:
+  local T = H.tracker()
+  T.track(s) -> s             close s after the test
+  T.socket(family, type, proto) -> H.socket(...), tracked
+  T.path(p) -> p              remove the file p after the test
+  T.cleanup(between)          close the sockets (newest first), call
+                              between() if given, remove the paths ]]
+function H.tracker()
+  local opened, paths = {}, {}
+  local T = {}
+  function T.track(s)
+    assert(s, "socket creation failed")
+    opened[#opened + 1] = s
+    return s
+  end
+  function T.socket(family, type, proto)
+    return T.track(H.socket(family, type, proto))
+  end
+  function T.path(p)
+    paths[#paths + 1] = p
+    return p
+  end
+  function T.cleanup(between)
+    for i = #opened, 1, -1 do
+      opened[i]:close()
+      opened[i] = nil
+    end
+    if between then between() end
+    for i = #paths, 1, -1 do
+      os.remove(paths[i])
+      paths[i] = nil
+    end
+  end
+  return T
+end
+
+--[[ A UDP receiver and a sender, both bound to addr, port 0:
+  { rx, tx, addr, port (rx's), txport, send(str) -> bytes sent }
+  opts.socket(family, "dgram") makes each socket (default H.socket; pass a
+  tracker's T.socket to have them closed after the test); opts.rcvtimeo
+  sets SO_RCVTIMEO on rx (ms), so a nonoverlapped receive expecting data
+  that is not there fails instead of hanging. ]]
+function H.udp(family, addr, opts)
+  opts = opts or {}
+  local make = opts.socket or H.socket
+  local rx = make(family, "dgram")
+  assert(rx:bind(addr, 0) == 0)
+  if opts.rcvtimeo then
+    assert(rx:setsockopt("SO_RCVTIMEO", opts.rcvtimeo) == 0)
+  end
+  local _, port = rx:getsockname()
+  local tx = make(family, "dgram")
+  assert(tx:bind(addr, 0) == 0)
+  local _, txport = tx:getsockname()
+  return {
+    rx = rx, tx = tx, port = port, txport = txport, addr = addr,
+    send = function(str)
+      local n, e = tx:sendto(str, addr, port)
+      assert(n == #str, "sendto failed: " .. tostring(e))
+      return n
+    end,
+  }
+end
+
+-- A UDP port nothing listens on (bound then closed).
+function H.closed_udp_port(family, addr)
+  local t = wsarecv.socket(family, "dgram")
+  assert(t:bind(addr, 0) == 0)
+  local _, port = t:getsockname()
+  t:close()
+  return port
+end
+
+-- A connected stream pair: client, accepted server side, the listener (left
+-- open) and the address.  addr defaults to 127.0.0.1 (inet), ::1 (inet6)
+-- or a fresh path (unix); family defaults to "inet".
+function H.stream_pair(family, addr)
+  family = family or "inet"
+  addr = addr or family == "inet" and "127.0.0.1"
+    or family == "inet6" and "::1" or H.unix_path()
+  local l = assert(wsarecv.socket(family, "stream"))
+  if family == "unix" then
+    assert.are.equal(0, l:bind(addr))
+  else
+    assert.are.equal(0, l:bind(addr, 0))
+  end
+  assert.are.equal(0, l:listen())
+  local _, port = l:getsockname()
+  local c = assert(wsarecv.socket(family, "stream"))
+  assert.are.equal(0, c:connect(addr, port))
+  local a = assert(l:accept())
+  return c, a, l, addr
+end
+
+---------------------------------------------------------------------------
+-- processes
+---------------------------------------------------------------------------
+
+-- a shell word
+function H.shq(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- Prefix of external tools (perl, ip, python3, sh): `make asan-test`
+-- preloads the ASan runtime into everything, and they must not get it.
+-- Child lua5.4 processes of wsarecv tests keep it (see H.run_child).
+H.NO_PRELOAD = "env -u LD_PRELOAD "
+
+-- Run a shell command: ok (exit status 0), its output (stdout + stderr).
+function H.run(cmd)
+  local f = io.popen(cmd .. " 2>&1")
+  local out = f:read("a")
+  local ok = f:close()
+  return ok == true, out
+end
+
+-- whether the external command `cmd` is installed
+function H.have_cmd(cmd)
+  local ok = os.execute(H.NO_PRELOAD .. "sh -c 'command -v " .. cmd
+    .. "' >/dev/null 2>&1")
+  return ok == true or ok == 0
+end
+
+function H.is_root()
+  if os.getenv("USER") == "root" then return true end
+  local ok, out = H.run("id -u")
+  return ok and out:match("^%s*0%s*$") ~= nil
+end
+
+-- this process's pid as a string (nil if /proc is missing)
+function H.pid()
+  local f = io.open("/proc/self/stat")
+  if not f then return nil end
+  local pid = f:read("l"):match("^(%d+)")
+  f:close()
+  return pid
+end
+
+-- Run `code` in a child lua5.4 with our module paths, bounded by `limit`
+-- seconds (default 20); the environment (LD_PRELOAD, ASAN_OPTIONS, ...) is
+-- inherited.  Returns output (stdout and stderr), exit kind ("exit" /
+-- "signal") and code.
+function H.run_child(code, limit)
+  local f = os.tmpname()
+  local h = assert(io.open(f, "w"))
+  h:write(code)
+  h:close()
+  local cmd = ("LUA_PATH=%s LUA_CPATH=%s timeout -k 2 %d lua5.4 %s 2>&1")
+    :format(H.shq(package.path), H.shq(package.cpath), limit or 20, H.shq(f))
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local _, how, rc = p:close()
+  os.remove(f)
+  return out, how, rc
+end
+
+-- Source of udp() for child scripts (after `local wsarecv = require
+-- "wsarecv"`): a bound receiver on 127.0.0.1 and a function sending to it.
+H.CHILD_UDP = [[
+local function udp()
+  local rx = wsarecv.socket("inet", "dgram")
+  assert(rx:bind("127.0.0.1", 0) == 0)
+  local _, port = rx:getsockname()
+  local tx = wsarecv.socket("inet", "dgram")
+  assert(tx:bind("127.0.0.1", 0) == 0)
+  return rx, function(s) assert(tx:sendto(s, "127.0.0.1", port)) end
+end
+]]
+
+-- what a crashed or sanitizer-flagged child prints
+H.CRASH_MARKERS = { "Segmentation", "AddressSanitizer", "LeakSanitizer",
+  "runtime error", "Aborted" }
+
+-- assert that `out` shows none of `markers` (default H.CRASH_MARKERS)
+function H.assert_no_crash(out, markers)
+  for _, m in ipairs(markers or H.CRASH_MARKERS) do
+    assert.is_nil(out:find(m, 1, true), out)
+  end
+end
+
+-- assert a child (H.run_child's results) exited normally with `code`
+function H.assert_exit(out, how, rc, code, markers)
+  H.assert_no_crash(out, markers)
+  assert.equal("exit", how, out)
+  assert.equal(code, rc, out)
+end
+
+return H
