@@ -12,6 +12,7 @@
 ** its address never moves.  close() only marks it: a pending operation
 ** that pinned it may still write to it safely until it is collected.
 */
+#include <limits.h>
 #include <string.h>
 
 #include "lwsarecv.h"
@@ -108,7 +109,8 @@ static int l_byte(lua_State *L) {
   size_t k, n;
   if (i > j) return 0;
   n = j - i + 1;
-  luaL_checkstack(L, (int)n, "buffer slice too long");
+  if (n >= (size_t)INT_MAX || !lua_checkstack(L, (int)n))
+    return luaL_error(L, "buffer slice too long");
   for (k = 0; k < n; k++) lua_pushinteger(L, b->data[i - 1 + k]);
   return (int)n;
 }

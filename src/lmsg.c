@@ -277,13 +277,17 @@ static int l_WSARecvMsg(lua_State *L) {
     lua_setiuservalue(L, ovidx, UV_SOCKET);
     lua_pushvalue(L, 4);
     lua_setiuservalue(L, ovidx, UV_ROUTINE);
-    lua_pushvalue(L, 2);
-    lua_setiuservalue(L, ovidx, UV_MSG);
     lwr_anchor(L, o, ovidx);
     r = wr_recvmsg(s, &mo->m, n > WR_IOV_INLINE ? o->ov.iov_heap
                                                 : o->ov.iov_inline,
                    n, &bytes, &o->ov,
                    has_routine ? lwr_routine : NULL);
+    if (r == 0 || r == WSA_IO_PENDING) {
+      /* the object now refers to this msg (ov->msg): keep it alive.  Only
+      ** now: a post that failed leaves the object's old msg in place */
+      lua_pushvalue(L, 2);
+      lua_setiuservalue(L, ovidx, UV_MSG);
+    }
     if (r == WSA_IO_PENDING) return lwr_fail(L, r);
     if (r) {
       lwr_unanchor(L, o);

@@ -81,6 +81,7 @@ static int l_socket(lua_State *L) {
   } else {
     proto = (int)luaL_optinteger(L, 3, 0);
   }
+  if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   so = newsock(L);
   r = wr_socket_open(c->loop, family, type, proto, &so->s);
   if (r) return lwr_fail(L, r);
@@ -93,6 +94,7 @@ static int l_wrap(lua_State *L) {
   lwr_sock *so;
   int r;
   luaL_argcheck(L, fd >= 0 && fd <= 0x7fffffff, 1, "not a descriptor");
+  if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   so = newsock(L);
   r = wr_socket_adopt(c->loop, (int)fd, &so->s);
   if (r) return lwr_fail(L, r);

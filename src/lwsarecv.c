@@ -175,6 +175,7 @@ static int l_run(lua_State *L) {
   int mode = modev[luaL_checkoption(L, 1, "default", modes)];
   lua_State *saved;
   int more;
+  if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   ENTER(c, L, saved);
   more = wr_run(c->loop, mode);
   LEAVE(c, saved);
@@ -190,6 +191,7 @@ static int l_SleepEx(lua_State *L) {
   int alertable = lua_toboolean(L, 2);
   lua_State *saved;
   unsigned r;
+  if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   ENTER(c, L, saved);
   r = wr_sleep_ex(c->loop, ms, alertable);
   LEAVE(c, saved);
@@ -231,6 +233,7 @@ static int l_wait(lua_State *L) {
       lua_pop(L, 1);
     }
   }
+  if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   ENTER(c, L, saved);
   r = wr_wait_for_multiple(c->loop, ovs, n, waitall, ms, alertable);
   LEAVE(c, saved);

@@ -91,6 +91,7 @@ int lwr_recv_fail(lua_State *L, int r, size_t bytes);
 void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
                    socklen_t len);
 lwr_ctx *lwr_ctx_get(lua_State *L);          /* from upvalue 1 */
+
 int lwr_fail(lua_State *L, int code);         /* nil, name, code */
 void lwr_push_error_name(lua_State *L, unsigned code);
 void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,

@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,11 +117,14 @@ static void unlink_op(wr_overlapped *ov) {
 void wr_overlapped_forget(wr_overlapped *ov) {
   wr_socket *s = ov->sock;
   if (s && ov->where != WR_IN_NONE) {
+    /* still in flight: its msg is released with it (a finished operation
+    ** released it at completion; the msg may belong to another now) */
+    if (ov->where != WR_IN_APC && ov->msg) ov->msg->pending = 0;
     unlink_op(ov);
     ov->sock = NULL;
     socket_unref(s);
   }
-  if (ov->msg) ov->msg->pending = 0;
+  ov->msg = NULL;
   free(ov->iov_heap);
   ov->iov_heap = NULL;
   ov->iov_cap = 0;
@@ -287,16 +291,28 @@ static int step_from_part(wr_socket *s, wr_overlapped *ov) {
   size_t left = s->part_len - s->part_off;
   size_t n = left < ov->total ? left : ov->total;
   copy_in(ov, s->part + s->part_off, n);
+  if (ov->msg) {
+    /* the source is known; the control messages went with the first
+    ** part, and a WSARecvMsg has no MSG_PARTIAL to give: it gets what fits
+    ** of the rest, and MSG_TRUNC when more remains */
+    wr_msg *m = ov->msg;
+    memcpy(&m->name, &s->part_name, sizeof m->name);
+    m->namelen = s->part_namelen;
+    m->controlused = 0;
+    m->flags = n < left ? WR_MSG_TRUNC : 0;
+  }
   if (ov->in_flags & WR_MSG_PEEK) {
-    finish(ov, 0, n, n < left ? WR_MSG_PARTIAL : 0);
+    if (ov->msg) finish(ov, n < left ? WSAEMSGSIZE : 0, n, ov->msg->flags);
+    else finish(ov, 0, n, n < left ? WR_MSG_PARTIAL : 0);
     return 1;
   }
   s->part_off += n;
-  if (s->part_off == s->part_len) {
-    free(s->part);
-    s->part = NULL;
-    s->part_len = s->part_off = 0;
-    finish(ov, 0, n, 0);
+  if (s->part_off == s->part_len || ov->msg) {
+    free(s->part);               /* a WSARecvMsg takes the rest: the */
+    s->part = NULL;              /* excess is discarded, as for any */
+    s->part_len = s->part_off = 0;   /* truncated datagram */
+    if (ov->msg && n < left) finish(ov, WSAEMSGSIZE, n, WR_MSG_TRUNC);
+    else finish(ov, 0, n, 0);
   } else {
     finish(ov, 0, n, WR_MSG_PARTIAL);
   }
@@ -325,7 +341,9 @@ static int step_partial(wr_socket *s, wr_overlapped *ov) {
     finish(ov, WSA_NOT_ENOUGH_MEMORY, 0, 0);
     return 1;
   }
-  do n = recv(s->fd, p, (size_t)full, MSG_DONTWAIT);
+  s->part_namelen = sizeof s->part_name;
+  do n = recvfrom(s->fd, p, (size_t)full, MSG_DONTWAIT,
+                  (struct sockaddr *)&s->part_name, &s->part_namelen);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
     int e = errno;
@@ -362,9 +380,10 @@ static int step(wr_socket *s, wr_overlapped *ov) {
     return 1;
   }
   if (ov->total == 0 && ov->msg == NULL && !(f & WR_MSG_OOB)) {
-    /* the zero-byte receive: complete on readability, consume nothing */
+    /* the zero-byte receive: complete on readability, consume nothing
+    ** (the rest of a MSG_PARTIAL datagram is data ready to read) */
     short rev;
-    if (!fd_ready(s->fd, POLLIN, &rev)) return 0;
+    if (!s->part && !fd_ready(s->fd, POLLIN, &rev)) return 0;
     finish(ov, 0, 0, 0);
     return 1;
   }
@@ -400,9 +419,21 @@ static int step(wr_socket *s, wr_overlapped *ov) {
             return 1;
           }
         }
+        if (!(f & WR_MSG_OOB)) s->dry = 1;
         return 0;
       }
-      if ((f & WR_MSG_OOB) && e == EINVAL) return 0;  /* none yet */
+      if ((f & WR_MSG_OOB) && e == EINVAL) {
+        /* no urgent byte yet -- unless SO_OOBINLINE puts it in the stream,
+        ** where MSG_OOB can never succeed (Winsock: WSAEINVAL) */
+        int inl = 0;
+        socklen_t il = sizeof inl;
+        if (getsockopt(s->fd, SOL_SOCKET, SO_OOBINLINE, &inl, &il) == 0 &&
+            inl) {
+          finish(ov, WSAEINVAL, 0, 0);
+          return 1;
+        }
+        return 0;
+      }
       err = recv_error(s, e);
       if (s->type == SOCK_STREAM && fatal_for_stream(err)) s->sticky = err;
       /* IP_RECVERR: the details of this error wait in the error queue,
@@ -476,7 +507,11 @@ static int drain_batch(wr_socket *s, wr_list *q) {
   if (k < 2) return 0;
   do n = recvmmsg(s->fd, vec, (unsigned)k, MSG_DONTWAIT, NULL);
   while (n < 0 && errno == EINTR);
-  if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : 0;
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return 0;
+    s->dry = 1;
+    return -1;
+  }
   if (n == 0) return -1;
   for (i = 0; i < n; i++) {
     ov = ops[i];
@@ -488,6 +523,7 @@ static int drain_batch(wr_socket *s, wr_list *q) {
     }
     complete_queued(s, ov);
   }
+  if (n < k) s->dry = 1;          /* it gave less than asked: empty now */
   return n == k ? 1 : -1;
 }
 
@@ -516,13 +552,37 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     ** let recvmsg fetch it, then watch again for what is still queued.
     */
     s->events = 0;
+    s->dry = 0;
     drain(s, &s->oobq);
     drain(s, &s->q);
+    /*
+    ** Still an error condition: an error-queue entry (IP_RECVERR, set by
+    ** the caller or already on an adopted descriptor) whose report was
+    ** consumed elsewhere.  It would keep POLLERR up and the loop spinning:
+    ** hand each entry to the next receive as its failure.
+    */
+    while (!(s->state & WR_S_CLOSED) && s->q.head) {
+      unsigned fl = 0;
+      wr_overlapped *ov = s->q.head;
+      int qe = wr__errqueue(s, ov->msg, &fl);
+      if (!qe) break;
+      finish(ov, (unsigned)qe, 0, fl);
+      complete_queued(s, ov);
+    }
     if (!(s->state & WR_S_CLOSED)) want_events(s);
   } else {
+    /*
+    ** Nothing queued for what fired: stop watching it (the lazy trim).
+    ** After a drain the queue may be empty only because the routines have
+    ** not reposted yet; trimming then would cost an epoll_ctl pair per
+    ** datagram for a socket with one reposted receive.
+    */
+    if (((events & UV_PRIORITIZED) && !s->oobq.head) ||
+        ((events & UV_READABLE) && !s->q.head))
+      trim_events(s);
+    s->dry = 0;
     if (events & UV_PRIORITIZED) drain(s, &s->oobq);
     if (events & (UV_READABLE | UV_DISCONNECT)) drain(s, &s->q);
-    if (!(s->state & WR_S_CLOSED)) trim_events(s);
   }
   socket_unref(s);
 }
@@ -638,6 +698,7 @@ static int post(wr_socket *s, wr_overlapped *ov) {
 static int capture(wr_overlapped *ov, wr_wsabuf *bufs, size_t n,
                    unsigned flags, wr_completion_routine routine, int copy) {
   size_t i, total = 0;
+  if (n > IOV_MAX) return WSAENOBUFS;    /* more WSABUFs than recvmsg takes */
   if (copy && n > 0 && bufs != ov->iov_inline && bufs != ov->iov_heap) {
     wr_wsabuf *mine = wr_overlapped_bufs(ov, n);
     if (mine == NULL) return WSA_NOT_ENOUGH_MEMORY;
@@ -664,8 +725,16 @@ static int recv_blocking(wr_socket *s, wr_overlapped *ov, size_t *bytes,
   uint64_t deadline = 0;
   if (r == WSA_IO_PENDING) {
     if (s->state & WR_S_NBIO) {
-      wr_overlapped_forget(ov);
-      return WSAEWOULDBLOCK;
+      /* queued behind other receives: let what the kernel has move
+      ** through the queue once, without waiting, before giving up */
+      if (ov->link.prev) pump(s->loop, 0);
+      if (ov->state == WR_OV_PENDING) {
+        wr_overlapped_forget(ov);
+        return WSAEWOULDBLOCK;
+      }
+      *bytes = ov->bytes;
+      *flags = ov->flags;
+      return (int)ov->error;
     }
     if (s->rcvtimeo_ms > 0) {
       uv_update_time(&s->loop->uv);
@@ -941,7 +1010,9 @@ static void flush(wr_loop *loop) {
     loop->flush = s->flush_next;
     s->flush = 0;
     if (!(s->state & WR_S_CLOSED) && s->q.head) {
-      drain(s, &s->q);
+      /* found empty since the last readiness: the poll will say when
+      ** data comes, no need to ask the kernel now */
+      if (!s->dry) drain(s, &s->q);
       if (!(s->state & WR_S_CLOSED)) want_events(s);
     }
     socket_unref(s);
@@ -1058,10 +1129,8 @@ int wr_run(wr_loop *loop, int mode) {
       for (;;) {
         deliver(loop);
         if (loop->interrupted) break;
-        if (loop->npending == 0) {
-          if (!has_deliverable(loop)) break;
-          continue;
-        }
+        if (has_deliverable(loop)) continue;   /* ready now: no blocking */
+        if (loop->npending == 0) break;
         pump(loop, -1);
       }
   }

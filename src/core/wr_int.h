@@ -39,9 +39,12 @@ struct wr_socket {
   wr_list q;                 /* normal receives, in posting order */
   wr_list oobq;              /* MSG_OOB receives */
   size_t npending;
-  /* MSG_PARTIAL: the unread rest of one datagram */
+  /* MSG_PARTIAL: the unread rest of one datagram, and where it came from */
   char *part;
   size_t part_len, part_off;
+  struct sockaddr_storage part_name;
+  socklen_t part_namelen;
+  int dry;                   /* the last receive found the kernel empty */
   wr_socket *prev, *next;    /* the loop's list of sockets */
   wr_socket *flush_next;     /* the loop's list of sockets to drain */
   int flush;                 /* on that list */
