@@ -137,7 +137,10 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
     nargs++;
   }
   if (lua_pcall(L, nargs, 0, base) != LUA_OK) {
-    if (c->err_ref == LUA_NOREF) c->err_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (!c->has_err) {
+      lua_rawseti(L, LUA_REGISTRYINDEX, c->err_ref);   /* no allocation */
+      c->has_err = 1;
+    }
     wr_loop_interrupt(c->loop);
   }
   /* the anchor stays if the routine posted the object again (lwr_anchor) */
@@ -153,8 +156,9 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
 static void rethrow(lua_State *L, lwr_ctx *c) {
   if (!wr_loop_interrupted(c->loop)) return;
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->err_ref);
-  luaL_unref(L, LUA_REGISTRYINDEX, c->err_ref);
-  c->err_ref = LUA_NOREF;
+  lua_pushboolean(L, 0);
+  lua_rawseti(L, LUA_REGISTRYINDEX, c->err_ref);
+  c->has_err = 0;
   lua_error(L);
 }
 
@@ -281,6 +285,10 @@ static void set_errors(lua_State *L) {
     lua_pushstring(L, t[i].name);
     lua_rawseti(L, -2, t[i].code);
   }
+  /* the registry keeps the names alive: pushing one (in a completion
+  ** routine's arguments) then finds it interned and allocates nothing */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "wsarecv.errors");
   lua_setfield(L, -3, "errors");
 }
 
@@ -317,7 +325,8 @@ static lwr_ctx *context(lua_State *L) {
   memset(c, 0, sizeof *c);
   c->loop = NULL;                    /* safe state first: __gc copes */
   c->L = NULL;
-  c->err_ref = LUA_NOREF;
+  lua_pushboolean(L, 0);
+  c->err_ref = luaL_ref(L, LUA_REGISTRYINDEX);       /* the error's slot */
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   c->main = lua_tothread(L, -1);
   lua_pop(L, 1);

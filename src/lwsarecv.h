@@ -38,7 +38,10 @@ typedef struct lwr_ctx {
   wr_loop *loop;
   lua_State *L;        /* the thread inside the current alertable wait */
   lua_State *main;     /* the main thread: for registry-only work */
-  int err_ref;         /* an error a routine raised, until rethrown */
+  int err_ref;         /* registry slot, reserved at load: the error a
+                          routine raised, until rethrown (storing it then
+                          allocates nothing, so nothing can fail) */
+  int has_err;
   int pending_ref;     /* the string "WSA_IO_PENDING", kept for speed */
 } lwr_ctx;
 
