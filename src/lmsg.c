@@ -52,6 +52,7 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx) {
   }
   if (wr_msg_init(&mo->m, b ? b->data : NULL, b ? b->len : 0) != 0)
     luaL_error(L, "not enough memory");
+  mo->ctl = b;
   lua_setiuservalue(L, msgidx, MUV_CONTROL);
   mo->m.controlused = 0;
 }
@@ -246,16 +247,14 @@ static int l_WSARecvMsg(lua_State *L) {
   if (has_ov) lwr_checkov(L, 3);
   if (has_routine) luaL_checktype(L, 4, LUA_TFUNCTION);
   lua_settop(L, 4);
-  if (lua_getiuservalue(L, 2, MUV_CONTROL) != LUA_TNIL &&
-      ((lwr_buf *)lua_touserdata(L, -1))->closed)
+  if (mo->ctl && mo->ctl->closed)
     return luaL_argerror(L, 2, "msg's control buffer is closed");
-  lua_pop(L, 1);
   lua_getiuservalue(L, 2, MUV_BUFFERS);
   bi = lua_gettop(L);
-  n = lwr_count_bufs(L, bi, 2);
-  LWR_CHECK_OPEN(L, s);
   if (!has_ov && !has_routine) {
     wr_wsabuf stackbufs[STACK_BUFS], *iov = stackbufs;
+    n = lwr_count_bufs(L, bi, 2);
+    LWR_CHECK_OPEN(L, s);
     if (n > STACK_BUFS)
       iov = (wr_wsabuf *)lua_newuserdatauv(L, n * sizeof *iov, 0);
     if ((r = lwr_fill_bufs(L, bi, 2, iov, n)) != 0) return lwr_fail(L, r);
@@ -263,14 +262,18 @@ static int l_WSARecvMsg(lua_State *L) {
     if (r) return lwr_recv_fail(L, r, bytes);
   } else {
     lwr_ov *o;
+    const wr_msg *prev;
+    LWR_CHECK_OPEN(L, s);
     if (has_ov) {
       o = (lwr_ov *)lua_touserdata(L, 3);
     } else {
       o = lwr_newov(L, lwr_ctx_get(L));
       ovidx = lua_gettop(L);
     }
-    if (wr_overlapped_busy(&o->ov) || mo->m.pending)
+    if (wr_overlapped_busy(&o->ov) || mo->m.pending) {
+      lwr_count_bufs(L, bi, 2);              /* still a type error first */
       return lwr_fail(L, WSAEINVAL);
+    }
     if ((r = lwr_take_bufs(L, bi, 2, o, ovidx, &n)) != 0)
       return lwr_fail(L, r);
     lua_pushvalue(L, 1);
@@ -278,17 +281,19 @@ static int l_WSARecvMsg(lua_State *L) {
     lua_pushvalue(L, 4);
     lua_setiuservalue(L, ovidx, UV_ROUTINE);
     lwr_anchor(L, o, ovidx);
+    prev = o->ov.msg;
     r = wr_recvmsg(s, &mo->m, n > WR_IOV_INLINE ? o->ov.iov_heap
                                                 : o->ov.iov_inline,
                    n, &bytes, &o->ov,
                    has_routine ? lwr_routine : NULL);
-    if (r == 0 || r == WSA_IO_PENDING) {
-      /* the object now refers to this msg (ov->msg): keep it alive.  Only
-      ** now: a post that failed leaves the object's old msg in place */
+    if ((r == 0 || r == WSA_IO_PENDING) && prev != &mo->m) {
+      /* the object now refers to this msg (ov->msg): keep it alive.  Set
+      ** only after a post that started (a failed one clears ov->msg), and
+      ** only when it changes: while ov->msg is set, user value 5 holds it */
       lua_pushvalue(L, 2);
       lua_setiuservalue(L, ovidx, UV_MSG);
     }
-    if (r == WSA_IO_PENDING) return lwr_fail(L, r);
+    if (r == WSA_IO_PENDING) return lwr_recv_fail(L, r, 0);
     if (r) {
       lwr_unanchor(L, o);
       return lwr_recv_fail(L, r, bytes);

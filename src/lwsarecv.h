@@ -83,6 +83,7 @@ enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
 typedef struct lwr_msg {
   lwr_hdr h;
   wr_msg m;
+  lwr_buf *ctl;        /* the control buffer (user value 2 keeps it) */
 } lwr_msg;
 
 /* A closed socket answers WSAENOTSOCK, like a closed SOCKET handle. */

@@ -827,6 +827,7 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
   ov->msg = msg;
   r = post(s, ov);
   if (r != WSA_IO_PENDING && bytes) *bytes = ov->bytes;
+  if (r != 0 && r != WSA_IO_PENDING) ov->msg = NULL;  /* it never started */
   return r;
 }
 
