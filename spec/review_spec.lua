@@ -208,6 +208,21 @@ describe("review fixes:", function()
     u.rx:close(); u.tx:close()
   end)
 
+  it("a repost that fails early reports no bytes of the previous "
+     .. "operation", function()
+    local u = H.udp("inet", "127.0.0.1")
+    local ov = wsarecv.overlapped()
+    local b = wsarecv.buffer(8)
+    assert.same(PENDING, pack(u.rx:WSARecv(b, 0, ov)))
+    u.send("hello")
+    assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000, false))
+    assert.equal(5, ov.bytes)
+    -- an unbound socket fails the post before anything is received
+    local unbound = H.socket("inet", "dgram")
+    assert.same({ nil, "WSAEINVAL", 10022, n = 3 }, pack(unbound:WSARecv(b, 0, ov)))
+    unbound:close(); u.rx:close(); u.tx:close()
+  end)
+
   it("more WSABUFs than one receive can take give WSAENOBUFS at once",
      function()
     local u = H.udp("inet", "127.0.0.1")
@@ -216,6 +231,8 @@ describe("review fixes:", function()
     assert.same({ nil, "WSAENOBUFS", 10055, n = 3 },
                 pack(u.rx:WSARecv(bufs, 0, wsarecv.overlapped())))
     assert.equal(0, u.rx:pending())
+    -- nonoverlapped too (the array is read in place, but the limit holds)
+    assert.same({ nil, "WSAENOBUFS", 10055, n = 3 }, pack(u.rx:WSARecv(bufs, 0)))
     u.rx:close(); u.tx:close()
   end)
 end)

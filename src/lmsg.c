@@ -242,7 +242,7 @@ static int l_WSARecvMsg(lua_State *L) {
   lwr_msg *mo = checkmsg(L, 2);
   int has_ov = !lua_isnoneornil(L, 3);
   int has_routine = !lua_isnoneornil(L, 4);
-  int r, bi, ovidx = 3;
+  int r, bi;
   size_t n, bytes = 0;
   if (has_ov) lwr_checkov(L, 3);
   if (has_routine) luaL_checktype(L, 4, LUA_TFUNCTION);
@@ -263,28 +263,14 @@ static int l_WSARecvMsg(lua_State *L) {
   } else {
     lwr_ov *o;
     const wr_msg *prev;
+    int ovidx;
+    lwr_count_bufs(L, bi, 2);                 /* type errors first */
     LWR_CHECK_OPEN(L, s);
-    if (has_ov) {
-      o = (lwr_ov *)lua_touserdata(L, 3);
-    } else {
-      o = lwr_newov(L, lwr_ctx_get(L));
-      ovidx = lua_gettop(L);
-    }
-    if (wr_overlapped_busy(&o->ov) || mo->m.pending) {
-      lwr_count_bufs(L, bi, 2);              /* still a type error first */
-      return lwr_fail(L, WSAEINVAL);
-    }
-    if ((r = lwr_take_bufs(L, bi, 2, o, ovidx, &n)) != 0)
+    if (mo->m.pending) return lwr_fail(L, WSAEINVAL);
+    if ((r = lwr_ov_begin(L, bi, 3, 4, &o, &ovidx, &n)) != 0)
       return lwr_fail(L, r);
-    lua_pushvalue(L, 1);
-    lua_setiuservalue(L, ovidx, UV_SOCKET);
-    lua_pushvalue(L, 4);
-    lua_setiuservalue(L, ovidx, UV_ROUTINE);
-    lwr_anchor(L, o, ovidx);
     prev = o->ov.msg;
-    r = wr_recvmsg(s, &mo->m, n > WR_IOV_INLINE ? o->ov.iov_heap
-                                                : o->ov.iov_inline,
-                   n, &bytes, &o->ov,
+    r = wr_recvmsg(s, &mo->m, lwr_ov_bufs(o, n), n, &bytes, &o->ov,
                    has_routine ? lwr_routine : NULL);
     if ((r == 0 || r == WSA_IO_PENDING) && prev != &mo->m) {
       /* the object now refers to this msg (ov->msg): keep it alive.  Set
@@ -293,11 +279,7 @@ static int l_WSARecvMsg(lua_State *L) {
       lua_pushvalue(L, 2);
       lua_setiuservalue(L, ovidx, UV_MSG);
     }
-    if (r == WSA_IO_PENDING) return lwr_recv_fail(L, r, 0);
-    if (r) {
-      lwr_unanchor(L, o);
-      return lwr_recv_fail(L, r, bytes);
-    }
+    return lwr_ov_end(L, o, r, bytes);
   }
   lua_pushinteger(L, 0);
   lua_pushinteger(L, (lua_Integer)bytes);

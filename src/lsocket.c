@@ -341,47 +341,23 @@ static int recv_nonoverlapped(lua_State *L, wr_socket *s, unsigned flags) {
 */
 static int l_WSARecv(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
-  int isint;
+  int isint, has_ov = !lua_isnoneornil(L, 4);
+  int has_routine = !lua_isnoneornil(L, 5), r, ovidx;
   unsigned flags = (unsigned)lua_tointegerx(L, 3, &isint);
-  if (!isint) flags = (unsigned)luaL_optinteger(L, 3, 0);  /* nil, or raise */
-  int has_ov = !lua_isnoneornil(L, 4);
-  int has_routine = !lua_isnoneornil(L, 5);
   lwr_ov *o;
   size_t n, bytes = 0;
-  int r, ovidx = 4;
-  if (has_ov) o = lwr_checkov(L, 4);
+  if (!isint) flags = (unsigned)luaL_optinteger(L, 3, 0);  /* nil, or raise */
+  if (has_ov) lwr_checkov(L, 4);
   if (has_routine) luaL_checktype(L, 5, LUA_TFUNCTION);
-  if (!has_ov && !has_routine) {
-    lwr_count_bufs(L, 2, 2);
-    CHECK_OPEN(L, s);
-    return recv_nonoverlapped(L, s, flags);
-  }
-  lua_settop(L, 5);
-  if (!has_ov) {
-    o = lwr_newov(L, lwr_ctx_get(L));
-    ovidx = 6;
-  }
-  if (wr_overlapped_busy(&o->ov)) {
-    lwr_count_bufs(L, 2, 2);                 /* still a type error first */
-    return lwr_fail(L, WSAEINVAL);
-  }
-  if ((r = lwr_take_bufs(L, 2, 2, o, ovidx, &n)) != 0) return lwr_fail(L, r);
+  lwr_count_bufs(L, 2, 2);                   /* type errors first */
   CHECK_OPEN(L, s);
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, ovidx, UV_SOCKET);
-  lua_pushvalue(L, 5);
-  lua_setiuservalue(L, ovidx, UV_ROUTINE);
-  lwr_anchor(L, o, ovidx);
-  r = wr_recv(s, n > WR_IOV_INLINE ? o->ov.iov_heap : o->ov.iov_inline,
-              n, &bytes, &flags, &o->ov, has_routine ? lwr_routine : NULL);
-  if (r == 0) {
-    lua_pushinteger(L, 0);
-    lua_pushinteger(L, (lua_Integer)bytes);
-    lua_pushinteger(L, flags);
-    return 3;
-  }
-  if (r != WSA_IO_PENDING) lwr_unanchor(L, o);
-  return recv_fail(L, r, bytes);
+  if (!has_ov && !has_routine) return recv_nonoverlapped(L, s, flags);
+  lua_settop(L, 5);
+  if ((r = lwr_ov_begin(L, 2, 4, 5, &o, &ovidx, &n)) != 0)
+    return lwr_fail(L, r);
+  r = wr_recv(s, lwr_ov_bufs(o, n), n, &bytes, &flags, &o->ov,
+              has_routine ? lwr_routine : NULL);
+  return lwr_ov_end(L, o, r, bytes);
 }
 
 /*** sock:WSAGetOverlappedResult(ov [, wait]) -> bytes, flags | failure */

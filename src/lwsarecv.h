@@ -132,6 +132,10 @@ lwr_ov *lwr_newov(lua_State *L, lwr_ctx *c);
 void lwr_anchor(lua_State *L, lwr_ov *o, int idx);
 void lwr_unanchor(lua_State *L, lwr_ov *o);
 void lwr_event_hook(wr_overlapped *ov, void *data);
+int lwr_ov_begin(lua_State *L, int bufidx, int ovarg, int rtidx,
+                 lwr_ov **po, int *povidx, size_t *pn);
+wr_wsabuf *lwr_ov_bufs(lwr_ov *o, size_t n);
+int lwr_ov_end(lua_State *L, lwr_ov *o, int r, size_t bytes);
 
 /* lmsg.c */
 void lwr_open_msg(lua_State *L);

@@ -198,9 +198,6 @@ void wr_loop_destroy(wr_loop *loop);
 void wr_loop_interrupt(wr_loop *loop);
 /* Nonzero if a delivery was interrupted; clears the mark. */
 int wr_loop_interrupted(wr_loop *loop);
-/* Operations pending anywhere, and routines waiting for an alertable wait */
-size_t wr_loop_pending(const wr_loop *loop);
-size_t wr_loop_queued_routines(const wr_loop *loop);
 
 /* ---------------------------------------------------------------------
 ** Sockets (the BSD calls; each returns 0 or a WSA code)
@@ -235,7 +232,7 @@ int wr_getpeername(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len);
 
 /* Socket options by Winsock/BSD name. */
 enum wr_opt_kind {
-  WR_OPT_BOOL, WR_OPT_INT, WR_OPT_MS, WR_OPT_FIONBIO, WR_OPT_RCVTIMEO,
+  WR_OPT_BOOL, WR_OPT_INT, WR_OPT_FIONBIO, WR_OPT_RCVTIMEO,
   WR_OPT_MEMBERSHIP, WR_OPT_GETONLY
 };
 typedef struct wr_sockopt {
@@ -285,8 +282,10 @@ void wr_overlapped_forget(wr_overlapped *ov);
 ** WSARecv.  ov == NULL and routine == NULL: nonoverlapped (bufs is read in
 ** place; blocks unless FIONBIO; SO_RCVTIMEO -> WSAETIMEDOUT).  Otherwise
 ** overlapped: bufs must be the array returned by wr_overlapped_bufs(ov).
+** *flags is read (the input flags) and written (the output flags).
 ** Returns 0 (completed at once: *bytes and *flags set, and the routine is
-** queued), WSA_IO_PENDING, or a WSA code (no completion will follow).
+** queued), WSA_IO_PENDING, or a WSA code (no completion will follow; when
+** data was placed, *bytes says how much).
 */
 int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
             unsigned *flags, wr_overlapped *ov,

@@ -3,7 +3,7 @@
 ** loop, the receive step, completion and alertable delivery, the waits.
 **
 ** Exports: wr_loop_new, wr_loop_destroy, wr_loop_interrupt,
-**          wr_loop_interrupted, wr_loop_pending, wr_loop_queued_routines,
+**          wr_loop_interrupted,
 **          wr_overlapped_init, wr_overlapped_bufs, wr_overlapped_forget,
 **          wr_recv, wr_recvmsg, wr_get_overlapped_result, wr_cancel,
 **          wr_close, wr_socket_release, wr_sleep_ex, wr_wait_for_multiple,
@@ -411,14 +411,8 @@ static int step(wr_socket *s, wr_overlapped *ov) {
       int e = errno;
       if (e == EINTR) continue;
       if (e == EAGAIN || e == EWOULDBLOCK) {
-        /* IP_RECVERR: an error queued after its report was consumed */
-        if ((s->opts & WR_O_RECVERR) && !(f & WR_MSG_PEEK)) {
-          int qe = wr__errqueue(s, ov->msg, &fl);
-          if (qe) {
-            finish(ov, (unsigned)qe, 0, fl);
-            return 1;
-          }
-        }
+        /* (an error-queue entry whose report was consumed elsewhere keeps
+        ** POLLERR up: on_poll hands it to the head receive) */
         if (!(f & WR_MSG_OOB)) s->dry = 1;
         return 0;
       }
@@ -644,14 +638,14 @@ static int post(wr_socket *s, wr_overlapped *ov) {
   int oob = (ov->in_flags & WR_MSG_OOB) != 0;
   wr_list *q = oob ? &s->oobq : &s->q;
   int r;
-  if (s->npending >= WR_MAX_PENDING) return WSAEWOULDBLOCK;
-  if ((r = check_bound(s)) != 0) return r;
-  ov->sock = s;
-  ov->filled = 0;
+  ov->filled = 0;           /* first: a failure below reports no bytes */
   ov->error = 0;
   ov->bytes = 0;
   ov->flags = 0;
   ov->where = WR_IN_NONE;
+  if (s->npending >= WR_MAX_PENDING) return WSAEWOULDBLOCK;
+  if ((r = check_bound(s)) != 0) return r;
+  ov->sock = s;
   if (ov->msg) ov->msg->pending = 1;
   if (s->loop->delivering && !oob && !ov->internal &&
       (s->type == SOCK_DGRAM || s->type == SOCK_RAW) && batchable(ov)) {
@@ -767,39 +761,55 @@ static int recv_blocking(wr_socket *s, wr_overlapped *ov, size_t *bytes,
   return r;
 }
 
+/*
+** What WSARecv and WSARecvMsg share once their own rules are checked: a
+** nonoverlapped call waits on a stack object (reading the caller's array
+** in place); an overlapped one captures the array into ov and posts it.
+** *bytes and *flags are set when the operation completed (and *bytes when
+** a failure placed data).
+*/
+static int start(wr_socket *s, wr_overlapped *ov, wr_wsabuf *bufs,
+                 size_t nbufs, unsigned in, wr_completion_routine routine,
+                 wr_msg *msg, size_t *bytes, unsigned *flags) {
+  int r;
+  if (ov == NULL) {
+    wr_overlapped tmp;
+    wr_overlapped_init(&tmp);
+    tmp.internal = 1;
+    if ((r = capture(&tmp, bufs, nbufs, in, NULL, 0)) != 0) return r;
+    tmp.msg = msg;
+    r = recv_blocking(s, &tmp, bytes, flags);
+    if (msg) msg->pending = 0;
+    return r;
+  }
+  if (wr_overlapped_busy(ov)) return WSAEINVAL;
+  if ((r = capture(ov, bufs, nbufs, in, routine, 1)) != 0) return r;
+  ov->msg = msg;
+  r = post(s, ov);
+  if (r == WSA_IO_PENDING) return r;
+  *bytes = ov->bytes;
+  *flags = ov->flags;
+  if (r != 0) ov->msg = NULL;             /* it never started */
+  return r;
+}
+
 int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
             unsigned *flags, wr_overlapped *ov,
             wr_completion_routine routine) {
   int overlapped = (ov != NULL || routine != NULL);
-  unsigned in = flags ? *flags : 0;
+  unsigned in = *flags;
   int r;
   if ((r = check_socket(s)) != 0) return r;
   if ((r = check_flags(s, in, overlapped)) != 0) return r;
-  if (!overlapped) {
-    wr_overlapped tmp;
-    wr_overlapped_init(&tmp);
-    tmp.internal = 1;
-    capture(&tmp, bufs, nbufs, in, NULL, 0);
-    return recv_blocking(s, &tmp, bytes, flags);
-  }
-  if (ov == NULL) return WSAEFAULT;
-  if (wr_overlapped_busy(ov)) return WSAEINVAL;
-  if ((r = capture(ov, bufs, nbufs, in, routine, 1)) != 0) return r;
-  ov->msg = NULL;
-  r = post(s, ov);
-  if (r == 0) {
-    if (bytes) *bytes = ov->bytes;
-    *flags = ov->flags;
-  } else if (r != WSA_IO_PENDING && bytes) {
-    *bytes = ov->bytes;
-  }
-  return r;
+  if (overlapped && ov == NULL) return WSAEFAULT;
+  return start(s, ov, bufs, nbufs, in, routine, NULL, bytes, flags);
 }
 
 int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
                size_t *bytes, wr_overlapped *ov,
                wr_completion_routine routine) {
   int overlapped = (ov != NULL || routine != NULL);
+  unsigned fl;
   int r;
   if ((r = check_socket(s)) != 0) return r;
   if (s->type != SOCK_DGRAM && s->type != SOCK_RAW) return WSAEOPNOTSUPP;
@@ -807,28 +817,10 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
   if ((msg->in_flags & WR_MSG_PEEK) && overlapped) return WSAEOPNOTSUPP;
   if (msg->pending) return WSAEINVAL;
   if (msg->sysctl == NULL) return WSAEFAULT;
+  if (overlapped && ov == NULL) return WSAEFAULT;
   msg->flags = 0;
   wr__msg_prepare(s);
-  if (!overlapped) {
-    wr_overlapped tmp;
-    unsigned fl;
-    wr_overlapped_init(&tmp);
-    tmp.internal = 1;
-    capture(&tmp, bufs, nbufs, msg->in_flags, NULL, 0);
-    tmp.msg = msg;
-    r = recv_blocking(s, &tmp, bytes, &fl);
-    msg->pending = 0;
-    return r;
-  }
-  if (ov == NULL) return WSAEFAULT;
-  if (wr_overlapped_busy(ov)) return WSAEINVAL;
-  if ((r = capture(ov, bufs, nbufs, msg->in_flags, routine, 1)) != 0)
-    return r;
-  ov->msg = msg;
-  r = post(s, ov);
-  if (r != WSA_IO_PENDING && bytes) *bytes = ov->bytes;
-  if (r != 0 && r != WSA_IO_PENDING) ov->msg = NULL;  /* it never started */
-  return r;
+  return start(s, ov, bufs, nbufs, msg->in_flags, routine, msg, bytes, &fl);
 }
 
 /* =====================================================================
@@ -988,8 +980,6 @@ int wr_loop_interrupted(wr_loop *loop) {
   return r;
 }
 
-size_t wr_loop_pending(const wr_loop *loop) { return loop->npending; }
-size_t wr_loop_queued_routines(const wr_loop *loop) { return loop->napc; }
 
 static void on_timer(uv_timer_t *t) { (void)t; }
 
