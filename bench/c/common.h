@@ -162,4 +162,21 @@ static inline pid_t launch_receiver(char **argv, int rfd, const char *mode,
   return -1;
 }
 
+/*
+** End of a run: kill the receiver if it did not finish, reap it, and
+** return the CPU seconds it used; *status gets its wait status.
+*/
+static inline double reap_receiver(pid_t pid, int finished, const char *who,
+                                   int *status) {
+  struct rusage ru;
+  if (!finished) {
+    fprintf(stderr, "%s: receiver did not finish, killing it\n", who);
+    kill(pid, SIGKILL);
+  }
+  *status = 0;
+  wait4(pid, status, 0, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 #endif

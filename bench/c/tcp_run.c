@@ -86,17 +86,10 @@ int main(int argc, char **argv) {
     outlen += k;
     if (outlen >= sizeof out - 1) outlen = 0;
   }
-  int status = 0;
-  if (!eof) {
-    fprintf(stderr, "tcp_run: receiver did not finish, killing it\n");
-    kill(pid, SIGKILL);
-  }
-  struct rusage ru;
-  wait4(pid, &status, 0, &ru);
+  int status;
+  double child = reap_receiver(pid, eof, "tcp_run", &status);
   double busy = machine_busy_s() - busy0;
-  double own = (cpu_ns() - self0) / 1e9 +
-               ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-               (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  double own = (cpu_ns() - self0) / 1e9 + child;
   out[outlen] = 0;
   fputs(out, stdout);
   printf("SENDER sent=%lld secs=%.6f busy=%.3f own=%.3f\n", sent, period, busy, own);

@@ -140,17 +140,10 @@ int main(int argc, char **argv) {
       pr = poll(&p, 1, 0);
     }
   }
-  int status = 0;
-  if (!eof) {
-    fprintf(stderr, "udp_run: receiver did not finish, killing it\n");
-    kill(pid, SIGKILL);
-  }
-  struct rusage ru;
-  wait4(pid, &status, 0, &ru);
+  int status;
+  double child = reap_receiver(pid, eof, "udp_run", &status);
   double busy = machine_busy_s() - busy0;
-  double own = (cpu_ns() - self0) / 1e9 +
-               ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-               (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  double own = (cpu_ns() - self0) / 1e9 + child;
   out[outlen] = 0;
   fputs(out, stdout);
   printf("SENDER sent=%llu secs=%.6f markers=%d gso=%d busy=%.3f own=%.3f\n",
