@@ -3,7 +3,9 @@
 # Used by `make test`, `make demo` and .ci/run.  Needs root or sudo only
 # when something is actually missing.
 set -e
-PKGS="gcc make pkg-config lua5.4 liblua5.4-dev libuv1-dev lua-busted luarocks iproute2"
+# python3: the UDP_GRO spec sends with UDP_SEGMENT through it (wsarecv has
+# no send side for GSO); without it that test reports itself pending.
+PKGS="gcc make pkg-config lua5.4 liblua5.4-dev libuv1-dev lua-busted luarocks iproute2 python3"
 [ -n "$WSARECV_EXTRA_PKGS" ] && PKGS="$PKGS $WSARECV_EXTRA_PKGS"
 
 missing=""
