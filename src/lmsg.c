@@ -261,13 +261,14 @@ static int l_WSARecvMsg(lua_State *L) {
     r = wr_recvmsg(s, &mo->m, iov, n, &bytes, NULL, NULL);
     if (r) return lwr_recv_fail(L, r, bytes);
   } else {
-    lwr_ov *o;
+    lwr_ov *o = has_ov ? (lwr_ov *)lua_touserdata(L, 3) : NULL;
     const wr_msg *prev;
     int ovidx;
-    lwr_count_bufs(L, bi, 2);                 /* type errors first */
-    LWR_CHECK_OPEN(L, s);
-    if (mo->m.pending) return lwr_fail(L, WSAEINVAL);
-    if ((r = lwr_ov_begin(L, bi, 3, 4, &o, &ovidx, &n)) != 0)
+    if (mo->m.pending) {
+      lwr_count_bufs(L, bi, 2);               /* still a type error first */
+      return lwr_fail(L, WSAEINVAL);
+    }
+    if ((r = lwr_ov_begin(L, s, bi, o, 3, 4, &o, &ovidx, &n)) != 0)
       return lwr_fail(L, r);
     prev = o->ov.msg;
     r = wr_recvmsg(s, &mo->m, lwr_ov_bufs(o, n), n, &bytes, &o->ov,

@@ -49,59 +49,6 @@ void lwr_unanchor(lua_State *L, lwr_ov *o) {
 }
 
 /*
-** What every overlapped post does before its core call: take the object at
-** ovarg (or make one when that argument is nil; it is pushed), check it is
-** free, read and pin the WSABUF array at bufidx, hold the socket (argument
-** 1) and the routine (at rtidx, may be nil), and anchor the object.
-** The caller has type-checked the array (lwr_count_bufs).  Returns 0 with
-** *po, *povidx and *pn set, or a WSA code (nothing anchored, nothing the
-** object holds changed but its pins).
-*/
-int lwr_ov_begin(lua_State *L, int bufidx, int ovarg, int rtidx,
-                 lwr_ov **po, int *povidx, size_t *pn) {
-  lwr_ov *o;
-  int ovidx = ovarg, r;
-  if (lua_isnil(L, ovarg)) {
-    o = lwr_newov(L, lwr_ctx_get(L));
-    ovidx = lua_gettop(L);
-  } else {
-    o = (lwr_ov *)lua_touserdata(L, ovarg);   /* checked by the caller */
-  }
-  if (wr_overlapped_busy(&o->ov)) return WSAEINVAL;
-  if ((r = lwr_take_bufs(L, bufidx, 2, o, ovidx, pn)) != 0) return r;
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, ovidx, UV_SOCKET);
-  lua_pushvalue(L, rtidx);
-  lua_setiuservalue(L, ovidx, UV_ROUTINE);
-  lwr_anchor(L, o, ovidx);
-  *po = o;
-  *povidx = ovidx;
-  return 0;
-}
-
-/* The core's storage for the n WSABUFs lwr_ov_begin took. */
-wr_wsabuf *lwr_ov_bufs(lwr_ov *o, size_t n) {
-  return n > WR_IOV_INLINE ? o->ov.iov_heap : o->ov.iov_inline;
-}
-
-/*
-** After the core call r: 0, bytes, flags (completed at once); the pending
-** triple; or the failure, with the bytes it placed if any (the core sets
-** `bytes` only then), the anchor dropped since no completion will follow.
-*/
-int lwr_ov_end(lua_State *L, lwr_ov *o, int r, size_t bytes) {
-  if (r == 0) {
-    lua_pushinteger(L, 0);
-    lua_pushinteger(L, (lua_Integer)o->ov.bytes);
-    lua_pushinteger(L, o->ov.flags);
-    return 3;
-  }
-  if (r == WSA_IO_PENDING) return lwr_recv_fail(L, r, 0);
-  lwr_unanchor(L, o);
-  return lwr_recv_fail(L, r, bytes);
-}
-
-/*
 ** The core signalled an operation that has no routine.  Called from inside
 ** libuv's poll phase: registry work only, on the main thread's stack.
 */

@@ -341,19 +341,20 @@ static int recv_nonoverlapped(lua_State *L, wr_socket *s, unsigned flags) {
 */
 static int l_WSARecv(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
-  int isint, has_ov = !lua_isnoneornil(L, 4);
-  int has_routine = !lua_isnoneornil(L, 5), r, ovidx;
+  int isint, has_routine = !lua_isnoneornil(L, 5), r, ovidx;
   unsigned flags = (unsigned)lua_tointegerx(L, 3, &isint);
-  lwr_ov *o;
+  lwr_ov *o = NULL;
   size_t n, bytes = 0;
   if (!isint) flags = (unsigned)luaL_optinteger(L, 3, 0);  /* nil, or raise */
-  if (has_ov) lwr_checkov(L, 4);
+  if (!lua_isnoneornil(L, 4)) o = lwr_checkov(L, 4);
   if (has_routine) luaL_checktype(L, 5, LUA_TFUNCTION);
-  lwr_count_bufs(L, 2, 2);                   /* type errors first */
-  CHECK_OPEN(L, s);
-  if (!has_ov && !has_routine) return recv_nonoverlapped(L, s, flags);
+  if (o == NULL && !has_routine) {
+    lwr_count_bufs(L, 2, 2);
+    CHECK_OPEN(L, s);
+    return recv_nonoverlapped(L, s, flags);
+  }
   lua_settop(L, 5);
-  if ((r = lwr_ov_begin(L, 2, 4, 5, &o, &ovidx, &n)) != 0)
+  if ((r = lwr_ov_begin(L, s, 2, o, 4, 5, &o, &ovidx, &n)) != 0)
     return lwr_fail(L, r);
   r = wr_recv(s, lwr_ov_bufs(o, n), n, &bytes, &flags, &o->ov,
               has_routine ? lwr_routine : NULL);

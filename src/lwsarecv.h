@@ -132,10 +132,6 @@ lwr_ov *lwr_newov(lua_State *L, lwr_ctx *c);
 void lwr_anchor(lua_State *L, lwr_ov *o, int idx);
 void lwr_unanchor(lua_State *L, lwr_ov *o);
 void lwr_event_hook(wr_overlapped *ov, void *data);
-int lwr_ov_begin(lua_State *L, int bufidx, int ovarg, int rtidx,
-                 lwr_ov **po, int *povidx, size_t *pn);
-wr_wsabuf *lwr_ov_bufs(lwr_ov *o, size_t n);
-int lwr_ov_end(lua_State *L, lwr_ov *o, int r, size_t bytes);
 
 /* lmsg.c */
 void lwr_open_msg(lua_State *L);
@@ -143,5 +139,64 @@ void lwr_open_msg(lua_State *L);
 /* lsocket.c */
 void lwr_open_socket(lua_State *L);
 wr_socket *lwr_checksocket(lua_State *L, int idx);
+
+/* loverlapped.c's posting steps, shared by WSARecv and WSARecvMsg */
+
+/*
+** (Inline: they run once per receive, from lsocket.c and lmsg.c.)
+** What every overlapped post does before its core call on socket s: take
+** the object o (or make one when o is NULL; it is pushed), check it is
+** free, read and pin the WSABUF array at bufidx (type errors raise here,
+** before any failure is returned), check s is open, hold the socket
+** (argument 1) and the routine (at rtidx, may be nil), anchor the object.
+** Returns 0 with *po, *povidx and *pn set, or a WSA code (nothing anchored,
+** nothing the object holds changed but its pins).
+*/
+static inline int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, lwr_ov *o,
+                 int ovarg, int rtidx, lwr_ov **po, int *povidx,
+                 size_t *pn) {
+  int ovidx = ovarg, r;
+  if (o == NULL) {
+    o = lwr_newov(L, lwr_ctx_get(L));
+    ovidx = lua_gettop(L);
+  }
+  if (wr_overlapped_busy(&o->ov)) {
+    lwr_count_bufs(L, bufidx, 2);            /* still a type error first */
+    return WSAEINVAL;
+  }
+  if ((r = lwr_take_bufs(L, bufidx, 2, o, ovidx, pn)) != 0) return r;
+  if (wr_socket_closed(s)) return WSAENOTSOCK;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, ovidx, UV_SOCKET);
+  lua_pushvalue(L, rtidx);
+  lua_setiuservalue(L, ovidx, UV_ROUTINE);
+  lwr_anchor(L, o, ovidx);
+  *po = o;
+  *povidx = ovidx;
+  return 0;
+}
+
+/* The core's storage for the n WSABUFs lwr_ov_begin took. */
+static inline wr_wsabuf *lwr_ov_bufs(lwr_ov *o, size_t n) {
+  return n > WR_IOV_INLINE ? o->ov.iov_heap : o->ov.iov_inline;
+}
+
+/*
+** After the core call r: 0, bytes, flags (completed at once); the pending
+** triple; or the failure, with the bytes it placed if any (the core sets
+** `bytes` only then), the anchor dropped since no completion will follow.
+*/
+static inline int lwr_ov_end(lua_State *L, lwr_ov *o, int r,
+                             size_t bytes) {
+  if (r == 0) {
+    lua_pushinteger(L, 0);
+    lua_pushinteger(L, (lua_Integer)o->ov.bytes);
+    lua_pushinteger(L, o->ov.flags);
+    return 3;
+  }
+  if (r == WSA_IO_PENDING) return lwr_recv_fail(L, r, 0);
+  lwr_unanchor(L, o);
+  return lwr_recv_fail(L, r, bytes);
+}
 
 #endif

@@ -768,9 +768,10 @@ static int recv_blocking(wr_socket *s, wr_overlapped *ov, size_t *bytes,
 ** *bytes and *flags are set when the operation completed (and *bytes when
 ** a failure placed data).
 */
-static int start(wr_socket *s, wr_overlapped *ov, wr_wsabuf *bufs,
-                 size_t nbufs, unsigned in, wr_completion_routine routine,
-                 wr_msg *msg, size_t *bytes, unsigned *flags) {
+static inline int start(wr_socket *s, wr_overlapped *ov, wr_wsabuf *bufs,
+                        size_t nbufs, unsigned in,
+                        wr_completion_routine routine, wr_msg *msg,
+                        size_t *bytes, unsigned *flags) {
   int r;
   if (ov == NULL) {
     wr_overlapped tmp;
