@@ -2,70 +2,126 @@
 -- WSARecvMsg.  It keeps several receive operations posted, and prints one
 -- line per datagram: time, source -> destination, interface, length,
 -- TTL/hop limit, TOS/ECN, output flags, drops, and optionally a hex dump.
+-- It stops after -c datagrams, after -t idle seconds, or at Ctrl-C, and
+-- then prints a summary line on stderr.
 --
---   lua5.4 examples/udpdump.lua [options]
---     -p PORT      port to listen on (default 9000; 0 = any)
---     -b ADDR      address to bind (default: "::" with -d, "0.0.0.0" with
---                  -4, "::" with -6)
---     -4 | -6 | -d IPv4 only, IPv6 only, or dual-stack (default -d)
---     -c COUNT     stop after COUNT datagrams (default: no limit)
---     -t SECONDS   stop after SECONDS without traffic (default: none)
---     -n OPS       receive operations kept posted (default 8)
---     -s SIZE      buffer size per operation (default 2048)
---     -x           hex dump each datagram
---     --selftest   send a built-in sequence to itself over loopback (IPv4
---                  and IPv6, several TTLs and TOS values, a truncated
---                  datagram, a burst that overflows the socket) and exit
+--   lua5.4 examples/udpdump.lua [-h] [-p PORT] [-b ADDR] [-4 | -6 | -d]
+--                               [-c COUNT] [-t SECONDS] [-n OPS] [-s SIZE]
+--                               [-x] [--selftest]
+--
+-- (-h lists the options.)  Exit status: 0 when it stopped as asked, 1 when
+-- the socket could not be set up, 2 for a bad command line.
+local argparse = require "argparse"
 local wsarecv = require "wsarecv"
 
--- options -----------------------------------------------------------------
-local opt = { port = 9000, mode = "d", ops = 8, size = 2048 }
-do
-  local i = 1
-  while i <= #arg do
-    local a = arg[i]
-    local function val() i = i + 1; return assert(arg[i], a .. " needs a value") end
-    if a == "-p" then opt.port = tonumber(val())
-    elseif a == "-b" then opt.bind = val()
-    elseif a == "-4" or a == "-6" or a == "-d" then opt.mode = a:sub(2)
-    elseif a == "-c" then opt.count = tonumber(val())
-    elseif a == "-t" then opt.idle = tonumber(val())
-    elseif a == "-n" then opt.ops = tonumber(val())
-    elseif a == "-s" then opt.size = tonumber(val())
-    elseif a == "-x" then opt.hex = true
-    elseif a == "--selftest" then opt.selftest = true
-    else io.stderr:write("udpdump: unknown option ", a, "\n"); os.exit(2) end
-    i = i + 1
-  end
-end
-if opt.selftest then
-  opt.port, opt.mode, opt.size, opt.idle = 0, "d", 512, opt.idle or 2
+local function die(code, ...)
+  io.stderr:write("udpdump: ", ...)
+  io.stderr:write("\n")
+  os.exit(code)
 end
 
+-- options -----------------------------------------------------------------
+
+-- Converters for argparse: the value, or nil and the one-line message.
+local function integer(name, lo, hi)
+  local want = hi == math.maxinteger and string.format("an integer, at least %d", lo)
+    or string.format("an integer from %d to %d", lo, hi)
+  return function(s)
+    local n = math.tointeger(tonumber(s))
+    if n and n >= lo and n <= hi then return n end
+    return nil, string.format("%s: bad value '%s' (%s)", name, s, want)
+  end
+end
+
+local function seconds(name)
+  return function(s)
+    local n = tonumber(s)
+    if n and n > 0 and n < math.huge then return n end
+    return nil, string.format("%s: bad value '%s' (seconds, more than 0)", name, s)
+  end
+end
+
+local function options(args)
+  local p = argparse("udpdump", "A tcpdump-like receiver for UDP ports, "
+    .. "on WSARecvMsg: one line per datagram.")
+    :help_max_width(79):help_description_margin(20)
+  p:epilog("Each line: time, source -> destination, interface, length "
+    .. "(\"len >N (truncated, N placed)\" when the datagram did not fit), "
+    .. "TTL or hop limit, TOS or traffic class with ECN, output flags, "
+    .. "kernel drops.  Stops after -c datagrams, -t idle seconds or "
+    .. "Ctrl-C, then prints a summary line on stderr.")
+  p:option("-p", "UDP port to listen on (0: any free port).", "9000")
+    :target("port"):argname("<port>"):convert(integer("-p", 0, 65535))
+  p:option("-b", "Address to bind (default: 0.0.0.0 with -4, "
+    .. ":: otherwise).")
+    :target("bind"):argname("<addr>")
+  p:mutex(
+    p:flag("-4", "IPv4 only."),
+    p:flag("-6", "IPv6 only."),
+    p:flag("-d", "Dual-stack: IPv4 and IPv6 (the default)."))
+  p:option("-c", "Stop after <count> datagrams.")
+    :target("count"):argname("<count>"):convert(integer("-c", 1, math.maxinteger))
+  p:option("-t", "Stop after <seconds> without traffic.")
+    :target("idle"):argname("<seconds>"):convert(seconds("-t"))
+  p:option("-n", "Receive operations kept posted.", "8")
+    :target("ops"):argname("<ops>"):convert(integer("-n", 1, 1024))
+  p:option("-s", "Buffer size per operation, in bytes.", "2048")
+    :target("size"):argname("<size>"):convert(integer("-s", 1, 65536))
+  p:flag("-x", "Hex dump each datagram."):target("hex")
+  p:flag("--selftest", "Send a built-in sequence to itself over loopback "
+    .. "(IPv4 and IPv6, TTLs, TOS values, a truncated datagram, a burst "
+    .. "that overflows the socket) and exit.")
+  local ok, opt = p:pparse(args)
+  if not ok then die(2, (opt:match("[^\n]*"))) end
+  opt.mode = opt["4"] and "4" or opt["6"] and "6" or "d"
+  if opt.selftest then
+    opt.port, opt.mode, opt.size, opt.idle = 0, "d", 512, opt.idle or 2
+  end
+  return opt
+end
+
+local opt = options(arg)
+io.stdout:setvbuf("line")           -- a line as soon as it is known, in pipes too
+
 -- the socket --------------------------------------------------------------
+
+-- setsockopt, or exit with a message
+local function set(sock, name, value)
+  local ok, err = sock:setsockopt(name, value)
+  if not ok then die(1, "setsockopt ", name, ": ", err) end
+end
+
 local family = opt.mode == "4" and "inet" or "inet6"
-local sock = assert(wsarecv.socket(family, "dgram"))
-if family == "inet6" then assert(sock:setsockopt("IPV6_V6ONLY", opt.mode == "6")) end
+local sock, serr = wsarecv.socket(family, "dgram")
+if not sock then die(1, "socket: ", serr) end
+if family == "inet6" then set(sock, "IPV6_V6ONLY", opt.mode == "6") end
 local bindaddr = opt.bind or (family == "inet" and "0.0.0.0" or "::")
-local ok, err = sock:bind(bindaddr, opt.port)
-if not ok then io.stderr:write("udpdump: bind: ", err, "\n"); os.exit(1) end
+do
+  local ok, err = sock:bind(bindaddr, opt.port)
+  if not ok then die(1, "bind ", bindaddr, " port ", opt.port, ": ", err) end
+end
 local _, port = sock:getsockname()
 
 -- everything the line shows
 for _, o in ipairs { "IP_PKTINFO", "IP_RECVTTL", "IP_RECVTOS", "SO_TIMESTAMP", "SO_RXQ_OVFL" } do
-  assert(sock:setsockopt(o, true))
+  set(sock, o, true)
 end
 if family == "inet6" then
   for _, o in ipairs { "IPV6_PKTINFO", "IPV6_HOPLIMIT", "IPV6_RECVTCLASS" } do
-    assert(sock:setsockopt(o, true))
+    set(sock, o, true)
   end
 end
-if opt.selftest then assert(sock:setsockopt("SO_RCVBUF", 4096)) end
+if opt.selftest then set(sock, "SO_RCVBUF", 4096) end
 
 -- one line per datagram ---------------------------------------------------
 local seen, lastdrops = 0, 0
-local function line(err, n, msg)
-  local src, sport = msg:name()
+
+local function endpoint(a, p)
+  return (a and a:find(":") and "[" .. a .. "]" or a or "?") .. ":" .. tostring(p)
+end
+
+-- What the control messages say, as the line's fields.
+local function fields(msg)
   local t = { time = os.date("%H:%M:%S") }
   for _, c in ipairs(msg:control()) do
     if c.type == "IP_PKTINFO" or c.type == "IPV6_PKTINFO" then
@@ -79,47 +135,75 @@ local function line(err, n, msg)
     elseif c.type == "SO_RXQ_OVFL" then t.drops = c.drops
     end
   end
-  local fmt = function(a, p) return (a and a:find(":") and "[" .. a .. "]" or a or "?") .. ":" .. tostring(p) end
+  return t
+end
+
+--[[ The length field.  MSG_TRUNC means the datagram was longer than the
+  buffers: n bytes were placed and the rest is gone.  The module does not
+  say how long it was, so the line says only what is known.  (WSAEMSGSIZE
+  with MSG_CTRUNC alone means the control buffer was short: all the data
+  is there.) ]]
+local function length(n, flags)
+  if flags & wsarecv.MSG_TRUNC ~= 0 then
+    return string.format("len >%d (truncated, %d placed)", n, n)
+  end
+  return "len " .. n
+end
+
+local function line(err, n, msg)
+  local src, sport = msg:name()
+  local t = fields(msg)
   local extra = ""
   if t.drops and t.drops ~= lastdrops then
     extra = string.format(" drops %d (+%d)", t.drops, t.drops - lastdrops)
     lastdrops = t.drops
   end
-  print(string.format("%s %s -> %s %s len %d %s %s flags %s%s%s", t.time,
-    fmt(src, sport), fmt(t.dst, port), t.ifname or "?", n, t.ttl or "ttl ?",
-    t.tos or "tos ?", wsarecv.flagnames(msg.flags), err and (" " .. err) or "", extra))
+  print(string.format("%s %s -> %s %s %s %s %s flags %s%s%s", t.time,
+    endpoint(src, sport), endpoint(t.dst, port), t.ifname or "?",
+    length(n, msg.flags), t.ttl or "ttl ?", t.tos or "tos ?",
+    wsarecv.flagnames(msg.flags), err and (" " .. err) or "", extra))
   if opt.hex then print(wsarecv.hexdump(msg.buffers, n)) end
 end
 
 -- keep opt.ops operations posted -----------------------------------------
-local quiet = 0
-local function on_datagram(err, n, ov, flags, msg)
-  if err == "WSA_OPERATION_ABORTED" then return end
+local quiet = 0                     -- 100 ms waits in a row that ran no routine
+
+local function done() return opt.count ~= nil and seen >= opt.count end
+
+-- one datagram delivered, whole or truncated
+local function got(err, n, msg)
+  if done() then return end         -- past -c: received, not shown
+  seen = seen + 1
+  line(err, n, msg)
+end
+
+--[[ Post msg on ov.  A datagram already waiting completes at once (its
+  routine runs in the next alertable wait).  A truncated one may fail the
+  call at once with WSAEMSGSIZE and the bytes placed (no routine will
+  run): show it and post again.  Newer cores report that case through the
+  routine instead, which on_datagram handles the same way. ]]
+local on_datagram
+local function post(msg, ov)
+  while not done() do
+    local r, name, _, placed = sock:WSARecvMsg(msg, ov, on_datagram)
+    if r == 0 or name == "WSA_IO_PENDING" then return true end
+    if name ~= "WSAEMSGSIZE" then return false, name end
+    got(name, placed, msg)
+  end
+  return true
+end
+
+function on_datagram(err, n, ov, _, msg)
+  if err == "WSA_OPERATION_ABORTED" or done() then return end
   quiet = 0
   if err == nil or err == "WSAEMSGSIZE" then
-    seen = seen + 1
-    line(err, n, msg)
+    got(err, n, msg)
   else
     print("receive failed: " .. err)
   end
-  if opt.count and seen >= opt.count then return end
-  -- repost; a datagram already waiting completes at once (its routine
-  -- runs in the next alertable wait), and a truncated one fails at once
-  local r, name, _, placed = sock:WSARecvMsg(msg, ov, on_datagram)
-  while r == nil and name == "WSAEMSGSIZE" do
-    seen = seen + 1
-    line(name, placed, msg)
-    r, name, _, placed = sock:WSARecvMsg(msg, ov, on_datagram)
-  end
+  local ok, perr = post(msg, ov)
+  if not ok then print("receive failed: " .. perr) end
 end
-
-for _ = 1, opt.ops do
-  local m = wsarecv.msg { buffers = wsarecv.buffer(opt.size), control = 256 }
-  local r, name = sock:WSARecvMsg(m, wsarecv.overlapped(), on_datagram)
-  assert(r == 0 or name == "WSA_IO_PENDING", name)
-end
-io.stderr:write(string.format("udpdump: listening on %s port %d (%s), %d operations posted\n",
-  bindaddr, port, opt.mode == "d" and "dual-stack" or "IPv" .. opt.mode, opt.ops))
 
 -- the built-in sender -----------------------------------------------------
 local function selftest()
@@ -142,15 +226,31 @@ local function selftest()
   v4:close(); v6:close()
 end
 
-if opt.selftest then selftest() end
-
 -- the main wait -----------------------------------------------------------
-while not (opt.count and seen >= opt.count) do
-  if wsarecv.SleepEx(100, true) ~= "WAIT_IO_COMPLETION" then
-    quiet = quiet + 1
-    if opt.idle and quiet * 0.1 >= opt.idle then break end
+local function capture()
+  for _ = 1, opt.ops do
+    local m = wsarecv.msg { buffers = wsarecv.buffer(opt.size), control = 256 }
+    local ok, err = post(m, wsarecv.overlapped())
+    if not ok then die(1, "WSARecvMsg: ", err) end
+  end
+  io.stderr:write(string.format("udpdump: listening on %s port %d (%s), %d operations posted\n",
+    bindaddr, port, opt.mode == "d" and "dual-stack" or "IPv" .. opt.mode, opt.ops))
+  if opt.selftest then selftest() end
+  while not done() do
+    if wsarecv.SleepEx(100, true) ~= "WAIT_IO_COMPLETION" then
+      quiet = quiet + 1
+      if opt.idle and quiet * 0.1 >= opt.idle then break end
+    end
   end
 end
+
+--[[ Ctrl-C: the standalone interpreter turns SIGINT into an
+  "interrupted!" error at the next Lua instruction -- in this loop or in a
+  routine, whose error comes out of the wait that ran it.  Either way it
+  ends the capture like -c and -t do; any other error is a bug, raised. ]]
+local ok, err = xpcall(capture, debug.traceback)
+if not ok and not tostring(err):find("interrupted!", 1, true) then error(err, 0) end
 sock:close()
-wsarecv.run()
-io.stderr:write(string.format("udpdump: %d datagrams, %d dropped by the kernel\n", seen, lastdrops))
+wsarecv.run()                       -- deliver the cancelled operations
+io.stderr:write(string.format("udpdump: %d datagrams, %d dropped by the kernel%s\n",
+  seen, lastdrops, ok and "" or " (interrupted)"))

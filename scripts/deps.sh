@@ -5,7 +5,8 @@
 set -e
 # python3: the UDP_GRO spec sends with UDP_SEGMENT through it (wsarecv has
 # no send side for GSO); without it that test reports itself pending.
-PKGS="gcc make pkg-config lua5.4 liblua5.4-dev libuv1-dev lua-busted luarocks iproute2 python3"
+# lua-argparse: udpdump's command line.
+PKGS="gcc make pkg-config lua5.4 liblua5.4-dev libuv1-dev lua-busted luarocks iproute2 python3 lua-argparse"
 [ -n "$WSARECV_EXTRA_PKGS" ] && PKGS="$PKGS $WSARECV_EXTRA_PKGS"
 
 missing=""
