@@ -168,6 +168,8 @@ end
 -- keep opt.ops operations posted -----------------------------------------
 local quiet = 0                     -- 100 ms waits in a row that ran no routine
 
+local function plural(n, what) return n .. " " .. what .. (n == 1 and "" or "s") end
+
 local function done() return opt.count ~= nil and seen >= opt.count end
 
 -- one datagram delivered, whole or truncated
@@ -233,8 +235,9 @@ local function capture()
     local ok, err = post(m, wsarecv.overlapped())
     if not ok then die(1, "WSARecvMsg: ", err) end
   end
-  io.stderr:write(string.format("udpdump: listening on %s port %d (%s), %d operations posted\n",
-    bindaddr, port, opt.mode == "d" and "dual-stack" or "IPv" .. opt.mode, opt.ops))
+  io.stderr:write(string.format("udpdump: listening on %s port %d (%s), %s posted\n",
+    bindaddr, port, opt.mode == "d" and "dual-stack" or "IPv" .. opt.mode,
+    plural(opt.ops, "operation")))
   if opt.selftest then selftest() end
   while not done() do
     if wsarecv.SleepEx(100, true) ~= "WAIT_IO_COMPLETION" then
@@ -252,5 +255,5 @@ local ok, err = xpcall(capture, debug.traceback)
 if not ok and not tostring(err):find("interrupted!", 1, true) then error(err, 0) end
 sock:close()
 wsarecv.run()                       -- deliver the cancelled operations
-io.stderr:write(string.format("udpdump: %d datagrams, %d dropped by the kernel%s\n",
-  seen, lastdrops, ok and "" or " (interrupted)"))
+io.stderr:write(string.format("udpdump: %s, %d dropped by the kernel%s\n",
+  plural(seen, "datagram"), lastdrops, ok and "" or " (interrupted)"))
