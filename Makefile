@@ -72,3 +72,16 @@ asan-test: deps asan
 
 clean:
 	rm -rf build build-asan
+
+# rock: a publishable wsarecv-VERSION.src.rock, built offline from this
+# checkout (scripts/rock.sh); scripts/rock-check.sh also installs and uses it.
+# lint: luacheck over the Lua code with .luacheckrc (lua-check is installed
+# for this target only).
+.PHONY: rock lint
+
+rock: deps
+	@sh scripts/rock.sh
+
+lint:
+	@WSARECV_EXTRA_PKGS="lua-check" sh scripts/deps.sh
+	luacheck lua examples spec

@@ -1,9 +1,13 @@
 rockspec_format = "3.0"
 package = "wsarecv"
 version = "0.1.0-1"
+-- The release archive a tag v0.1.0 gets.  `make rock` builds the same
+-- layout (wsarecv-0.1.0/...) from the checkout with git archive and packs
+-- it with this file into wsarecv-0.1.0-1.src.rock, so installing needs no
+-- network: luarocks --lua-version=5.4 install ./wsarecv-0.1.0-1.src.rock
 source = {
-  url = "git+file:///dev/null",
-  tag = "v0.1.0",
+  url = "https://github.com/wsarecv/wsarecv/archive/v0.1.0.tar.gz",
+  dir = "wsarecv-0.1.0",
 }
 description = {
   summary = "Windows-style overlapped receive (WSARecv) for Lua 5.4 on libuv",
@@ -12,6 +16,8 @@ Post receive operations with arrays of reusable buffers, flags and a
 completion routine; a libuv core does the I/O and runs the routine as a
 Lua callback in an alertable wait, with Winsock's semantics and errors.
 ]],
+  homepage = "https://github.com/wsarecv/wsarecv",
+  maintainer = "the wsarecv developers",
   license = "MIT",
   labels = { "networking", "sockets", "libuv", "winsock" },
 }
@@ -36,6 +42,9 @@ build = {
       libraries = { "uv" },
     },
   },
+  -- When docs/ exists, install it with the rock (luarocks refuses a
+  -- listed directory that is missing, so not before):
+  -- copy_directories = { "docs" },
 }
 test = {
   type = "busted",

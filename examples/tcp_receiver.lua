@@ -48,7 +48,7 @@ for _ = 1, outstanding do
   conn:WSARecv(ov.context, 0, ov, on_data)
 end
 
-local t0, c0 = os.time(), os.clock()
+local c0 = os.clock()
 local deadline = os.time() + 60
 while not closed and os.time() < deadline do wsarecv.SleepEx(100, true) end
 local cpu = os.clock() - c0

@@ -21,9 +21,8 @@ assert(sock:bind(host, 0))
 local _, port = sock:getsockname()
 
 local received, bytes, last, outoforder = 0, 0, 0, 0
-local ops = {}
 
-local function on_datagram(err, n, ov, flags)
+local function on_datagram(err, n, ov)
   if err == "WSA_OPERATION_ABORTED" then return end
   local buf = ov.context
   if err then
@@ -44,10 +43,9 @@ local function on_datagram(err, n, ov, flags)
   end
 end
 
-for i = 1, posted do
+for _ = 1, posted do
   local ov = wsarecv.overlapped()
   ov.context = wsarecv.buffer(math.max(size, 4))
-  ops[i] = ov
   sock:WSARecv(ov.context, 0, ov, on_datagram)
 end
 
