@@ -16,6 +16,20 @@ end
 
 local SAMPLE = "Hello, overlapped world!\0\1\2\255"
 
+-- this process's resident memory in bytes (VmRSS)
+local function rss()
+  local f = assert(io.open("/proc/self/status"))
+  local kb = f:read("a"):match("VmRSS:%s*(%d+)")
+  f:close()
+  return tonumber(kb) * 1024
+end
+
+-- a bound UDP receiver and a sender to it
+local function udp()
+  local u = H.udp("inet", "127.0.0.1")
+  return u.rx, u.send, u
+end
+
 describe("wsarecv.buffer", function()
 
   describe("construction", function()
@@ -62,6 +76,74 @@ describe("wsarecv.buffer", function()
       assert.is_truthy(raised(wsarecv.buffer, {}))
       assert.is_truthy(raised(wsarecv.buffer, 1.5))
       assert.is_truthy(raised(wsarecv.buffer))
+    end)
+
+    it("a large buffer is zeroed without touching its pages (1 GiB, RSS)",
+       function()
+      -- The zeroes of a large buffer are the kernel's fresh pages, lent when
+      -- first touched: making it must not write 1 GiB of zeroes by hand.
+      -- (Under ASan too: its allocator also maps large blocks fresh.)
+      collectgarbage()
+      local before = rss()
+      local b = wsarecv.buffer(1 << 30)
+      local grew = rss() - before
+      assert.are.equal(1 << 30, #b)
+      assert.is_true(grew < 64 << 20, ("RSS grew by %d MiB"):format(grew >> 20))
+      -- and it is a real buffer: both ends read zero, the last byte writes
+      assert.are.equal(0, b:byte(1))
+      assert.are.equal(0, b:byte(-1))
+      assert.are.equal(1, b:write(#b, "\xA5"))
+      assert.are.equal(0xA5, b:byte(#b))
+      assert.are.equal(string.rep("\0", 4095) .. "\xA5", b:sub(-4096))
+      assert.is_true(rss() - before < 64 << 20)
+      b = nil
+      collectgarbage()
+    end)
+
+    it("a size the system cannot provide raises 'not enough memory'", function()
+      -- In a child: ASan aborts on an impossible allocation unless told to
+      -- return NULL like the C library does (the option is ignored without
+      -- ASan).
+      local code = [[
+        local wsarecv = require "wsarecv"
+        for _, n in ipairs { math.maxinteger, 1 << 50 } do
+          local ok, err = pcall(wsarecv.buffer, n)
+          print(ok, err)
+        end
+        print(#wsarecv.buffer(100000), "done")
+      ]]
+      local f = os.tmpname()
+      local h = assert(io.open(f, "w"))
+      h:write(code)
+      h:close()
+      local opts = (os.getenv("ASAN_OPTIONS") or "")
+                   .. ":allocator_may_return_null=1"
+      local p = assert(io.popen(("ASAN_OPTIONS=%s LUA_PATH=%s LUA_CPATH=%s "
+        .. "timeout -k 2 20 lua5.4 %s 2>&1"):format(H.shq(opts),
+        H.shq(package.path), H.shq(package.cpath), H.shq(f))))
+      local out = p:read("a")
+      p:close()
+      os.remove(f)
+      -- (ASan warns that it "failed to allocate": that is the NULL)
+      H.assert_no_crash(out, { "Segmentation", "ERROR: AddressSanitizer",
+                               "LeakSanitizer", "runtime error", "Aborted" })
+      local _, count = out:gsub("false\tnot enough memory for a buffer of %d+ bytes",
+                                "")
+      assert.are.equal(2, count, out)
+      assert.is_truthy(out:find("100000\tdone", 1, true), out)
+    end)
+
+    it("the collector learns about large buffers: a loop making them frees "
+       .. "the old ones as it goes", function()
+      -- A large buffer's bytes are outside the Lua heap; unless the
+      -- collector is told, it sees a few bytes each and keeps all of them.
+      collectgarbage()
+      local alive = setmetatable({}, { __mode = "v" })
+      local N = 24
+      for i = 1, N do alive[i] = wsarecv.buffer(32 << 20) end
+      local n = 0
+      for _ in pairs(alive) do n = n + 1 end
+      assert.is_true(n <= N // 2, ("%d of %d buffers still alive"):format(n, N))
     end)
 
     it("buffers are independent of each other", function()
@@ -362,6 +444,76 @@ describe("wsarecv.buffer", function()
       -- the buffer array is WSARecv's argument #1 (self is not counted)
       assert.is_truthy(err1:find("bad argument #1 to 'WSARecv'", 1, true), err1)
       assert.is_truthy(err2:find("bad argument #1 to 'WSARecv'", 1, true), err2)
+    end)
+
+    it("a large buffer closed and dropped under a pending receive still takes "
+       .. "the data (the operation keeps its memory)", function()
+      local rx, send, u = udp()
+      local got
+      do
+        local a, b = wsarecv.buffer(1 << 20), wsarecv.buffer(1 << 20)
+        assert.same(H.PENDING, pack(rx:WSARecv({ { a, (1 << 20) - 60000 },
+          { b, 0, 4 } }, 0, nil, function(err, n) got = { err, n } end)))
+        a:close()
+        b:close()
+      end
+      collectgarbage()
+      collectgarbage()
+      send(string.rep("x", 60000) .. "tail")
+      assert.is_true(H.wait_for(function() return got ~= nil end))
+      assert.are.same({ nil, 60004 }, got)
+      collectgarbage()
+      collectgarbage()
+      rx:close(); u.tx:close()
+    end)
+  end)
+
+  describe("WSABUF arrays", function()
+    -- offsets and lengths no slice can have: every one is WSAEFAULT, with
+    -- no arithmetic on the caller's integers that could overflow first
+    -- ({buf, math.mininteger} once computed len - off: UBSan stopped there)
+    local MIN, MAX = math.mininteger, math.maxinteger
+    local bad = {
+      { MIN }, { MIN + 1 }, { -1 }, { 9 }, { MAX }, { 1 << 62 },
+      { MIN, 0 }, { MIN, 1 }, { MIN, MAX }, { MIN, MIN }, { -1, 1 },
+      { 0, MIN }, { 0, -1 }, { 0, 9 }, { 0, MAX }, { 4, MAX }, { 8, 1 },
+      { MAX, MAX }, { MAX, MIN }, { 1 << 62, 1 << 62 }, { 5, MAX - 4 },
+    }
+    for i, c in ipairs(bad) do
+      it(("slice {buf, %s} gives WSAEFAULT, in every form (case %d)")
+           :format(table.concat(c, ", "), i), function()
+        local rx, send, u = udp()
+        local b = wsarecv.buffer(8)
+        local slice = { b, c[1], c[2] }
+        local calls = 0
+        send("data")
+        assert.same({ nil, "WSAEFAULT", 10014, n = 3 }, pack(rx:WSARecv({ slice }, 0)))
+        assert.same({ nil, "WSAEFAULT", 10014, n = 3 },
+                    pack(rx:WSARecv({ b, slice }, 0, wsarecv.overlapped())))
+        assert.same({ nil, "WSAEFAULT", 10014, n = 3 },
+                    pack(rx:WSARecv({ slice }, 0, nil,
+                                    function() calls = calls + 1 end)))
+        wsarecv.SleepEx(10, true)
+        assert.are.equal(0, calls)
+        assert.are.equal(0, rx:pending())
+        -- nothing consumed
+        assert.same({ n = 3, 0, 4, 0 }, pack(rx:WSARecv(b, 0)))
+        assert.are.equal("data", b:sub(1, 4))
+        rx:close(); u.tx:close()
+      end)
+    end
+
+    it("a slice without a length runs to the end of its buffer", function()
+      local rx, send, u = udp()
+      local b = wsarecv.buffer(8)
+      send("xyz")
+      assert.same({ n = 3, 0, 3, 0 }, pack(rx:WSARecv({ { b, 5 } }, 0)))
+      assert.are.equal("\0\0\0\0\0xyz", b:sub())
+      -- an offset at the very end is an empty WSABUF, not a fault (a
+      -- zero-byte receive: it completes with 0 bytes once data is there)
+      send("more")
+      assert.same({ n = 3, 0, 0, 0 }, pack(rx:WSARecv({ { b, 8 } }, 0)))
+      rx:close(); u.tx:close()
     end)
   end)
 end)

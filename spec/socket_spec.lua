@@ -110,6 +110,31 @@ describe("wsarecv.socket", function()
       assert.is_truthy(raised(wsarecv.socket, "inet"))
       assert.is_truthy(raised(wsarecv.socket))
     end)
+
+    it("raises for an option string with an embedded zero", function()
+      -- luaL_checkoption compares up to the zero: "dgram\0x" was "dgram"
+      local cases = {
+        { "#1", { "inet\0junk", "dgram" } },
+        { "#2", { "inet", "dgram\0junk" } },
+        { "#3", { "inet", "dgram", "udp\0junk" } },
+      }
+      for _, c in ipairs(cases) do
+        local err = raised(function() return wsarecv.socket(table.unpack(c[2])) end)
+        assert.is_truthy(err, "did not raise")
+        assert.is_truthy(err:find("bad argument " .. c[1] .. " to 'socket'",
+                                  1, true), err)
+        assert.is_truthy(err:find("embedded zero", 1, true), err)
+      end
+    end)
+
+    it("raises for a protocol number outside int (never truncated)", function()
+      -- 2^32 + 17 was read as 17 (UDP) and made a UDP socket
+      for _, p in ipairs { (1 << 32) + 17, math.maxinteger, math.mininteger } do
+        local err = raised(function() return wsarecv.socket("inet", "dgram", p) end)
+        assert.is_truthy(err, "did not raise for " .. p)
+        assert.is_truthy(err:find("bad argument #3 to 'socket'", 1, true), err)
+      end
+    end)
   end)
 
   describe("wrap", function()
@@ -230,6 +255,69 @@ describe("wsarecv.socket", function()
       assert.is_nil(r[1])
       assert.are.equal("string", type(r[2]))
       assert.are.equal(wsarecv.errors[r[2]], r[3])
+    end)
+
+    it("an address with an embedded zero raises, never binds the part before it",
+       function()
+      local s = wsarecv.socket("inet", "dgram")
+      local cases = {
+        { "bind", "#1", function() return s:bind("127.0.0.1\0junk", 0) end },
+        { "connect", "#1",
+          function() return s:connect("127.0.0.1\0junk", 9) end },
+        { "sendto", "#2",
+          function() return s:sendto("x", "127.0.0.1\0junk", 9) end },
+      }
+      for _, c in ipairs(cases) do
+        local err = raised(c[3])
+        assert.is_truthy(err, c[1] .. " did not raise")
+        assert.is_truthy(err:find(("bad argument %s to '%s'"):format(c[2], c[1]),
+                                  1, true), err)
+        assert.is_truthy(err:find("embedded zero", 1, true), err)
+      end
+      -- and nothing was bound meanwhile
+      assert.are.equal(0, select(2, s:getsockname()))
+      s:close()
+    end)
+
+    it("a unix path with an embedded zero raises, never binds the path before it",
+       function()
+      local path = unix_path()
+      local s = wsarecv.socket("unix", "dgram")
+      local err = raised(function() return s:bind(path .. "\0y") end)
+      s:close()
+      local f = io.open(path)
+      if f then f:close(); os.remove(path) end
+      assert.is_nil(f, "bound " .. path)
+      assert.is_truthy(err)
+      assert.is_truthy(err:find("bad argument #1 to 'bind'", 1, true), err)
+      assert.is_truthy(err:find("embedded zero", 1, true), err)
+    end)
+
+    it("a listen backlog outside int raises (2^32 was a backlog of 0)",
+       function()
+      local l = wsarecv.socket("inet", "stream")
+      assert.are.equal(0, l:bind("127.0.0.1", 0))
+      for _, b in ipairs { 1 << 32, math.maxinteger, math.mininteger } do
+        local err = raised(function() return l:listen(b) end)
+        assert.is_truthy(err, "did not raise for " .. b)
+        assert.is_truthy(err:find("bad argument #1 to 'listen'", 1, true), err)
+      end
+      assert.are.equal(0, l:listen(0x7fffffff))  -- the kernel caps an int
+      l:close()
+    end)
+
+    it("send flags outside 32 bits: WSAEOPNOTSUPP, nothing sent", function()
+      local c, a, l = tcp_pair("inet", "127.0.0.1")
+      -- 2^32 was sent as 0, 2^32 + 1 as MSG_OOB
+      for _, f in ipairs { 1 << 32, (1 << 32) + wsarecv.MSG_OOB, -1,
+                           math.mininteger, math.maxinteger } do
+        assert_fail("WSAEOPNOTSUPP", 10045, c:send("x", f))
+      end
+      assert.are.equal(4, c:send("last"))
+      local buf = wsarecv.buffer(16)
+      assert.are.same({ n = 3, 0, 4, 0 }, pack(a:WSARecv(buf, 0)))
+      assert.are.equal("last", buf:sub(1, 4))
+      c:close(); a:close(); l:close()
     end)
 
     it("connect/listen/accept on 127.0.0.1: accept gives socket, addr, port",
@@ -395,6 +483,79 @@ describe("wsarecv.socket", function()
         assert.is_truthy(err:find(want, 1, true), err)
       end)
     end
+
+    -- Argument types are checked before the socket's state: a closed socket
+    -- does not turn a programming mistake into nil, "WSAENOTSOCK".
+    local buf1 = function() return wsarecv.buffer(1) end
+    local closed_cases = {
+      { "bind", "#1", function(x) return x:bind({}, 0) end },
+      { "bind", "#2", function(x) return x:bind("127.0.0.1", {}) end },
+      { "connect", "#1", function(x) return x:connect(false, 9) end },
+      { "connect", "#2", function(x) return x:connect("127.0.0.1", "p") end },
+      { "listen", "#1", function(x) return x:listen({}) end },
+      -- accept, getsockname, getpeername take nothing but self
+      { "accept", "#1", function(x) return x.accept({}) end },
+      { "send", "#1", function(x) return x:send({}) end },
+      { "send", "#2", function(x) return x:send("x", "oob") end },
+      { "sendto", "#1", function(x) return x:sendto({}, "127.0.0.1", 9) end },
+      { "sendto", "#2", function(x) return x:sendto("x", {}, 9) end },
+      { "sendto", "#3", function(x) return x:sendto("x", "127.0.0.1", {}) end },
+      { "shutdown", "#1", function(x) return x:shutdown({}) end },
+      { "setsockopt", "#1", function(x) return x:setsockopt({}, 1) end },
+      { "setsockopt", "#2",
+        function(x) return x:setsockopt("SO_RCVBUF", {}) end },
+      { "setsockopt", "#2",
+        function(x) return x:setsockopt("IP_ADD_MEMBERSHIP", "239.1.1.1") end },
+      { "setsockopt", "#1", function(x) return x:setsockopt("SO_ERROR", 1) end },
+      { "getsockopt", "#1", function(x) return x:getsockopt({}) end },
+      { "getsockopt", "#1",
+        function(x) return x:getsockopt("IP_ADD_MEMBERSHIP") end },
+      { "getsockname", "#1", function(x) return x.getsockname(7) end },
+      { "getpeername", "#1", function(x) return x.getpeername(7) end },
+      { "WSARecv", "#1", function(x) return x:WSARecv(7, 0) end },
+      { "WSARecv", "#1", function(x) return x:WSARecv({ "x" }, 0) end },
+      { "WSARecv", "#1", function(x)
+          return x:WSARecv({ buf1(), 7 }, 0, wsarecv.overlapped()) end },
+      { "WSARecv", "#2", function(x) return x:WSARecv(buf1(), "x") end },
+      { "WSARecv", "#3", function(x) return x:WSARecv(buf1(), 0, {}) end },
+      { "WSARecv", "#4", function(x)
+          return x:WSARecv(buf1(), 0, nil, "f") end },
+      { "WSARecvMsg", "#1", function(x) return x:WSARecvMsg({}) end },
+      { "WSARecvMsg", "#1", function(x)
+          return x:WSARecvMsg(wsarecv.msg { buffers = { "x" } }) end },
+      { "WSARecvMsg", "#2", function(x)
+          return x:WSARecvMsg(wsarecv.msg { buffers = buf1() }, {}) end },
+      { "WSARecvMsg", "#3", function(x)
+          return x:WSARecvMsg(wsarecv.msg { buffers = buf1() }, nil, 1) end },
+      { "WSAGetOverlappedResult", "#1", function(x)
+          return x:WSAGetOverlappedResult({}) end },
+      { "CancelIoEx", "#1", function(x) return x:CancelIoEx({}) end },
+    }
+    for i, c in ipairs(closed_cases) do
+      it(("%s on a closed socket, case %d: still raises"):format(c[1], i),
+         function()
+        local t = wsarecv.socket("inet", "dgram")
+        t:close()
+        local err = raised(c[3], t)
+        assert.is_truthy(err, "did not raise")
+        local want = ("bad argument %s to '%s'"):format(c[2], c[1])
+        assert.is_truthy(err:find(want, 1, true), err)
+      end)
+    end
+
+    it("a bad slice does not hide a wrong type later in the array", function()
+      -- the WSAEFAULT of item 1 used to be returned before item 2 was read
+      local b = wsarecv.buffer(4)
+      for _, ov in ipairs { false, true } do
+        local err = raised(function()
+          return s:WSARecv({ { b, -1 }, "x" }, 0,
+                           ov and wsarecv.overlapped() or nil)
+        end)
+        assert.is_truthy(err, "did not raise")
+        assert.is_truthy(err:find("bad argument #1 to 'WSARecv'", 1, true), err)
+        assert.is_truthy(err:find("item 2", 1, true), err)
+      end
+    end)
   end)
 
   describe("options", function()
@@ -523,6 +684,137 @@ describe("wsarecv.socket", function()
       local e = raised(function() return s:getsockopt("so_rcvbuf") end)
       s:close()
       assert.is_truthy(e)
+    end)
+
+    it("an option name with an embedded zero raises, for set and get", function()
+      local s = wsarecv.socket("inet", "stream")
+      local e1 = raised(function() return s:setsockopt("SO_RCVBUF\0x", 1) end)
+      local e2 = raised(function() return s:getsockopt("SO_RCVBUF\0x") end)
+      s:close()
+      assert.is_truthy(e1 and e1:find("bad argument #1 to 'setsockopt'", 1, true),
+                       e1)
+      assert.is_truthy(e2 and e2:find("bad argument #1 to 'getsockopt'", 1, true),
+                       e2)
+      assert.is_truthy(e1:find("embedded zero", 1, true), e1)
+    end)
+
+    it("a membership group or interface with an embedded zero raises", function()
+      local s = wsarecv.socket("inet", "dgram")
+      assert.are.equal(0, s:bind("0.0.0.0", 0))
+      local values = {
+        { "239.255.42.9\0junk", "127.0.0.1" },
+        { "239.255.42.9", "127.0.0.1\0junk" },
+        { group = "239.255.42.9\0junk", interface = "127.0.0.1" },
+        { group = "239.255.42.9", interface = "lo\0junk" },
+      }
+      for i, v in ipairs(values) do
+        local err = raised(function()
+          return s:setsockopt("IP_ADD_MEMBERSHIP", v) end)
+        assert.is_truthy(err, "case " .. i .. " did not raise")
+        assert.is_truthy(err:find("bad argument #2 to 'setsockopt'", 1, true),
+                         err)
+        assert.is_truthy(err:find("embedded zero", 1, true), err)
+      end
+      s:close()
+    end)
+
+    it("an integer value outside the option's C type raises, never truncated",
+       function()
+      local s = wsarecv.socket("inet", "dgram")
+      local before = s:getsockopt("SO_RCVBUF")
+      -- 2^40 was set as 0 (the kernel's minimum), 2^32 + 64 as 64
+      local cases = {
+        { "SO_RCVBUF", 1 << 40 }, { "SO_RCVBUF", (1 << 32) + 65536 },
+        { "SO_RCVBUF", math.mininteger }, { "IP_TTL", (1 << 32) + 64 },
+        { "SO_RCVTIMEO", 1 << 32 }, { "SO_RCVTIMEO", math.maxinteger },
+      }
+      for _, c in ipairs(cases) do
+        local err = raised(function() return s:setsockopt(c[1], c[2]) end)
+        assert.is_truthy(err, c[1] .. " = " .. c[2] .. " did not raise")
+        assert.is_truthy(err:find("bad argument #2 to 'setsockopt'", 1, true),
+                         err)
+        assert.is_truthy(err:find("out of range", 1, true), err)
+      end
+      assert.are.equal(before, s:getsockopt("SO_RCVBUF"))
+      assert.are.equal(0, s:getsockopt("SO_RCVTIMEO"))
+      -- the edges of the ranges are taken
+      assert.are.equal(0, s:setsockopt("SO_RCVTIMEO", 0xFFFFFFFF))
+      assert.are.equal(0xFFFFFFFF, s:getsockopt("SO_RCVTIMEO"))
+      assert.are.equal(0, s:setsockopt("SO_RCVBUF", 0x7fffffff))
+      -- a boolean option reads any integer as true or false
+      assert.are.equal(0, s:setsockopt("SO_BROADCAST", 1 << 40))
+      assert.is_true(s:getsockopt("SO_BROADCAST"))
+      s:close()
+    end)
+  end)
+
+  describe("flags outside 32 bits", function()
+    -- Flags are 32-bit on Windows.  A value that is not (2^32, a negative
+    -- number) is an unknown flag: WSAEOPNOTSUPP, nothing posted or consumed,
+    -- no routine.  2^32 used to be read as 0 and the receive was posted.
+    local BAD = { 1 << 32, (1 << 32) + wsarecv.MSG_PEEK, -1, -(1 << 32),
+                  math.mininteger, math.maxinteger }
+
+    -- a datagram "data" waits on u.rx
+    local function udp_with_data()
+      local u = H.udp("inet", "127.0.0.1")
+      u.send("data")
+      assert.is_true(H.progress_until(function()
+        return u.rx:WSARecv(wsarecv.buffer(0), wsarecv.MSG_PEEK) ~= nil end))
+      return u
+    end
+
+    -- no routine ran, nothing is pending, the datagram is still there
+    local function check_untouched(u, calls)
+      wsarecv.SleepEx(10, true)
+      assert.are.equal(0, calls[1])
+      assert.are.equal(0, u.rx:pending())
+      local buf = wsarecv.buffer(16)
+      assert.are.same({ n = 3, 0, 4, 0 }, pack(u.rx:WSARecv(buf, 0)))
+      assert.are.equal("data", buf:sub(1, 4))
+      u.rx:close(); u.tx:close()
+    end
+
+    for _, f in ipairs(BAD) do
+      it(("WSARecv with flags %d: WSAEOPNOTSUPP in every form"):format(f),
+         function()
+        local u = udp_with_data()
+        local calls = { 0 }
+        local function routine() calls[1] = calls[1] + 1 end
+        local buf = wsarecv.buffer(16)
+        assert_fail("WSAEOPNOTSUPP", 10045, u.rx:WSARecv(buf, f))
+        assert_fail("WSAEOPNOTSUPP", 10045,
+                    u.rx:WSARecv(buf, f, wsarecv.overlapped()))
+        assert_fail("WSAEOPNOTSUPP", 10045, u.rx:WSARecv(buf, f, nil, routine))
+        check_untouched(u, calls)
+      end)
+
+      it(("WSARecvMsg with msg flags %d: WSAEOPNOTSUPP"):format(f), function()
+        local u = udp_with_data()
+        local calls = { 0 }
+        local function routine() calls[1] = calls[1] + 1 end
+        local m1 = wsarecv.msg { buffers = wsarecv.buffer(16), flags = f }
+        local m2 = wsarecv.msg { buffers = wsarecv.buffer(16) }
+        m2.flags = f
+        for _, m in ipairs { m1, m2 } do
+          assert_fail("WSAEOPNOTSUPP", 10045, u.rx:WSARecvMsg(m))
+          assert_fail("WSAEOPNOTSUPP", 10045,
+                      u.rx:WSARecvMsg(m, wsarecv.overlapped()))
+          assert_fail("WSAEOPNOTSUPP", 10045, u.rx:WSARecvMsg(m, nil, routine))
+        end
+        check_untouched(u, calls)
+      end)
+    end
+
+    it("0xFFFFFFFF is refused; an integral float is read as its integer",
+       function()
+      local u = udp_with_data()
+      assert_fail("WSAEOPNOTSUPP", 10045,
+                  u.rx:WSARecv(wsarecv.buffer(4), 0xFFFFFFFF))
+      -- MSG_PEEK as 2.0: peeks, the datagram stays
+      local buf = wsarecv.buffer(16)
+      assert.are.same({ n = 3, 0, 4, 0 }, pack(u.rx:WSARecv(buf, 2.0)))
+      check_untouched(u, { 0 })
     end)
   end)
 

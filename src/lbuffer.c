@@ -3,16 +3,22 @@
 ** the reading of Lua WSABUF arrays into the core's iovec form.
 **
 ** Exports: buffer (constructor); methods sub, byte, write, fill, close;
-**          metamethods __len, __tostring, __close.  (buf:unpack is in
-**          lua/wsarecv.lua.)  For the other binding files:
-**          lwr_checkbuffer, lwr_tobuffer, lwr_count_bufs, lwr_fill_bufs,
-**          lwr_pin_bufs.
+**          metamethods __len, __tostring, __close (and __gc for a large
+**          buffer).  (buf:unpack is in lua/wsarecv.lua.)  For the other
+**          binding files: lwr_newbuffer, lwr_checkbuffer, lwr_tobuffer,
+**          lwr_count_bufs, lwr_fill_bufs, lwr_check_bufs, lwr_pin_bufs,
+**          lwr_take_bufs.
 **
-** The bytes live inside the userdata, so a buffer is one allocation and
-** its address never moves.  close() only marks it: a pending operation
-** that pinned it may still write to it safely until it is collected.
+** A small buffer keeps its bytes inside the userdata: one allocation.  A
+** large one callocs them, so that zeroed memory the kernel lends lazily
+** (fresh mmap pages) is not touched page by page when the buffer is made;
+** its __gc frees them.  Either way the bytes never move.  close() only
+** marks a buffer: a pending operation that pinned it may still write to it
+** until it is collected, and it is collected only when nothing pins it
+** (or when the state closes, after which nothing writes).
 */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lwsarecv.h"
@@ -46,16 +52,65 @@ static size_t endpos(lua_Integer pos, size_t len) {
   return len + (size_t)pos + 1;
 }
 
+/*
+** Up to this size the bytes go inline.  Below glibc's mmap threshold
+** (128 KiB by default) calloc clears its memory by hand anyway, so an
+** external block would save no writes; inline saves a malloc, a free, and
+** a finalizer (small buffers get the metatable without __gc).
+*/
+#define SMALL_MAX (64 * 1024)
+
+/* The metatable of large buffers: the same, plus __gc. */
+#define LWR_BUFFER_BIG LWR_BUFFER ".big"
+
+/*
+** Tell the collector about len bytes it cannot see: an incremental step
+** as if Lua had allocated them, so a loop making large buffers collects
+** the old ones as it goes.  Not while the user has stopped the collector
+** (a step would run it anyway).
+*/
+static void account(lua_State *L, size_t len) {
+  size_t kb = len / 1024;
+  if (lua_gc(L, LUA_GCISRUNNING) != 1) return;
+  lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
+}
+
 /* A new zero-filled buffer of len bytes, pushed. */
 lwr_buf *lwr_newbuffer(lua_State *L, size_t len) {
-  lwr_buf *b = (lwr_buf *)lua_newuserdatauv(L, offsetof(lwr_buf, data) +
-                                            len + 1, 0);
+  int big = len > SMALL_MAX;
+  lwr_buf *b = (lwr_buf *)lua_newuserdatauv(L, offsetof(lwr_buf, small) +
+                                            (big ? 0 : len) + 1, 0);
   b->h.tag = LWR_TAG(LWR_T_BUFFER);
-  b->len = len;
+  b->len = 0;                        /* empty until its bytes exist */
   b->closed = 0;
-  memset(b->data, 0, len + 1);
-  luaL_setmetatable(L, LWR_BUFFER);
+  b->data = b->small;
+  b->small[0] = 0;
+  luaL_setmetatable(L, big ? LWR_BUFFER_BIG : LWR_BUFFER);
+  if (big) {
+    unsigned char *p = len < SIZE_MAX ? calloc(len + 1, 1) : NULL;
+    if (p == NULL)
+      luaL_error(L, "not enough memory for a buffer of %I bytes",
+                 (lua_Integer)len);
+    b->data = p;
+    b->len = len;
+    account(L, len);
+  } else {
+    memset(b->small, 0, len + 1);
+    b->len = len;
+  }
   return b;
+}
+
+/* __gc of a large buffer: nothing pins it any more; free its bytes. */
+static int l_gc(lua_State *L) {
+  lwr_buf *b = (lwr_buf *)lua_touserdata(L, 1);
+  if (b->data != b->small) {
+    free(b->data);
+    b->data = b->small;              /* a resurrected buffer is empty */
+    b->len = 0;
+    b->closed = 1;
+  }
+  return 0;
 }
 
 /*** wsarecv.buffer(size | string) -> buffer */
@@ -180,43 +235,58 @@ size_t lwr_count_bufs(lua_State *L, int idx, int argn) {
 }
 
 /*
+** Field k of the slice on the stack top: 1 with *v set, or 0 if it is nil.
+** Anything but an integer raises.
+*/
+static int slice_field(lua_State *L, int argn, size_t i, int k,
+                       const char *what, lua_Integer *v) {
+  int isnum = 1, present;
+  lua_rawgeti(L, -1, k);
+  present = !lua_isnil(L, -1);
+  if (present) *v = lua_tointegerx(L, -1, &isnum);
+  if (!isnum)
+    return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: slice %s "
+                         "is not an integer", (int)i, what));
+  lua_pop(L, 1);
+  return present;
+}
+
+/*
+** {buf, off, len} into *iov: 0, or WSAEFAULT when it does not lie inside
+** buf.  The caller's integers are compared, never added or subtracted, so
+** no value (math.mininteger included) can overflow.
+*/
+static int fill_slice(lua_State *L, int argn, size_t i, wr_wsabuf *iov) {
+  lua_Integer off = 0, len = 0;
+  int has_len;
+  lwr_buf *b;
+  lua_rawgeti(L, -1, 1);
+  b = lwr_tobuffer(L, -1);
+  lua_pop(L, 1);
+  if (b == NULL)
+    return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: slice's "
+                         "first field is not a buffer", (int)i));
+  slice_field(L, argn, i, 2, "offset", &off);
+  has_len = slice_field(L, argn, i, 3, "length", &len);
+  if (b->closed)
+    return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: buffer is "
+                         "closed", (int)i));
+  if (off < 0 || (lua_Unsigned)off > b->len) return WSAEFAULT;
+  if (has_len && (len < 0 || (lua_Unsigned)len > b->len - (size_t)off))
+    return WSAEFAULT;
+  iov->iov_base = b->data + off;
+  iov->iov_len = has_len ? (size_t)len : b->len - (size_t)off;
+  return 0;
+}
+
+/*
 ** Read one item (on the stack top) into *iov.  Returns 0, or WSAEFAULT for
 ** a slice outside its buffer.  Wrong types raise.
 */
 static int fill_one(lua_State *L, int argn, size_t i, wr_wsabuf *iov) {
   lwr_buf *b = lwr_tobuffer(L, -1);
-  if (b == NULL && lua_type(L, -1) == LUA_TTABLE) {
-    lua_Integer off, len;
-    int isnum;
-    lua_rawgeti(L, -1, 1);
-    b = lwr_tobuffer(L, -1);
-    lua_pop(L, 1);
-    if (b == NULL)
-      return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: slice's "
-                           "first field is not a buffer", (int)i));
-    lua_rawgeti(L, -1, 2);
-    off = lua_isnil(L, -1) ? 0 : lua_tointegerx(L, -1, &isnum);
-    if (!lua_isnil(L, -1) && !isnum)
-      return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: slice "
-                           "offset is not an integer", (int)i));
-    lua_pop(L, 1);
-    lua_rawgeti(L, -1, 3);
-    len = lua_isnil(L, -1) ? (lua_Integer)b->len - off
-                           : lua_tointegerx(L, -1, &isnum);
-    if (!lua_isnil(L, -1) && !isnum)
-      return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: slice "
-                           "length is not an integer", (int)i));
-    lua_pop(L, 1);
-    if (b->closed)
-      return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: buffer is "
-                           "closed", (int)i));
-    if (off < 0 || len < 0 || (lua_Unsigned)off > b->len ||
-        (lua_Unsigned)len > b->len - (size_t)off)
-      return WSAEFAULT;
-    iov->iov_base = b->data + off;
-    iov->iov_len = (size_t)len;
-    return 0;
-  }
+  if (b == NULL && lua_type(L, -1) == LUA_TTABLE)
+    return fill_slice(L, argn, i, iov);
   if (b == NULL)
     return luaL_argerror(L, argn, lua_pushfstring(L, "item %d is not a "
                          "buffer or slice", (int)i));
@@ -228,25 +298,44 @@ static int fill_one(lua_State *L, int argn, size_t i, wr_wsabuf *iov) {
   return 0;
 }
 
-/* Fill iov[0..n) from the array at idx: 0 or WSAEFAULT. */
-int lwr_fill_bufs(lua_State *L, int idx, int argn, wr_wsabuf *iov,
-                  size_t n) {
+/*
+** Fill iov[0..n) from the array at idx: 0 or WSAEFAULT.  A bad slice does
+** not stop the reading: a wrong type in a later item still raises.  With
+** step 0 every item goes into iov[0] (only checking the array).
+*/
+static int fill_bufs(lua_State *L, int idx, int argn, wr_wsabuf *iov,
+                     size_t n, size_t step) {
   size_t i;
+  int r = 0;
   if (lwr_tobuffer(L, idx)) {
-    int r;
     lua_pushvalue(L, idx);
     r = fill_one(L, argn, 1, iov);
     lua_pop(L, 1);
     return r;
   }
   for (i = 0; i < n; i++) {
-    int r;
+    int ri;
     lua_rawgeti(L, idx, (lua_Integer)i + 1);
-    r = fill_one(L, argn, i + 1, &iov[i]);
+    ri = fill_one(L, argn, i + 1, iov + i * step);
     lua_pop(L, 1);
-    if (r) return r;
+    if (r == 0) r = ri;
   }
-  return 0;
+  return r;
+}
+
+int lwr_fill_bufs(lua_State *L, int idx, int argn, wr_wsabuf *iov,
+                  size_t n) {
+  return fill_bufs(L, idx, argn, iov, n, 1);
+}
+
+/*
+** Check every item of the array at idx as a post would, storing nothing:
+** for a call that fails before it can take the array (its object busy),
+** so that a wrong type still raises first.
+*/
+void lwr_check_bufs(lua_State *L, int idx, int argn) {
+  wr_wsabuf scratch;
+  fill_bufs(L, idx, argn, &scratch, lwr_count_bufs(L, idx, argn), 0);
 }
 
 /* The buffer behind item i of the array at idx, pushed. */
@@ -329,6 +418,25 @@ int lwr_take_bufs(lua_State *L, int idx, int argn, lwr_ov *o, int ovidx,
   return 0;
 }
 
+/*
+** The large buffers' metatable: a copy of the small ones' (the same method
+** table, the same __name) plus __gc.  Two metatables, because a userdata
+** is marked for finalization when it gets a metatable that has __gc.
+*/
+static void big_metatable(lua_State *L) {
+  luaL_getmetatable(L, LWR_BUFFER);
+  luaL_newmetatable(L, LWR_BUFFER_BIG);
+  lua_pushnil(L);
+  while (lua_next(L, -3) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_pushcfunction(L, l_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 2);
+}
+
 void lwr_open_buffer(lua_State *L) {
   static const luaL_Reg meta[] = {
     {"__len", l_len},
@@ -345,6 +453,7 @@ void lwr_open_buffer(lua_State *L) {
     {NULL, NULL}
   };
   lwr_register(L, LWR_BUFFER, meta, methods);
+  big_metatable(L);
   lua_pushvalue(L, -1);
   lua_pushcclosure(L, l_buffer, 1);
   lua_setfield(L, -3, "buffer");

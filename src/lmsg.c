@@ -36,18 +36,26 @@ static void set_buffers(lua_State *L, int msgidx, int vidx) {
   lua_setiuservalue(L, msgidx, MUV_BUFFERS);
 }
 
-/* msg control = size | buffer | nil */
-static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx) {
+/*
+** msg control = size | buffer | nil: the value at vidx, which came in
+** argument argn (the table of wsarecv.msg{...}, or the value of
+** msg.control = ...): errors name that argument.
+*/
+static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
+                        int argn) {
   lwr_buf *b = NULL;
   if (lua_isnoneornil(L, vidx)) {
     lua_pushnil(L);
   } else if (lua_type(L, vidx) == LUA_TNUMBER) {
-    lua_Integer n = luaL_checkinteger(L, vidx);
-    luaL_argcheck(L, n >= 0 && n <= 1 << 20, vidx,
-                  "control size out of range 0..1 MiB");
+    int isint;
+    lua_Integer n = lua_tointegerx(L, vidx, &isint);
+    luaL_argcheck(L, isint && n >= 0 && n <= 1 << 20, argn,
+                  "control size must be an integer in 0..1 MiB");
     b = lwr_newbuffer(L, (size_t)n);
   } else {
-    b = lwr_checkbuffer(L, vidx);
+    b = lwr_tobuffer(L, vidx);
+    luaL_argcheck(L, b != NULL, argn, "control must be a size or a buffer");
+    luaL_argcheck(L, !b->closed, argn, "control buffer is closed");
     lua_pushvalue(L, vidx);
   }
   if (wr_msg_init(&mo->m, b ? b->data : NULL, b ? b->len : 0) != 0)
@@ -71,10 +79,10 @@ static int l_msg(lua_State *L) {
   set_buffers(L, idx, lua_gettop(L));
   lua_pop(L, 1);
   lua_getfield(L, 1, "control");
-  set_control(L, mo, idx, lua_gettop(L));
+  set_control(L, mo, idx, lua_gettop(L), 1);
   lua_pop(L, 1);
   lua_getfield(L, 1, "flags");
-  mo->m.in_flags = (unsigned)luaL_optinteger(L, -1, 0);
+  mo->m.in_flags = lwr_flags(luaL_optinteger(L, -1, 0));
   lua_settop(L, idx);
   return 1;
 }
@@ -209,10 +217,10 @@ static int l_newindex(lua_State *L) {
   const char *k = luaL_checkstring(L, 2);
   check_idle(L, mo);
   if (strcmp(k, "flags") == 0 || strcmp(k, "inflags") == 0)
-    mo->m.in_flags = (unsigned)luaL_checkinteger(L, 3);
+    mo->m.in_flags = lwr_flags(luaL_checkinteger(L, 3));
   else if (strcmp(k, "buffers") == 0) set_buffers(L, 1, 3);
   else if (strcmp(k, "control") == 0 || strcmp(k, "controlbuf") == 0)
-    set_control(L, mo, 1, 3);
+    set_control(L, mo, 1, 3, 3);
   else return luaL_error(L, "msg field '%s' cannot be set", k);
   return 0;
 }
@@ -254,10 +262,10 @@ static int l_WSARecvMsg(lua_State *L) {
   if (!has_ov && !has_routine) {
     wr_wsabuf stackbufs[STACK_BUFS], *iov = stackbufs;
     n = lwr_count_bufs(L, bi, 2);
-    LWR_CHECK_OPEN(L, s);
     if (n > STACK_BUFS)
       iov = (wr_wsabuf *)lua_newuserdatauv(L, n * sizeof *iov, 0);
     if ((r = lwr_fill_bufs(L, bi, 2, iov, n)) != 0) return lwr_fail(L, r);
+    LWR_CHECK_OPEN(L, s);
     r = wr_recvmsg(s, &mo->m, iov, n, &bytes, NULL, NULL);
     if (r) return lwr_recv_fail(L, r, bytes);
   } else {
@@ -265,7 +273,7 @@ static int l_WSARecvMsg(lua_State *L) {
     const wr_msg *prev;
     int ovidx;
     if (mo->m.pending) {
-      lwr_count_bufs(L, bi, 2);               /* still a type error first */
+      lwr_check_bufs(L, bi, 2);               /* still a type error first */
       return lwr_fail(L, WSAEINVAL);
     }
     if ((r = lwr_ov_begin(L, s, bi, o, 3, 4, &o, &ovidx, &n)) != 0)

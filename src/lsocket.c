@@ -7,9 +7,13 @@
 **          WSAGetOverlappedResult, CancelIoEx; __gc, __close, __tostring.
 **          For the other binding files: lwr_checksocket.
 **
-** Each method checks its arguments (mistakes raise), calls one core
-** function, and turns its WSA code into `nil, name, code`.
+** Each method checks all its arguments first (mistakes raise, on an open
+** or a closed socket alike), then the socket's state, calls one core
+** function, and turns its WSA code into `nil, name, code`.  Integers that
+** C keeps in a narrower type are range-checked, never truncated; strings
+** C reads up to a zero may not contain one.
 */
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -43,17 +47,56 @@ static int push_addr(lua_State *L, const struct sockaddr_storage *sa,
   return 2;
 }
 
-static int parse_addr(lua_State *L, wr_socket *s, int idx,
-                      struct sockaddr_storage *sa, socklen_t *len) {
-  const char *text = luaL_checkstring(L, idx);
-  int family = wr_socket_family(s);
-  lua_Integer port = 0;
-  if (family != AF_UNIX) {
-    port = luaL_checkinteger(L, idx + 1);
+/*
+** The string at idx, for C that reads up to its first zero: a string with
+** an embedded zero would be cut there without a word ("127.0.0.1\0junk"
+** binding 127.0.0.1, "/tmp/x\0y" binding /tmp/x), so it raises.
+*/
+static const char *checkcstring(lua_State *L, int idx, const char *what) {
+  size_t len;
+  const char *text = luaL_checklstring(L, idx, &len);
+  if (strlen(text) != len)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s contains an embedded zero",
+                                          what));
+  return text;
+}
+
+/* luaL_checkoption compares with strcmp: refuse "stream\0x" first. */
+static int checkoption(lua_State *L, int idx, const char *def,
+                       const char *const list[]) {
+  if (!lua_isnoneornil(L, idx)) checkcstring(L, idx, "option");
+  return luaL_checkoption(L, idx, def, list);
+}
+
+/* An integer argument C keeps in an int: out of range raises. */
+static int checkint(lua_State *L, int idx, lua_Integer lo, lua_Integer hi,
+                    const char *what) {
+  lua_Integer v = luaL_checkinteger(L, idx);
+  if (v < lo || v > hi)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s out of range", what));
+  return (int)v;
+}
+
+/* An address argument: text, and a port unless the socket is unix. */
+typedef struct addr_arg {
+  const char *text;
+  int port;
+} addr_arg;
+
+static void check_addr(lua_State *L, wr_socket *s, int idx, addr_arg *a) {
+  a->text = checkcstring(L, idx, "address");
+  a->port = 0;
+  if (wr_socket_family(s) != AF_UNIX) {
+    lua_Integer port = luaL_checkinteger(L, idx + 1);
     luaL_argcheck(L, port >= 0 && port <= 65535, idx + 1,
                   "port out of range 0..65535");
+    a->port = (int)port;
   }
-  return wr_addr_parse(family, text, (int)port, sa, len);
+}
+
+static int parse_addr(wr_socket *s, const addr_arg *a,
+                      struct sockaddr_storage *sa, socklen_t *len) {
+  return wr_addr_parse(wr_socket_family(s), a->text, a->port, sa, len);
 }
 
 /* =====================================================================
@@ -68,8 +111,8 @@ static int l_socket(lua_State *L) {
   static const int typev[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_RAW,
                               SOCK_SEQPACKET};
   lwr_ctx *c = lwr_ctx_get(L);
-  int family = famv[luaL_checkoption(L, 1, NULL, fams)];
-  int type = typev[luaL_checkoption(L, 2, NULL, types)];
+  int family = famv[checkoption(L, 1, NULL, fams)];
+  int type = typev[checkoption(L, 2, NULL, types)];
   int proto = 0, r;
   lwr_sock *so;
   if (lua_type(L, 3) == LUA_TSTRING) {
@@ -77,9 +120,9 @@ static int l_socket(lua_State *L) {
                                          NULL};
     static const int protov[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP,
                                  IPPROTO_ICMPV6};
-    proto = protov[luaL_checkoption(L, 3, NULL, protos)];
-  } else {
-    proto = (int)luaL_optinteger(L, 3, 0);
+    proto = protov[checkoption(L, 3, NULL, protos)];
+  } else if (!lua_isnoneornil(L, 3)) {
+    proto = checkint(L, 3, INT_MIN, INT_MAX, "protocol");
   }
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   so = newsock(L);
@@ -112,9 +155,11 @@ static int addr_call(lua_State *L,
   wr_socket *s = lwr_checksocket(L, 1);
   struct sockaddr_storage sa;
   socklen_t len;
+  addr_arg a;
   int r;
+  check_addr(L, s, 2, &a);
   CHECK_OPEN(L, s);
-  if ((r = parse_addr(L, s, 2, &sa, &len)) != 0) return lwr_fail(L, r);
+  if ((r = parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
   if ((r = call(s, (struct sockaddr *)&sa, len)) != 0) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
   return 1;
@@ -125,9 +170,11 @@ static int l_connect(lua_State *L) { return addr_call(L, wr_connect); }
 
 static int l_listen(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
-  int r;
+  int backlog = SOMAXCONN, r;
+  if (!lua_isnoneornil(L, 2))
+    backlog = checkint(L, 2, INT_MIN, INT_MAX, "backlog");
   CHECK_OPEN(L, s);
-  r = wr_listen(s, (int)luaL_optinteger(L, 2, SOMAXCONN));
+  r = wr_listen(s, backlog);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
   return 1;
@@ -151,7 +198,7 @@ static int l_send(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   size_t n, sent;
   const char *data = luaL_checklstring(L, 2, &n);
-  unsigned flags = (unsigned)luaL_optinteger(L, 3, 0);
+  unsigned flags = lwr_flags(luaL_optinteger(L, 3, 0));
   int r;
   CHECK_OPEN(L, s);
   r = wr_send(s, data, n, flags, NULL, 0, &sent);
@@ -166,9 +213,11 @@ static int l_sendto(lua_State *L) {
   const char *data = luaL_checklstring(L, 2, &n);
   struct sockaddr_storage sa;
   socklen_t len;
+  addr_arg a;
   int r;
+  check_addr(L, s, 3, &a);
   CHECK_OPEN(L, s);
-  if ((r = parse_addr(L, s, 3, &sa, &len)) != 0) return lwr_fail(L, r);
+  if ((r = parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
   r = wr_send(s, data, n, 0, (struct sockaddr *)&sa, len, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
@@ -179,7 +228,7 @@ static int l_shutdown(lua_State *L) {
   static const char *const hows[] = {"receive", "send", "both", NULL};
   static const int howv[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
   wr_socket *s = lwr_checksocket(L, 1);
-  int how = howv[luaL_checkoption(L, 2, "both", hows)];
+  int how = howv[checkoption(L, 2, "both", hows)];
   int r;
   CHECK_OPEN(L, s);
   if ((r = wr_shutdown(s, how)) != 0) return lwr_fail(L, r);
@@ -188,41 +237,69 @@ static int l_shutdown(lua_State *L) {
 }
 
 static const wr_sockopt *checkopt(lua_State *L, int idx) {
-  const char *name = luaL_checkstring(L, idx);
+  const char *name = checkcstring(L, idx, "option name");
   const wr_sockopt *o = wr_sockopt_find(name);
   if (o == NULL)
     luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'", name));
   return o;
 }
 
+/* Field i (or the named one) of the table at idx, as a C string. */
+static const char *member_field(lua_State *L, int idx, int i,
+                                const char *name) {
+  size_t len;
+  const char *text;
+  lua_rawgeti(L, idx, i);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_getfield(L, idx, name);
+  }
+  text = lua_tolstring(L, -1, &len);
+  if (text && strlen(text) != len)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s contains an embedded zero",
+                                          name));
+  return text;
+}
+
+/*
+** The value of an integer-valued option, as the core takes it.  Booleans
+** read any integer as true or false; the others must fit the C type the
+** option has (an int, or SO_RCVTIMEO's DWORD of milliseconds; a negative
+** timeout is the core's to refuse), or 2^40 would quietly become 0.
+*/
+static long check_optvalue(lua_State *L, int idx, const wr_sockopt *o) {
+  lua_Integer v;
+  if (lua_isboolean(L, idx)) return lua_toboolean(L, idx);
+  v = luaL_checkinteger(L, idx);
+  switch (o->kind) {
+    case WR_OPT_BOOL:
+    case WR_OPT_FIONBIO:
+      return v != 0;
+    case WR_OPT_RCVTIMEO:
+      luaL_argcheck(L, v <= 0xFFFFFFFF, idx, "value out of range");
+      return (long)v;
+    default:
+      return checkint(L, idx, INT_MIN, INT_MAX, "value");
+  }
+}
+
 static int l_setsockopt(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   const wr_sockopt *o = checkopt(L, 2);
   int r;
-  CHECK_OPEN(L, s);
   if (o->kind == WR_OPT_GETONLY)
     return luaL_argerror(L, 2, "option can only be read");
   if (o->kind == WR_OPT_MEMBERSHIP) {
-    const char *group, *iface = NULL;
+    const char *group, *iface;
     luaL_checktype(L, 3, LUA_TTABLE);
-    lua_rawgeti(L, 3, 1);
-    if (lua_isnil(L, -1)) {
-      lua_pop(L, 1);
-      lua_getfield(L, 3, "group");
-    }
-    group = lua_tostring(L, -1);
+    group = member_field(L, 3, 1, "group");
     luaL_argcheck(L, group != NULL, 3, "expected {group, interface}");
-    lua_rawgeti(L, 3, 2);
-    if (lua_isnil(L, -1)) {
-      lua_pop(L, 1);
-      lua_getfield(L, 3, "interface");
-    }
-    iface = lua_tostring(L, -1);
+    iface = member_field(L, 3, 2, "interface");
+    CHECK_OPEN(L, s);
     r = wr_membership(s, o, group, iface);
   } else {
-    long v;
-    if (lua_isboolean(L, 3)) v = lua_toboolean(L, 3);
-    else v = (long)luaL_checkinteger(L, 3);
+    long v = check_optvalue(L, 3, o);
+    CHECK_OPEN(L, s);
     r = wr_setsockopt_int(s, o, v);
   }
   if (r) return lwr_fail(L, r);
@@ -235,9 +312,9 @@ static int l_getsockopt(lua_State *L) {
   const wr_sockopt *o = checkopt(L, 2);
   long v;
   int r;
-  CHECK_OPEN(L, s);
   if (o->kind == WR_OPT_MEMBERSHIP)
     return luaL_argerror(L, 2, "option can only be set");
+  CHECK_OPEN(L, s);
   if ((r = wr_getsockopt_int(s, o, &v)) != 0) return lwr_fail(L, r);
   if (o->kind == WR_OPT_BOOL || o->kind == WR_OPT_FIONBIO)
     lua_pushboolean(L, v != 0);
@@ -325,6 +402,7 @@ static int recv_nonoverlapped(lua_State *L, wr_socket *s, unsigned flags) {
   if (n > STACK_BUFS)
     iov = (wr_wsabuf *)lua_newuserdatauv(L, n * sizeof *iov, 0);
   if ((r = lwr_fill_bufs(L, 2, 2, iov, n)) != 0) return lwr_fail(L, r);
+  CHECK_OPEN(L, s);
   r = wr_recv(s, iov, n, &bytes, &flags, NULL, NULL);
   if (r) return recv_fail(L, r, bytes);
   lua_pushinteger(L, 0);
@@ -342,17 +420,15 @@ static int recv_nonoverlapped(lua_State *L, wr_socket *s, unsigned flags) {
 static int l_WSARecv(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   int isint, has_routine = !lua_isnoneornil(L, 5), r, ovidx;
-  unsigned flags = (unsigned)lua_tointegerx(L, 3, &isint);
+  lua_Integer fl = lua_tointegerx(L, 3, &isint);
+  unsigned flags;
   lwr_ov *o = NULL;
   size_t n, bytes = 0;
-  if (!isint) flags = (unsigned)luaL_optinteger(L, 3, 0);  /* nil, or raise */
+  if (!isint) fl = luaL_optinteger(L, 3, 0);          /* nil, or raise */
+  flags = lwr_flags(fl);
   if (!lua_isnoneornil(L, 4)) o = lwr_checkov(L, 4);
   if (has_routine) luaL_checktype(L, 5, LUA_TFUNCTION);
-  if (o == NULL && !has_routine) {
-    lwr_count_bufs(L, 2, 2);
-    CHECK_OPEN(L, s);
-    return recv_nonoverlapped(L, s, flags);
-  }
+  if (o == NULL && !has_routine) return recv_nonoverlapped(L, s, flags);
   lua_settop(L, 5);
   if ((r = lwr_ov_begin(L, s, 2, o, 4, 5, &o, &ovidx, &n)) != 0)
     return lwr_fail(L, r);

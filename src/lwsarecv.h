@@ -45,12 +45,18 @@ typedef struct lwr_ctx {
   int pending_ref;     /* the string "WSA_IO_PENDING", kept for speed */
 } lwr_ctx;
 
-/* wsarecv.buffer: fixed capacity, bytes inline */
+/*
+** wsarecv.buffer: fixed capacity.  `data` points at the bytes: small[]
+** for a small buffer, calloc'd memory for a large one (lbuffer.c says
+** why).  Either way it is 8-byte aligned (control buffers hold cmsghdrs)
+** and never moves.
+*/
 typedef struct lwr_buf {
   lwr_hdr h;
   size_t len;
-  size_t closed;       /* a size_t: keeps data 8-byte aligned (cmsghdrs) */
-  unsigned char data[1];
+  size_t closed;       /* a size_t: keeps small[] 8-byte aligned */
+  unsigned char *data;
+  unsigned char small[1];  /* a small buffer's bytes */
 } lwr_buf;
 
 /* wsarecv.socket */
@@ -85,6 +91,17 @@ typedef struct lwr_msg {
   wr_msg m;
   lwr_buf *ctl;        /* the control buffer (user value 2 keeps it) */
 } lwr_msg;
+
+/*
+** Flags are 32 bits wide, as on Windows.  A Lua integer outside
+** 0..0xFFFFFFFF would lose bits in an unsigned (2^32 would read as 0), so
+** it becomes LWR_FLAGS_BAD instead: a bit no call knows, which makes the
+** call fail with WSAEOPNOTSUPP like any other unknown flag.
+*/
+#define LWR_FLAGS_BAD 0x80000000u
+static inline unsigned lwr_flags(lua_Integer f) {
+  return (lua_Unsigned)f <= 0xFFFFFFFFu ? (unsigned)f : LWR_FLAGS_BAD;
+}
 
 /* A closed socket answers WSAENOTSOCK, like a closed SOCKET handle. */
 #define LWR_CHECK_OPEN(L, s) \
@@ -121,6 +138,7 @@ lwr_buf *lwr_checkbuffer(lua_State *L, int idx);
 lwr_buf *lwr_tobuffer(lua_State *L, int idx);  /* NULL if not a buffer */
 size_t lwr_count_bufs(lua_State *L, int idx, int argn);
 int lwr_fill_bufs(lua_State *L, int idx, int argn, wr_wsabuf *iov, size_t n);
+void lwr_check_bufs(lua_State *L, int idx, int argn);
 void lwr_pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n);
 int lwr_take_bufs(lua_State *L, int idx, int argn, lwr_ov *o, int ovidx,
                   size_t *pn);
@@ -161,7 +179,7 @@ static inline int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, lwr_ov *o
     ovidx = lua_gettop(L);
   }
   if (wr_overlapped_busy(&o->ov)) {
-    lwr_count_bufs(L, bufidx, 2);            /* still a type error first */
+    lwr_check_bufs(L, bufidx, 2);            /* still a type error first */
     return WSAEINVAL;
   }
   if ((r = lwr_take_bufs(L, bufidx, 2, o, ovidx, pn)) != 0) return r;
