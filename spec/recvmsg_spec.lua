@@ -1079,6 +1079,79 @@ describe("WSARecvMsg flag rules", function()
       m.control = 32                    -- idle again: settable
       assert.equal(32, #m.controlbuf)
     end)
+
+  it("a msg completed at once stays in use until its routine has run: "
+    .. "the routine sees its own datagram and source", function()
+      local ch = udp("inet", "127.0.0.1")
+      local other = sock("inet", "dgram")
+      assert(other:bind("127.0.0.1", 0) == 0)
+      local _, oport = other:getsockname()
+      local buf = wsarecv.buffer(16)
+      local m = wsarecv.msg { buffers = buf, control = 0 }
+      ch.send("first")
+      assert.equal(6, other:sendto("second", "127.0.0.1", ch.port))
+      local seen
+      assert.same({ 0, 5, 0, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, nil, function(err, bytes, ov, flags, mm)
+          seen = { err, bytes, buf:sub(1, bytes), mm:name() }
+        end)))
+      -- its routine has not run: the msg still belongs to the operation
+      assert.is_true(m.pending)
+      assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, wsarecv.overlapped())))
+      assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, nil, function() end)))
+      assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
+        pack(ch.rx:WSARecvMsg(m)))
+      assert.has_error(function() m.control = 32 end)
+      assert.equal("WAIT_IO_COMPLETION", wsarecv.SleepEx(0, true))
+      assert.same({ nil, 5, "first", "127.0.0.1", ch.txport }, seen)
+      assert.is_false(m.pending)
+      -- the second datagram was left for the next receive
+      assert.same({ 0, 6, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
+      assert.equal("second", buf:sub(1, 6))
+      assert.same({ "127.0.0.1", oport }, { m:name() })
+    end)
+
+  it("the routine gets the msg back: it may repost it at once, and each "
+    .. "call sees its own datagram", function()
+      local ch = udp("inet", "127.0.0.1")
+      local buf = wsarecv.buffer(16)
+      local m = wsarecv.msg { buffers = buf, control = 0 }
+      local texts = { "one", "two-2", "three" }
+      for _, t in ipairs(texts) do ch.send(t) end
+      local got, reposts = {}, {}
+      local function rt(err, bytes, ov, flags, mm)
+        got[#got + 1] = { err, buf:sub(1, bytes), mm.pending }
+        if #got < #texts then
+          local r = pack(ch.rx:WSARecvMsg(mm, ov, rt))
+          reposts[#reposts + 1] = r[1] or r[2]
+        end
+      end
+      local r = pack(ch.rx:WSARecvMsg(m, wsarecv.overlapped(), rt))
+      assert.is_true(r[1] == 0 or r[2] == "WSA_IO_PENDING")
+      assert.is_true(wait_for(function() return #got == 3 end))
+      assert.same({ { nil, "one", false }, { nil, "two-2", false },
+        { nil, "three", false } }, got)
+      for _, v in ipairs(reposts) do
+        assert.is_true(v == 0 or v == "WSA_IO_PENDING", tostring(v))
+      end
+      assert.is_false(m.pending)
+    end)
+
+  it("event style: a msg completed at once is free again at once",
+    function()
+      local ch = udp("inet", "127.0.0.1")
+      local buf = wsarecv.buffer(16)
+      local m = wsarecv.msg { buffers = buf, control = 0 }
+      ch.send("evt")
+      local ov = wsarecv.overlapped()
+      assert.same({ 0, 3, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m, ov)))
+      assert.is_false(m.pending)
+      assert.is_false(ov.pending)
+      ch.send("again")
+      assert.same({ 0, 5, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
+    end)
 end)
 
 ---------------------------------------------------------------------------
@@ -1325,13 +1398,15 @@ describe("WSARecvMsg completion forms", function()
           seen = { err, bytes, mm == m }
         end)))
       ch.rx:close()
-      assert.is_false(m.pending)
+      -- the msg belongs to the operation until its routine has run
+      assert.is_true(m.pending)
       assert.is_true(wait_for(function() return seen ~= nil end))
       assert.same({ "WSA_OPERATION_ABORTED", 0, true }, seen)
+      assert.is_false(m.pending)
     end)
 
   it("CancelIoEx: the routine gets WSA_OPERATION_ABORTED and the msg is "
-    .. "free again", function()
+    .. "free again once it has run", function()
       local ch = udp("inet", "127.0.0.1")
       local m = wsarecv.msg { buffers = wsarecv.buffer(16), control = 64 }
       local ov = wsarecv.overlapped()
@@ -1341,9 +1416,10 @@ describe("WSARecvMsg completion forms", function()
           seen = { err, bytes, mm == m }
         end)))
       assert.equal(0, ch.rx:CancelIoEx(ov))
-      assert.is_false(m.pending)
+      assert.is_true(m.pending)
       assert.is_true(wait_for(function() return seen ~= nil end))
       assert.same({ "WSA_OPERATION_ABORTED", 0, true }, seen)
+      assert.is_false(m.pending)
       ch.send("after cancel")
       assert.same({ 0, 12, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
     end)

@@ -147,7 +147,9 @@ struct wr_msg {
   size_t sysctlcap;      /* plus the ones wsarecv asked for itself */
   unsigned in_flags;     /* in: 0 or MSG_PEEK (kept apart so a msg reuses) */
   unsigned flags;        /* out: MSG_TRUNC, MSG_CTRUNC, MSG_BCAST, MSG_MCAST */
-  int pending;           /* an operation is using it */
+  int pending;           /* an operation holds it: from the post until its
+                            completion is delivered (the routine is called,
+                            or, without one, the object is signalled) */
 };
 
 /*

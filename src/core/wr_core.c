@@ -117,9 +117,10 @@ static void unlink_op(wr_overlapped *ov) {
 void wr_overlapped_forget(wr_overlapped *ov) {
   wr_socket *s = ov->sock;
   if (s && ov->where != WR_IN_NONE) {
-    /* still in flight: its msg is released with it (a finished operation
-    ** released it at completion; the msg may belong to another now) */
-    if (ov->where != WR_IN_APC && ov->msg) ov->msg->pending = 0;
+    /* queued, or completed with its routine not yet run: it still holds
+    ** its msg, released with it (an operation off every list released its
+    ** msg when signalled or delivered; the msg may belong to another now) */
+    if (ov->msg) ov->msg->pending = 0;
     unlink_op(ov);
     ov->sock = NULL;
     socket_unref(s);
@@ -139,11 +140,14 @@ void wr_overlapped_forget(wr_overlapped *ov) {
 ** ov has left its socket queue (or never entered it) with its result set.
 ** Signal it: onto the APC queue if it has a routine, else through the
 ** event hook.  The operation's reference on the socket moves with it.
+** Its msg, like the object, belongs to the operation until the completion
+** is delivered: here for an event-style operation, in deliver() for one
+** with a routine (its source and control messages must not be overwritten
+** by another receive before the routine has seen them).
 */
 static void signal_op(wr_socket *s, wr_overlapped *ov) {
   wr_loop *loop = s->loop;
   ov->state = WR_OV_DONE;
-  if (ov->msg) ov->msg->pending = 0;
   if (ov->routine && loop) {
     ov->where = WR_IN_APC;
     ov->seq = ++loop->apc_seq;
@@ -151,6 +155,7 @@ static void signal_op(wr_socket *s, wr_overlapped *ov) {
     loop->napc++;
     return;
   }
+  if (ov->msg) ov->msg->pending = 0;
   ov->sock = NULL;
   if (!ov->internal && loop && loop->hook) loop->hook(ov, loop->hook_data);
   socket_unref(s);
@@ -1034,6 +1039,7 @@ static size_t deliver(wr_loop *loop) {
     ov->where = WR_IN_NONE;
     ov->sock = NULL;
     loop->napc--;
+    if (ov->msg) ov->msg->pending = 0;   /* the routine may repost it */
     s->in_routine = 1;
     loop->delivering++;
     routine(ov->error, ov->bytes, ov, ov->flags);   /* ov may be reused */
