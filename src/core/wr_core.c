@@ -1063,6 +1063,11 @@ static long time_left(wr_loop *loop, uint64_t deadline) {
   return now >= deadline ? 0 : (long)(deadline - now);
 }
 
+/*
+** ms < 0: none (INFINITE).  No overflow for any ms: uv_now counts from an
+** arbitrary recent start, far below 2^63, and ms <= LONG_MAX; time_left's
+** difference is then at most ms, so it fits a long again.
+*/
 static uint64_t deadline_of(wr_loop *loop, long ms) {
   uv_update_time(&loop->uv);
   return ms < 0 ? 0 : uv_now(&loop->uv) + (uint64_t)ms;
