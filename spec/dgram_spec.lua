@@ -470,6 +470,44 @@ describe("UDP sockets", function()
       assert.equal(0, s:pending())
     end)
 
+  it("an inet socket given an IPv6 address: WSAEAFNOSUPPORT from bind, "
+    .. "connect and sendto; text that is no address: WSAHOST_NOT_FOUND",
+    function()
+      local s = sock("inet", "dgram")
+      local AF = { nil, "WSAEAFNOSUPPORT", 10047, n = 3 }
+      local NF = { nil, "WSAHOST_NOT_FOUND", 11001, n = 3 }
+      for _, a in ipairs { "::1", "::", "fe80::1%lo", "::ffff:127.0.0.1" } do
+        assert.same(AF, pack(s:bind(a, 0)), a)
+        assert.same(AF, pack(s:connect(a, 9)), a)
+        assert.same(AF, pack(s:sendto("x", a, 9)), a)
+      end
+      for _, a in ipairs { "nonsense", "127.0.0.1.5", "::1::2" } do
+        assert.same(NF, pack(s:bind(a, 0)), a)
+        assert.same(NF, pack(s:sendto("x", a, 9)), a)
+      end
+      -- still usable: nothing was bound
+      assert.equal(0, s:bind("127.0.0.1", 0))
+    end)
+
+  it("an IPv6 scope naming no interface: an unknown name is no address "
+    .. "(WSAHOST_NOT_FOUND), an unknown index WSAEADDRNOTAVAIL", function()
+      local s = sock("inet6", "dgram")
+      local NF = { nil, "WSAHOST_NOT_FOUND", 11001, n = 3 }
+      for _, a in ipairs { "fe80::1%nosuchif", "fe80::1%", "fe80::1%12abc",
+        "fe80::1%99999999999" } do
+        assert.same(NF, pack(s:bind(a, 0)), a)
+        assert.same(NF, pack(s:connect(a, 9)), a)
+        assert.same(NF, pack(s:sendto("x", a, 9)), a)
+      end
+      assert.same({ nil, "WSAEADDRNOTAVAIL", 10049, n = 3 },
+        pack(s:bind("fe80::1%99999", 0)))
+      -- still usable: nothing was bound, nor tied to an interface
+      assert.equal(0, s:bind("::1", 0))
+      -- the kernel's word for it (ENODEV) is the same error
+      assert.same({ nil, "WSAEADDRNOTAVAIL", 10049, n = 3 },
+        pack(s:setsockopt("IPV6_ADD_MEMBERSHIP", { "ff02::1:3", "99999" })))
+    end)
+
   it("becomes receivable once sendto bound it implicitly", function()
     local rx = bound_wait(sock("inet", "dgram"))
     local peer = sock("inet", "dgram")

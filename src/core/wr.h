@@ -256,6 +256,8 @@ int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
 /*
 ** Text + port -> sockaddr for a socket of family `family` (AF_INET6 takes
 ** IPv4 text as a v4-mapped address; AF_UNIX takes a path).  "*" is any.
+** WSAEAFNOSUPPORT: IPv6 text for AF_INET.  WSAHOST_NOT_FOUND: no address
+** (a scope, fe80::1%eth0, must be a known interface name or a number).
 */
 int wr_addr_parse(int family, const char *text, int port,
                   struct sockaddr_storage *sa, socklen_t *len);
