@@ -312,6 +312,56 @@ for _, kind in ipairs { "inet", "inet6", "unix" } do
         assert.equal(0, ch.rx:pending())
       end)
 
+    it("empty buffers (nonoverlapped): a datagram fails with WSAEMSGSIZE "
+      .. "and is consumed, an empty one is received", function()
+        local ch = channel(kind)
+        ch.send("hello")
+        ch.send("")
+        ch.send("world")
+        ch.send("x")
+        local b = wsarecv.buffer(8)
+        assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+          pack(ch.rx:WSARecv({}, 0)))
+        assert.same({ 0, 0, 0, n = 3 }, pack(ch.rx:WSARecv({}, 0)))
+        -- zero-length buffers and slices are no different
+        assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+          pack(ch.rx:WSARecv({ wsarecv.buffer(0), { b, 2, 0 } }, 0)))
+        assert.same({ 0, 1, 0, n = 3 }, pack(ch.rx:WSARecv(b, 0)))
+        assert.equal("x", b:sub(1, 1))
+      end)
+
+    it("empty buffers (overlapped): the routine gets WSAEMSGSIZE, the "
+      .. "event-style result too; each datagram is consumed", function()
+        local ch = channel(kind)
+        local got
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+          pack(ch.rx:WSARecv({}, 0, nil, function(err, bytes, ov, flags)
+            got = { err, bytes, flags }
+          end)))
+        ch.send("first")
+        assert.is_true(wait_for(function() return got ~= nil end))
+        assert.same({ "WSAEMSGSIZE", 0, 0 }, got)
+        local ov = wsarecv.overlapped()
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+          pack(ch.rx:WSARecv({}, 0, ov)))
+        ch.send("second")
+        assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000,
+          false))
+        assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+          pack(ch.rx:WSAGetOverlappedResult(ov)))
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+          pack(ch.rx:WSARecv({}, 0, ov)))
+        ch.send("")
+        assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000,
+          false))
+        assert.same({ 0, 0, n = 2 }, pack(ch.rx:WSAGetOverlappedResult(ov)))
+        ch.send("third")
+        local b = wsarecv.buffer(8)
+        assert.same({ 0, 5, 0, n = 3 }, pack(ch.rx:WSARecv(b, 0)))
+        assert.equal("third", b:sub(1, 5))
+        assert.equal(0, ch.rx:pending())
+      end)
+
     it("MSG_OOB is refused with WSAEOPNOTSUPP", function()
       local ch = channel(kind)
       local b = wsarecv.buffer(8)
@@ -738,6 +788,39 @@ describe("unix seqpacket", function()
     assert.same({ 0, 11, 0, n = 3 }, pack(a:WSARecv(b, 0)))
     assert.equal("after-empty", b:sub(1, 11))
   end)
+
+  it("empty buffers: a message fails with WSAEMSGSIZE and is consumed, an "
+    .. "empty one is received; the peer's close is still WSAEDISCON",
+    function()
+      local a, c = seqpacket_pair()
+      c:send("msg-1")
+      c:send("")
+      local b = wsarecv.buffer(8)
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+        pack(a:WSARecv({}, 0)))
+      assert.same({ 0, 0, 0, n = 3 }, pack(a:WSARecv({}, 0)))
+      local got
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(a:WSARecv({}, 0, nil, function(err, bytes)
+          got = { err, bytes }
+        end)))
+      c:send("msg-2")
+      assert.is_true(wait_for(function() return got ~= nil end))
+      assert.same({ "WSAEMSGSIZE", 0 }, got)
+      local ov = wsarecv.overlapped()
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(a:WSARecv({}, 0, ov)))
+      c:send("msg-3")
+      assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000,
+        false))
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+        pack(a:WSAGetOverlappedResult(ov)))
+      c:send("last")
+      c:close()
+      assert.same({ 0, 4, 0, n = 3 }, pack(a:WSARecv(b, 0)))
+      assert.equal("last", b:sub(1, 4))
+      assert.same({ nil, "WSAEDISCON", 10101, n = 3 }, pack(a:WSARecv({}, 0)))
+    end)
 
   it("MSG_WAITALL and MSG_OOB are refused with WSAEOPNOTSUPP", function()
     local a, c = seqpacket_pair()

@@ -384,11 +384,13 @@ static int step(wr_socket *s, wr_overlapped *ov) {
     finish(ov, s->sticky, ov->filled, 0);
     return 1;
   }
-  if (ov->total == 0 && ov->msg == NULL && !(f & WR_MSG_OOB)) {
-    /* the zero-byte receive: complete on readability, consume nothing
-    ** (the rest of a MSG_PARTIAL datagram is data ready to read) */
+  if (ov->total == 0 && !is_message_oriented(s) && !(f & WR_MSG_OOB)) {
+    /* the zero-byte receive on a stream: complete on readability, consume
+    ** nothing.  On a message socket empty buffers are buffers like any
+    ** others: a datagram that does not fit them fails with WSAEMSGSIZE
+    ** and is gone, an empty one is received whole. */
     short rev;
-    if (!s->part && !fd_ready(s->fd, POLLIN, &rev)) return 0;
+    if (!fd_ready(s->fd, POLLIN, &rev)) return 0;
     finish(ov, 0, 0, 0);
     return 1;
   }
@@ -461,8 +463,8 @@ static int step(wr_socket *s, wr_overlapped *ov) {
       finish(ov, 0, (size_t)n, 0);
       return 1;
     }
-    if (s->type == SOCK_SEQPACKET && n == 0 && ov->total > 0 &&
-        peer_closed(s)) {
+    if (s->type == SOCK_SEQPACKET && n == 0 &&
+        !(mh.msg_flags & MSG_TRUNC) && peer_closed(s)) {
       finish(ov, WSAEDISCON, 0, 0);
       return 1;
     }
