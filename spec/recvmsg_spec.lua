@@ -138,7 +138,7 @@ describe("wsarecv.msg", function()
   end)
 
   it("without a control buffer: data arrives, enabled messages give "
-    .. "MSG_CTRUNC", function()
+    .. "MSG_CTRUNC and WSAEMSGSIZE", function()
       local ch = udp("inet", "127.0.0.1")
       local buf = wsarecv.buffer(8)
       local m = wsarecv.msg { buffers = buf }
@@ -152,7 +152,9 @@ describe("wsarecv.msg", function()
       assert.equal(0, m.flags)
       assert(ch.rx:setsockopt("IP_RECVTTL", true) == 0)
       ch.send("ttl")
-      assert.same({ 0, 3, MSG_CTRUNC, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 3, n = 4 },
+        pack(ch.rx:WSARecvMsg(m)))
+      assert.equal("ttl", buf:sub(1, 3))
       assert.equal(MSG_CTRUNC, m.flags)
       assert.equal(0, m.controllen)
       assert.same({}, m:control())
@@ -818,8 +820,8 @@ describe("WSARecvMsg truncation", function()
     assert.same({}, m:control())
   end)
 
-  it("control: the messages that fit are delivered, in order, and "
-    .. "MSG_CTRUNC is set", function()
+  it("control: the messages that fit are delivered, in order; MSG_CTRUNC "
+    .. "and WSAEMSGSIZE when one does not", function()
       local ch = udp("inet", "127.0.0.1")
       for _, o in ipairs { "IP_PKTINFO", "IP_RECVTTL", "IP_RECVTOS" } do
         assert(ch.rx:setsockopt(o, true) == 0)
@@ -842,7 +844,11 @@ describe("WSARecvMsg truncation", function()
         ch.send("c" .. size)
         local r = pack(ch.rx:WSARecvMsg(m))
         local fl = #want < 3 and MSG_CTRUNC or 0
-        assert.same({ 0, #("c" .. size), fl, n = 3 }, r)
+        if fl == 0 then
+          assert.same({ 0, #("c" .. size), 0, n = 3 }, r)
+        else
+          assert.same({ nil, "WSAEMSGSIZE", 10040, #("c" .. size), n = 4 }, r)
+        end
         assert.equal(fl, m.flags)
         assert.same(want, types(m))
         assert.equal(used, m.controllen)
@@ -853,7 +859,58 @@ describe("WSARecvMsg truncation", function()
       end
     end)
 
-  it("control truncation reaches a pending routine's flags", function()
+  it("a control buffer too small for IP_PKTINFO: WSAEMSGSIZE, the data "
+    .. "placed, its bytes, MSG_CTRUNC (nonoverlapped, event style, routine)",
+    function()
+      local ch = udp("inet", "127.0.0.1")
+      assert(ch.rx:setsockopt("IP_PKTINFO", true) == 0)
+      local buf = wsarecv.buffer(10)
+      local m = wsarecv.msg { buffers = buf, control = 1 }
+      ch.send("HELLO\0")
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 6, n = 4 },
+        pack(ch.rx:WSARecvMsg(m)))
+      assert.equal("HELLO\0", buf:sub(1, 6))
+      assert.equal(MSG_CTRUNC, m.flags)
+      assert.equal(0, m.controllen)
+      assert.same({ "127.0.0.1", ch.txport }, { m:name() })
+
+      buf:fill(0)
+      local ov = wsarecv.overlapped()
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, ov)))
+      ch.send("HELLO\0")
+      assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000,
+        false))
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 6, n = 4 },
+        pack(ch.rx:WSAGetOverlappedResult(ov)))
+      assert.equal("WSAEMSGSIZE", ov.error)
+      assert.equal(6, ov.bytes)
+      assert.equal("HELLO\0", buf:sub(1, 6))
+      assert.equal(MSG_CTRUNC, m.flags)
+
+      buf:fill(0)
+      local calls = {}
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, ov, function(err, bytes, o, flags, mm)
+          calls[#calls + 1] = { err, bytes, o == ov, flags, mm.flags }
+        end)))
+      ch.send("HELLO\0")
+      assert.is_true(wait_for(function() return #calls > 0 end))
+      wsarecv.SleepEx(10, true)
+      assert.same({ { "WSAEMSGSIZE", 6, true, MSG_CTRUNC, MSG_CTRUNC } },
+        calls)
+      assert.equal("HELLO\0", buf:sub(1, 6))
+
+      -- room enough: the packet info arrives and the receive succeeds
+      m.control = 512
+      ch.send("HELLO\0")
+      assert.same({ 0, 6, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
+      assert.same({ "IP_PKTINFO" }, types(m))
+      assert.equal("127.0.0.1", m:control()[1].addr)
+    end)
+
+  it("control truncation reaches a pending routine: WSAEMSGSIZE, the "
+    .. "bytes, MSG_CTRUNC", function()
     local ch = udp("inet", "127.0.0.1")
     assert(ch.rx:setsockopt("IP_RECVTTL", true) == 0)
     assert(ch.rx:setsockopt("IP_RECVTOS", true) == 0)
@@ -865,7 +922,7 @@ describe("WSARecvMsg truncation", function()
       end)))
     ch.send("ct")
     assert.is_true(wait_for(function() return seen ~= nil end))
-    assert.same({ nil, 2, MSG_CTRUNC }, seen)
+    assert.same({ "WSAEMSGSIZE", 2, MSG_CTRUNC }, seen)
     assert.same({ "IP_TTL" }, types(m))
   end)
 end)
@@ -1340,7 +1397,7 @@ describe("WSARecvMsg completion forms", function()
       assert.same({
         { 1, nil, 9, 0, 0, { "IP_TTL" }, true },
         { 2, "WSAEMSGSIZE", 4, MSG_TRUNC, MSG_TRUNC, { "IP_TTL" }, true },
-        { 3, nil, 9, MSG_CTRUNC, MSG_CTRUNC, {}, true },
+        { 3, "WSAEMSGSIZE", 9, MSG_CTRUNC, MSG_CTRUNC, {}, true },
         { 4, nil, 9, 0, 0, { "IP_TTL" }, true },
       }, calls)
       assert.equal("datagram1", msgs[1].buffers:sub(1, 9))

@@ -295,7 +295,11 @@ int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
             unsigned *flags, wr_overlapped *ov,
             wr_completion_routine routine);
 
-/* WSARecvMsg: the same queue and completion path, with msg filled in. */
+/*
+** WSARecvMsg: the same queue and completion path, with msg filled in.
+** Data or control messages that do not fit fail the receive with
+** WSAEMSGSIZE, the bytes placed, MSG_TRUNC / MSG_CTRUNC in msg->flags.
+*/
 int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
                size_t *bytes, wr_overlapped *ov,
                wr_completion_routine routine);

@@ -363,11 +363,16 @@ static int step_partial(wr_socket *s, wr_overlapped *ov) {
   return step_from_part(s, ov);
 }
 
-/* A WSARecvMsg receive succeeded with n bytes described by mh. */
+/*
+** A WSARecvMsg receive got n bytes described by mh.  Data or control
+** messages that did not fit: WSAEMSGSIZE, with the bytes placed and
+** MSG_TRUNC / MSG_CTRUNC saying which (Windows reports both alike).
+*/
 static void msg_done(wr_socket *s, wr_overlapped *ov, struct msghdr *mh,
                      size_t n) {
   unsigned fl = wr__msg_filter(s, ov->msg, mh);
-  finish(ov, (fl & WR_MSG_TRUNC) ? WSAEMSGSIZE : 0, n, fl);
+  int cut = (fl & (WR_MSG_TRUNC | WR_MSG_CTRUNC)) != 0;
+  finish(ov, cut ? WSAEMSGSIZE : 0, n, fl);
 }
 
 /*
