@@ -155,24 +155,75 @@ for _, kind in ipairs { "inet", "inet6", "unix" } do
       assert.equal("DE", b2:sub())
     end)
 
-    it("WSAEMSGSIZE on an overlapped call completing at once: failure with "
-      .. "bytes placed, and no routine ever runs", function()
+    it("WSAEMSGSIZE on an overlapped call completing at once: "
+      .. "WSA_IO_PENDING, then the routine runs once with the error and the "
+      .. "bytes placed", function()
         local ch = channel(kind)
         ch.send("0123456789")
         ch.send("after")
         local b = wsarecv.buffer(4)
         local ov = wsarecv.overlapped()
-        local ran = 0
-        local r = pack(ch.rx:WSARecv(b, 0, ov, function() ran = ran + 1 end))
-        assert.same({ nil, "WSAEMSGSIZE", 10040, 4, n = 4 }, r)
+        local calls = {}
+        local r = pack(ch.rx:WSARecv(b, 0, ov, function(err, bytes, o, fl)
+          calls[#calls + 1] = { err, bytes, o == ov, fl }
+        end))
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 }, r)
         assert.equal("0123", b:sub())
-        for _ = 1, 5 do wsarecv.SleepEx(5, true) end
-        assert.equal(0, ran)
         assert.equal(0, ch.rx:pending())
+        assert.same({}, calls)        -- only in an alertable wait
+        assert.equal("WAIT_IO_COMPLETION", wsarecv.SleepEx(0, true))
+        for _ = 1, 5 do wsarecv.SleepEx(5, true) end
+        assert.same({ { "WSAEMSGSIZE", 4, true, 0 } }, calls)
+        assert.equal("WSAEMSGSIZE", ov.error)
+        assert.equal(4, ov.bytes)
         local big = wsarecv.buffer(16)
         r = pack(ch.rx:WSARecv(big, 0))
         assert.same({ 0, 5, 0, n = 3 }, r)
         assert.equal("after", big:sub(1, 5))
+      end)
+
+    it("WSAEMSGSIZE on an event-style call completing at once: "
+      .. "WSA_IO_PENDING, the object signalled, WSAGetOverlappedResult gives "
+      .. "the error and the bytes", function()
+        local ch = channel(kind)
+        ch.send("0123456789")
+        local b = wsarecv.buffer(3)
+        local ov = wsarecv.overlapped()
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+          pack(ch.rx:WSARecv(b, 0, ov)))
+        assert.is_false(ov.pending)
+        assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 0,
+          false))
+        assert.same({ nil, "WSAEMSGSIZE", 10040, 3, n = 4 },
+          pack(ch.rx:WSAGetOverlappedResult(ov)))
+        assert.equal("012", b:sub())
+        -- the object is free again
+        ch.send("ok")
+        assert.same({ 0, 2, 0, n = 3 }, pack(ch.rx:WSARecv(b, 0, ov)))
+      end)
+
+    it("a routine-driven receive chain goes on past a datagram too big "
+      .. "for its buffers", function()
+        local ch = channel(kind)
+        local texts = { "0123456789", "ab", "cdefghijk", "lm" }
+        for _, t in ipairs(texts) do ch.send(t) end
+        local b = wsarecv.buffer(4)
+        local got, fails = {}, {}
+        local function rt(err, bytes, ov)
+          got[#got + 1] = { err, b:sub(1, bytes) }
+          if #got < #texts then
+            local r = pack(ch.rx:WSARecv(b, 0, ov, rt))
+            if r[1] ~= 0 and r[2] ~= "WSA_IO_PENDING" then
+              fails[#fails + 1] = r[2]
+            end
+          end
+        end
+        local r = pack(ch.rx:WSARecv(b, 0, nil, rt))
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 }, r)
+        assert.is_true(wait_for(function() return #got == #texts end))
+        assert.same({ { "WSAEMSGSIZE", "0123" }, { nil, "ab" },
+          { "WSAEMSGSIZE", "cdef" }, { nil, "lm" } }, got)
+        assert.same({}, fails)
       end)
 
     it("WSAEMSGSIZE on a pending operation: the routine gets the error and "
@@ -820,6 +871,29 @@ describe("unix seqpacket", function()
       assert.same({ 0, 4, 0, n = 3 }, pack(a:WSARecv(b, 0)))
       assert.equal("last", b:sub(1, 4))
       assert.same({ nil, "WSAEDISCON", 10101, n = 3 }, pack(a:WSARecv({}, 0)))
+    end)
+
+  it("a routine-driven receive chain goes on past a message too big for "
+    .. "its buffers", function()
+      local a, c = seqpacket_pair()
+      local texts = { "ab", "toolong", "cd", "0123456", "ef" }
+      for _, t in ipairs(texts) do c:send(t) end
+      local b = wsarecv.buffer(4)
+      local got, fails = {}, {}
+      local function rt(err, bytes, ov)
+        got[#got + 1] = { err, b:sub(1, bytes) }
+        if #got < #texts then
+          local r = pack(a:WSARecv(b, 0, ov, rt))
+          if r[1] ~= 0 and r[2] ~= "WSA_IO_PENDING" then
+            fails[#fails + 1] = r[2]
+          end
+        end
+      end
+      assert.same({ 0, 2, 0, n = 3 }, pack(a:WSARecv(b, 0, nil, rt)))
+      assert.is_true(wait_for(function() return #got == #texts end))
+      assert.same({ { nil, "ab" }, { "WSAEMSGSIZE", "tool" }, { nil, "cd" },
+        { "WSAEMSGSIZE", "0123" }, { nil, "ef" } }, got)
+      assert.same({}, fails)
     end)
 
   it("MSG_WAITALL and MSG_OOB are refused with WSAEOPNOTSUPP", function()

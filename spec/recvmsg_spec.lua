@@ -792,21 +792,59 @@ describe("WSARecvMsg truncation", function()
       assert.equal(MSG_TRUNC, ov.flags)
     end)
 
-  it("data, completed at once: a failure with the bytes placed and no "
-    .. "routine", function()
+  it("data, completed at once: WSA_IO_PENDING, then the routine runs once "
+    .. "with WSAEMSGSIZE, the bytes placed and MSG_TRUNC", function()
       local ch = udp("inet", "127.0.0.1")
       local buf = wsarecv.buffer(3)
       local m = wsarecv.msg { buffers = buf, control = 0 }
       ch.send("already queued")
       wsarecv.SleepEx(10, false)
-      local ran = false
-      assert.same({ nil, "WSAEMSGSIZE", 10040, 3, n = 4 },
-        pack(ch.rx:WSARecvMsg(m, nil, function() ran = true end)))
+      local calls = {}
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, nil, function(err, bytes, ov, fl, mm)
+          calls[#calls + 1] = { err, bytes, fl, mm == m }
+        end)))
       assert.equal("alr", buf:sub())
       assert.equal(MSG_TRUNC, m.flags)
+      assert.is_true(m.pending)          -- until the routine has run
+      assert.equal("WAIT_IO_COMPLETION", wsarecv.SleepEx(20, true))
+      assert.equal(0, wsarecv.SleepEx(10, true))
+      assert.same({ { "WSAEMSGSIZE", 3, MSG_TRUNC, true } }, calls)
       assert.is_false(m.pending)
-      assert.equal(0, wsarecv.SleepEx(20, true))
-      assert.is_false(ran)
+    end)
+
+  it("control too big, completed at once (test_ip_pktinfo's APC case): "
+    .. "WSA_IO_PENDING, then the routine once with WSAEMSGSIZE and "
+    .. "MSG_CTRUNC; event style alike", function()
+      local ch = udp("inet", "127.0.0.1")
+      assert(ch.rx:setsockopt("IP_PKTINFO", true) == 0)
+      local buf = wsarecv.buffer(10)
+      local m = wsarecv.msg { buffers = buf, control = 1 }
+      ch.send("HELLO\0")
+      wsarecv.SleepEx(10, false)
+      local ov = wsarecv.overlapped()
+      local calls = {}
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, ov, function(err, bytes, o, fl)
+          calls[#calls + 1] = { err, bytes, o == ov, fl }
+        end)))
+      assert.equal("WAIT_IO_COMPLETION", wsarecv.SleepEx(0, true))
+      assert.equal(0, wsarecv.SleepEx(10, true))
+      assert.same({ { "WSAEMSGSIZE", 6, true, MSG_CTRUNC } }, calls)
+      assert.equal("HELLO\0", buf:sub(1, 6))
+      assert.equal(MSG_CTRUNC, m.flags)
+
+      ch.send("HELLO\0")
+      wsarecv.SleepEx(10, false)
+      buf:fill(0)
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, ov)))
+      assert.is_false(ov.pending)
+      assert.is_false(m.pending)
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 6, n = 4 },
+        pack(ch.rx:WSAGetOverlappedResult(ov)))
+      assert.equal("HELLO\0", buf:sub(1, 6))
+      assert.equal(MSG_CTRUNC, m.flags)
     end)
 
   it("data and control both truncated: MSG_TRUNC | MSG_CTRUNC", function()

@@ -289,7 +289,12 @@ void wr_overlapped_forget(wr_overlapped *ov);
 ** *flags is read (the input flags) and written (the output flags).
 ** Returns 0 (completed at once: *bytes and *flags set, and the routine is
 ** queued), WSA_IO_PENDING, or a WSA code (no completion will follow; when
-** data was placed, *bytes says how much).
+** data was placed, *bytes says how much).  A datagram too big for the
+** buffers is WSAEMSGSIZE with the bytes placed: returned by a
+** nonoverlapped call; an overlapped one returns WSA_IO_PENDING even when
+** the datagram was already there, and the result (WSAEMSGSIZE, bytes,
+** flags) comes through its completion -- the routine, or the signalled
+** object -- as on Windows.
 */
 int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
             unsigned *flags, wr_overlapped *ov,

@@ -642,9 +642,22 @@ static int check_socket(wr_socket *s) {
 }
 
 /*
+** A datagram (or its control messages) too big for an overlapped receive
+** that completed at once has not failed to start: Windows delivers
+** WSAEMSGSIZE through the completion, as if it had come later (the call
+** returns WSA_IO_PENDING), so a routine-driven receive chain goes on.
+** A nonoverlapped call just returns it.
+*/
+static int completes_later(const wr_overlapped *ov) {
+  return ov->error == WSAEMSGSIZE && !ov->internal;
+}
+
+/*
 ** Post ov: complete it at once if nothing is queued ahead and the kernel
 ** has what it needs, else queue it.  Returns 0 (completed at once, result
-** in ov, routine queued), WSA_IO_PENDING, or a failure (nothing queued).
+** in ov, routine queued), WSA_IO_PENDING (also when it completed at once
+** with WSAEMSGSIZE: signalled, routine queued), or a failure (nothing
+** queued, no completion).
 */
 static int post(wr_socket *s, wr_overlapped *ov) {
   int oob = (ov->in_flags & WR_MSG_OOB) != 0;
@@ -672,7 +685,7 @@ static int post(wr_socket *s, wr_overlapped *ov) {
       s->loop->flush = s;
     }
   } else if (q->head == NULL && step(s, ov)) {
-    if (ov->error != 0) {
+    if (ov->error != 0 && !completes_later(ov)) {
       /* failed to start: no completion indication will occur */
       if (s->type == SOCK_STREAM && fatal_for_stream(ov->error))
         s->sticky = ov->error;
@@ -683,7 +696,7 @@ static int post(wr_socket *s, wr_overlapped *ov) {
     }
     wr__socket_ref(s);
     signal_op(s, ov);
-    return 0;
+    return ov->error ? WSA_IO_PENDING : 0;
   }
   ov->state = WR_OV_PENDING;
   ov->where = oob ? WR_IN_OOBQ : WR_IN_QUEUE;
