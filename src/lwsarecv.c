@@ -188,7 +188,7 @@ static int check_ms(lua_State *L, int idx, long *out) {
   }
   luaL_argcheck(L, ms >= -1, idx, "milliseconds must be >= 0 (or -1/nil "
                 "for INFINITE)");
-  if (ms == -1 || ms == (lua_Integer)MAX_TIMEOUT_MS + 1) return 0;
+  if (ms == -1 || ms == 0xFFFFFFFF) return 0;         /* INFINITE */
   if (ms > MAX_TIMEOUT_MS) return WSAEINVAL;
 #if LONG_MAX < MAX_TIMEOUT_MS
   if (ms > LONG_MAX) ms = LONG_MAX;       /* a 32-bit long: ~24.8 days */

@@ -439,7 +439,7 @@ static int parse_v4(const char *text, struct in_addr *a) {
 ** The scope of fe80::1%eth0 or fe80::1%2: an interface name, else a
 ** decimal number.  A name no interface has, or anything else, is no scope:
 ** the text is then not an address.  A number naming no interface is left
-** to the call using the address (ENODEV: WSAEADDRNOTAVAIL).
+** to the call using the address: WSAEADDRNOTAVAIL (see unknown_scope).
 */
 static int parse_scope(const char *text, uint32_t *scope) {
   const char *p;
