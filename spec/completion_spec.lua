@@ -907,4 +907,56 @@ describe("infinite waits", function()
       assert_clean_exit(out, how, rc)
       assert.equal("nil WSAEINVAL 10022\nnil WSAEINVAL 10022\n2\n", out)
     end)
+
+  it("a timeout longer than a DWORD holds gives WSAEINVAL without "
+    .. "waiting; 0xFFFFFFFF is INFINITE; 0xFFFFFFFE is a timeout", function()
+      local out, how, rc = run_child(CHILD .. [[
+        show(wsarecv.SleepEx(2^62, true))
+        show(wsarecv.SleepEx(0x100000000, false))
+        show(wsarecv.SleepEx(math.maxinteger, true))
+        show(wsarecv.SleepEx(math.huge, true))
+        show(wsarecv.SleepEx(0xFFFFFFFF, true))   -- INFINITE, nothing to wait for
+        local a = wsarecv.overlapped()
+        show(wsarecv.WSAWaitForMultipleEvents({ a }, false, 2^40, true))
+        show(wsarecv.WSAWaitForMultipleEvents(a, true, 0x100000000, false))
+        -- the longest finite timeouts are accepted and end at the completion
+        local rx, send = udp()
+        local n = 0
+        rx:WSARecv(wsarecv.buffer(8), 0, nil, function() n = n + 1 end)
+        send("x")
+        show(wsarecv.SleepEx(0xFFFFFFFE, true), n)
+        local ov = wsarecv.overlapped()
+        rx:WSARecv(wsarecv.buffer(8), 0, ov)
+        send("y")
+        show(wsarecv.WSAWaitForMultipleEvents({ ov }, false, 0xFFFFFFFE, true))
+        -- refused before any waiting: a queued routine is not run
+        rx:WSARecv(wsarecv.buffer(8), 0, nil, function() n = n + 1 end)
+        send("z")
+        wsarecv.SleepEx(20, false)
+        local r = table.pack(wsarecv.SleepEx(2^62, true))
+        show(r[1], r[2], r[3], n)
+        r = table.pack(wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2^33,
+          true))
+        show(r[1], r[2], r[3], n)
+        show(wsarecv.SleepEx(0, true), n)
+      ]], 10)
+      assert_clean_exit(out, how, rc)
+      assert.equal(("nil WSAEINVAL 10022\n"):rep(7)
+        .. "WAIT_IO_COMPLETION 1\n1\n"
+        .. "nil WSAEINVAL 10022 1\nnil WSAEINVAL 10022 1\n"
+        .. "WAIT_IO_COMPLETION 2\n", out)
+    end)
+
+  it("timeouts: other negative values and non-integers still raise, "
+    .. "and argument errors come before WSAEINVAL", function()
+      assert.has_error(function() wsarecv.SleepEx(-2, true) end)
+      assert.has_error(function() wsarecv.SleepEx(1.5, true) end)
+      assert.has_error(function() wsarecv.SleepEx(0 / 0, true) end)
+      assert.has_error(function() wsarecv.SleepEx("soon", true) end)
+      assert.has_error(function()
+        wsarecv.WSAWaitForMultipleEvents({ wsarecv.overlapped() }, false, -5)
+      end)
+      assert.matches("bad argument #1", H.raised(
+        wsarecv.WSAWaitForMultipleEvents, "not ovs", false, 2^40))
+    end)
 end)

@@ -155,24 +155,75 @@ for _, kind in ipairs { "inet", "inet6", "unix" } do
       assert.equal("DE", b2:sub())
     end)
 
-    it("WSAEMSGSIZE on an overlapped call completing at once: failure with "
-      .. "bytes placed, and no routine ever runs", function()
+    it("WSAEMSGSIZE on an overlapped call completing at once: "
+      .. "WSA_IO_PENDING, then the routine runs once with the error and the "
+      .. "bytes placed", function()
         local ch = channel(kind)
         ch.send("0123456789")
         ch.send("after")
         local b = wsarecv.buffer(4)
         local ov = wsarecv.overlapped()
-        local ran = 0
-        local r = pack(ch.rx:WSARecv(b, 0, ov, function() ran = ran + 1 end))
-        assert.same({ nil, "WSAEMSGSIZE", 10040, 4, n = 4 }, r)
+        local calls = {}
+        local r = pack(ch.rx:WSARecv(b, 0, ov, function(err, bytes, o, fl)
+          calls[#calls + 1] = { err, bytes, o == ov, fl }
+        end))
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 }, r)
         assert.equal("0123", b:sub())
-        for _ = 1, 5 do wsarecv.SleepEx(5, true) end
-        assert.equal(0, ran)
         assert.equal(0, ch.rx:pending())
+        assert.same({}, calls)        -- only in an alertable wait
+        assert.equal("WAIT_IO_COMPLETION", wsarecv.SleepEx(0, true))
+        for _ = 1, 5 do wsarecv.SleepEx(5, true) end
+        assert.same({ { "WSAEMSGSIZE", 4, true, 0 } }, calls)
+        assert.equal("WSAEMSGSIZE", ov.error)
+        assert.equal(4, ov.bytes)
         local big = wsarecv.buffer(16)
         r = pack(ch.rx:WSARecv(big, 0))
         assert.same({ 0, 5, 0, n = 3 }, r)
         assert.equal("after", big:sub(1, 5))
+      end)
+
+    it("WSAEMSGSIZE on an event-style call completing at once: "
+      .. "WSA_IO_PENDING, the object signalled, WSAGetOverlappedResult gives "
+      .. "the error and the bytes", function()
+        local ch = channel(kind)
+        ch.send("0123456789")
+        local b = wsarecv.buffer(3)
+        local ov = wsarecv.overlapped()
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+          pack(ch.rx:WSARecv(b, 0, ov)))
+        assert.is_false(ov.pending)
+        assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 0,
+          false))
+        assert.same({ nil, "WSAEMSGSIZE", 10040, 3, n = 4 },
+          pack(ch.rx:WSAGetOverlappedResult(ov)))
+        assert.equal("012", b:sub())
+        -- the object is free again
+        ch.send("ok")
+        assert.same({ 0, 2, 0, n = 3 }, pack(ch.rx:WSARecv(b, 0, ov)))
+      end)
+
+    it("a routine-driven receive chain goes on past a datagram too big "
+      .. "for its buffers", function()
+        local ch = channel(kind)
+        local texts = { "0123456789", "ab", "cdefghijk", "lm" }
+        for _, t in ipairs(texts) do ch.send(t) end
+        local b = wsarecv.buffer(4)
+        local got, fails = {}, {}
+        local function rt(err, bytes, ov)
+          got[#got + 1] = { err, b:sub(1, bytes) }
+          if #got < #texts then
+            local r = pack(ch.rx:WSARecv(b, 0, ov, rt))
+            if r[1] ~= 0 and r[2] ~= "WSA_IO_PENDING" then
+              fails[#fails + 1] = r[2]
+            end
+          end
+        end
+        local r = pack(ch.rx:WSARecv(b, 0, nil, rt))
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 }, r)
+        assert.is_true(wait_for(function() return #got == #texts end))
+        assert.same({ { "WSAEMSGSIZE", "0123" }, { nil, "ab" },
+          { "WSAEMSGSIZE", "cdef" }, { nil, "lm" } }, got)
+        assert.same({}, fails)
       end)
 
     it("WSAEMSGSIZE on a pending operation: the routine gets the error and "
@@ -309,6 +360,56 @@ for _, kind in ipairs { "inet", "inet6", "unix" } do
         ch.send("")
         assert.is_true(wait_for(function() return got ~= nil end))
         assert.same({ bytes = 0, flags = 0 }, got)
+        assert.equal(0, ch.rx:pending())
+      end)
+
+    it("empty buffers (nonoverlapped): a datagram fails with WSAEMSGSIZE "
+      .. "and is consumed, an empty one is received", function()
+        local ch = channel(kind)
+        ch.send("hello")
+        ch.send("")
+        ch.send("world")
+        ch.send("x")
+        local b = wsarecv.buffer(8)
+        assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+          pack(ch.rx:WSARecv({}, 0)))
+        assert.same({ 0, 0, 0, n = 3 }, pack(ch.rx:WSARecv({}, 0)))
+        -- zero-length buffers and slices are no different
+        assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+          pack(ch.rx:WSARecv({ wsarecv.buffer(0), { b, 2, 0 } }, 0)))
+        assert.same({ 0, 1, 0, n = 3 }, pack(ch.rx:WSARecv(b, 0)))
+        assert.equal("x", b:sub(1, 1))
+      end)
+
+    it("empty buffers (overlapped): the routine gets WSAEMSGSIZE, the "
+      .. "event-style result too; each datagram is consumed", function()
+        local ch = channel(kind)
+        local got
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+          pack(ch.rx:WSARecv({}, 0, nil, function(err, bytes, ov, flags)
+            got = { err, bytes, flags }
+          end)))
+        ch.send("first")
+        assert.is_true(wait_for(function() return got ~= nil end))
+        assert.same({ "WSAEMSGSIZE", 0, 0 }, got)
+        local ov = wsarecv.overlapped()
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+          pack(ch.rx:WSARecv({}, 0, ov)))
+        ch.send("second")
+        assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000,
+          false))
+        assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+          pack(ch.rx:WSAGetOverlappedResult(ov)))
+        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+          pack(ch.rx:WSARecv({}, 0, ov)))
+        ch.send("")
+        assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000,
+          false))
+        assert.same({ 0, 0, n = 2 }, pack(ch.rx:WSAGetOverlappedResult(ov)))
+        ch.send("third")
+        local b = wsarecv.buffer(8)
+        assert.same({ 0, 5, 0, n = 3 }, pack(ch.rx:WSARecv(b, 0)))
+        assert.equal("third", b:sub(1, 5))
         assert.equal(0, ch.rx:pending())
       end)
 
@@ -468,6 +569,44 @@ describe("UDP sockets", function()
       assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
         pack(s:WSARecv(wsarecv.buffer(8), 0, wsarecv.overlapped())))
       assert.equal(0, s:pending())
+    end)
+
+  it("an inet socket given an IPv6 address: WSAEAFNOSUPPORT from bind, "
+    .. "connect and sendto; text that is no address: WSAHOST_NOT_FOUND",
+    function()
+      local s = sock("inet", "dgram")
+      local AF = { nil, "WSAEAFNOSUPPORT", 10047, n = 3 }
+      local NF = { nil, "WSAHOST_NOT_FOUND", 11001, n = 3 }
+      for _, a in ipairs { "::1", "::", "fe80::1%lo", "::ffff:127.0.0.1" } do
+        assert.same(AF, pack(s:bind(a, 0)), a)
+        assert.same(AF, pack(s:connect(a, 9)), a)
+        assert.same(AF, pack(s:sendto("x", a, 9)), a)
+      end
+      for _, a in ipairs { "nonsense", "127.0.0.1.5", "::1::2" } do
+        assert.same(NF, pack(s:bind(a, 0)), a)
+        assert.same(NF, pack(s:sendto("x", a, 9)), a)
+      end
+      -- still usable: nothing was bound
+      assert.equal(0, s:bind("127.0.0.1", 0))
+    end)
+
+  it("an IPv6 scope naming no interface: an unknown name is no address "
+    .. "(WSAHOST_NOT_FOUND), an unknown index WSAEADDRNOTAVAIL", function()
+      local s = sock("inet6", "dgram")
+      local NF = { nil, "WSAHOST_NOT_FOUND", 11001, n = 3 }
+      for _, a in ipairs { "fe80::1%nosuchif", "fe80::1%", "fe80::1%12abc",
+        "fe80::1%99999999999" } do
+        assert.same(NF, pack(s:bind(a, 0)), a)
+        assert.same(NF, pack(s:connect(a, 9)), a)
+        assert.same(NF, pack(s:sendto("x", a, 9)), a)
+      end
+      assert.same({ nil, "WSAEADDRNOTAVAIL", 10049, n = 3 },
+        pack(s:bind("fe80::1%99999", 0)))
+      -- still usable: nothing was bound, nor tied to an interface
+      assert.equal(0, s:bind("::1", 0))
+      -- the kernel's word for it (ENODEV) is the same error
+      assert.same({ nil, "WSAEADDRNOTAVAIL", 10049, n = 3 },
+        pack(s:setsockopt("IPV6_ADD_MEMBERSHIP", { "ff02::1:3", "99999" })))
     end)
 
   it("becomes receivable once sendto bound it implicitly", function()
@@ -700,6 +839,62 @@ describe("unix seqpacket", function()
     assert.same({ 0, 11, 0, n = 3 }, pack(a:WSARecv(b, 0)))
     assert.equal("after-empty", b:sub(1, 11))
   end)
+
+  it("empty buffers: a message fails with WSAEMSGSIZE and is consumed, an "
+    .. "empty one is received; the peer's close is still WSAEDISCON",
+    function()
+      local a, c = seqpacket_pair()
+      c:send("msg-1")
+      c:send("")
+      local b = wsarecv.buffer(8)
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+        pack(a:WSARecv({}, 0)))
+      assert.same({ 0, 0, 0, n = 3 }, pack(a:WSARecv({}, 0)))
+      local got
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(a:WSARecv({}, 0, nil, function(err, bytes)
+          got = { err, bytes }
+        end)))
+      c:send("msg-2")
+      assert.is_true(wait_for(function() return got ~= nil end))
+      assert.same({ "WSAEMSGSIZE", 0 }, got)
+      local ov = wsarecv.overlapped()
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(a:WSARecv({}, 0, ov)))
+      c:send("msg-3")
+      assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000,
+        false))
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 0, n = 4 },
+        pack(a:WSAGetOverlappedResult(ov)))
+      c:send("last")
+      c:close()
+      assert.same({ 0, 4, 0, n = 3 }, pack(a:WSARecv(b, 0)))
+      assert.equal("last", b:sub(1, 4))
+      assert.same({ nil, "WSAEDISCON", 10101, n = 3 }, pack(a:WSARecv({}, 0)))
+    end)
+
+  it("a routine-driven receive chain goes on past a message too big for "
+    .. "its buffers", function()
+      local a, c = seqpacket_pair()
+      local texts = { "ab", "toolong", "cd", "0123456", "ef" }
+      for _, t in ipairs(texts) do c:send(t) end
+      local b = wsarecv.buffer(4)
+      local got, fails = {}, {}
+      local function rt(err, bytes, ov)
+        got[#got + 1] = { err, b:sub(1, bytes) }
+        if #got < #texts then
+          local r = pack(a:WSARecv(b, 0, ov, rt))
+          if r[1] ~= 0 and r[2] ~= "WSA_IO_PENDING" then
+            fails[#fails + 1] = r[2]
+          end
+        end
+      end
+      assert.same({ 0, 2, 0, n = 3 }, pack(a:WSARecv(b, 0, nil, rt)))
+      assert.is_true(wait_for(function() return #got == #texts end))
+      assert.same({ { nil, "ab" }, { "WSAEMSGSIZE", "tool" }, { nil, "cd" },
+        { "WSAEMSGSIZE", "0123" }, { nil, "ef" } }, got)
+      assert.same({}, fails)
+    end)
 
   it("MSG_WAITALL and MSG_OOB are refused with WSAEOPNOTSUPP", function()
     local a, c = seqpacket_pair()

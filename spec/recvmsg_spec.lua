@@ -138,7 +138,7 @@ describe("wsarecv.msg", function()
   end)
 
   it("without a control buffer: data arrives, enabled messages give "
-    .. "MSG_CTRUNC", function()
+    .. "MSG_CTRUNC and WSAEMSGSIZE", function()
       local ch = udp("inet", "127.0.0.1")
       local buf = wsarecv.buffer(8)
       local m = wsarecv.msg { buffers = buf }
@@ -152,7 +152,9 @@ describe("wsarecv.msg", function()
       assert.equal(0, m.flags)
       assert(ch.rx:setsockopt("IP_RECVTTL", true) == 0)
       ch.send("ttl")
-      assert.same({ 0, 3, MSG_CTRUNC, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 3, n = 4 },
+        pack(ch.rx:WSARecvMsg(m)))
+      assert.equal("ttl", buf:sub(1, 3))
       assert.equal(MSG_CTRUNC, m.flags)
       assert.equal(0, m.controllen)
       assert.same({}, m:control())
@@ -790,21 +792,59 @@ describe("WSARecvMsg truncation", function()
       assert.equal(MSG_TRUNC, ov.flags)
     end)
 
-  it("data, completed at once: a failure with the bytes placed and no "
-    .. "routine", function()
+  it("data, completed at once: WSA_IO_PENDING, then the routine runs once "
+    .. "with WSAEMSGSIZE, the bytes placed and MSG_TRUNC", function()
       local ch = udp("inet", "127.0.0.1")
       local buf = wsarecv.buffer(3)
       local m = wsarecv.msg { buffers = buf, control = 0 }
       ch.send("already queued")
       wsarecv.SleepEx(10, false)
-      local ran = false
-      assert.same({ nil, "WSAEMSGSIZE", 10040, 3, n = 4 },
-        pack(ch.rx:WSARecvMsg(m, nil, function() ran = true end)))
+      local calls = {}
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, nil, function(err, bytes, ov, fl, mm)
+          calls[#calls + 1] = { err, bytes, fl, mm == m }
+        end)))
       assert.equal("alr", buf:sub())
       assert.equal(MSG_TRUNC, m.flags)
+      assert.is_true(m.pending)          -- until the routine has run
+      assert.equal("WAIT_IO_COMPLETION", wsarecv.SleepEx(20, true))
+      assert.equal(0, wsarecv.SleepEx(10, true))
+      assert.same({ { "WSAEMSGSIZE", 3, MSG_TRUNC, true } }, calls)
       assert.is_false(m.pending)
-      assert.equal(0, wsarecv.SleepEx(20, true))
-      assert.is_false(ran)
+    end)
+
+  it("control too big, completed at once (test_ip_pktinfo's APC case): "
+    .. "WSA_IO_PENDING, then the routine once with WSAEMSGSIZE and "
+    .. "MSG_CTRUNC; event style alike", function()
+      local ch = udp("inet", "127.0.0.1")
+      assert(ch.rx:setsockopt("IP_PKTINFO", true) == 0)
+      local buf = wsarecv.buffer(10)
+      local m = wsarecv.msg { buffers = buf, control = 1 }
+      ch.send("HELLO\0")
+      wsarecv.SleepEx(10, false)
+      local ov = wsarecv.overlapped()
+      local calls = {}
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, ov, function(err, bytes, o, fl)
+          calls[#calls + 1] = { err, bytes, o == ov, fl }
+        end)))
+      assert.equal("WAIT_IO_COMPLETION", wsarecv.SleepEx(0, true))
+      assert.equal(0, wsarecv.SleepEx(10, true))
+      assert.same({ { "WSAEMSGSIZE", 6, true, MSG_CTRUNC } }, calls)
+      assert.equal("HELLO\0", buf:sub(1, 6))
+      assert.equal(MSG_CTRUNC, m.flags)
+
+      ch.send("HELLO\0")
+      wsarecv.SleepEx(10, false)
+      buf:fill(0)
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, ov)))
+      assert.is_false(ov.pending)
+      assert.is_false(m.pending)
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 6, n = 4 },
+        pack(ch.rx:WSAGetOverlappedResult(ov)))
+      assert.equal("HELLO\0", buf:sub(1, 6))
+      assert.equal(MSG_CTRUNC, m.flags)
     end)
 
   it("data and control both truncated: MSG_TRUNC | MSG_CTRUNC", function()
@@ -818,8 +858,8 @@ describe("WSARecvMsg truncation", function()
     assert.same({}, m:control())
   end)
 
-  it("control: the messages that fit are delivered, in order, and "
-    .. "MSG_CTRUNC is set", function()
+  it("control: the messages that fit are delivered, in order; MSG_CTRUNC "
+    .. "and WSAEMSGSIZE when one does not", function()
       local ch = udp("inet", "127.0.0.1")
       for _, o in ipairs { "IP_PKTINFO", "IP_RECVTTL", "IP_RECVTOS" } do
         assert(ch.rx:setsockopt(o, true) == 0)
@@ -842,7 +882,11 @@ describe("WSARecvMsg truncation", function()
         ch.send("c" .. size)
         local r = pack(ch.rx:WSARecvMsg(m))
         local fl = #want < 3 and MSG_CTRUNC or 0
-        assert.same({ 0, #("c" .. size), fl, n = 3 }, r)
+        if fl == 0 then
+          assert.same({ 0, #("c" .. size), 0, n = 3 }, r)
+        else
+          assert.same({ nil, "WSAEMSGSIZE", 10040, #("c" .. size), n = 4 }, r)
+        end
         assert.equal(fl, m.flags)
         assert.same(want, types(m))
         assert.equal(used, m.controllen)
@@ -853,7 +897,58 @@ describe("WSARecvMsg truncation", function()
       end
     end)
 
-  it("control truncation reaches a pending routine's flags", function()
+  it("a control buffer too small for IP_PKTINFO: WSAEMSGSIZE, the data "
+    .. "placed, its bytes, MSG_CTRUNC (nonoverlapped, event style, routine)",
+    function()
+      local ch = udp("inet", "127.0.0.1")
+      assert(ch.rx:setsockopt("IP_PKTINFO", true) == 0)
+      local buf = wsarecv.buffer(10)
+      local m = wsarecv.msg { buffers = buf, control = 1 }
+      ch.send("HELLO\0")
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 6, n = 4 },
+        pack(ch.rx:WSARecvMsg(m)))
+      assert.equal("HELLO\0", buf:sub(1, 6))
+      assert.equal(MSG_CTRUNC, m.flags)
+      assert.equal(0, m.controllen)
+      assert.same({ "127.0.0.1", ch.txport }, { m:name() })
+
+      buf:fill(0)
+      local ov = wsarecv.overlapped()
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, ov)))
+      ch.send("HELLO\0")
+      assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000,
+        false))
+      assert.same({ nil, "WSAEMSGSIZE", 10040, 6, n = 4 },
+        pack(ch.rx:WSAGetOverlappedResult(ov)))
+      assert.equal("WSAEMSGSIZE", ov.error)
+      assert.equal(6, ov.bytes)
+      assert.equal("HELLO\0", buf:sub(1, 6))
+      assert.equal(MSG_CTRUNC, m.flags)
+
+      buf:fill(0)
+      local calls = {}
+      assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, ov, function(err, bytes, o, flags, mm)
+          calls[#calls + 1] = { err, bytes, o == ov, flags, mm.flags }
+        end)))
+      ch.send("HELLO\0")
+      assert.is_true(wait_for(function() return #calls > 0 end))
+      wsarecv.SleepEx(10, true)
+      assert.same({ { "WSAEMSGSIZE", 6, true, MSG_CTRUNC, MSG_CTRUNC } },
+        calls)
+      assert.equal("HELLO\0", buf:sub(1, 6))
+
+      -- room enough: the packet info arrives and the receive succeeds
+      m.control = 512
+      ch.send("HELLO\0")
+      assert.same({ 0, 6, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
+      assert.same({ "IP_PKTINFO" }, types(m))
+      assert.equal("127.0.0.1", m:control()[1].addr)
+    end)
+
+  it("control truncation reaches a pending routine: WSAEMSGSIZE, the "
+    .. "bytes, MSG_CTRUNC", function()
     local ch = udp("inet", "127.0.0.1")
     assert(ch.rx:setsockopt("IP_RECVTTL", true) == 0)
     assert(ch.rx:setsockopt("IP_RECVTOS", true) == 0)
@@ -865,7 +960,7 @@ describe("WSARecvMsg truncation", function()
       end)))
     ch.send("ct")
     assert.is_true(wait_for(function() return seen ~= nil end))
-    assert.same({ nil, 2, MSG_CTRUNC }, seen)
+    assert.same({ "WSAEMSGSIZE", 2, MSG_CTRUNC }, seen)
     assert.same({ "IP_TTL" }, types(m))
   end)
 end)
@@ -1079,6 +1174,79 @@ describe("WSARecvMsg flag rules", function()
       m.control = 32                    -- idle again: settable
       assert.equal(32, #m.controlbuf)
     end)
+
+  it("a msg completed at once stays in use until its routine has run: "
+    .. "the routine sees its own datagram and source", function()
+      local ch = udp("inet", "127.0.0.1")
+      local other = sock("inet", "dgram")
+      assert(other:bind("127.0.0.1", 0) == 0)
+      local _, oport = other:getsockname()
+      local buf = wsarecv.buffer(16)
+      local m = wsarecv.msg { buffers = buf, control = 0 }
+      ch.send("first")
+      assert.equal(6, other:sendto("second", "127.0.0.1", ch.port))
+      local seen
+      assert.same({ 0, 5, 0, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, nil, function(err, bytes, ov, flags, mm)
+          seen = { err, bytes, buf:sub(1, bytes), mm:name() }
+        end)))
+      -- its routine has not run: the msg still belongs to the operation
+      assert.is_true(m.pending)
+      assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, wsarecv.overlapped())))
+      assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
+        pack(ch.rx:WSARecvMsg(m, nil, function() end)))
+      assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
+        pack(ch.rx:WSARecvMsg(m)))
+      assert.has_error(function() m.control = 32 end)
+      assert.equal("WAIT_IO_COMPLETION", wsarecv.SleepEx(0, true))
+      assert.same({ nil, 5, "first", "127.0.0.1", ch.txport }, seen)
+      assert.is_false(m.pending)
+      -- the second datagram was left for the next receive
+      assert.same({ 0, 6, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
+      assert.equal("second", buf:sub(1, 6))
+      assert.same({ "127.0.0.1", oport }, { m:name() })
+    end)
+
+  it("the routine gets the msg back: it may repost it at once, and each "
+    .. "call sees its own datagram", function()
+      local ch = udp("inet", "127.0.0.1")
+      local buf = wsarecv.buffer(16)
+      local m = wsarecv.msg { buffers = buf, control = 0 }
+      local texts = { "one", "two-2", "three" }
+      for _, t in ipairs(texts) do ch.send(t) end
+      local got, reposts = {}, {}
+      local function rt(err, bytes, ov, flags, mm)
+        got[#got + 1] = { err, buf:sub(1, bytes), mm.pending }
+        if #got < #texts then
+          local r = pack(ch.rx:WSARecvMsg(mm, ov, rt))
+          reposts[#reposts + 1] = r[1] or r[2]
+        end
+      end
+      local r = pack(ch.rx:WSARecvMsg(m, wsarecv.overlapped(), rt))
+      assert.is_true(r[1] == 0 or r[2] == "WSA_IO_PENDING")
+      assert.is_true(wait_for(function() return #got == 3 end))
+      assert.same({ { nil, "one", false }, { nil, "two-2", false },
+        { nil, "three", false } }, got)
+      for _, v in ipairs(reposts) do
+        assert.is_true(v == 0 or v == "WSA_IO_PENDING", tostring(v))
+      end
+      assert.is_false(m.pending)
+    end)
+
+  it("event style: a msg completed at once is free again at once",
+    function()
+      local ch = udp("inet", "127.0.0.1")
+      local buf = wsarecv.buffer(16)
+      local m = wsarecv.msg { buffers = buf, control = 0 }
+      ch.send("evt")
+      local ov = wsarecv.overlapped()
+      assert.same({ 0, 3, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m, ov)))
+      assert.is_false(m.pending)
+      assert.is_false(ov.pending)
+      ch.send("again")
+      assert.same({ 0, 5, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
+    end)
 end)
 
 ---------------------------------------------------------------------------
@@ -1267,7 +1435,7 @@ describe("WSARecvMsg completion forms", function()
       assert.same({
         { 1, nil, 9, 0, 0, { "IP_TTL" }, true },
         { 2, "WSAEMSGSIZE", 4, MSG_TRUNC, MSG_TRUNC, { "IP_TTL" }, true },
-        { 3, nil, 9, MSG_CTRUNC, MSG_CTRUNC, {}, true },
+        { 3, "WSAEMSGSIZE", 9, MSG_CTRUNC, MSG_CTRUNC, {}, true },
         { 4, nil, 9, 0, 0, { "IP_TTL" }, true },
       }, calls)
       assert.equal("datagram1", msgs[1].buffers:sub(1, 9))
@@ -1325,13 +1493,15 @@ describe("WSARecvMsg completion forms", function()
           seen = { err, bytes, mm == m }
         end)))
       ch.rx:close()
-      assert.is_false(m.pending)
+      -- the msg belongs to the operation until its routine has run
+      assert.is_true(m.pending)
       assert.is_true(wait_for(function() return seen ~= nil end))
       assert.same({ "WSA_OPERATION_ABORTED", 0, true }, seen)
+      assert.is_false(m.pending)
     end)
 
   it("CancelIoEx: the routine gets WSA_OPERATION_ABORTED and the msg is "
-    .. "free again", function()
+    .. "free again once it has run", function()
       local ch = udp("inet", "127.0.0.1")
       local m = wsarecv.msg { buffers = wsarecv.buffer(16), control = 64 }
       local ov = wsarecv.overlapped()
@@ -1341,9 +1511,10 @@ describe("WSARecvMsg completion forms", function()
           seen = { err, bytes, mm == m }
         end)))
       assert.equal(0, ch.rx:CancelIoEx(ov))
-      assert.is_false(m.pending)
+      assert.is_true(m.pending)
       assert.is_true(wait_for(function() return seen ~= nil end))
       assert.same({ "WSA_OPERATION_ABORTED", 0, true }, seen)
+      assert.is_false(m.pending)
       ch.send("after cancel")
       assert.same({ 0, 12, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
     end)

@@ -11,6 +11,7 @@
 ** wait, under lua_pcall: an error a routine raises stops the delivery,
 ** leaves the rest queued, and is raised again out of the wait.
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,13 +163,38 @@ static void rethrow(lua_State *L, lwr_ctx *c) {
   lua_error(L);
 }
 
-static long check_ms(lua_State *L, int idx) {
+/* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
+#define MAX_TIMEOUT_MS 0xFFFFFFFE
+
+/*
+** A wait's timeout, the DWORD of milliseconds Windows takes: nil, -1 and
+** 0xFFFFFFFF are INFINITE.  Other negative values are a programming
+** mistake (raised); a longer timeout than a DWORD can hold is refused the
+** way Windows refuses a bad parameter: WSAEINVAL is returned, for the
+** caller to report once its other arguments are checked.  Else 0.
+*/
+static int check_ms(lua_State *L, int idx, long *out) {
   lua_Integer ms;
-  if (lua_isnoneornil(L, idx)) return WR_INFINITE;
-  ms = luaL_checkinteger(L, idx);
+  int isint;
+  *out = WR_INFINITE;
+  if (lua_isnoneornil(L, idx)) return 0;
+  ms = lua_tointegerx(L, idx, &isint);
+  if (!isint) {
+    /* 2^63, math.huge: too long, not ill-typed (NaN and 1.5 still raise) */
+    if (lua_type(L, idx) == LUA_TNUMBER &&
+        lua_tonumber(L, idx) > (lua_Number)MAX_TIMEOUT_MS)
+      return WSAEINVAL;
+    ms = luaL_checkinteger(L, idx);
+  }
   luaL_argcheck(L, ms >= -1, idx, "milliseconds must be >= 0 (or -1/nil "
                 "for INFINITE)");
-  return (long)ms;
+  if (ms == -1 || ms == 0xFFFFFFFF) return 0;         /* INFINITE */
+  if (ms > MAX_TIMEOUT_MS) return WSAEINVAL;
+#if LONG_MAX < MAX_TIMEOUT_MS
+  if (ms > LONG_MAX) ms = LONG_MAX;       /* a 32-bit long: ~24.8 days */
+#endif
+  *out = (long)ms;
+  return 0;
 }
 
 /*** wsarecv.run([mode]) -> true while operations are outstanding */
@@ -191,10 +217,12 @@ static int l_run(lua_State *L) {
 /*** wsarecv.SleepEx(ms, alertable) -> 0 | "WAIT_IO_COMPLETION" */
 static int l_SleepEx(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
-  long ms = check_ms(L, 1);
+  long ms;
+  int bad = check_ms(L, 1, &ms);
   int alertable = lua_toboolean(L, 2);
   lua_State *saved;
   unsigned r;
+  if (bad) return lwr_fail(L, bad);
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   ENTER(c, L, saved);
   r = wr_sleep_ex(c->loop, ms, alertable);
@@ -217,7 +245,8 @@ static int l_wait(lua_State *L) {
   wr_overlapped *ovs[WSA_MAXIMUM_WAIT_EVENTS];
   size_t n, i;
   int waitall = lua_toboolean(L, 2);
-  long ms = check_ms(L, 3), r;
+  long ms, r;
+  int bad = check_ms(L, 3, &ms);
   int alertable = lua_toboolean(L, 4);
   lua_State *saved;
   if (lwr_testtype(L, 1, LWR_T_OV)) {
@@ -237,6 +266,7 @@ static int l_wait(lua_State *L) {
       lua_pop(L, 1);
     }
   }
+  if (bad) return lwr_fail(L, bad);
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   ENTER(c, L, saved);
   r = wr_wait_for_multiple(c->loop, ovs, n, waitall, ms, alertable);

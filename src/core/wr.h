@@ -147,7 +147,9 @@ struct wr_msg {
   size_t sysctlcap;      /* plus the ones wsarecv asked for itself */
   unsigned in_flags;     /* in: 0 or MSG_PEEK (kept apart so a msg reuses) */
   unsigned flags;        /* out: MSG_TRUNC, MSG_CTRUNC, MSG_BCAST, MSG_MCAST */
-  int pending;           /* an operation is using it */
+  int pending;           /* an operation holds it: from the post until its
+                            completion is delivered (the routine is called,
+                            or, without one, the object is signalled) */
 };
 
 /*
@@ -254,6 +256,8 @@ int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
 /*
 ** Text + port -> sockaddr for a socket of family `family` (AF_INET6 takes
 ** IPv4 text as a v4-mapped address; AF_UNIX takes a path).  "*" is any.
+** WSAEAFNOSUPPORT: IPv6 text for AF_INET.  WSAHOST_NOT_FOUND: no address
+** (a scope, fe80::1%eth0, must be a known interface name or a number).
 */
 int wr_addr_parse(int family, const char *text, int port,
                   struct sockaddr_storage *sa, socklen_t *len);
@@ -285,13 +289,22 @@ void wr_overlapped_forget(wr_overlapped *ov);
 ** *flags is read (the input flags) and written (the output flags).
 ** Returns 0 (completed at once: *bytes and *flags set, and the routine is
 ** queued), WSA_IO_PENDING, or a WSA code (no completion will follow; when
-** data was placed, *bytes says how much).
+** data was placed, *bytes says how much).  A datagram too big for the
+** buffers is WSAEMSGSIZE with the bytes placed: returned by a
+** nonoverlapped call; an overlapped one returns WSA_IO_PENDING even when
+** the datagram was already there, and the result (WSAEMSGSIZE, bytes,
+** flags) comes through its completion -- the routine, or the signalled
+** object -- as on Windows.
 */
 int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
             unsigned *flags, wr_overlapped *ov,
             wr_completion_routine routine);
 
-/* WSARecvMsg: the same queue and completion path, with msg filled in. */
+/*
+** WSARecvMsg: the same queue and completion path, with msg filled in.
+** Data or control messages that do not fit fail the receive with
+** WSAEMSGSIZE, the bytes placed, MSG_TRUNC / MSG_CTRUNC in msg->flags.
+*/
 int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
                size_t *bytes, wr_overlapped *ov,
                wr_completion_routine routine);

@@ -117,9 +117,10 @@ static void unlink_op(wr_overlapped *ov) {
 void wr_overlapped_forget(wr_overlapped *ov) {
   wr_socket *s = ov->sock;
   if (s && ov->where != WR_IN_NONE) {
-    /* still in flight: its msg is released with it (a finished operation
-    ** released it at completion; the msg may belong to another now) */
-    if (ov->where != WR_IN_APC && ov->msg) ov->msg->pending = 0;
+    /* queued, or completed with its routine not yet run: it still holds
+    ** its msg, released with it (an operation off every list released its
+    ** msg when signalled or delivered; the msg may belong to another now) */
+    if (ov->msg) ov->msg->pending = 0;
     unlink_op(ov);
     ov->sock = NULL;
     socket_unref(s);
@@ -139,11 +140,14 @@ void wr_overlapped_forget(wr_overlapped *ov) {
 ** ov has left its socket queue (or never entered it) with its result set.
 ** Signal it: onto the APC queue if it has a routine, else through the
 ** event hook.  The operation's reference on the socket moves with it.
+** Its msg, like the object, belongs to the operation until the completion
+** is delivered: here for an event-style operation, in deliver() for one
+** with a routine (its source and control messages must not be overwritten
+** by another receive before the routine has seen them).
 */
 static void signal_op(wr_socket *s, wr_overlapped *ov) {
   wr_loop *loop = s->loop;
   ov->state = WR_OV_DONE;
-  if (ov->msg) ov->msg->pending = 0;
   if (ov->routine && loop) {
     ov->where = WR_IN_APC;
     ov->seq = ++loop->apc_seq;
@@ -151,6 +155,7 @@ static void signal_op(wr_socket *s, wr_overlapped *ov) {
     loop->napc++;
     return;
   }
+  if (ov->msg) ov->msg->pending = 0;
   ov->sock = NULL;
   if (!ov->internal && loop && loop->hook) loop->hook(ov, loop->hook_data);
   socket_unref(s);
@@ -358,11 +363,16 @@ static int step_partial(wr_socket *s, wr_overlapped *ov) {
   return step_from_part(s, ov);
 }
 
-/* A WSARecvMsg receive succeeded with n bytes described by mh. */
+/*
+** A WSARecvMsg receive got n bytes described by mh.  Data or control
+** messages that did not fit: WSAEMSGSIZE, with the bytes placed and
+** MSG_TRUNC / MSG_CTRUNC saying which (Windows reports both alike).
+*/
 static void msg_done(wr_socket *s, wr_overlapped *ov, struct msghdr *mh,
                      size_t n) {
   unsigned fl = wr__msg_filter(s, ov->msg, mh);
-  finish(ov, (fl & WR_MSG_TRUNC) ? WSAEMSGSIZE : 0, n, fl);
+  int cut = (fl & (WR_MSG_TRUNC | WR_MSG_CTRUNC)) != 0;
+  finish(ov, cut ? WSAEMSGSIZE : 0, n, fl);
 }
 
 /*
@@ -379,11 +389,13 @@ static int step(wr_socket *s, wr_overlapped *ov) {
     finish(ov, s->sticky, ov->filled, 0);
     return 1;
   }
-  if (ov->total == 0 && ov->msg == NULL && !(f & WR_MSG_OOB)) {
-    /* the zero-byte receive: complete on readability, consume nothing
-    ** (the rest of a MSG_PARTIAL datagram is data ready to read) */
+  if (ov->total == 0 && !is_message_oriented(s) && !(f & WR_MSG_OOB)) {
+    /* the zero-byte receive on a stream: complete on readability, consume
+    ** nothing.  On a message socket empty buffers are buffers like any
+    ** others: a datagram that does not fit them fails with WSAEMSGSIZE
+    ** and is gone, an empty one is received whole. */
     short rev;
-    if (!s->part && !fd_ready(s->fd, POLLIN, &rev)) return 0;
+    if (!fd_ready(s->fd, POLLIN, &rev)) return 0;
     finish(ov, 0, 0, 0);
     return 1;
   }
@@ -456,8 +468,8 @@ static int step(wr_socket *s, wr_overlapped *ov) {
       finish(ov, 0, (size_t)n, 0);
       return 1;
     }
-    if (s->type == SOCK_SEQPACKET && n == 0 && ov->total > 0 &&
-        peer_closed(s)) {
+    if (s->type == SOCK_SEQPACKET && n == 0 &&
+        !(mh.msg_flags & MSG_TRUNC) && peer_closed(s)) {
       finish(ov, WSAEDISCON, 0, 0);
       return 1;
     }
@@ -630,9 +642,22 @@ static int check_socket(wr_socket *s) {
 }
 
 /*
+** A datagram (or its control messages) too big for an overlapped receive
+** that completed at once has not failed to start: Windows delivers
+** WSAEMSGSIZE through the completion, as if it had come later (the call
+** returns WSA_IO_PENDING), so a routine-driven receive chain goes on.
+** A nonoverlapped call just returns it.
+*/
+static int completes_later(const wr_overlapped *ov) {
+  return ov->error == WSAEMSGSIZE && !ov->internal;
+}
+
+/*
 ** Post ov: complete it at once if nothing is queued ahead and the kernel
 ** has what it needs, else queue it.  Returns 0 (completed at once, result
-** in ov, routine queued), WSA_IO_PENDING, or a failure (nothing queued).
+** in ov, routine queued), WSA_IO_PENDING (also when it completed at once
+** with WSAEMSGSIZE: signalled, routine queued), or a failure (nothing
+** queued, no completion).
 */
 static int post(wr_socket *s, wr_overlapped *ov) {
   int oob = (ov->in_flags & WR_MSG_OOB) != 0;
@@ -660,7 +685,7 @@ static int post(wr_socket *s, wr_overlapped *ov) {
       s->loop->flush = s;
     }
   } else if (q->head == NULL && step(s, ov)) {
-    if (ov->error != 0) {
+    if (ov->error != 0 && !completes_later(ov)) {
       /* failed to start: no completion indication will occur */
       if (s->type == SOCK_STREAM && fatal_for_stream(ov->error))
         s->sticky = ov->error;
@@ -671,7 +696,7 @@ static int post(wr_socket *s, wr_overlapped *ov) {
     }
     wr__socket_ref(s);
     signal_op(s, ov);
-    return 0;
+    return ov->error ? WSA_IO_PENDING : 0;
   }
   ov->state = WR_OV_PENDING;
   ov->where = oob ? WR_IN_OOBQ : WR_IN_QUEUE;
@@ -1034,6 +1059,7 @@ static size_t deliver(wr_loop *loop) {
     ov->where = WR_IN_NONE;
     ov->sock = NULL;
     loop->napc--;
+    if (ov->msg) ov->msg->pending = 0;   /* the routine may repost it */
     s->in_routine = 1;
     loop->delivering++;
     routine(ov->error, ov->bytes, ov, ov->flags);   /* ov may be reused */
@@ -1057,6 +1083,11 @@ static long time_left(wr_loop *loop, uint64_t deadline) {
   return now >= deadline ? 0 : (long)(deadline - now);
 }
 
+/*
+** ms < 0: none (INFINITE).  No overflow for any ms: uv_now counts from an
+** arbitrary recent start, far below 2^63, and ms <= LONG_MAX; time_left's
+** difference is then at most ms, so it fits a long again.
+*/
 static uint64_t deadline_of(wr_loop *loop, long ms) {
   uv_update_time(&loop->uv);
   return ms < 0 ? 0 : uv_now(&loop->uv) + (uint64_t)ms;

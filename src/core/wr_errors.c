@@ -141,6 +141,8 @@ int wr_wsa_from_errno(int err) {
     case EHOSTDOWN: return WSAEHOSTDOWN;
     case EHOSTUNREACH: return WSAEHOSTUNREACH;
     case ENOENT: return WSAEADDRNOTAVAIL;  /* unix path that is not there */
+    case ENODEV: return WSAEADDRNOTAVAIL;  /* an IPv6 scope naming no
+                                              interface (fe80::1%99999) */
     default: return WSASYSCALLFAILURE;
   }
 }

@@ -127,9 +127,26 @@ int wr__wait_fd(wr_socket *s, int events, long ms) {
 ** The BSD calls
 ** =================================================================== */
 
+/*
+** A link-local IPv6 address whose scope names no interface.  Linux's bind
+** ties the socket to that interface before it finds it missing (ENODEV),
+** and every later bind then fails: refuse it before the kernel sees it.
+*/
+static int unknown_scope(const struct sockaddr *sa, socklen_t len) {
+  const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+  char name[IF_NAMESIZE];
+  if (sa->sa_family != AF_INET6 || len < sizeof *sin6) return 0;
+  if (sin6->sin6_scope_id == 0) return 0;
+  if (!IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+      !IN6_IS_ADDR_MC_LINKLOCAL(&sin6->sin6_addr))
+    return 0;
+  return if_indextoname(sin6->sin6_scope_id, name) == NULL;
+}
+
 int wr_bind(wr_socket *s, const struct sockaddr *sa, socklen_t len) {
   int r = usable(s);
   if (r) return r;
+  if (unknown_scope(sa, len)) return WSAEADDRNOTAVAIL;
   if (bind(s->fd, sa, len) < 0) return ERRNO_WSA();
   s->state |= WR_S_BOUND;
   return 0;
@@ -418,6 +435,27 @@ static int parse_v4(const char *text, struct in_addr *a) {
   return inet_pton(AF_INET, text, a) == 1;
 }
 
+/*
+** The scope of fe80::1%eth0 or fe80::1%2: an interface name, else a
+** decimal number.  A name no interface has, or anything else, is no scope:
+** the text is then not an address.  A number naming no interface is left
+** to the call using the address: WSAEADDRNOTAVAIL (see unknown_scope).
+*/
+static int parse_scope(const char *text, uint32_t *scope) {
+  const char *p;
+  unsigned long long n = 0;
+  *scope = if_nametoindex(text);
+  if (*scope != 0) return 1;
+  if (*text == '\0') return 0;
+  for (p = text; *p; p++) {
+    if (*p < '0' || *p > '9') return 0;
+    n = n * 10 + (unsigned)(*p - '0');
+    if (n > UINT32_MAX) return 0;
+  }
+  *scope = (uint32_t)n;
+  return 1;
+}
+
 static int parse_v6(const char *text, struct sockaddr_in6 *sin6) {
   char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   char *pct;
@@ -435,8 +473,7 @@ static int parse_v6(const char *text, struct sockaddr_in6 *sin6) {
   pct = strchr(host, '%');             /* fe80::1%eth0 */
   if (pct) {
     *pct++ = '\0';
-    sin6->sin6_scope_id = if_nametoindex(pct);
-    if (sin6->sin6_scope_id == 0) sin6->sin6_scope_id = (uint32_t)atoi(pct);
+    if (!parse_scope(pct, &sin6->sin6_scope_id)) return 0;
   }
   if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) return 1;
   if (inet_pton(AF_INET, host, &v4) == 1) {   /* dual stack: v4-mapped */
@@ -447,6 +484,16 @@ static int parse_v6(const char *text, struct sockaddr_in6 *sin6) {
     return 1;
   }
   return 0;
+}
+
+/*
+** Text an inet socket cannot take: an IPv6 address is of the wrong family
+** (Winsock's WSAEAFNOSUPPORT); anything else is no address at all.
+*/
+static int not_v4(const char *text) {
+  struct sockaddr_in6 sin6;
+  memset(&sin6, 0, sizeof sin6);
+  return parse_v6(text, &sin6) ? WSAEAFNOSUPPORT : WSAHOST_NOT_FOUND;
 }
 
 int wr_addr_parse(int family, const char *text, int port,
@@ -476,7 +523,7 @@ int wr_addr_parse(int family, const char *text, int port,
     struct sockaddr_in *sin = (struct sockaddr_in *)sa;
     sin->sin_family = AF_INET;
     sin->sin_port = htons((uint16_t)port);
-    if (!parse_v4(text, &sin->sin_addr)) return WSAHOST_NOT_FOUND;
+    if (!parse_v4(text, &sin->sin_addr)) return not_v4(text);
     *len = sizeof *sin;
     return 0;
   }
