@@ -2,7 +2,8 @@
 ** wr_msg.c -- what WSARecvMsg adds to a receive: control messages, the
 ** output flags Linux does not give (MSG_BCAST, MSG_MCAST), the error queue.
 **
-** Exports: wr_msg_init, wr_msg_free, wr_cmsg_next, wr_ee_origin_name; for
+** Exports: wr_msg_init, wr_msg_free, wr_msg_control_used, wr_msg_pending,
+**          wr_cmsg_next, wr_ee_origin_name; for
 **          the core: wr__msg_prepare, wr__msg_filter, wr__errqueue,
 **          wr__loop_free_bcast.
 **
@@ -48,8 +49,12 @@ int wr_msg_init(wr_msg *m, void *control, size_t controllen) {
   m->sysctlcap = cap;
   m->control = control;
   m->controllen = control ? controllen : 0;
+  m->controlused = 0;             /* a new buffer holds no messages yet */
   return 0;
 }
+
+size_t wr_msg_control_used(const wr_msg *m) { return m->controlused; }
+int wr_msg_pending(const wr_msg *m) { return m->pending; }
 
 void wr_msg_free(wr_msg *m) {
   free(m->sysctl);
