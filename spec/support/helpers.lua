@@ -85,6 +85,11 @@ function H.settle(ms)
   repeat wsarecv.SleepEx(10, true) until H.now() >= deadline
 end
 
+-- five SleepEx(0, true) calls: whatever routines a test left queued run
+function H.quiesce()
+  for _ = 1, 5 do wsarecv.SleepEx(0, true) end
+end
+
 -- Run queued routines without blocking: at most `rounds` (default 50)
 -- SleepEx(0, true) calls, stopping at the first that runs none.  With
 -- `protect`, an error a routine raises is swallowed and draining goes on;
