@@ -23,8 +23,7 @@ local function drain() H.drain(50, true) end
 
 -- A sender socket (tracked) and a function sending to 127.0.0.1:port.
 local function sender()
-  local tx = track(wsarecv.socket("inet", "dgram"))
-  assert(tx:bind("127.0.0.1", 0) == 0)
+  local tx = H.bound(track(wsarecv.socket("inet", "dgram")), "127.0.0.1")
   return function(port, str)
     return assert(tx:sendto(str, "127.0.0.1", port))
   end
@@ -32,9 +31,7 @@ end
 
 -- A bound UDP receiver that is NOT tracked (the test decides its fate).
 local function untracked_rx()
-  local rx = wsarecv.socket("inet", "dgram")
-  assert(rx:bind("127.0.0.1", 0) == 0)
-  local _, port = rx:getsockname()
+  local rx, port = H.bound(wsarecv.socket("inet", "dgram"), "127.0.0.1")
   return rx, port
 end
 

@@ -142,8 +142,7 @@ describe("WSARecvMsg completion forms", function()
       local ch = udp("inet", "127.0.0.1")
       local senders = {}
       for i = 1, 4 do
-        local t = sock("inet", "dgram")
-        assert(t:bind("127.0.0.1", 0) == 0)
+        local t = H.bound(sock("inet", "dgram"), "127.0.0.1")
         senders[i] = t
       end
       local msgs, bufs, ovs, calls = {}, {}, {}, {}

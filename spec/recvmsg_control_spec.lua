@@ -314,10 +314,8 @@ describe("WSARecvMsg on a dual-stack socket", function()
     local _, port = rx:getsockname()
     if p4 then assert(rx:setsockopt("IP_PKTINFO", true) == 0) end
     if p6 then assert(rx:setsockopt("IPV6_PKTINFO", true) == 0) end
-    local t4 = sock("inet", "dgram")
-    assert(t4:bind("127.0.0.1", 0) == 0)
-    local t6 = sock("inet6", "dgram")
-    assert(t6:bind("::1", 0) == 0)
+    local t4 = H.bound(sock("inet", "dgram"), "127.0.0.1")
+    local t6 = H.bound(sock("inet6", "dgram"), "::1")
     return rx, port, t4, t6
   end
 

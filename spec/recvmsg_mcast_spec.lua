@@ -25,9 +25,7 @@ describe("MSG_MCAST over loopback", function()
 
   local GROUP = "239.7.41.93"
   local function mcast()
-    local rx = sock("inet", "dgram")
-    assert(rx:bind("0.0.0.0", 0) == 0)
-    local _, port = rx:getsockname()
+    local rx, port = H.bound(sock("inet", "dgram"), "0.0.0.0")
     assert(rx:setsockopt("IP_ADD_MEMBERSHIP", { GROUP, "lo" }) == 0)
     local tx = sock("inet", "dgram")
     assert(tx:bind("127.0.0.1", 0) == 0)     -- picks lo for the group
@@ -106,9 +104,7 @@ describe("MSG_MCAST on a dual-stack socket", function()
       assert(rx:bind("::", 0) == 0)
       local _, port = rx:getsockname()
       assert(rx:setsockopt("IP_ADD_MEMBERSHIP", { GROUP, "lo" }) == 0)
-      local tx = sock("inet", "dgram")
-      assert(tx:bind("127.0.0.1", 0) == 0)
-      local _, txport = tx:getsockname()
+      local tx, txport = H.bound(sock("inet", "dgram"), "127.0.0.1")
       assert(tx:setsockopt("IP_MULTICAST_TTL", 0) == 0)
       local m = wsarecv.msg { buffers = wsarecv.buffer(16), control = 256 }
       assert.equal(4, tx:sendto("dual", GROUP, port))
