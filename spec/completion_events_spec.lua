@@ -294,4 +294,19 @@ describe("the overlapped object", function()
         .. "calls A:nil:3,B:nil:3\n"
         .. "data two\n", out)
     end)
+
+  it("a repost that fails early reports no bytes of the previous "
+     .. "operation", function()
+    local u = H.udp("inet", "127.0.0.1")
+    local ov = wsarecv.overlapped()
+    local b = wsarecv.buffer(8)
+    assert_pending(u.rx:WSARecv(b, 0, ov))
+    u.send("hello")
+    assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000, false))
+    assert.equal(5, ov.bytes)
+    -- an unbound socket fails the post before anything is received
+    local unbound = H.socket("inet", "dgram")
+    assert.same({ nil, "WSAEINVAL", 10022, n = 3 }, pack(unbound:WSARecv(b, 0, ov)))
+    unbound:close(); u.rx:close(); u.tx:close()
+  end)
 end)

@@ -182,6 +182,38 @@ describe("alertable waits", function()
       assert.is_false(wsarecv.run("nowait"))
       assert.equal(1, n)
     end)
+
+  it("run() delivers routines that became ready before it blocks for other "
+     .. "I/O", function()
+    local out, how, rc = H.run_child([[
+      local wsarecv = require "wsarecv"
+      local l = wsarecv.socket("inet", "stream")
+      assert(l:bind("127.0.0.1", 0) == 0); assert(l:listen() == 0)
+      local _, p = l:getsockname()
+      local c = wsarecv.socket("inet", "stream")
+      assert(c:connect("127.0.0.1", p) == 0)
+      local a = l:accept()
+      assert(c:send("abc") == 3)
+      local u = wsarecv.socket("inet", "dgram")
+      assert(u:bind("127.0.0.1", 0) == 0)
+      local _, up = u:getsockname()
+      -- u completes only when the TCP routines have all run: if run()
+      -- blocked with one of them ready, it would wait forever
+      u:WSARecv(wsarecv.buffer(4), 0, nil, function() print("udp") end)
+      local b, n = wsarecv.buffer(1), 0
+      local function rt(err, bytes, ov)
+        n = n + 1
+        print("tcp", b:sub(1, bytes))
+        if n < 3 then a:WSARecv(b, 0, ov, rt)
+        else wsarecv.socket("inet", "dgram"):sendto("go", "127.0.0.1", up) end
+      end
+      a:WSARecv(b, 0, nil, rt)
+      wsarecv.run()
+      print("done")
+    ]], 5)
+    H.assert_exit(out, how, rc, 0)
+    assert.equal("tcp\ta\ntcp\tb\ntcp\tc\nudp\ndone\n", out)
+  end)
 end)
 
 ---------------------------------------------------------------------------

@@ -103,4 +103,70 @@ describe("MSG_PARTIAL on UDP", function()
       pack(ch.rx:WSARecv(wsarecv.buffer(4),
         wsarecv.MSG_PARTIAL | wsarecv.MSG_WAITALL)))
   end)
+
+  it("a zero-byte receive completes at once while the rest of a "
+     .. "MSG_PARTIAL datagram waits in wsarecv: an empty piece, "
+     .. "MSG_PARTIAL, the rest kept", function()
+    local u = H.udp("inet", "127.0.0.1", { rcvtimeo = 2000 })
+    u.send(("a"):rep(100))
+    H.settle(20)
+    local b = wsarecv.buffer(10)
+    assert.same({ 0, 10, wsarecv.MSG_PARTIAL, n = 3 }, pack(u.rx:WSARecv(b, wsarecv.MSG_PARTIAL)))
+    local zov, nov = wsarecv.overlapped(), wsarecv.overlapped()
+    assert.same({ 0, 0, wsarecv.MSG_PARTIAL, n = 3 },
+                pack(u.rx:WSARecv({}, 0, zov)))
+    local rest = wsarecv.buffer(200)
+    assert.same({ 0, 90, 0, n = 3 }, pack(u.rx:WSARecv(rest, 0, nov)))
+    assert.equal(("a"):rep(90), rest:sub(1, 90))
+    u.rx:close(); u.tx:close()
+  end)
+
+  it("a WSARecvMsg with a routine served from the rest of a MSG_PARTIAL "
+     .. "datagram: WSA_IO_PENDING, the routine once with WSAEMSGSIZE",
+     function()
+    local u = H.udp("inet", "127.0.0.1", { rcvtimeo = 2000 })
+    u.send(("y"):rep(30))
+    H.settle(20)
+    assert.same({ 0, 10, wsarecv.MSG_PARTIAL, n = 3 },
+                pack(u.rx:WSARecv(wsarecv.buffer(10), wsarecv.MSG_PARTIAL)))
+    local buf = wsarecv.buffer(6)
+    local m = wsarecv.msg { buffers = buf, control = 64 }
+    local calls = {}
+    assert_pending(u.rx:WSARecvMsg(m, nil, function(err, n, _, fl, mm)
+      calls[#calls + 1] = { err, n, fl, (mm:name()) }
+    end))
+    H.settle(30)
+    assert.same({ { "WSAEMSGSIZE", 6, wsarecv.MSG_TRUNC, "127.0.0.1" } },
+                calls)
+    assert.equal(("y"):rep(6), buf:sub())
+    u.rx:close(); u.tx:close()
+  end)
+
+  it("a WSARecvMsg served from the rest of a MSG_PARTIAL datagram names "
+     .. "its source, and its flags agree everywhere", function()
+    local u = H.udp("inet", "127.0.0.1", { rcvtimeo = 2000 })
+    u.send(("x"):rep(40))
+    H.settle(20)
+    assert.same({ 0, 10, wsarecv.MSG_PARTIAL, n = 3 },
+                pack(u.rx:WSARecv(wsarecv.buffer(10), wsarecv.MSG_PARTIAL)))
+    local m = wsarecv.msg { buffers = wsarecv.buffer(8), control = 64 }
+    local ov = wsarecv.overlapped()
+    -- 30 bytes remain, 8 fit: the excess is discarded, as for any datagram;
+    -- overlapped, that is reported through the completion
+    assert_pending(u.rx:WSARecvMsg(m, ov))
+    assert.is_false(ov.pending)
+    assert.same({ nil, "WSAEMSGSIZE", 10040, 8, n = 4 },
+                pack(u.rx:WSAGetOverlappedResult(ov)))
+    assert.equal(wsarecv.MSG_TRUNC, m.flags)
+    assert.equal(wsarecv.MSG_TRUNC, ov.flags)
+    assert.same({ "127.0.0.1", u.txport }, { m:name() })
+    assert.same({}, m:control())
+    -- the datagram is gone: the next one is received whole
+    u.send("next")
+    local ok, n = u.rx:WSARecvMsg(m)
+    assert.equal(0, ok)
+    assert.equal(4, n)
+    assert.equal(0, m.flags)
+    u.rx:close(); u.tx:close()
+  end)
 end)

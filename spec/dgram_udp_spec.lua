@@ -11,6 +11,13 @@ local sock = T.socket
 local wait_for, pack, assert_pending = H.wait_for, H.pack, H.assert_pending
 local closed_udp_port = H.closed_udp_port
 
+-- the CPU time (os.clock) spent in wait()
+local function cpu_during(wait)
+  local c0 = os.clock()
+  wait()
+  return os.clock() - c0
+end
+
 -- Nonoverlapped receives in these specs expect data that is already there;
 -- should it not be, SO_RCVTIMEO turns a hang into WSAETIMEDOUT.
 local function bound_wait(s)
@@ -225,4 +232,45 @@ describe("UDP sockets", function()
       assert.same({ bytes = 6 }, got)
       assert.equal("mapped", b2:sub(1, 6))
     end)
+
+  it("an error-queue entry left behind (IP_RECVERR) fails the next receive "
+     .. "instead of spinning the loop", function()
+    local u = H.udp("inet", "127.0.0.1")
+    local dead = H.closed_udp_port("inet", "127.0.0.1")
+    assert.equal(0, u.rx:setsockopt("IP_RECVERR", true))
+    local errs = {}
+    for _ = 1, 2 do
+      assert_pending(u.rx:WSARecv(wsarecv.buffer(8), 0, nil,
+        function(err) errs[#errs + 1] = err end))
+    end
+    u.rx:sendto("x", "127.0.0.1", dead)
+    H.settle(30)
+    -- this send consumes the socket error; the queue entry stays behind
+    u.rx:sendto("x", "127.0.0.1", dead)
+    local cpu = cpu_during(function()
+      for _ = 1, 10 do wsarecv.SleepEx(50, true) end
+    end)
+    assert.is_true(cpu < 0.25, "CPU while waiting: " .. cpu .. " s")
+    assert.truthy(#errs >= 1)
+    assert.equal("WSAECONNRESET", errs[1])
+    u.rx:close(); H.drain(); u.tx:close()
+  end)
+
+  it("a nonblocking nonoverlapped receive queued behind an overlapped one "
+     .. "gets data the kernel already has", function()
+    local u = H.udp("inet", "127.0.0.1")
+    local ov = wsarecv.overlapped()
+    local first = wsarecv.buffer(8)
+    assert_pending(u.rx:WSARecv(first, 0, ov))
+    assert.equal(0, u.rx:setsockopt("FIONBIO", true))
+    u.send("one"); u.send("two")
+    H.settle(20)
+    local b = wsarecv.buffer(8)
+    assert.same({ 0, 3, 0, n = 3 }, pack(u.rx:WSARecv(b, 0)))
+    assert.equal("one", first:sub(1, 3))       -- posting order kept
+    assert.equal("two", b:sub(1, 3))
+    assert.is_false(ov.pending)
+    assert.same({ nil, "WSAEWOULDBLOCK", 10035, n = 3 }, pack(u.rx:WSARecv(b, 0)))
+    u.rx:close(); u.tx:close()
+  end)
 end)

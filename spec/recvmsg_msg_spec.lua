@@ -106,6 +106,45 @@ describe("wsarecv.msg", function()
       assert.equal(0, m.controllen)
       assert.same({}, m:control())
     end)
+
+  it("a WSARecvMsg post that fails keeps the object's previous msg alive "
+     .. "(no use after free when the object is collected)", function()
+    local u = H.udp("inet", "127.0.0.1")
+    local ov = wsarecv.overlapped()
+    do
+      local m1 = wsarecv.msg { buffers = wsarecv.buffer(64), control = 64 }
+      assert_pending(u.rx:WSARecvMsg(m1, ov))
+      u.send("hi")
+      assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov }, false, 2000, false))
+    end
+    local m2 = wsarecv.msg { buffers = wsarecv.buffer(64), control = 64,
+                             flags = wsarecv.MSG_PEEK }
+    assert.same({ nil, "WSAEOPNOTSUPP", 10045, n = 3 }, pack(u.rx:WSARecvMsg(m2, ov)))
+    collectgarbage(); collectgarbage()
+    ov = nil  -- luacheck: ignore 311 (dropped for the collector)
+    collectgarbage(); collectgarbage()      -- ASan: no write to a freed msg
+    u.rx:close(); u.tx:close()
+  end)
+
+  it("collecting a finished object does not release a msg another "
+     .. "operation is using", function()
+    local u = H.udp("inet", "127.0.0.1")
+    local m = wsarecv.msg { buffers = wsarecv.buffer(64), control = 64 }
+    local ov1 = wsarecv.overlapped()
+    assert_pending(u.rx:WSARecvMsg(m, ov1))
+    u.send("one")
+    assert.equal(1, wsarecv.WSAWaitForMultipleEvents({ ov1 }, false, 2000, false))
+    local ov2 = wsarecv.overlapped()
+    assert_pending(u.rx:WSARecvMsg(m, ov2))
+    ov1 = nil  -- luacheck: ignore 311 (dropped for the collector)
+    collectgarbage(); collectgarbage()
+    assert.is_true(m.pending)
+    assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
+                pack(u.rx:WSARecvMsg(m, wsarecv.overlapped())))
+    u.rx:close()
+    H.drain()
+    u.tx:close()
+  end)
 end)
 
 ---------------------------------------------------------------------------

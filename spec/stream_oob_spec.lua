@@ -95,6 +95,23 @@ describe("WSARecv on a stream socket", function()
       assert.is_true(elapsed >= 0.15, "returned after " .. elapsed .. " s")
       a:close()
     end)
+
+    it("MSG_OOB under SO_OOBINLINE fails with WSAEINVAL (no spin on urgent "
+       .. "data)", function()
+      local c, a, done = pair()
+      assert.equal(0, a:setsockopt("SO_OOBINLINE", true))
+      assert.equal(1, c:send("U", wsarecv.MSG_OOB))
+      H.settle(20)
+      assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
+                  pack(a:WSARecv(wsarecv.buffer(1), wsarecv.MSG_OOB, nil, function() end)))
+      -- inline: the urgent byte is in the stream
+      assert.equal(0, a:setsockopt("SO_RCVTIMEO", 2000))
+      local b = wsarecv.buffer(4)
+      local ok, n = a:WSARecv(b, 0)
+      assert.equal(0, ok)
+      assert.equal("U", b:sub(1, n))
+      done()
+    end)
   end)
 end)
 
