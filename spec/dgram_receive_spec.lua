@@ -59,7 +59,7 @@ for _, kind in ipairs { "inet", "inet6", "unix" } do
             function(err, bytes, ov, flags)
               calls[#calls + 1] = { ov.context, err, bytes, flags }
             end))
-          assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 }, r)
+          assert.same(H.PENDING, r)
         end
         assert.equal(4, ch.rx:pending())
         local msgs = { "one", "two-2", "three-33", "4" }
@@ -157,7 +157,7 @@ for _, kind in ipairs { "inet", "inet6", "unix" } do
         local r = pack(ch.rx:WSARecv(b, 0, nil, function(err, bytes, _, fl)
           got = { err = err, bytes = bytes, flags = fl }
         end))
-        assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 }, r)
+        assert.same(H.PENDING, r)
         ch.send("")
         assert.is_true(wait_for(function() return got ~= nil end))
         assert.same({ bytes = 0, flags = 0 }, got)

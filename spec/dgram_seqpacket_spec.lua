@@ -59,7 +59,7 @@ describe("unix seqpacket", function()
       local bufs, n = {}, 0
       for i = 1, 3 do
         bufs[i] = wsarecv.buffer(8)
-        assert_pending(a:WSARecv(bufs[i], 0, nil, function(err, _)
+        assert_pending(a:WSARecv(bufs[i], 0, nil, function(err)
           assert(err == nil)
           n = n + 1
         end))
