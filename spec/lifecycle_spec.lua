@@ -11,7 +11,7 @@ local H = require "spec.support.helpers"
 local T = H.tracker()
 local track = T.track
 
-local pack, PENDING = H.pack, H.PENDING
+local assert_pending = H.assert_pending
 
 local function full_gc()
   for _ = 1, 4 do collectgarbage("collect") end
@@ -23,8 +23,7 @@ local function drain() H.drain(50, true) end
 
 -- A sender socket (tracked) and a function sending to 127.0.0.1:port.
 local function sender()
-  local tx = track(wsarecv.socket("inet", "dgram"))
-  assert(tx:bind("127.0.0.1", 0) == 0)
+  local tx = H.bound(track(wsarecv.socket("inet", "dgram")), "127.0.0.1")
   return function(port, str)
     return assert(tx:sendto(str, "127.0.0.1", port))
   end
@@ -32,9 +31,7 @@ end
 
 -- A bound UDP receiver that is NOT tracked (the test decides its fate).
 local function untracked_rx()
-  local rx = wsarecv.socket("inet", "dgram")
-  assert(rx:bind("127.0.0.1", 0) == 0)
-  local _, port = rx:getsockname()
+  local rx, port = H.bound(wsarecv.socket("inet", "dgram"), "127.0.0.1")
   return rx, port
 end
 
@@ -74,10 +71,10 @@ describe("pending operations keep alive", function()
         local rx
         rx, port = untracked_rx()
         weak.sock = rx
-        assert.same(PENDING, pack(rx:WSARecv(b, 0, nil,
-          function(err, bytes, ov, flags)
+        assert_pending(rx:WSARecv(b, 0, nil,
+          function(err, bytes, _, flags)
             got = { err = err, bytes = bytes, flags = flags }
-          end)))
+          end))
       end
       full_gc()
       assert.is_not_nil(weak.sock)
@@ -100,7 +97,7 @@ describe("pending operations keep alive", function()
         rx, port = untracked_rx()
         local ov = wsarecv.overlapped()
         weak.sock, weak.ov = rx, ov
-        assert.same(PENDING, pack(rx:WSARecv(b, 0, ov)))
+        assert_pending(rx:WSARecv(b, 0, ov))
       end
       full_gc()
       assert.is_not_nil(weak.sock)
@@ -129,7 +126,7 @@ describe("pending operations keep alive", function()
                            wsarecv.buffer(10)
         weak[1], weak[2], weak[3] = b1, b2, b3
         -- an array of a buffer, a slice and a buffer; the table is dropped
-        assert.same(PENDING, pack(rx:WSARecv({ b1, { b2, 1, 2 }, b3 }, 0, nil,
+        assert_pending(rx:WSARecv({ b1, { b2, 1, 2 }, b3 }, 0, nil,
           function(err, bytes)
             seen = {
               err = err, bytes = bytes,
@@ -137,7 +134,7 @@ describe("pending operations keep alive", function()
               b2 = weak[2] and weak[2]:sub(),
               b3 = weak[3] and weak[3]:sub(1, 5),
             }
-          end)))
+          end))
       end
       full_gc()
       assert.is_not_nil(weak[1])
@@ -166,8 +163,8 @@ describe("pending operations keep alive", function()
         weak.sock = rx
         local ov = wsarecv.overlapped()
         ovref[1] = ov
-        assert.same(PENDING, pack(rx:WSARecv(wsarecv.buffer(8), 0, ov,
-          function(err, bytes) got = bytes end)))
+        assert_pending(rx:WSARecv(wsarecv.buffer(8), 0, ov,
+          function(_, bytes) got = bytes end))
       end
       send(port, "queued")
       assert.is_true(progress_until(function()
@@ -193,10 +190,10 @@ describe("pending operations keep alive", function()
         for i = 1, 3 do
           local ov = wsarecv.overlapped()
           ov.context = i
-          assert.same(PENDING, pack(rx:WSARecv(wsarecv.buffer(4), 0, ov,
+          assert_pending(rx:WSARecv(wsarecv.buffer(4), 0, ov,
             function(err, bytes, o)
               calls[#calls + 1] = { o.context, err, bytes }
-            end)))
+            end))
         end
         assert.equal(0, rx:close())
       end
@@ -224,14 +221,14 @@ describe("pending operations keep alive", function()
         for i = 1, 3 do
           local ov = wsarecv.overlapped()
           ov.context = i
-          assert.same(PENDING, pack(rx:WSARecv(wsarecv.buffer(4), 0, ov,
+          assert_pending(rx:WSARecv(wsarecv.buffer(4), 0, ov,
             function(err, bytes, o)
               calls[#calls + 1] = { o.context, err or "ok", bytes }
               if o.context == 1 then
                 weak.sock:close()
                 collectgarbage()
               end
-            end)))
+            end))
         end
       end
       send(port, "one")
@@ -246,8 +243,8 @@ describe("pending operations keep alive", function()
       local rx2, port2 = untracked_rx()
       track(rx2)
       local got
-      assert.same(PENDING, pack(rx2:WSARecv(wsarecv.buffer(4), 0, nil,
-        function(err, bytes) got = bytes end)))
+      assert_pending(rx2:WSARecv(wsarecv.buffer(4), 0, nil,
+        function(_, bytes) got = bytes end))
       send(port2, "ok")
       assert.is_true(wait_for(function() return got ~= nil end))
       assert.equal(2, got)
@@ -552,4 +549,26 @@ describe("leaving the interpreter", function()
       assert_exit(out, how, rc, 0)
       assert.equal("false\ttrue\t2\n", out)
     end)
+
+  it("calls made while the state closes, after the loop is gone, answer "
+     .. "WSANOTINITIALISED instead of crashing", function()
+    local out, how, rc = H.run_child([[
+      local W
+      -- created before require: finalized after wsarecv's context
+      local g = setmetatable({}, { __gc = function()
+        print("socket", select(2, W.socket("inet", "dgram")))
+        print("SleepEx", select(2, W.SleepEx(0, true)))
+        print("run", select(2, W.run()))
+        print("wait", select(2, W.WSAWaitForMultipleEvents({ W.overlapped() }, false, 0, true)))
+      end })
+      W = require "wsarecv"
+      local s = W.socket("inet", "dgram")
+      assert(s:bind("127.0.0.1", 0) == 0)
+    ]])
+    H.assert_exit(out, how, rc, 0)
+    assert.equal("socket\tWSANOTINITIALISED\t10093\n"
+                 .. "SleepEx\tWSANOTINITIALISED\t10093\n"
+                 .. "run\tWSANOTINITIALISED\t10093\n"
+                 .. "wait\tWSANOTINITIALISED\t10093\n", out)
+  end)
 end)

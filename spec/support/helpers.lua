@@ -19,6 +19,11 @@ H.pack = table.pack
 -- what a pending WSARecv / WSARecvMsg returns (as packed by H.pack)
 H.PENDING = { nil, "WSA_IO_PENDING", 997, n = 3 }
 
+-- assert that a call went pending: its results are exactly H.PENDING
+function H.assert_pending(...)
+  assert.same(H.PENDING, H.pack(...))
+end
+
 -- the error message a function raises (nil if it did not raise)
 function H.raised(f, ...)
   local ok, err = pcall(f, ...)
@@ -80,17 +85,22 @@ function H.settle(ms)
   repeat wsarecv.SleepEx(10, true) until H.now() >= deadline
 end
 
+-- five SleepEx(0, true) calls: whatever routines a test left queued run
+function H.quiesce()
+  for _ = 1, 5 do wsarecv.SleepEx(0, true) end
+end
+
 -- Run queued routines without blocking: at most `rounds` (default 50)
 -- SleepEx(0, true) calls, stopping at the first that runs none.  With
 -- `protect`, an error a routine raises is swallowed and draining goes on;
 -- without, it escapes.
 function H.drain(rounds, protect)
   for _ = 1, rounds or 50 do
-    local ok, r = true, nil
+    local ok, r
     if protect then
       ok, r = pcall(wsarecv.SleepEx, 0, true)
     else
-      r = wsarecv.SleepEx(0, true)
+      ok, r = true, wsarecv.SleepEx(0, true)
     end
     if ok and r ~= "WAIT_IO_COMPLETION" then break end
   end
@@ -214,6 +224,111 @@ function H.stream_pair(family, addr)
   return c, a, l, addr
 end
 
+-- A connected stream pair with the listener already closed: client,
+-- accepted side, and done() closing both (family as H.stream_pair).
+function H.stream_conn(family)
+  local c, a, l, addr = H.stream_pair(family)
+  l:close()
+  if family == "unix" then os.remove(addr) end
+  return c, a, function()
+    a:close()
+    c:close()
+  end
+end
+
+-- s bound to addr (port 0 unless given), asserted; returns s and its port
+function H.bound(s, addr, port)
+  assert(s:bind(addr, port or 0) == 0)
+  local _, p = s:getsockname()
+  return s, p
+end
+
+-- A maker of sockets like T.socket (T a tracker) whose nonoverlapped
+-- receives wait at most `ms` (SO_RCVTIMEO on dgram and raw sockets), so a
+-- missing datagram fails the test instead of hanging the run.
+function H.timed_sockets(T, ms)
+  return function(family, type, proto)
+    local s = T.socket(family, type, proto)
+    if type == "dgram" or type == "raw" then
+      assert(s:setsockopt("SO_RCVTIMEO", ms) == 0)
+    end
+    return s
+  end
+end
+
+--[[ A datagram "channel" whose sockets T (a tracker) closes after the test:
+  { rx, tx, name, send(str) }, send delivering one message to rx; rx has
+  SO_RCVTIMEO 3000.  kind: "inet" | "inet6" (H.udp's fields too) | "unix"
+  (rx bound to a fresh path, tx unbound). ]]
+function H.dgram_channel(T, kind)
+  if kind == "unix" then
+    local p = T.path(H.unix_path(".wsarecv-dgram"))
+    local rx = T.socket("unix", "dgram")
+    assert(rx:bind(p) == 0)
+    assert(rx:setsockopt("SO_RCVTIMEO", 3000) == 0)
+    local tx = T.socket("unix", "dgram")
+    return {
+      rx = rx, tx = tx, name = "unix dgram",
+      send = function(str) return assert(tx:sendto(str, p)) end,
+    }
+  end
+  local ch = H.udp(kind, kind == "inet" and "127.0.0.1" or "::1",
+    { socket = T.socket, rcvtimeo = 3000 })
+  ch.name = kind .. " udp"
+  return ch
+end
+
+---------------------------------------------------------------------------
+-- completion routines
+---------------------------------------------------------------------------
+
+-- A routine that records every call: rec.fn is the routine, rec.calls the
+-- number of calls, rec[i] = { err =, bytes =, ov =, flags = } the i-th.
+function H.recorder()
+  local rec = { calls = 0 }
+  rec.fn = function(err, bytes, ov, flags)
+    rec.calls = rec.calls + 1
+    rec[rec.calls] = { err = err, bytes = bytes, ov = ov, flags = flags }
+  end
+  return rec
+end
+
+---------------------------------------------------------------------------
+-- control messages (WSARecvMsg)
+---------------------------------------------------------------------------
+
+-- the control tables of msg whose type is typ
+function H.control_of(msg, typ)
+  local out = {}
+  for _, c in ipairs(msg:control()) do
+    if c.type == typ then out[#out + 1] = c end
+  end
+  return out
+end
+
+-- the types of msg's control tables, in order
+function H.control_types(msg)
+  local t = {}
+  for i, c in ipairs(msg:control()) do t[i] = c.type end
+  return t
+end
+
+-- the interface index of lo (nil if /sys does not say)
+function H.lo_ifindex()
+  local f = io.open("/sys/class/net/lo/ifindex")
+  if not f then return nil end
+  local n = tonumber(f:read("l"))
+  f:close()
+  return n
+end
+
+-- CMSG_SPACE / CMSG_LEN on this machine (size_t alignment, as glibc does):
+-- H.CMSG_W the alignment, H.CMSG_HDR the aligned header, H.CMSG_SPACE(n)
+H.CMSG_W = string.packsize("T")
+local function cmsg_align(n) return (n + H.CMSG_W - 1) // H.CMSG_W * H.CMSG_W end
+H.CMSG_HDR = cmsg_align(H.CMSG_W + 8)
+function H.CMSG_SPACE(n) return H.CMSG_HDR + cmsg_align(n) end
+
 ---------------------------------------------------------------------------
 -- processes
 ---------------------------------------------------------------------------
@@ -286,6 +401,65 @@ local function udp()
   return rx, function(s) assert(tx:sendto(s, "127.0.0.1", port)) end
 end
 ]]
+
+-- A TCP peer in a perl process, for what one thread of this API cannot do
+-- (send urgent data, send while blocked in a receive).  H.have_perl() says
+-- whether perl can run one; H.perl_listener() gives a listener on
+-- 127.0.0.1; H.perl_peer(l, actions) starts the peer, which connects to
+-- l and runs actions ({"sleep", s}, {"send", word}, {"oob", word}) then
+-- closes, and returns the accepted socket and the perl process.  The peer
+-- does not inherit the sanitizer preload.
+local PERL = H.NO_PRELOAD .. "perl"
+local have_perl
+
+function H.have_perl()
+  if have_perl == nil then
+    have_perl = os.execute(PERL .. " -MSocket -e 1 >/dev/null 2>&1") == true
+  end
+  return have_perl
+end
+
+function H.perl_listener()
+  local l = assert(wsarecv.socket("inet", "stream"))
+  assert.are.equal(0, l:bind("127.0.0.1", 0))
+  assert.are.equal(0, l:listen())
+  return l
+end
+
+function H.perl_peer(l, actions)
+  local _, port = l:getsockname()
+  local body = {}
+  for _, a in ipairs(actions) do
+    if a[1] == "sleep" then
+      body[#body + 1] = ("select(undef, undef, undef, %.3f);"):format(a[2])
+    elseif a[1] == "send" then
+      assert(a[2]:match("^[%w!]+$"))
+      body[#body + 1] = ('send($s, "%s", 0) or die;'):format(a[2])
+    elseif a[1] == "oob" then
+      assert(a[2]:match("^[%w!]+$"))
+      body[#body + 1] = ('send($s, "%s", MSG_OOB) or die;'):format(a[2])
+    end
+  end
+  local script = table.concat({
+    "alarm 5;",
+    "socket(my $s, PF_INET, SOCK_STREAM, 0) or die;",
+    ('connect($s, pack_sockaddr_in(%d, inet_aton("127.0.0.1"))) or die;')
+      :format(port),
+    table.concat(body, " "),
+    "close($s);",
+  }, " ")
+  local p = assert(io.popen(PERL .. " -MSocket -e '" .. script .. "' 2>&1", "r"))
+  -- accept without blocking forever
+  assert.are.equal(0, l:setsockopt("FIONBIO", true))
+  local a
+  local deadline = H.now() + 3
+  repeat
+    a = l:accept()
+    if not a then wsarecv.SleepEx(10, false) end
+  until a or H.now() > deadline
+  assert.is_truthy(a, "the perl peer did not connect")
+  return a, p
+end
 
 -- what a crashed or sanitizer-flagged child prints
 H.CRASH_MARKERS = { "Segmentation", "AddressSanitizer", "LeakSanitizer",

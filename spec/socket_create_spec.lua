@@ -1,0 +1,190 @@
+-- Making a socket (the socket page: af, type, protocol; WSAESOCKTNOSUPPORT
+-- and WSAEPROTONOSUPPORT) and adopting a descriptor (wsarecv.wrap).
+local wsarecv = require "wsarecv"
+local H = require "spec.support.helpers"
+
+local raised, pack, assert_fail = H.raised, H.pack, H.assert_fail
+
+-- a connected stream pair: client, accepted server side, listener
+local tcp_pair = H.stream_pair
+
+-- a bounded alertable wait until cond() is true (at most ~2 s)
+local function wait_until(cond) return H.wait_for(cond, 200) end
+
+-- keep objects alive until the Lua state closes (used for wrap: two socket
+-- objects own one descriptor, so neither may close it during the run)
+local keep = debug.getregistry()
+keep["wsarecv socket_spec keepalive"] = keep["wsarecv socket_spec keepalive"]
+                                        or {}
+local keepalive = keep["wsarecv socket_spec keepalive"]
+
+describe("wsarecv.socket", function()
+
+  describe("creation", function()
+    for _, family in ipairs { "inet", "inet6", "unix" } do
+      for _, stype in ipairs { "stream", "dgram" } do
+        it(("creates a %s %s socket"):format(family, stype), function()
+          local s = wsarecv.socket(family, stype)
+          assert.are.equal("userdata", type(s))
+          assert.is_truthy(tostring(s):find("wsarecv.socket", 1, true))
+          assert.is_truthy(tostring(s):find(family .. "/" .. stype, 1, true))
+          local fd = s:fileno()
+          assert.are.equal("integer", math.type(fd))
+          assert.is_true(fd >= 0)
+          assert.are.equal(0, s:close())
+        end)
+      end
+    end
+
+    it("creates a unix seqpacket socket", function()
+      local s = wsarecv.socket("unix", "seqpacket")
+      assert.are.equal("userdata", type(s))
+      assert.is_truthy(tostring(s):find("unix/seqpacket", 1, true))
+      s:close()
+    end)
+
+    for _, family in ipairs { "inet", "inet6" } do
+      it(("an %s seqpacket socket is created or refused, never raised")
+           :format(family), function()
+        local r = pack(pcall(wsarecv.socket, family, "seqpacket"))
+        assert.is_true(r[1])
+        if r[2] ~= nil then       -- e.g. SCTP is available
+          assert.are.equal("userdata", type(r[2]))
+          r[2]:close()
+        else
+          assert.is_truthy(r[3] == "WSAESOCKTNOSUPPORT"
+                           or r[3] == "WSAEPROTONOSUPPORT", r[3])
+          assert.are.equal(wsarecv.errors[r[3]], r[4])
+        end
+      end)
+    end
+
+    it("accepts a protocol by name or number", function()
+      local a = wsarecv.socket("inet", "stream", "tcp")
+      local b = wsarecv.socket("inet", "dgram", "udp")
+      local c = wsarecv.socket("inet6", "stream", 0)
+      local d = wsarecv.socket("inet", "stream", 6)
+      for _, s in ipairs { a, b, c, d } do
+        assert.are.equal("userdata", type(s))
+        s:close()
+      end
+    end)
+
+    it("returns (does not raise) a failure for a protocol the type cannot use",
+       function()
+      assert_fail("WSAEPROTONOSUPPORT", 10043,
+                  wsarecv.socket("inet", "stream", "udp"))
+    end)
+
+    it("raises for an unknown type string", function()
+      local err = raised(function() return wsarecv.socket("inet", "bogus") end)
+      assert.is_truthy(err)
+      assert.is_truthy(err:find("bad argument #2 to 'socket'", 1, true), err)
+    end)
+
+    it("raises for an unknown family string", function()
+      local err = raised(function() return wsarecv.socket("ipx", "stream") end)
+      assert.is_truthy(err)
+      assert.is_truthy(err:find("bad argument #1 to 'socket'", 1, true), err)
+    end)
+
+    it("raises for an unknown protocol string or a missing type", function()
+      assert.is_truthy(raised(wsarecv.socket, "inet", "stream", "sctpx"))
+      assert.is_truthy(raised(wsarecv.socket, "inet"))
+      assert.is_truthy(raised(wsarecv.socket))
+    end)
+
+    it("raises for an option string with an embedded zero", function()
+      -- luaL_checkoption compares up to the zero: "dgram\0x" was "dgram"
+      local cases = {
+        { "#1", { "inet\0junk", "dgram" } },
+        { "#2", { "inet", "dgram\0junk" } },
+        { "#3", { "inet", "dgram", "udp\0junk" } },
+      }
+      for _, c in ipairs(cases) do
+        local err = raised(function() return wsarecv.socket(table.unpack(c[2])) end)
+        assert.is_truthy(err, "did not raise")
+        assert.is_truthy(err:find("bad argument " .. c[1] .. " to 'socket'",
+                                  1, true), err)
+        assert.is_truthy(err:find("embedded zero", 1, true), err)
+      end
+    end)
+
+    it("raises for a protocol number outside int (never truncated)", function()
+      -- 2^32 + 17 was read as 17 (UDP) and made a UDP socket
+      for _, p in ipairs { (1 << 32) + 17, math.maxinteger, math.mininteger } do
+        local err = raised(function() return wsarecv.socket("inet", "dgram", p) end)
+        assert.is_truthy(err, "did not raise for " .. p)
+        assert.is_truthy(err:find("bad argument #3 to 'socket'", 1, true), err)
+      end
+    end)
+  end)
+
+  describe("wrap", function()
+    it("adopts another socket's descriptor and receives on it", function()
+      local c, a, l = tcp_pair("inet", "127.0.0.1")
+      local w = wsarecv.wrap(c:fileno())
+      -- c and w share one descriptor: keep both open until the state closes
+      keepalive[#keepalive + 1] = c
+      keepalive[#keepalive + 1] = w
+      assert.are.equal("userdata", type(w))
+      assert.are.equal(c:fileno(), w:fileno())
+      assert.is_truthy(tostring(w):find("inet/stream", 1, true))
+      local ca, cp = c:getsockname()
+      local wa, wp = w:getsockname()
+      assert.are.equal(ca, wa)
+      assert.are.equal(cp, wp)
+      assert.are.same({ a:getsockname() }, { w:getpeername() })
+
+      -- nonoverlapped
+      assert.are.equal(5, a:send("hello"))
+      local buf = wsarecv.buffer(16)
+      local r = pack(w:WSARecv(buf, 0))
+      assert.are.same({ n = 3, 0, 5, 0 }, r)
+      assert.are.equal("hello", buf:sub(1, 5))
+
+      -- overlapped, with a routine
+      local calls, got = 0, nil
+      local r2 = pack(w:WSARecv(buf, 0, nil, function(err, n)
+        calls = calls + 1
+        got = { err, n, buf:sub(1, n) }
+      end))
+      assert.are.same(H.PENDING, r2)
+      assert.are.equal(6, a:send("world!"))
+      assert.is_true(wait_until(function() return calls > 0 end))
+      assert.are.equal(1, calls)
+      assert.are.same({ nil, 6, "world!" }, got)
+      a:close()
+      l:close()
+    end)
+
+    it("adopts a datagram descriptor and learns its type", function()
+      local u = wsarecv.socket("inet", "dgram")
+      assert.are.equal(0, u:bind("127.0.0.1", 0))
+      local addr, port = u:getsockname()
+      local w = wsarecv.wrap(u:fileno())
+      keepalive[#keepalive + 1] = u
+      keepalive[#keepalive + 1] = w
+      assert.is_truthy(tostring(w):find("inet/dgram", 1, true))
+      local tx = wsarecv.socket("inet", "dgram")
+      assert.are.equal(4, tx:sendto("ping", addr, port))
+      local buf = wsarecv.buffer(8)
+      assert.are.same({ n = 3, 0, 4, 0 }, pack(w:WSARecv(buf, 0)))
+      assert.are.equal("ping", buf:sub(1, 4))
+      -- message-oriented now: MSG_WAITALL is refused, as for dgram sockets
+      assert_fail("WSAEOPNOTSUPP", 10045, w:WSARecv(buf, wsarecv.MSG_WAITALL))
+      tx:close()
+    end)
+
+    it("returns WSAENOTSOCK for a descriptor that is not open", function()
+      assert_fail("WSAENOTSOCK", 10038, wsarecv.wrap(100000))
+    end)
+
+    it("raises for a negative descriptor or a non-integer", function()
+      assert.is_truthy(raised(wsarecv.wrap, -1))
+      assert.is_truthy(raised(wsarecv.wrap, "3"  .. "x"))
+      assert.is_truthy(raised(wsarecv.wrap, {}))
+      assert.is_truthy(raised(wsarecv.wrap))
+    end)
+  end)
+end)
