@@ -3,7 +3,7 @@
 ** per-state loop, the error table, the flags and the waits.
 **
 ** Exports: luaopen_wsarecv_core; in the module: run, SleepEx,
-**          WSAWaitForMultipleEvents, strerror, errors, MSG_*
+**          WSAWaitForMultipleEvents, strerror, interpose, errors, MSG_*
 **          flags, INFINITE, MAX_PENDING, WSA_MAXIMUM_WAIT_EVENTS, and
 **          (from the type files) buffer, overlapped, socket, wrap, msg.
 **
@@ -142,7 +142,7 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
 }
 
 /* =====================================================================
-** Errors
+** Errors, and the seam of the Lua face
 ** =================================================================== */
 
 /*** wsarecv.strerror(name | code) -> one-line meaning */
@@ -154,6 +154,27 @@ static int l_strerror(lua_State *L) {
     e = wr_error_by_name(luaL_checkstring(L, 1));
   if (e) lua_pushstring(L, e->message);
   else lua_pushfstring(L, "unknown error %s", luaL_tolstring(L, 1, NULL));
+  return 1;
+}
+
+/*
+** wsarecv.core.interpose(type, name, fn) -> the method it replaces (or nil)
+** Sets a method of a type that has a method table ("buffer", "socket"):
+** the way the Lua face (lua/wsarecv.lua) extends the C types.
+*/
+static int l_interpose(lua_State *L) {
+  static const char *const types[] = {"buffer", "socket", NULL};
+  static const char *const tnames[] = {LWR_BUFFER, LWR_SOCKET};
+  const char *tname = tnames[luaL_checkoption(L, 1, NULL, types)];
+  luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  luaL_getmetatable(L, tname);
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);                                 /* the previous one */
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_rawset(L, -4);
   return 1;
 }
 
@@ -243,6 +264,7 @@ int luaopen_wsarecv_core(lua_State *L) {
     {"run", l_run},
     {"SleepEx", l_SleepEx},
     {"WSAWaitForMultipleEvents", l_WSAWaitForMultipleEvents},
+    {"interpose", l_interpose},
     {"strerror", l_strerror},
     {NULL, NULL}
   };
