@@ -92,7 +92,7 @@ lwr_buf *lwr_newbuffer(lua_State *L, size_t len) {
 }
 
 /* __gc of a large buffer: nothing pins it any more; free its bytes. */
-static int l_gc(lua_State *L) {
+static int l_buf_gc(lua_State *L) {
   lwr_buf *b = (lwr_buf *)lua_touserdata(L, 1);
   if (b->data != b->small) {
     free(b->data);
@@ -120,7 +120,7 @@ static int l_buffer(lua_State *L) {
   return 1;
 }
 
-static int l_len(lua_State *L) {
+static int l_buf_len(lua_State *L) {
   lwr_buf *b = anybuffer(L, 1);
   lua_pushinteger(L, b->closed ? 0 : (lua_Integer)b->len);
   return 1;
@@ -203,7 +203,7 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
-static int l_tostring(lua_State *L) {
+static int l_buf_tostring(lua_State *L) {
   lwr_buf *b = anybuffer(L, 1);
   if (b->closed) lua_pushfstring(L, "wsarecv.buffer (closed): %p", b);
   else
@@ -342,14 +342,14 @@ static void big_metatable(lua_State *L) {
     lua_insert(L, -2);
     lua_rawset(L, -4);
   }
-  lua_pushcfunction(L, l_gc);
+  lua_pushcfunction(L, l_buf_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 2);
 }
 
 static const luaL_Reg meta[] = {
-  {"__len", l_len},
-  {"__tostring", l_tostring},
+  {"__len", l_buf_len},
+  {"__tostring", l_buf_tostring},
   {"__close", l_close},
   {NULL, NULL}
 };

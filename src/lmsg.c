@@ -190,7 +190,7 @@ static int l_control(lua_State *L) {
   return 1;
 }
 
-static int l_index(lua_State *L) {
+static int l_msg_index(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "flags") == 0) lua_pushinteger(L, mo->m.flags);
@@ -208,7 +208,7 @@ static int l_index(lua_State *L) {
   return 1;
 }
 
-static int l_newindex(lua_State *L) {
+static int l_msg_newindex(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   const char *k = luaL_checkstring(L, 2);
   check_idle(L, mo);
@@ -221,13 +221,13 @@ static int l_newindex(lua_State *L) {
   return 0;
 }
 
-static int l_gc(lua_State *L) {
+static int l_msg_gc(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   wr_msg_free(&mo->m);
   return 0;
 }
 
-static int l_tostring(lua_State *L) {
+static int l_msg_tostring(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   lua_pushfstring(L, "wsarecv.msg (%s, %d control bytes): %p",
                   wr_msg_pending(&mo->m) ? "pending" : "idle",
@@ -237,10 +237,10 @@ static int l_tostring(lua_State *L) {
 }
 
 static const luaL_Reg meta[] = {
-  {"__index", l_index},
-  {"__newindex", l_newindex},
-  {"__gc", l_gc},
-  {"__tostring", l_tostring},
+  {"__index", l_msg_index},
+  {"__newindex", l_msg_newindex},
+  {"__gc", l_msg_gc},
+  {"__tostring", l_msg_tostring},
   {NULL, NULL}
 };
 

@@ -300,7 +300,7 @@ static int l_overlapped(lua_State *L) {
 }
 
 /* ov.field: one comparison per field on the hot path (ov.context) */
-static int l_index(lua_State *L) {
+static int l_ov_index(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   const char *k = lua_tostring(L, 2);
   int done = o->ov.state == WR_OV_DONE;
@@ -325,7 +325,7 @@ static int l_index(lua_State *L) {
   return 1;
 }
 
-static int l_newindex(lua_State *L) {
+static int l_ov_newindex(lua_State *L) {
   const char *k;
   lwr_checkov(L, 1);
   k = luaL_checkstring(L, 2);
@@ -340,13 +340,13 @@ static int l_newindex(lua_State *L) {
 ** Collected: only possible when nothing is pending (a pending object is
 ** anchored), or while the state closes; then unlink it from the core.
 */
-static int l_gc(lua_State *L) {
+static int l_ov_gc(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   wr_overlapped_forget(&o->ov);
   return 0;
 }
 
-static int l_tostring(lua_State *L) {
+static int l_ov_tostring(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   static const char *const states[] = {"idle", "pending", "done"};
   lua_pushfstring(L, "wsarecv.overlapped (%s): %p", states[o->ov.state], o);
@@ -354,10 +354,10 @@ static int l_tostring(lua_State *L) {
 }
 
 static const luaL_Reg meta[] = {
-  {"__index", l_index},
-  {"__newindex", l_newindex},
-  {"__gc", l_gc},
-  {"__tostring", l_tostring},
+  {"__index", l_ov_index},
+  {"__newindex", l_ov_newindex},
+  {"__gc", l_ov_gc},
+  {"__tostring", l_ov_tostring},
   {NULL, NULL}
 };
 

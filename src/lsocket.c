@@ -317,25 +317,21 @@ static int l_getsockopt(lua_State *L) {
   return 1;
 }
 
-static int l_getsockname(lua_State *L) {
+/* sock:getsockname() and sock:getpeername(): -> addr, port | failure */
+static int name_call(lua_State *L,
+                     int (*call)(wr_socket *, struct sockaddr_storage *,
+                                 socklen_t *)) {
   wr_socket *s = lwr_checksocket(L, 1);
   struct sockaddr_storage sa;
   socklen_t len;
   int r;
   LWR_CHECK_OPEN(L, s);
-  if ((r = wr_getsockname(s, &sa, &len)) != 0) return lwr_fail(L, r);
+  if ((r = call(s, &sa, &len)) != 0) return lwr_fail(L, r);
   return push_addr(L, &sa, len);
 }
 
-static int l_getpeername(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  struct sockaddr_storage sa;
-  socklen_t len;
-  int r;
-  LWR_CHECK_OPEN(L, s);
-  if ((r = wr_getpeername(s, &sa, &len)) != 0) return lwr_fail(L, r);
-  return push_addr(L, &sa, len);
-}
+static int l_getsockname(lua_State *L) { return name_call(L, wr_getsockname); }
+static int l_getpeername(lua_State *L) { return name_call(L, wr_getpeername); }
 
 static int l_fileno(lua_State *L) {
   lua_pushinteger(L, wr_socket_fd(lwr_checksocket(L, 1)));
@@ -355,7 +351,7 @@ static int l_close(lua_State *L) {
   return 1;
 }
 
-static int l_gc(lua_State *L) {
+static int l_sock_gc(lua_State *L) {
   lwr_sock *so = tosock(L, 1);
   if (so->s) {
     wr_socket_release(so->s);
@@ -364,7 +360,7 @@ static int l_gc(lua_State *L) {
   return 0;
 }
 
-static int l_tostring(lua_State *L) {
+static int l_sock_tostring(lua_State *L) {
   lwr_sock *so = tosock(L, 1);
   static const char *const types[] = {"?", "stream", "dgram", "raw", "rdm",
                                       "seqpacket"};
@@ -382,9 +378,9 @@ static int l_tostring(lua_State *L) {
 }
 
 static const luaL_Reg meta[] = {
-  {"__gc", l_gc},
+  {"__gc", l_sock_gc},
   {"__close", l_close},
-  {"__tostring", l_tostring},
+  {"__tostring", l_sock_tostring},
   {NULL, NULL}
 };
 
