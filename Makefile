@@ -12,10 +12,12 @@ LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
 
 CORE_SRC := src/core/wr_core.c src/core/wr_sock.c src/core/wr_msg.c \
             src/core/wr_errors.c
-BIND_SRC := src/lwsarecv.c src/lbuffer.c src/loverlapped.c src/lsocket.c \
-            src/lmsg.c
+BIND_SRC := src/lwsarecv.c src/lsocket.c src/lrecv.c src/loverlapped.c \
+            src/lmsg.c src/lbuffer.c src/lwr_aux.c
+BIND_HDR := src/lsocket.h src/lrecv.h src/loverlapped.h src/lmsg.h \
+            src/lbuffer.h src/lwr_aux.h
 SRC      := $(CORE_SRC) $(BIND_SRC)
-HDR      := src/core/wr.h src/core/wr_int.h src/lwsarecv.h
+HDR      := src/core/wr.h src/core/wr_int.h $(BIND_HDR)
 
 BUILD    ?= build
 SO       := $(BUILD)/wsarecv/core.so

@@ -34,8 +34,8 @@ build = {
     ["wsarecv.core"] = {
       sources = {
         "src/core/wr_core.c", "src/core/wr_sock.c", "src/core/wr_msg.c", "src/core/wr_errors.c",
-        "src/lwsarecv.c", "src/lbuffer.c", "src/loverlapped.c",
-        "src/lsocket.c", "src/lmsg.c",
+        "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/loverlapped.c",
+        "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c",
       },
       incdirs = { "src", "$(LIBUV_INCDIR)" },
       libdirs = { "$(LIBUV_LIBDIR)" },

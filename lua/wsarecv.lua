@@ -9,12 +9,11 @@
 local core = require "wsarecv.core"
 
 local M = {}
-for k, v in pairs(core) do M[k] = v end
+for k, v in pairs(core) do
+  if k ~= "interpose" then M[k] = v end     -- the C types' seam, not API
+end
 
 M._VERSION = "wsarecv 0.1.0"
-
-local bufmeta = debug.getregistry()["wsarecv.buffer"]
-local bufmethods = bufmeta.__index
 
 --- buf:unpack(fmt [, pos]): string.unpack over the buffer's bytes, with
 -- string.unpack's rules (positions, alignment relative to the buffer's
@@ -22,7 +21,7 @@ local bufmethods = bufmeta.__index
 -- when the format has a fixed size; 's' and 'z' items read to the end.
 -- @function buffer:unpack
 local ALIGN = 16            -- the largest alignment a format can ask for
-function bufmethods.unpack(buf, fmt, pos)
+local function unpack(buf, fmt, pos)
   local n = #buf
   pos = pos or 1
   if pos < 0 then pos = math.max(n + pos + 1, 1) elseif pos == 0 then pos = 1 end
@@ -38,6 +37,7 @@ function bufmethods.unpack(buf, fmt, pos)
   res[res.n] = res[res.n] + start - 1
   return table.unpack(res, 2, res.n)
 end
+core.interpose("buffer", "unpack", unpack)
 
 --- wsarecv.hexdump(data [, len]) -> string: offset, hex and ASCII columns.
 -- data is a string or a buffer; len limits how many bytes are shown.

@@ -5,9 +5,8 @@
 ** Exports: buffer (constructor); methods sub, byte, write, fill, close;
 **          metamethods __len, __tostring, __close (and __gc for a large
 **          buffer).  (buf:unpack is in lua/wsarecv.lua.)  For the other
-**          binding files: lwr_newbuffer, lwr_checkbuffer, lwr_tobuffer,
-**          lwr_count_bufs, lwr_fill_bufs, lwr_check_bufs, lwr_pin_bufs,
-**          lwr_take_bufs.
+**          binding files (lbuffer.h): lwr_open_buffer, lwr_newbuffer,
+**          lwr_count_bufs, lwr_fill_bufs, lwr_check_bufs.
 **
 ** A small buffer keeps its bytes inside the userdata: one allocation.  A
 ** large one callocs them, so that zeroed memory the kernel lends lazily
@@ -15,26 +14,17 @@
 ** its __gc frees them.  Either way the bytes never move.  close() only
 ** marks a buffer: a pending operation that pinned it may still write to it
 ** until it is collected, and it is collected only when nothing pins it
-** (or when the state closes, after which nothing writes).
+** (or when the state closes, after which nothing writes).  Pinning is the
+** overlapped object's work (loverlapped.c).
 */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lwsarecv.h"
-
-lwr_buf *lwr_tobuffer(lua_State *L, int idx) {
-  return (lwr_buf *)lwr_testtype(L, idx, LWR_T_BUFFER);
-}
+#include "lbuffer.h"
 
 static lwr_buf *anybuffer(lua_State *L, int idx) {   /* closed or not */
   return (lwr_buf *)lwr_checktype(L, idx, LWR_T_BUFFER);
-}
-
-lwr_buf *lwr_checkbuffer(lua_State *L, int idx) {
-  lwr_buf *b = anybuffer(L, idx);
-  if (b->closed) luaL_argerror(L, idx, "buffer is closed");
-  return b;
 }
 
 /* string.sub's position rules */
@@ -102,7 +92,7 @@ lwr_buf *lwr_newbuffer(lua_State *L, size_t len) {
 }
 
 /* __gc of a large buffer: nothing pins it any more; free its bytes. */
-static int l_gc(lua_State *L) {
+static int l_buf_gc(lua_State *L) {
   lwr_buf *b = (lwr_buf *)lua_touserdata(L, 1);
   if (b->data != b->small) {
     free(b->data);
@@ -130,7 +120,7 @@ static int l_buffer(lua_State *L) {
   return 1;
 }
 
-static int l_len(lua_State *L) {
+static int l_buf_len(lua_State *L) {
   lwr_buf *b = anybuffer(L, 1);
   lua_pushinteger(L, b->closed ? 0 : (lua_Integer)b->len);
   return 1;
@@ -213,7 +203,7 @@ static int l_close(lua_State *L) {
   return 0;
 }
 
-static int l_tostring(lua_State *L) {
+static int l_buf_tostring(lua_State *L) {
   lwr_buf *b = anybuffer(L, 1);
   if (b->closed) lua_pushfstring(L, "wsarecv.buffer (closed): %p", b);
   else
@@ -338,86 +328,6 @@ void lwr_check_bufs(lua_State *L, int idx, int argn) {
   fill_bufs(L, idx, argn, &scratch, lwr_count_bufs(L, idx, argn), 0);
 }
 
-/* The buffer behind item i of the array at idx, pushed. */
-static void push_item_buffer(lua_State *L, int idx, size_t i) {
-  lua_rawgeti(L, idx, (lua_Integer)i + 1);
-  if (lua_type(L, -1) == LUA_TTABLE) {
-    lua_rawgeti(L, -1, 1);
-    lua_remove(L, -2);
-  }
-}
-
-/*
-** Keep every buffer of the array at idx alive as long as the overlapped
-** object at ovidx: one buffer goes straight into user value 3; several go
-** into the object's own table, reused from one operation to the next.
-*/
-void lwr_pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n) {
-  size_t i;
-  if (lwr_tobuffer(L, idx)) {
-    lua_pushvalue(L, idx);
-    lua_setiuservalue(L, ovidx, UV_PINS);
-    o->npins = 0;
-    return;
-  }
-  if (n == 1) {
-    push_item_buffer(L, idx, 0);
-    lua_setiuservalue(L, ovidx, UV_PINS);
-    o->npins = 0;
-    return;
-  }
-  if (lua_getiuservalue(L, ovidx, UV_PINS) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_createtable(L, (int)n, 0);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, ovidx, UV_PINS);
-    o->npins = 0;
-  }
-  for (i = 0; i < n; i++) {
-    push_item_buffer(L, idx, i);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  for (i = n; i < (size_t)o->npins; i++) {
-    lua_pushnil(L);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  o->npins = (int)n;
-  lua_pop(L, 1);
-}
-
-/*
-** Everything an overlapped post needs from the WSABUF array at idx, in one
-** pass: the iovecs go into ov's own storage, the buffers get pinned by the
-** overlapped object at ovidx.  Returns 0 or WSAEFAULT (bad slice; nothing
-** was pinned); *pn gets the count.  A lone buffer -- the common case -- is
-** read and pinned without touching any table.
-*/
-int lwr_take_bufs(lua_State *L, int idx, int argn, lwr_ov *o, int ovidx,
-                  size_t *pn) {
-  lwr_buf *b = lwr_tobuffer(L, idx);
-  wr_wsabuf *iov;
-  size_t n;
-  int r;
-  if (b != NULL) {
-    if (b->closed) luaL_argerror(L, argn, "buffer is closed");
-    iov = wr_overlapped_bufs(&o->ov, 1);
-    iov->iov_base = b->data;
-    iov->iov_len = b->len;
-    lua_pushvalue(L, idx);
-    lua_setiuservalue(L, ovidx, UV_PINS);
-    o->npins = 0;
-    *pn = 1;
-    return 0;
-  }
-  n = lwr_count_bufs(L, idx, argn);
-  iov = wr_overlapped_bufs(&o->ov, n);
-  if (iov == NULL) return luaL_error(L, "not enough memory");
-  if ((r = lwr_fill_bufs(L, idx, argn, iov, n)) != 0) return r;
-  lwr_pin_bufs(L, idx, ovidx, o, n);
-  *pn = n;
-  return 0;
-}
-
 /*
 ** The large buffers' metatable: a copy of the small ones' (the same method
 ** table, the same __name) plus __gc.  Two metatables, because a userdata
@@ -432,29 +342,35 @@ static void big_metatable(lua_State *L) {
     lua_insert(L, -2);
     lua_rawset(L, -4);
   }
-  lua_pushcfunction(L, l_gc);
+  lua_pushcfunction(L, l_buf_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 2);
 }
 
+static const luaL_Reg meta[] = {
+  {"__len", l_buf_len},
+  {"__tostring", l_buf_tostring},
+  {"__close", l_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg methods[] = {
+  {"sub", l_sub},
+  {"byte", l_byte},
+  {"write", l_write},
+  {"fill", l_fill},
+  {"close", l_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg *const method_lists[] = {methods, NULL};
+
+static const luaL_Reg ctors[] = {
+  {"buffer", l_buffer},
+  {NULL, NULL}
+};
+
 void lwr_open_buffer(lua_State *L) {
-  static const luaL_Reg meta[] = {
-    {"__len", l_len},
-    {"__tostring", l_tostring},
-    {"__close", l_close},
-    {NULL, NULL}
-  };
-  static const luaL_Reg methods[] = {
-    {"sub", l_sub},
-    {"byte", l_byte},
-    {"write", l_write},
-    {"fill", l_fill},
-    {"close", l_close},
-    {NULL, NULL}
-  };
-  lwr_register(L, LWR_BUFFER, meta, methods);
+  lwr_register(L, LWR_BUFFER, meta, method_lists, ctors);
   big_metatable(L);
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, l_buffer, 1);
-  lua_setfield(L, -3, "buffer");
 }

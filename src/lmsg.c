@@ -1,9 +1,10 @@
 /*
-** lmsg.c -- wsarecv.msg (a reusable WSAMSG) and sock:WSARecvMsg.
+** lmsg.c -- wsarecv.msg, a reusable WSAMSG, and its control messages.
 **
 ** Exports: msg (constructor); fields flags (read: output flags; write:
 **          input flags), buffers, controlbuf, controllen; methods name,
-**          control; __gc, __tostring.  Adds WSARecvMsg to the socket type.
+**          control; __gc, __tostring.  For the module (lmsg.h):
+**          lwr_open_msg.  (sock:WSARecvMsg is in lrecv.c.)
 **
 ** A msg owns its control buffer (or borrows the caller's) and a private
 ** kernel control space in the core, so a receive allocates nothing.  Only
@@ -13,13 +14,8 @@
 #include <sys/socket.h>
 #include <net/if.h>
 
-#include "lwsarecv.h"
-
-enum { MUV_BUFFERS = 1, MUV_CONTROL, MUV_COUNT = 2 };
-
-static lwr_msg *checkmsg(lua_State *L, int idx) {
-  return (lwr_msg *)lwr_checktype(L, idx, LWR_T_MSG);
-}
+#include "lbuffer.h"
+#include "lmsg.h"
 
 static void check_idle(lua_State *L, lwr_msg *mo) {
   if (wr_msg_pending(&mo->m))
@@ -88,7 +84,7 @@ static int l_msg(lua_State *L) {
 
 /*** msg:name() -> source addr, port (a path for unix; nil if none) */
 static int l_name(lua_State *L) {
-  lwr_msg *mo = checkmsg(L, 1);
+  lwr_msg *mo = lwr_checkmsg(L, 1);
   if (mo->m.namelen == 0) {
     lua_pushnil(L);
     return 1;
@@ -181,7 +177,7 @@ static void push_cmsg(lua_State *L, const wr_cmsg *c) {
 
 /*** msg:control() -> array of control-message tables */
 static int l_control(lua_State *L) {
-  lwr_msg *mo = checkmsg(L, 1);
+  lwr_msg *mo = lwr_checkmsg(L, 1);
   size_t pos = 0;
   int i = 0;
   wr_cmsg c;
@@ -194,8 +190,8 @@ static int l_control(lua_State *L) {
   return 1;
 }
 
-static int l_index(lua_State *L) {
-  lwr_msg *mo = checkmsg(L, 1);
+static int l_msg_index(lua_State *L) {
+  lwr_msg *mo = lwr_checkmsg(L, 1);
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "flags") == 0) lua_pushinteger(L, mo->m.flags);
   else if (strcmp(k, "inflags") == 0) lua_pushinteger(L, mo->m.in_flags);
@@ -212,8 +208,8 @@ static int l_index(lua_State *L) {
   return 1;
 }
 
-static int l_newindex(lua_State *L) {
-  lwr_msg *mo = checkmsg(L, 1);
+static int l_msg_newindex(lua_State *L) {
+  lwr_msg *mo = lwr_checkmsg(L, 1);
   const char *k = luaL_checkstring(L, 2);
   check_idle(L, mo);
   if (strcmp(k, "flags") == 0 || strcmp(k, "inflags") == 0)
@@ -225,14 +221,14 @@ static int l_newindex(lua_State *L) {
   return 0;
 }
 
-static int l_gc(lua_State *L) {
-  lwr_msg *mo = checkmsg(L, 1);
+static int l_msg_gc(lua_State *L) {
+  lwr_msg *mo = lwr_checkmsg(L, 1);
   wr_msg_free(&mo->m);
   return 0;
 }
 
-static int l_tostring(lua_State *L) {
-  lwr_msg *mo = checkmsg(L, 1);
+static int l_msg_tostring(lua_State *L) {
+  lwr_msg *mo = lwr_checkmsg(L, 1);
   lua_pushfstring(L, "wsarecv.msg (%s, %d control bytes): %p",
                   wr_msg_pending(&mo->m) ? "pending" : "idle",
                   mo->ctl ? (int)mo->ctl->len : 0,
@@ -240,80 +236,19 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-/* =====================================================================
-** sock:WSARecvMsg(msg, ov, routine)
-** =================================================================== */
+static const luaL_Reg meta[] = {
+  {"__index", l_msg_index},
+  {"__newindex", l_msg_newindex},
+  {"__gc", l_msg_gc},
+  {"__tostring", l_msg_tostring},
+  {NULL, NULL}
+};
 
-#define STACK_BUFS 16
-
-static int l_WSARecvMsg(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  lwr_msg *mo = checkmsg(L, 2);
-  int has_ov = !lua_isnoneornil(L, 3);
-  int has_routine = !lua_isnoneornil(L, 4);
-  int r, bi;
-  size_t n, bytes = 0;
-  if (has_ov) lwr_checkov(L, 3);
-  if (has_routine) luaL_checktype(L, 4, LUA_TFUNCTION);
-  lua_settop(L, 4);
-  if (mo->ctl && mo->ctl->closed)
-    return luaL_argerror(L, 2, "msg's control buffer is closed");
-  lua_getiuservalue(L, 2, MUV_BUFFERS);
-  bi = lua_gettop(L);
-  if (!has_ov && !has_routine) {
-    wr_wsabuf stackbufs[STACK_BUFS], *iov = stackbufs;
-    n = lwr_count_bufs(L, bi, 2);
-    if (n > STACK_BUFS)
-      iov = (wr_wsabuf *)lua_newuserdatauv(L, n * sizeof *iov, 0);
-    if ((r = lwr_fill_bufs(L, bi, 2, iov, n)) != 0) return lwr_fail(L, r);
-    LWR_CHECK_OPEN(L, s);
-    r = wr_recvmsg(s, &mo->m, iov, n, &bytes, NULL, NULL);
-    if (r) return lwr_recv_fail(L, r, bytes);
-  } else {
-    lwr_ov *o = has_ov ? (lwr_ov *)lua_touserdata(L, 3) : NULL;
-    const wr_msg *prev;
-    int ovidx;
-    if (wr_msg_pending(&mo->m)) {
-      lwr_check_bufs(L, bi, 2);               /* still a type error first */
-      return lwr_fail(L, WSAEINVAL);
-    }
-    if ((r = lwr_ov_begin(L, s, bi, o, 3, 4, &o, &ovidx, &n)) != 0)
-      return lwr_fail(L, r);
-    prev = wr_overlapped_msg(&o->ov);
-    r = wr_recvmsg(s, &mo->m, lwr_ov_bufs(o, n), n, &bytes, &o->ov,
-                   has_routine ? lwr_routine : NULL);
-    if ((r == 0 || r == WSA_IO_PENDING) && prev != &mo->m) {
-      /* the object now refers to this msg (ov->msg): keep it alive.  Set
-      ** only after a post that started (a failed one clears ov->msg), and
-      ** only when it changes: while ov->msg is set, user value 5 holds it */
-      lua_pushvalue(L, 2);
-      lua_setiuservalue(L, ovidx, UV_MSG);
-    }
-    return lwr_ov_end(L, o, r, bytes);
-  }
-  lua_pushinteger(L, 0);
-  lua_pushinteger(L, (lua_Integer)bytes);
-  lua_pushinteger(L, mo->m.flags);
-  return 3;
-}
+static const luaL_Reg ctors[] = {
+  {"msg", l_msg},
+  {NULL, NULL}
+};
 
 void lwr_open_msg(lua_State *L) {
-  static const luaL_Reg meta[] = {
-    {"__index", l_index},
-    {"__newindex", l_newindex},
-    {"__gc", l_gc},
-    {"__tostring", l_tostring},
-    {NULL, NULL}
-  };
-  lwr_register(L, LWR_MSG, meta, NULL);
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, l_msg, 1);
-  lua_setfield(L, -3, "msg");
-  /* the socket method */
-  luaL_getmetatable(L, LWR_SOCKET);
-  lua_getfield(L, -1, "__index");
-  lua_pushvalue(L, -3);
-  lua_pushcclosure(L, l_WSARecvMsg, 1);
-  lua_setfield(L, -2, "WSARecvMsg");
-  lua_pop(L, 2);
+  lwr_register(L, LWR_MSG, meta, NULL, ctors);
 }

@@ -1,25 +1,48 @@
 /*
-** loverlapped.c -- wsarecv.overlapped, the WSAOVERLAPPED of a receive.
+** loverlapped.c -- wsarecv.overlapped, the WSAOVERLAPPED of a receive, and
+** the whole way an overlapped operation takes through the binding.
 **
 ** Exports: overlapped (constructor); read-only fields pending, bytes,
 **          flags, error; the free field context; __gc, __tostring.
-**          For the other binding files: lwr_checkov, lwr_newov,
-**          lwr_anchor, lwr_unanchor, lwr_event_hook.
+**          For the other binding files (loverlapped.h):
+**          lwr_open_overlapped, lwr_ov_begin, lwr_ov_end, lwr_routine,
+**          lwr_event_hook, lwr_wait_enter, lwr_wait_leave.
 **
 ** An overlapped object is reusable: post it, wait for it, post it again.
 ** While its operation is pending, or its routine is waiting to run, it is
 ** anchored in the registry (one slot, reused), so neither it nor the
 ** buffers it pins can be collected under the kernel's feet.
+**
+** The way of one operation, all of it in this file:
+**   post      a receive (lrecv.c) calls lwr_ov_begin: the object takes the
+**             WSABUF array, pins its buffers, holds the socket and the
+**             routine, and is anchored.  Then the core call (wr_recv,
+**             wr_recvmsg) with lwr_routine or no routine; lwr_ov_end pushes
+**             its result, and after a failure drops the anchor: no
+**             completion will follow.
+**   complete  the core finishes the receive, inside libuv's poll phase.
+**             Without a routine it signals the object and calls
+**             lwr_event_hook, which drops the anchor (the caller reads the
+**             fields).  With one it queues the routine for a wait.
+**   deliver   a wait (lwsarecv.c) brackets the core's wait with
+**             lwr_wait_enter and lwr_wait_leave, so the context knows the
+**             waiting thread; the core calls lwr_routine, which finds the
+**             object around the core's pointer (ov_of), calls the Lua
+**             routine on that thread under lua_pcall, and drops the anchor
+**             unless the routine posted the object again.
+**   errors    an error a routine raises goes into the context's reserved
+**             slot and interrupts the delivery; lwr_wait_leave raises it
+**             again, out of the wait.
 */
 #include <string.h>
 
-#include "lwsarecv.h"
+#include "lbuffer.h"
+#include "loverlapped.h"
 
-lwr_ov *lwr_checkov(lua_State *L, int idx) {
-  return (lwr_ov *)lwr_checktype(L, idx, LWR_T_OV);
-}
+/* The object around a core pointer: the core hands back &o->ov. */
+#define ov_of(p) ((lwr_ov *)(void *)((char *)(p) - offsetof(lwr_ov, ov)))
 
-lwr_ov *lwr_newov(lua_State *L, lwr_ctx *c) {
+static lwr_ov *newov(lua_State *L, lwr_ctx *c) {
   lwr_ov *o = (lwr_ov *)lua_newuserdatauv(L, sizeof *o, UV_COUNT);
   o->h.tag = LWR_TAG(LWR_T_OV);
   wr_overlapped_init(&o->ov);
@@ -30,22 +53,213 @@ lwr_ov *lwr_newov(lua_State *L, lwr_ctx *c) {
   return o;
 }
 
+/* =====================================================================
+** The anchor
+** =================================================================== */
+
 /*
 ** Anchor the object while its operation is outstanding.  An object its own
 ** routine reposts is still anchored (see lwr_routine): nothing to do, so
 ** the steady state of a reposting receiver costs no registry traffic.
 */
-void lwr_anchor(lua_State *L, lwr_ov *o, int idx) {
+static void anchor(lua_State *L, lwr_ov *o, int idx) {
   if (o->ref != LUA_NOREF) return;
   lua_pushvalue(L, idx);
   o->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-void lwr_unanchor(lua_State *L, lwr_ov *o) {
+static void unanchor(lua_State *L, lwr_ov *o) {
   if (o->ref != LUA_NOREF) {
     luaL_unref(L, LUA_REGISTRYINDEX, o->ref);
     o->ref = LUA_NOREF;
   }
+}
+
+/* =====================================================================
+** Posting
+** =================================================================== */
+
+/* The buffer behind item i of the array at idx, pushed. */
+static void push_item_buffer(lua_State *L, int idx, size_t i) {
+  lua_rawgeti(L, idx, (lua_Integer)i + 1);
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, 1);
+    lua_remove(L, -2);
+  }
+}
+
+/*
+** Keep every buffer of the array at idx alive as long as the overlapped
+** object at ovidx: one buffer goes straight into user value 3; several go
+** into the object's own table, reused from one operation to the next.
+*/
+static void pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n) {
+  size_t i;
+  if (lwr_tobuffer(L, idx)) {
+    lua_pushvalue(L, idx);
+    lua_setiuservalue(L, ovidx, UV_PINS);
+    o->npins = 0;
+    return;
+  }
+  if (n == 1) {
+    push_item_buffer(L, idx, 0);
+    lua_setiuservalue(L, ovidx, UV_PINS);
+    o->npins = 0;
+    return;
+  }
+  if (lua_getiuservalue(L, ovidx, UV_PINS) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, (int)n, 0);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, ovidx, UV_PINS);
+    o->npins = 0;
+  }
+  for (i = 0; i < n; i++) {
+    push_item_buffer(L, idx, i);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  for (i = n; i < (size_t)o->npins; i++) {
+    lua_pushnil(L);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  o->npins = (int)n;
+  lua_pop(L, 1);
+}
+
+/*
+** Everything a post needs from the WSABUF array at idx, in one pass: the
+** iovecs go into the object's own storage (p->bufs, p->n), the buffers get
+** pinned by it.  Returns 0 or WSAEFAULT (bad slice; nothing was pinned).
+** A lone buffer -- the common case -- is read and pinned without touching
+** any table.
+*/
+static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
+  lwr_buf *b = lwr_tobuffer(L, idx);
+  lwr_ov *o = p->o;
+  size_t n;
+  int r;
+  if (b != NULL) {
+    if (b->closed) luaL_argerror(L, argn, "buffer is closed");
+    p->bufs = wr_overlapped_bufs(&o->ov, 1);
+    p->bufs->iov_base = b->data;
+    p->bufs->iov_len = b->len;
+    lua_pushvalue(L, idx);
+    lua_setiuservalue(L, p->ovidx, UV_PINS);
+    o->npins = 0;
+    p->n = 1;
+    return 0;
+  }
+  n = lwr_count_bufs(L, idx, argn);
+  p->bufs = wr_overlapped_bufs(&o->ov, n);
+  if (p->bufs == NULL) return luaL_error(L, "not enough memory");
+  if ((r = lwr_fill_bufs(L, idx, argn, p->bufs, n)) != 0) return r;
+  pin_bufs(L, idx, p->ovidx, o, n);
+  p->n = n;
+  return 0;
+}
+
+/*
+** What every overlapped post does before its core call on socket s
+** (argument 1): take the object at ovidx (a checked overlapped object, or
+** nil: then a new one is made and pushed), check it is free, read and pin
+** the WSABUF array at bufidx (type errors raise here, before any failure
+** is returned), check s is open, hold the socket and the routine (at
+** rtidx, may be nil), anchor the object.  Returns 0 with *p set, or a WSA
+** code (nothing anchored, nothing the object holds changed but its pins).
+*/
+int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, int ovidx,
+                 int rtidx, lwr_post *p) {
+  int r;
+  p->o = (lwr_ov *)lua_touserdata(L, ovidx);
+  p->ovidx = ovidx;
+  if (p->o == NULL) {
+    p->o = newov(L, lwr_ctx_get(L));
+    p->ovidx = lua_gettop(L);
+  }
+  if (wr_overlapped_busy(&p->o->ov)) {
+    lwr_check_bufs(L, bufidx, 2);            /* still a type error first */
+    return WSAEINVAL;
+  }
+  if ((r = take_bufs(L, bufidx, 2, p)) != 0) return r;
+  if (wr_socket_closed(s)) return WSAENOTSOCK;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, p->ovidx, UV_SOCKET);
+  lua_pushvalue(L, rtidx);
+  lua_setiuservalue(L, p->ovidx, UV_ROUTINE);
+  anchor(L, p->o, p->ovidx);
+  return 0;
+}
+
+/*
+** After the core call r: 0, bytes, flags (completed at once); the pending
+** triple; or the failure, with the bytes it placed if any (the core sets
+** `bytes` only then), the anchor dropped since no completion will follow.
+*/
+int lwr_ov_end(lua_State *L, lwr_ov *o, int r, size_t bytes) {
+  if (r == 0) {
+    lua_pushinteger(L, 0);
+    lua_pushinteger(L, (lua_Integer)o->ov.bytes);
+    lua_pushinteger(L, o->ov.flags);
+    return 3;
+  }
+  if (r == WSA_IO_PENDING) return lwr_recv_fail(L, r, 0);
+  unanchor(L, o);
+  return lwr_recv_fail(L, r, bytes);
+}
+
+/* =====================================================================
+** Completion and delivery
+** =================================================================== */
+
+static int msgh(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)",
+                          luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/*
+** The C completion routine the core calls for every Lua routine, inside an
+** alertable wait: routine(err, bytes, ov, flags [, msg]) on the thread
+** that waits.
+*/
+void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
+                 unsigned flags) {
+  lwr_ov *o = ov_of(ov);
+  lwr_ctx *c = o->ctx;
+  lua_State *L = c->L;
+  int base, nargs = 4, ovidx;
+  /* no stack check: a wait is a C function entered with LUA_MINSTACK
+  ** free slots, and it has pushed nothing when routines run */
+  lua_pushcfunction(L, msgh);
+  base = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
+  ovidx = lua_gettop(L);
+  lua_getiuservalue(L, ovidx, UV_ROUTINE);
+  if (err) lwr_push_error_name(L, err);
+  else lua_pushnil(L);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushvalue(L, ovidx);
+  lua_pushinteger(L, flags);
+  if (wr_overlapped_msg(ov)) {
+    lua_getiuservalue(L, ovidx, UV_MSG);
+    nargs++;
+  }
+  if (lua_pcall(L, nargs, 0, base) != LUA_OK) {
+    if (!c->has_err) {
+      lua_rawseti(L, LUA_REGISTRYINDEX, c->err_ref);   /* no allocation */
+      c->has_err = 1;
+    }
+    wr_loop_interrupt(c->loop);
+  }
+  /* the anchor stays if the routine posted the object again (anchor) */
+  if (!wr_overlapped_busy(ov)) unanchor(L, o);
+  lua_settop(L, base - 1);
 }
 
 /*
@@ -54,17 +268,39 @@ void lwr_unanchor(lua_State *L, lwr_ov *o) {
 */
 void lwr_event_hook(wr_overlapped *ov, void *data) {
   lwr_ctx *c = (lwr_ctx *)data;
-  lwr_unanchor(c->main, LWR_OV_OF(ov));
+  unanchor(c->main, ov_of(ov));
 }
+
+/* Enter a wait on thread L (waits nest: the caller keeps who waited). */
+lua_State *lwr_wait_enter(lwr_ctx *c, lua_State *L) {
+  lua_State *saved = c->L;
+  c->L = L;
+  return saved;
+}
+
+/* Leave it; if a routine raised, raise that error again here. */
+void lwr_wait_leave(lwr_ctx *c, lua_State *L, lua_State *saved) {
+  c->L = saved;
+  if (!wr_loop_interrupted(c->loop)) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->err_ref);
+  lua_pushboolean(L, 0);
+  lua_rawseti(L, LUA_REGISTRYINDEX, c->err_ref);
+  c->has_err = 0;
+  lua_error(L);
+}
+
+/* =====================================================================
+** The Lua type
+** =================================================================== */
 
 /*** wsarecv.overlapped() -> a fresh WSAOVERLAPPED */
 static int l_overlapped(lua_State *L) {
-  lwr_newov(L, lwr_ctx_get(L));
+  newov(L, lwr_ctx_get(L));
   return 1;
 }
 
 /* ov.field: one comparison per field on the hot path (ov.context) */
-static int l_index(lua_State *L) {
+static int l_ov_index(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   const char *k = lua_tostring(L, 2);
   int done = o->ov.state == WR_OV_DONE;
@@ -89,7 +325,7 @@ static int l_index(lua_State *L) {
   return 1;
 }
 
-static int l_newindex(lua_State *L) {
+static int l_ov_newindex(lua_State *L) {
   const char *k;
   lwr_checkov(L, 1);
   k = luaL_checkstring(L, 2);
@@ -104,29 +340,32 @@ static int l_newindex(lua_State *L) {
 ** Collected: only possible when nothing is pending (a pending object is
 ** anchored), or while the state closes; then unlink it from the core.
 */
-static int l_gc(lua_State *L) {
+static int l_ov_gc(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   wr_overlapped_forget(&o->ov);
   return 0;
 }
 
-static int l_tostring(lua_State *L) {
+static int l_ov_tostring(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   static const char *const states[] = {"idle", "pending", "done"};
   lua_pushfstring(L, "wsarecv.overlapped (%s): %p", states[o->ov.state], o);
   return 1;
 }
 
+static const luaL_Reg meta[] = {
+  {"__index", l_ov_index},
+  {"__newindex", l_ov_newindex},
+  {"__gc", l_ov_gc},
+  {"__tostring", l_ov_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg ctors[] = {
+  {"overlapped", l_overlapped},
+  {NULL, NULL}
+};
+
 void lwr_open_overlapped(lua_State *L) {
-  static const luaL_Reg meta[] = {
-    {"__index", l_index},
-    {"__newindex", l_newindex},
-    {"__gc", l_gc},
-    {"__tostring", l_tostring},
-    {NULL, NULL}
-  };
-  lwr_register(L, LWR_OV, meta, NULL);
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, l_overlapped, 1);
-  lua_setfield(L, -3, "overlapped");
+  lwr_register(L, LWR_OV, meta, NULL, ctors);
 }

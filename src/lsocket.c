@@ -1,11 +1,12 @@
 /*
-** lsocket.c -- wsarecv.socket: the BSD calls and the overlapped receive.
+** lsocket.c -- wsarecv.socket: the socket type and its BSD calls.
 **
 ** Exports: socket, wrap (constructors); methods bind, connect, listen,
 **          accept, send, sendto, shutdown, setsockopt, getsockopt,
-**          getsockname, getpeername, fileno, close, pending, WSARecv,
-**          WSAGetOverlappedResult, CancelIoEx; __gc, __close, __tostring.
-**          For the other binding files: lwr_checksocket.
+**          getsockname, getpeername, fileno, close, pending, and the
+**          receive calls of lrecv.c (WSARecv, WSARecvMsg,
+**          WSAGetOverlappedResult, CancelIoEx); __gc, __close,
+**          __tostring.  For the module (lsocket.h): lwr_open_socket.
 **
 ** Each method checks all its arguments first (mistakes raise, on an open
 ** or a closed socket alike), then the socket's state, calls one core
@@ -18,19 +19,12 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "lwsarecv.h"
+#include "lrecv.h"
+#include "lsocket.h"
 
 static lwr_sock *tosock(lua_State *L, int idx) {
   return (lwr_sock *)lwr_checktype(L, idx, LWR_T_SOCKET);
 }
-
-wr_socket *lwr_checksocket(lua_State *L, int idx) {
-  lwr_sock *so = tosock(L, idx);
-  if (so->s == NULL) luaL_argerror(L, idx, "socket was collected");
-  return so->s;
-}
-
-#define CHECK_OPEN LWR_CHECK_OPEN
 
 /* Create the userdata closed first, then give it its socket. */
 static lwr_sock *newsock(lua_State *L) {
@@ -158,7 +152,7 @@ static int addr_call(lua_State *L,
   addr_arg a;
   int r;
   check_addr(L, s, 2, &a);
-  CHECK_OPEN(L, s);
+  LWR_CHECK_OPEN(L, s);
   if ((r = parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
   if ((r = call(s, (struct sockaddr *)&sa, len)) != 0) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
@@ -173,7 +167,7 @@ static int l_listen(lua_State *L) {
   int backlog = SOMAXCONN, r;
   if (!lua_isnoneornil(L, 2))
     backlog = checkint(L, 2, INT_MIN, INT_MAX, "backlog");
-  CHECK_OPEN(L, s);
+  LWR_CHECK_OPEN(L, s);
   r = wr_listen(s, backlog);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
@@ -186,7 +180,7 @@ static int l_accept(lua_State *L) {
   socklen_t len;
   lwr_sock *so;
   int r;
-  CHECK_OPEN(L, s);
+  LWR_CHECK_OPEN(L, s);
   so = newsock(L);
   r = wr_accept(s, &so->s, &peer, &len);
   if (r) return lwr_fail(L, r);
@@ -200,7 +194,7 @@ static int l_send(lua_State *L) {
   const char *data = luaL_checklstring(L, 2, &n);
   unsigned flags = lwr_flags(luaL_optinteger(L, 3, 0));
   int r;
-  CHECK_OPEN(L, s);
+  LWR_CHECK_OPEN(L, s);
   r = wr_send(s, data, n, flags, NULL, 0, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
@@ -216,7 +210,7 @@ static int l_sendto(lua_State *L) {
   addr_arg a;
   int r;
   check_addr(L, s, 3, &a);
-  CHECK_OPEN(L, s);
+  LWR_CHECK_OPEN(L, s);
   if ((r = parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
   r = wr_send(s, data, n, 0, (struct sockaddr *)&sa, len, &sent);
   if (r) return lwr_fail(L, r);
@@ -230,7 +224,7 @@ static int l_shutdown(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   int how = howv[checkoption(L, 2, "both", hows)];
   int r;
-  CHECK_OPEN(L, s);
+  LWR_CHECK_OPEN(L, s);
   if ((r = wr_shutdown(s, how)) != 0) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
   return 1;
@@ -295,11 +289,11 @@ static int l_setsockopt(lua_State *L) {
     group = member_field(L, 3, 1, "group");
     luaL_argcheck(L, group != NULL, 3, "expected {group, interface}");
     iface = member_field(L, 3, 2, "interface");
-    CHECK_OPEN(L, s);
+    LWR_CHECK_OPEN(L, s);
     r = wr_membership(s, o, group, iface);
   } else {
     long v = check_optvalue(L, 3, o);
-    CHECK_OPEN(L, s);
+    LWR_CHECK_OPEN(L, s);
     r = wr_setsockopt_int(s, o, v);
   }
   if (r) return lwr_fail(L, r);
@@ -314,7 +308,7 @@ static int l_getsockopt(lua_State *L) {
   int r;
   if (o->kind == WR_OPT_MEMBERSHIP)
     return luaL_argerror(L, 2, "option can only be set");
-  CHECK_OPEN(L, s);
+  LWR_CHECK_OPEN(L, s);
   if ((r = wr_getsockopt_int(s, o, &v)) != 0) return lwr_fail(L, r);
   if (o->kind == WR_OPT_BOOL || o->kind == WR_OPT_FIONBIO)
     lua_pushboolean(L, v != 0);
@@ -323,25 +317,21 @@ static int l_getsockopt(lua_State *L) {
   return 1;
 }
 
-static int l_getsockname(lua_State *L) {
+/* sock:getsockname() and sock:getpeername(): -> addr, port | failure */
+static int name_call(lua_State *L,
+                     int (*call)(wr_socket *, struct sockaddr_storage *,
+                                 socklen_t *)) {
   wr_socket *s = lwr_checksocket(L, 1);
   struct sockaddr_storage sa;
   socklen_t len;
   int r;
-  CHECK_OPEN(L, s);
-  if ((r = wr_getsockname(s, &sa, &len)) != 0) return lwr_fail(L, r);
+  LWR_CHECK_OPEN(L, s);
+  if ((r = call(s, &sa, &len)) != 0) return lwr_fail(L, r);
   return push_addr(L, &sa, len);
 }
 
-static int l_getpeername(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  struct sockaddr_storage sa;
-  socklen_t len;
-  int r;
-  CHECK_OPEN(L, s);
-  if ((r = wr_getpeername(s, &sa, &len)) != 0) return lwr_fail(L, r);
-  return push_addr(L, &sa, len);
-}
+static int l_getsockname(lua_State *L) { return name_call(L, wr_getsockname); }
+static int l_getpeername(lua_State *L) { return name_call(L, wr_getpeername); }
 
 static int l_fileno(lua_State *L) {
   lua_pushinteger(L, wr_socket_fd(lwr_checksocket(L, 1)));
@@ -361,7 +351,7 @@ static int l_close(lua_State *L) {
   return 1;
 }
 
-static int l_gc(lua_State *L) {
+static int l_sock_gc(lua_State *L) {
   lwr_sock *so = tosock(L, 1);
   if (so->s) {
     wr_socket_release(so->s);
@@ -370,7 +360,7 @@ static int l_gc(lua_State *L) {
   return 0;
 }
 
-static int l_tostring(lua_State *L) {
+static int l_sock_tostring(lua_State *L) {
   lwr_sock *so = tosock(L, 1);
   static const char *const types[] = {"?", "stream", "dgram", "raw", "rdm",
                                       "seqpacket"};
@@ -387,114 +377,41 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-/* =====================================================================
-** WSARecv
-** =================================================================== */
+static const luaL_Reg meta[] = {
+  {"__gc", l_sock_gc},
+  {"__close", l_close},
+  {"__tostring", l_sock_tostring},
+  {NULL, NULL}
+};
 
-#define STACK_BUFS 16
+static const luaL_Reg methods[] = {
+  {"bind", l_bind},
+  {"connect", l_connect},
+  {"listen", l_listen},
+  {"accept", l_accept},
+  {"send", l_send},
+  {"sendto", l_sendto},
+  {"shutdown", l_shutdown},
+  {"setsockopt", l_setsockopt},
+  {"getsockopt", l_getsockopt},
+  {"getsockname", l_getsockname},
+  {"getpeername", l_getpeername},
+  {"fileno", l_fileno},
+  {"pending", l_pending},
+  {"close", l_close},
+  {NULL, NULL}
+};
 
-#define recv_fail lwr_recv_fail
+/* the BSD calls, then the receive calls (lrecv.c) */
+static const luaL_Reg *const method_lists[] = {methods, lwr_recv_methods,
+                                               NULL};
 
-static int recv_nonoverlapped(lua_State *L, wr_socket *s, unsigned flags) {
-  wr_wsabuf stackbufs[STACK_BUFS], *iov = stackbufs;
-  size_t n = lwr_count_bufs(L, 2, 2), bytes = 0;
-  int r;
-  if (n > STACK_BUFS)
-    iov = (wr_wsabuf *)lua_newuserdatauv(L, n * sizeof *iov, 0);
-  if ((r = lwr_fill_bufs(L, 2, 2, iov, n)) != 0) return lwr_fail(L, r);
-  CHECK_OPEN(L, s);
-  r = wr_recv(s, iov, n, &bytes, &flags, NULL, NULL);
-  if (r) return recv_fail(L, r, bytes);
-  lua_pushinteger(L, 0);
-  lua_pushinteger(L, (lua_Integer)bytes);
-  lua_pushinteger(L, flags);
-  return 3;
-}
-
-/*
-** sock:WSARecv(buffers, flags, ov, routine)
-**   -> 0, bytes, flags                    completed at once
-**   -> nil, "WSA_IO_PENDING", 997         completion later
-**   -> nil, name, code [, bytes]          failed; no completion follows
-*/
-static int l_WSARecv(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  int isint, has_routine = !lua_isnoneornil(L, 5), r, ovidx;
-  lua_Integer fl = lua_tointegerx(L, 3, &isint);
-  unsigned flags;
-  lwr_ov *o = NULL;
-  size_t n, bytes = 0;
-  if (!isint) fl = luaL_optinteger(L, 3, 0);          /* nil, or raise */
-  flags = lwr_flags(fl);
-  if (!lua_isnoneornil(L, 4)) o = lwr_checkov(L, 4);
-  if (has_routine) luaL_checktype(L, 5, LUA_TFUNCTION);
-  if (o == NULL && !has_routine) return recv_nonoverlapped(L, s, flags);
-  lua_settop(L, 5);
-  if ((r = lwr_ov_begin(L, s, 2, o, 4, 5, &o, &ovidx, &n)) != 0)
-    return lwr_fail(L, r);
-  r = wr_recv(s, lwr_ov_bufs(o, n), n, &bytes, &flags, &o->ov,
-              has_routine ? lwr_routine : NULL);
-  return lwr_ov_end(L, o, r, bytes);
-}
-
-/*** sock:WSAGetOverlappedResult(ov [, wait]) -> bytes, flags | failure */
-static int l_getresult(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  lwr_ov *o = lwr_checkov(L, 2);
-  int wait = lua_toboolean(L, 3);
-  size_t bytes = 0;
-  unsigned flags = 0;
-  int r = wr_get_overlapped_result(s, &o->ov, &bytes, wait, &flags);
-  if (r) return recv_fail(L, r, r == WSA_IO_INCOMPLETE ? 0 : bytes);
-  lua_pushinteger(L, (lua_Integer)bytes);
-  lua_pushinteger(L, flags);
-  return 2;
-}
-
-/*** sock:CancelIoEx([ov]) -> 0 | nil, "ERROR_NOT_FOUND", 1168 */
-static int l_cancel(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  lwr_ov *o = lua_isnoneornil(L, 2) ? NULL : lwr_checkov(L, 2);
-  int r;
-  CHECK_OPEN(L, s);
-  r = wr_cancel(s, o ? &o->ov : NULL);
-  if (r) return lwr_fail(L, r);
-  lua_pushinteger(L, 0);
-  return 1;
-}
+static const luaL_Reg ctors[] = {
+  {"socket", l_socket},
+  {"wrap", l_wrap},
+  {NULL, NULL}
+};
 
 void lwr_open_socket(lua_State *L) {
-  static const luaL_Reg meta[] = {
-    {"__gc", l_gc},
-    {"__close", l_close},
-    {"__tostring", l_tostring},
-    {NULL, NULL}
-  };
-  static const luaL_Reg methods[] = {
-    {"bind", l_bind},
-    {"connect", l_connect},
-    {"listen", l_listen},
-    {"accept", l_accept},
-    {"send", l_send},
-    {"sendto", l_sendto},
-    {"shutdown", l_shutdown},
-    {"setsockopt", l_setsockopt},
-    {"getsockopt", l_getsockopt},
-    {"getsockname", l_getsockname},
-    {"getpeername", l_getpeername},
-    {"fileno", l_fileno},
-    {"pending", l_pending},
-    {"close", l_close},
-    {"WSARecv", l_WSARecv},
-    {"WSAGetOverlappedResult", l_getresult},
-    {"CancelIoEx", l_cancel},
-    {NULL, NULL}
-  };
-  lwr_register(L, LWR_SOCKET, meta, methods);
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, l_socket, 1);
-  lua_setfield(L, -3, "socket");
-  lua_pushvalue(L, -1);
-  lua_pushcclosure(L, l_wrap, 1);
-  lua_setfield(L, -3, "wrap");
+  lwr_register(L, LWR_SOCKET, meta, method_lists, ctors);
 }

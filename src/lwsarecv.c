@@ -1,167 +1,29 @@
 /*
-** lwsarecv.c -- the wsarecv.core module: the per-state loop, the error
-** table, the flags, completion routines as Lua calls, and the waits.
+** lwsarecv.c -- the wsarecv.core module, the binding's top floor: the
+** per-state loop, the error table, the flags and the waits.
 **
 ** Exports: luaopen_wsarecv_core; in the module: run, SleepEx,
-**          WSAWaitForMultipleEvents, strerror, errors, MSG_* flags,
-**          INFINITE, and (from the other files) buffer, overlapped,
-**          socket, wrap.
+**          WSAWaitForMultipleEvents, strerror, interpose, errors, MSG_*
+**          flags, INFINITE, MAX_PENDING, WSA_MAXIMUM_WAIT_EVENTS, and
+**          (from the type files) buffer, overlapped, socket, wrap, msg.
 **
 ** Routines run only inside the waits here, on the thread that called the
 ** wait, under lua_pcall: an error a routine raises stops the delivery,
-** leaves the rest queued, and is raised again out of the wait.
+** leaves the rest queued, and is raised again out of the wait
+** (loverlapped.c holds that whole path).  Nothing below this file calls
+** into it.
 */
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "lwsarecv.h"
-
-lwr_ctx *lwr_ctx_get(lua_State *L) {
-  return (lwr_ctx *)lua_touserdata(L, lua_upvalueindex(1));
-}
-
-void lwr_push_error_name(lua_State *L, unsigned code) {
-  const wr_error_info *e = wr_error_by_code((int)code);
-  if (e) lua_pushstring(L, e->name);
-  else lua_pushfstring(L, "WSA_ERROR_%d", (int)code);
-}
-
-int lwr_fail(lua_State *L, int code) {
-  luaL_pushfail(L);
-  lwr_push_error_name(L, (unsigned)code);
-  lua_pushinteger(L, code);
-  return 3;
-}
-
-/* Push the result of a failed or pending receive. */
-int lwr_recv_fail(lua_State *L, int r, size_t bytes) {
-  if (r == WSA_IO_PENDING) {         /* the common case: no lookups */
-    lwr_ctx *c = lwr_ctx_get(L);
-    lua_pushnil(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->pending_ref);
-    lua_pushinteger(L, WSA_IO_PENDING);
-    return 3;
-  }
-  lwr_fail(L, r);
-  if (r == WSAEMSGSIZE || (bytes > 0 && r != WSA_IO_PENDING)) {
-    /* the first part was placed: say how much (nothing is lost) */
-    lua_pushinteger(L, (lua_Integer)bytes);
-    return 4;
-  }
-  return 3;
-}
-
-/* Push addr and port (nil port for unix paths; "" for no address). */
-void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
-                   socklen_t len) {
-  char text[128];
-  int port;
-  wr_addr_format((const struct sockaddr *)sa, len, text, sizeof text, &port);
-  lua_pushstring(L, text);
-  if (port >= 0) lua_pushinteger(L, port);
-  else lua_pushnil(L);
-}
-
-/*
-** A metatable for tname: meta functions and a method table (its __index),
-** each closing over the context at the stack top.
-*/
-static const char *const type_names[LWR_T_COUNT] = {
-  LWR_BUFFER, LWR_SOCKET, LWR_OV, LWR_MSG
-};
-
-void *lwr_checktype(lua_State *L, int idx, int type) {
-  void *p = lwr_testtype(L, idx, type);
-  if (p == NULL) luaL_typeerror(L, idx, type_names[type]);
-  return p;
-}
-
-void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
-                  const luaL_Reg *methods) {
-  luaL_newmetatable(L, tname);
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, meta, 1);
-  if (methods) {
-    int n = 0;
-    while (methods[n].name) n++;
-    lua_createtable(L, 0, n);
-    lua_pushvalue(L, -3);
-    luaL_setfuncs(L, methods, 1);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pushstring(L, tname);
-  lua_setfield(L, -2, "__name");
-  lua_pop(L, 1);
-}
+#include "lbuffer.h"
+#include "lmsg.h"
+#include "loverlapped.h"
+#include "lsocket.h"
 
 /* =====================================================================
-** Completion routines
+** The waits
 ** =================================================================== */
-
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)",
-                          luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
-/*
-** The C completion routine the core calls for every Lua routine:
-** routine(err, bytes, ov, flags [, msg]).
-*/
-void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
-                 unsigned flags) {
-  lwr_ov *o = LWR_OV_OF(ov);
-  lwr_ctx *c = o->ctx;
-  lua_State *L = c->L;
-  int base, nargs = 4, ovidx;
-  /* no stack check: a wait is a C function entered with LUA_MINSTACK
-  ** free slots, and it has pushed nothing when routines run */
-  lua_pushcfunction(L, msgh);
-  base = lua_gettop(L);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
-  ovidx = lua_gettop(L);
-  lua_getiuservalue(L, ovidx, UV_ROUTINE);
-  if (err) lwr_push_error_name(L, err);
-  else lua_pushnil(L);
-  lua_pushinteger(L, (lua_Integer)bytes);
-  lua_pushvalue(L, ovidx);
-  lua_pushinteger(L, flags);
-  if (wr_overlapped_msg(ov)) {
-    lua_getiuservalue(L, ovidx, UV_MSG);
-    nargs++;
-  }
-  if (lua_pcall(L, nargs, 0, base) != LUA_OK) {
-    if (!c->has_err) {
-      lua_rawseti(L, LUA_REGISTRYINDEX, c->err_ref);   /* no allocation */
-      c->has_err = 1;
-    }
-    wr_loop_interrupt(c->loop);
-  }
-  /* the anchor stays if the routine posted the object again (lwr_anchor) */
-  if (!wr_overlapped_busy(ov)) lwr_unanchor(L, o);
-  lua_settop(L, base - 1);
-}
-
-/* Enter a wait on thread L (waits nest: remember who waited before). */
-#define ENTER(c, L, saved) ((saved) = (c)->L, (c)->L = (L))
-#define LEAVE(c, saved) ((c)->L = (saved))
-
-/* If a routine raised, raise it again here. */
-static void rethrow(lua_State *L, lwr_ctx *c) {
-  if (!wr_loop_interrupted(c->loop)) return;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, c->err_ref);
-  lua_pushboolean(L, 0);
-  lua_rawseti(L, LUA_REGISTRYINDEX, c->err_ref);
-  c->has_err = 0;
-  lua_error(L);
-}
 
 /* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
 #define MAX_TIMEOUT_MS 0xFFFFFFFE
@@ -206,10 +68,9 @@ static int l_run(lua_State *L) {
   lua_State *saved;
   int more;
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
-  ENTER(c, L, saved);
+  saved = lwr_wait_enter(c, L);
   more = wr_run(c->loop, mode);
-  LEAVE(c, saved);
-  rethrow(L, c);
+  lwr_wait_leave(c, L, saved);
   lua_pushboolean(L, more);
   return 1;
 }
@@ -225,10 +86,9 @@ static int l_SleepEx(lua_State *L) {
   int e;
   if (bad) return lwr_fail(L, bad);
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
-  ENTER(c, L, saved);
+  saved = lwr_wait_enter(c, L);
   e = wr_sleep_ex(c->loop, ms, alertable, &r);
-  LEAVE(c, saved);
-  rethrow(L, c);
+  lwr_wait_leave(c, L, saved);
   if (e) return lwr_fail(L, e);
   if (r == WR_WAIT_IO_COMPLETION) lua_pushliteral(L, "WAIT_IO_COMPLETION");
   else lua_pushinteger(L, 0);
@@ -241,7 +101,7 @@ static int l_SleepEx(lua_State *L) {
 ** wsarecv.WSAWaitForMultipleEvents(ovs, waitall, ms, alertable)
 **   -> index | "WSA_WAIT_TIMEOUT" | "WSA_WAIT_IO_COMPLETION"
 */
-static int l_wait(lua_State *L) {
+static int l_WSAWaitForMultipleEvents(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   wr_overlapped *ovs[WSA_MAXIMUM_WAIT_EVENTS];
   size_t n, i;
@@ -270,10 +130,9 @@ static int l_wait(lua_State *L) {
   }
   if (bad) return lwr_fail(L, bad);
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
-  ENTER(c, L, saved);
+  saved = lwr_wait_enter(c, L);
   e = wr_wait_for_multiple(c->loop, ovs, n, waitall, ms, alertable, &r);
-  LEAVE(c, saved);
-  rethrow(L, c);
+  lwr_wait_leave(c, L, saved);
   if (e) return lwr_fail(L, e);
   if (r == WR_WAIT_TIMEOUT) lua_pushliteral(L, "WSA_WAIT_TIMEOUT");
   else if (r == WR_WAIT_IO_COMPLETION)
@@ -281,6 +140,10 @@ static int l_wait(lua_State *L) {
   else lua_pushinteger(L, r - WR_WAIT_OBJECT_0 + 1);
   return 1;
 }
+
+/* =====================================================================
+** Errors, and the seam of the Lua face
+** =================================================================== */
 
 /*** wsarecv.strerror(name | code) -> one-line meaning */
 static int l_strerror(lua_State *L) {
@@ -291,6 +154,27 @@ static int l_strerror(lua_State *L) {
     e = wr_error_by_name(luaL_checkstring(L, 1));
   if (e) lua_pushstring(L, e->message);
   else lua_pushfstring(L, "unknown error %s", luaL_tolstring(L, 1, NULL));
+  return 1;
+}
+
+/*
+** wsarecv.core.interpose(type, name, fn) -> the method it replaces (or nil)
+** Sets a method of a type that has a method table ("buffer", "socket"):
+** the way the Lua face (lua/wsarecv.lua) extends the C types.
+*/
+static int l_interpose(lua_State *L) {
+  static const char *const types[] = {"buffer", "socket", NULL};
+  static const char *const tnames[] = {LWR_BUFFER, LWR_SOCKET};
+  const char *tname = tnames[luaL_checkoption(L, 1, NULL, types)];
+  luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  luaL_getmetatable(L, tname);
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);                                 /* the previous one */
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_rawset(L, -4);
   return 1;
 }
 
@@ -379,7 +263,8 @@ int luaopen_wsarecv_core(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"run", l_run},
     {"SleepEx", l_SleepEx},
-    {"WSAWaitForMultipleEvents", l_wait},
+    {"WSAWaitForMultipleEvents", l_WSAWaitForMultipleEvents},
+    {"interpose", l_interpose},
     {"strerror", l_strerror},
     {NULL, NULL}
   };

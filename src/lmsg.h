@@ -1,0 +1,11 @@
+/*
+** lmsg.h -- wsarecv.msg (lmsg.c), for the module.
+*/
+#ifndef LMSG_H
+#define LMSG_H
+
+#include "lwr_aux.h"
+
+void lwr_open_msg(lua_State *L);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+** lrecv.c -- the receive calls of a wsarecv.socket: WSARecv, WSARecvMsg,
+** WSAGetOverlappedResult and CancelIoEx.
+**
+** Exports: lwr_recv_methods (lrecv.h), the four socket methods above,
+**          which lsocket.c puts in the socket's method table beside the
+**          BSD calls.
+**
+** A receive with neither an overlapped object nor a routine is
+** nonoverlapped: its WSABUF array is read into iovecs on the C stack and
+** the call returns the data (or blocks, or fails) at once.  Any other is
+** overlapped: the object takes the array and lives on until its completion
+** is delivered (loverlapped.c traces that way).  Either way the arguments
+** are all checked first, and mistakes raise, on an open or a closed socket
+** alike.
+*/
+#include "lbuffer.h"
+#include "loverlapped.h"
+#include "lrecv.h"
+
+/* WSABUFs a nonoverlapped receive reads without a userdata */
+#define STACK_BUFS 16
+
+/*
+** A nonoverlapped receive into the WSABUF array at bufidx: m is the WSAMSG
+** of a WSARecvMsg (its flags are the output), NULL for a WSARecv (flags
+** in and out).  -> 0, bytes, flags | nil, name, code [, bytes]
+*/
+static int recv_now(lua_State *L, wr_socket *s, int bufidx, wr_msg *m,
+                    unsigned flags) {
+  wr_wsabuf stackbufs[STACK_BUFS], *iov = stackbufs;
+  size_t n = lwr_count_bufs(L, bufidx, 2), bytes = 0;
+  int r;
+  if (n > STACK_BUFS)
+    iov = (wr_wsabuf *)lua_newuserdatauv(L, n * sizeof *iov, 0);
+  if ((r = lwr_fill_bufs(L, bufidx, 2, iov, n)) != 0) return lwr_fail(L, r);
+  LWR_CHECK_OPEN(L, s);
+  if (m) r = wr_recvmsg(s, m, iov, n, &bytes, NULL, NULL);
+  else r = wr_recv(s, iov, n, &bytes, &flags, NULL, NULL);
+  if (r) return lwr_recv_fail(L, r, bytes);
+  lua_pushinteger(L, 0);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushinteger(L, m ? m->flags : flags);
+  return 3;
+}
+
+/*
+** sock:WSARecv(buffers, flags, ov, routine)
+**   -> 0, bytes, flags                    completed at once
+**   -> nil, "WSA_IO_PENDING", 997         completion later
+**   -> nil, name, code [, bytes]          failed; no completion follows
+*/
+static int l_WSARecv(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  int has_ov = !lua_isnoneornil(L, 4);
+  int has_routine = !lua_isnoneornil(L, 5);
+  int isint, r;
+  lua_Integer fl = lua_tointegerx(L, 3, &isint);
+  unsigned flags;
+  size_t bytes = 0;
+  lwr_post p;
+  if (!isint) fl = luaL_optinteger(L, 3, 0);          /* nil, or raise */
+  flags = lwr_flags(fl);
+  if (has_ov) lwr_checkov(L, 4);
+  if (has_routine) luaL_checktype(L, 5, LUA_TFUNCTION);
+  if (!has_ov && !has_routine) return recv_now(L, s, 2, NULL, flags);
+  lua_settop(L, 5);
+  if ((r = lwr_ov_begin(L, s, 2, 4, 5, &p)) != 0) return lwr_fail(L, r);
+  r = wr_recv(s, p.bufs, p.n, &bytes, &flags, &p.o->ov,
+              has_routine ? lwr_routine : NULL);
+  return lwr_ov_end(L, p.o, r, bytes);
+}
+
+/*
+** sock:WSARecvMsg(msg, ov, routine): WSARecv's results, with msg filled
+** (the source address, the control messages, msg.flags).
+*/
+static int l_WSARecvMsg(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  lwr_msg *mo = lwr_checkmsg(L, 2);
+  int has_ov = !lua_isnoneornil(L, 3);
+  int has_routine = !lua_isnoneornil(L, 4);
+  int r, bi;
+  size_t bytes = 0;
+  const wr_msg *prev;
+  lwr_post p;
+  if (has_ov) lwr_checkov(L, 3);
+  if (has_routine) luaL_checktype(L, 4, LUA_TFUNCTION);
+  lua_settop(L, 4);
+  if (mo->ctl && mo->ctl->closed)
+    return luaL_argerror(L, 2, "msg's control buffer is closed");
+  lua_getiuservalue(L, 2, MUV_BUFFERS);
+  bi = lua_gettop(L);
+  if (!has_ov && !has_routine) return recv_now(L, s, bi, &mo->m, 0);
+  if (wr_msg_pending(&mo->m)) {
+    lwr_check_bufs(L, bi, 2);                 /* still a type error first */
+    return lwr_fail(L, WSAEINVAL);
+  }
+  if ((r = lwr_ov_begin(L, s, bi, 3, 4, &p)) != 0) return lwr_fail(L, r);
+  prev = wr_overlapped_msg(&p.o->ov);
+  r = wr_recvmsg(s, &mo->m, p.bufs, p.n, &bytes, &p.o->ov,
+                 has_routine ? lwr_routine : NULL);
+  if ((r == 0 || r == WSA_IO_PENDING) && prev != &mo->m) {
+    /* the object now refers to this msg (ov->msg): keep it alive.  Set
+    ** only after a post that started (a failed one clears ov->msg), and
+    ** only when it changes: while ov->msg is set, user value 5 holds it */
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, p.ovidx, UV_MSG);
+  }
+  return lwr_ov_end(L, p.o, r, bytes);
+}
+
+/*** sock:WSAGetOverlappedResult(ov [, wait]) -> bytes, flags | failure */
+static int l_WSAGetOverlappedResult(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  lwr_ov *o = lwr_checkov(L, 2);
+  int wait = lua_toboolean(L, 3);
+  size_t bytes = 0;
+  unsigned flags = 0;
+  int r = wr_get_overlapped_result(s, &o->ov, &bytes, wait, &flags);
+  if (r) return lwr_recv_fail(L, r, r == WSA_IO_INCOMPLETE ? 0 : bytes);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushinteger(L, flags);
+  return 2;
+}
+
+/*** sock:CancelIoEx([ov]) -> 0 | nil, "ERROR_NOT_FOUND", 1168 */
+static int l_CancelIoEx(lua_State *L) {
+  wr_socket *s = lwr_checksocket(L, 1);
+  lwr_ov *o = lua_isnoneornil(L, 2) ? NULL : lwr_checkov(L, 2);
+  int r;
+  LWR_CHECK_OPEN(L, s);
+  r = wr_cancel(s, o ? &o->ov : NULL);
+  if (r) return lwr_fail(L, r);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+const luaL_Reg lwr_recv_methods[] = {
+  {"WSARecv", l_WSARecv},
+  {"WSARecvMsg", l_WSARecvMsg},
+  {"WSAGetOverlappedResult", l_WSAGetOverlappedResult},
+  {"CancelIoEx", l_CancelIoEx},
+  {NULL, NULL}
+};

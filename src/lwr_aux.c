@@ -1,0 +1,132 @@
+/*
+** lwr_aux.c -- the binding's ground floor: the helpers every other file of
+** the binding uses (lwr_aux.h lists them and the layouts they share).
+**
+** Exports: lwr_ctx_get, lwr_fail, lwr_recv_fail, lwr_push_error_name,
+**          lwr_push_addr, lwr_checktype, lwr_checkbuffer,
+**          lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_register.
+**
+** It calls the core and Lua only: no other file of the binding, so any of
+** them may use it without an arrow running back up.
+*/
+#include "lwr_aux.h"
+
+lwr_ctx *lwr_ctx_get(lua_State *L) {
+  return (lwr_ctx *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* =====================================================================
+** Results
+** =================================================================== */
+
+void lwr_push_error_name(lua_State *L, unsigned code) {
+  const wr_error_info *e = wr_error_by_code((int)code);
+  if (e) lua_pushstring(L, e->name);
+  else lua_pushfstring(L, "WSA_ERROR_%d", (int)code);
+}
+
+int lwr_fail(lua_State *L, int code) {
+  luaL_pushfail(L);
+  lwr_push_error_name(L, (unsigned)code);
+  lua_pushinteger(L, code);
+  return 3;
+}
+
+/* Push the result of a failed or pending receive. */
+int lwr_recv_fail(lua_State *L, int r, size_t bytes) {
+  if (r == WSA_IO_PENDING) {         /* the common case: no lookups */
+    lwr_ctx *c = lwr_ctx_get(L);
+    lua_pushnil(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->pending_ref);
+    lua_pushinteger(L, WSA_IO_PENDING);
+    return 3;
+  }
+  lwr_fail(L, r);
+  if (r == WSAEMSGSIZE || (bytes > 0 && r != WSA_IO_PENDING)) {
+    /* the first part was placed: say how much (nothing is lost) */
+    lua_pushinteger(L, (lua_Integer)bytes);
+    return 4;
+  }
+  return 3;
+}
+
+/* Push addr and port (nil port for unix paths; "" for no address). */
+void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
+                   socklen_t len) {
+  char text[128];
+  int port;
+  wr_addr_format((const struct sockaddr *)sa, len, text, sizeof text, &port);
+  lua_pushstring(L, text);
+  if (port >= 0) lua_pushinteger(L, port);
+  else lua_pushnil(L);
+}
+
+/* =====================================================================
+** Type checks by tag, one for every type
+** =================================================================== */
+
+static const char *const type_names[LWR_T_COUNT] = {
+  LWR_BUFFER, LWR_SOCKET, LWR_OV, LWR_MSG
+};
+
+void *lwr_checktype(lua_State *L, int idx, int type) {
+  void *p = lwr_testtype(L, idx, type);
+  if (p == NULL) luaL_typeerror(L, idx, type_names[type]);
+  return p;
+}
+
+lwr_buf *lwr_checkbuffer(lua_State *L, int idx) {
+  lwr_buf *b = (lwr_buf *)lwr_checktype(L, idx, LWR_T_BUFFER);
+  if (b->closed) luaL_argerror(L, idx, "buffer is closed");
+  return b;
+}
+
+wr_socket *lwr_checksocket(lua_State *L, int idx) {
+  lwr_sock *so = (lwr_sock *)lwr_checktype(L, idx, LWR_T_SOCKET);
+  if (so->s == NULL) luaL_argerror(L, idx, "socket was collected");
+  return so->s;
+}
+
+lwr_ov *lwr_checkov(lua_State *L, int idx) {
+  return (lwr_ov *)lwr_checktype(L, idx, LWR_T_OV);
+}
+
+lwr_msg *lwr_checkmsg(lua_State *L, int idx) {
+  return (lwr_msg *)lwr_checktype(L, idx, LWR_T_MSG);
+}
+
+/* =====================================================================
+** Registration
+** =================================================================== */
+
+static int count_funcs(const luaL_Reg *const *lists) {
+  int n = 0, i, k;
+  for (i = 0; lists[i]; i++)
+    for (k = 0; lists[i][k].name; k++) n++;
+  return n;
+}
+
+void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
+                  const luaL_Reg *const *methods, const luaL_Reg *ctors) {
+  luaL_newmetatable(L, tname);
+  lua_pushvalue(L, -2);
+  luaL_setfuncs(L, meta, 1);
+  if (methods) {
+    int i;
+    lua_createtable(L, 0, count_funcs(methods));
+    for (i = 0; methods[i]; i++) {
+      lua_pushvalue(L, -3);
+      luaL_setfuncs(L, methods[i], 1);
+    }
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pushstring(L, tname);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+  if (ctors) {
+    lua_pushvalue(L, -2);                            /* the module */
+    lua_pushvalue(L, -2);                            /* the context */
+    luaL_setfuncs(L, ctors, 1);
+    lua_pop(L, 1);
+  }
+}

@@ -1,0 +1,165 @@
+/*
+** lwr_aux.h -- the binding's ground floor: what every file of the binding
+** shares.  The per-state context, the userdata layouts, the type checks by
+** tag, the error pushes, the address push and type registration.
+**
+** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_recv_fail,
+**          lwr_push_error_name, lwr_push_addr, lwr_checktype,
+**          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
+**          lwr_checkmsg, lwr_register; inline lwr_testtype, lwr_tobuffer,
+**          lwr_flags;
+**          the macro LWR_CHECK_OPEN.
+**
+** The binding stands on three floors, and arrows run down only:
+**   lwsarecv.c      the module: luaopen, constants, errors, the waits
+**   type files      lsocket.c (+ lrecv.c, its receive calls),
+**                   loverlapped.c (the completion path), lmsg.c, lbuffer.c
+**   lwr_aux.c       this floor: it calls nothing above it
+** and under them all the core (core/wr.h), which reaches the binding only
+** through the function pointers it was handed (lwr_routine, the event hook).
+** Everything here may be used by any file above; nothing here knows them.
+*/
+#ifndef LWR_AUX_H
+#define LWR_AUX_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "core/wr.h"
+
+#define LWR_CTX      "wsarecv.ctx"
+#define LWR_BUFFER   "wsarecv.buffer"
+#define LWR_SOCKET   "wsarecv.socket"
+#define LWR_OV       "wsarecv.overlapped"
+#define LWR_MSG      "wsarecv.msg"
+
+/* The binding's userdata types, for the fast type checks. */
+enum { LWR_T_BUFFER, LWR_T_SOCKET, LWR_T_OV, LWR_T_MSG, LWR_T_COUNT };
+
+/*
+** Every userdata of ours starts with a tag: its type in the low bits of a
+** constant no other library's userdata will start with.  Checking it costs
+** a few instructions; the metatable check of luaL_checkudata costs a
+** registry lookup by name, and this check runs several times per receive.
+*/
+#define LWR_TAG_BASE 0x57535200u      /* "WSR\0" */
+#define LWR_TAG(t) (LWR_TAG_BASE | (unsigned)(t))
+typedef struct lwr_hdr {
+  unsigned tag;
+} lwr_hdr;
+
+/* One per Lua state: the loop, and who is waiting on it now. */
+typedef struct lwr_ctx {
+  wr_loop *loop;
+  lua_State *L;        /* the thread inside the current alertable wait */
+  lua_State *main;     /* the main thread: for registry-only work */
+  int err_ref;         /* registry slot, reserved at load: the error a
+                          routine raised, until rethrown (storing it then
+                          allocates nothing, so nothing can fail) */
+  int has_err;
+  int pending_ref;     /* the string "WSA_IO_PENDING", kept for speed */
+} lwr_ctx;
+
+/*
+** wsarecv.buffer: fixed capacity.  `data` points at the bytes: small[]
+** for a small buffer, calloc'd memory for a large one (lbuffer.c says
+** why).  Either way it is 8-byte aligned (control buffers hold cmsghdrs)
+** and never moves.
+*/
+typedef struct lwr_buf {
+  lwr_hdr h;
+  size_t len;
+  size_t closed;       /* a size_t: keeps small[] 8-byte aligned */
+  unsigned char *data;
+  unsigned char small[1];  /* a small buffer's bytes */
+} lwr_buf;
+
+/* wsarecv.socket */
+typedef struct lwr_sock {
+  lwr_hdr h;
+  wr_socket *s;        /* NULL once collected */
+} lwr_sock;
+
+/*
+** wsarecv.overlapped.  User values: 1 the socket, 2 the routine, 3 the
+** buffers it pins (one buffer, or its own reusable table), 4 the caller's
+** context, 5 the msg of a WSARecvMsg.  While an operation is pending (or
+** its routine is queued) `ref` anchors it in the registry, and through it
+** everything the kernel may still write to (loverlapped.c).
+*/
+typedef struct lwr_ov {
+  lwr_hdr h;
+  wr_overlapped ov;    /* the core hands back &ov: loverlapped.c's ov_of */
+  lwr_ctx *ctx;
+  int ref;
+  int npins;
+} lwr_ov;
+
+enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
+
+/* wsarecv.msg: a reusable WSAMSG.  User values: 1 the WSABUF array,
+** 2 the control buffer (a wsarecv.buffer, or nil). */
+typedef struct lwr_msg {
+  lwr_hdr h;
+  wr_msg m;
+  lwr_buf *ctl;        /* the control buffer (user value 2 keeps it) */
+} lwr_msg;
+
+enum { MUV_BUFFERS = 1, MUV_CONTROL, MUV_COUNT = 2 };
+
+/*
+** Flags are 32 bits wide, as on Windows.  A Lua integer outside
+** 0..0xFFFFFFFF would lose bits in an unsigned (2^32 would read as 0), so
+** it becomes LWR_FLAGS_BAD instead: a bit no call knows, which makes the
+** call fail with WSAEOPNOTSUPP like any other unknown flag.
+*/
+#define LWR_FLAGS_BAD 0x80000000u
+static inline unsigned lwr_flags(lua_Integer f) {
+  return (lua_Unsigned)f <= 0xFFFFFFFFu ? (unsigned)f : LWR_FLAGS_BAD;
+}
+
+/* A closed socket answers WSAENOTSOCK, like a closed SOCKET handle. */
+#define LWR_CHECK_OPEN(L, s) \
+  do { if (wr_socket_closed(s)) return lwr_fail(L, WSAENOTSOCK); } while (0)
+
+/* The context: upvalue 1 of every function of the module. */
+lwr_ctx *lwr_ctx_get(lua_State *L);
+
+/* Results: nil, name, code; a receive's adds the bytes placed, if any. */
+int lwr_fail(lua_State *L, int code);
+int lwr_recv_fail(lua_State *L, int r, size_t bytes);
+void lwr_push_error_name(lua_State *L, unsigned code);
+void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
+                   socklen_t len);
+
+/*
+** Type checks by tag: the userdata at idx if it is of `type`, else NULL
+** (lwr_testtype, lwr_tobuffer) or a raised type error (the others).
+*/
+static inline void *lwr_testtype(lua_State *L, int idx, int type) {
+  lwr_hdr *p = (lwr_hdr *)lua_touserdata(L, idx);
+  /* lua_rawlen is 0 for light userdata: only full ones of ours pass */
+  if (p != NULL && lua_rawlen(L, idx) >= sizeof *p &&
+      p->tag == LWR_TAG(type))
+    return p;
+  return NULL;
+}
+static inline lwr_buf *lwr_tobuffer(lua_State *L, int idx) {
+  return (lwr_buf *)lwr_testtype(L, idx, LWR_T_BUFFER);
+}
+void *lwr_checktype(lua_State *L, int idx, int type);
+lwr_buf *lwr_checkbuffer(lua_State *L, int idx);    /* open ones only */
+wr_socket *lwr_checksocket(lua_State *L, int idx);  /* not collected */
+lwr_ov *lwr_checkov(lua_State *L, int idx);
+lwr_msg *lwr_checkmsg(lua_State *L, int idx);
+
+/*
+** A userdata type, with the module table and the context on the stack top:
+** the metatable tname with the meta functions, a method table as __index
+** made of the NULL-ended lists in methods (none if NULL), and the
+** constructors ctors (or NULL) in the module.  All close over the context.
+*/
+void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
+                  const luaL_Reg *const *methods, const luaL_Reg *ctors);
+
+#endif
