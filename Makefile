@@ -85,3 +85,16 @@ rock: deps
 lint:
 	@WSARECV_EXTRA_PKGS="lua-check" sh scripts/deps.sh
 	luacheck lua examples spec
+
+# docs: the HTML reference in build/docs/ (LDoc over config.ld: the module's
+# LDoc comments and docs/reference.md), after docs/check.lua has checked
+# that the reference names everything the module has.  lua-ldoc and
+# lua-discount (markdown tables) are installed for this target only.
+.PHONY: docs
+
+docs:
+	@WSARECV_EXTRA_PKGS="lua-ldoc lua-discount" sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	$(LUA) docs/check.lua
+	@rm -rf $(BUILD)/docs
+	ldoc -d $(BUILD)/docs .
