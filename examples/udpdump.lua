@@ -179,20 +179,15 @@ local function got(err, n, msg)
   line(err, n, msg)
 end
 
---[[ Post msg on ov.  A datagram already waiting completes at once (its
-  routine runs in the next alertable wait).  A truncated one may fail the
-  call at once with WSAEMSGSIZE and the bytes placed (no routine will
-  run): show it and post again.  Newer cores report that case through the
-  routine instead, which on_datagram handles the same way. ]]
+-- Post msg on ov.  A datagram already waiting completes at once: its
+-- routine runs in the next alertable wait, a truncated one too (with
+-- WSAEMSGSIZE), so every datagram reaches on_datagram.
 local on_datagram
 local function post(msg, ov)
-  while not done() do
-    local r, name, _, placed = sock:WSARecvMsg(msg, ov, on_datagram)
-    if r == 0 or name == "WSA_IO_PENDING" then return true end
-    if name ~= "WSAEMSGSIZE" then return false, name end
-    got(name, placed, msg)
-  end
-  return true
+  if done() then return true end
+  local r, name = sock:WSARecvMsg(msg, ov, on_datagram)
+  if r == 0 or name == "WSA_IO_PENDING" then return true end
+  return false, name
 end
 
 function on_datagram(err, n, ov, _, msg)

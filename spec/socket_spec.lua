@@ -760,7 +760,7 @@ describe("wsarecv.socket", function()
       local u = H.udp("inet", "127.0.0.1")
       u.send("data")
       assert.is_true(H.progress_until(function()
-        return u.rx:WSARecv(wsarecv.buffer(0), wsarecv.MSG_PEEK) ~= nil end))
+        return u.rx:WSARecv(wsarecv.buffer(16), wsarecv.MSG_PEEK) ~= nil end))
       return u
     end
 

@@ -22,7 +22,7 @@ static lwr_msg *checkmsg(lua_State *L, int idx) {
 }
 
 static void check_idle(lua_State *L, lwr_msg *mo) {
-  if (mo->m.pending)
+  if (wr_msg_pending(&mo->m))
     luaL_error(L, "msg is in use by a pending WSARecvMsg");
 }
 
@@ -62,7 +62,6 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
     luaL_error(L, "not enough memory");
   mo->ctl = b;
   lua_setiuservalue(L, msgidx, MUV_CONTROL);
-  mo->m.controlused = 0;
 }
 
 /*** wsarecv.msg{buffers = ..., control = n | buffer, flags = 0} -> msg */
@@ -187,7 +186,8 @@ static int l_control(lua_State *L) {
   int i = 0;
   wr_cmsg c;
   lua_newtable(L);
-  while (wr_cmsg_next(mo->m.control, mo->m.controlused, &pos, &c)) {
+  while (mo->ctl &&
+         wr_cmsg_next(mo->ctl->data, wr_msg_control_used(&mo->m), &pos, &c)) {
     push_cmsg(L, &c);
     lua_rawseti(L, -2, ++i);
   }
@@ -204,8 +204,8 @@ static int l_index(lua_State *L) {
   else if (strcmp(k, "controlbuf") == 0)
     lua_getiuservalue(L, 1, MUV_CONTROL);
   else if (strcmp(k, "controllen") == 0)
-    lua_pushinteger(L, (lua_Integer)mo->m.controlused);
-  else if (strcmp(k, "pending") == 0) lua_pushboolean(L, mo->m.pending);
+    lua_pushinteger(L, (lua_Integer)wr_msg_control_used(&mo->m));
+  else if (strcmp(k, "pending") == 0) lua_pushboolean(L, wr_msg_pending(&mo->m));
   else if (strcmp(k, "name") == 0) lua_pushcfunction(L, l_name);
   else if (strcmp(k, "control") == 0) lua_pushcfunction(L, l_control);
   else lua_pushnil(L);
@@ -234,7 +234,8 @@ static int l_gc(lua_State *L) {
 static int l_tostring(lua_State *L) {
   lwr_msg *mo = checkmsg(L, 1);
   lua_pushfstring(L, "wsarecv.msg (%s, %d control bytes): %p",
-                  mo->m.pending ? "pending" : "idle", (int)mo->m.controllen,
+                  wr_msg_pending(&mo->m) ? "pending" : "idle",
+                  mo->ctl ? (int)mo->ctl->len : 0,
                   mo);
   return 1;
 }
@@ -272,13 +273,13 @@ static int l_WSARecvMsg(lua_State *L) {
     lwr_ov *o = has_ov ? (lwr_ov *)lua_touserdata(L, 3) : NULL;
     const wr_msg *prev;
     int ovidx;
-    if (mo->m.pending) {
+    if (wr_msg_pending(&mo->m)) {
       lwr_check_bufs(L, bi, 2);               /* still a type error first */
       return lwr_fail(L, WSAEINVAL);
     }
     if ((r = lwr_ov_begin(L, s, bi, o, 3, 4, &o, &ovidx, &n)) != 0)
       return lwr_fail(L, r);
-    prev = o->ov.msg;
+    prev = wr_overlapped_msg(&o->ov);
     r = wr_recvmsg(s, &mo->m, lwr_ov_bufs(o, n), n, &bytes, &o->ov,
                    has_routine ? lwr_routine : NULL);
     if ((r == 0 || r == WSA_IO_PENDING) && prev != &mo->m) {

@@ -133,7 +133,7 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
   lua_pushinteger(L, (lua_Integer)bytes);
   lua_pushvalue(L, ovidx);
   lua_pushinteger(L, flags);
-  if (ov->msg) {
+  if (wr_overlapped_msg(ov)) {
     lua_getiuservalue(L, ovidx, UV_MSG);
     nargs++;
   }
@@ -221,14 +221,15 @@ static int l_SleepEx(lua_State *L) {
   int bad = check_ms(L, 1, &ms);
   int alertable = lua_toboolean(L, 2);
   lua_State *saved;
-  unsigned r;
+  unsigned r = 0;
+  int e;
   if (bad) return lwr_fail(L, bad);
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   ENTER(c, L, saved);
-  r = wr_sleep_ex(c->loop, ms, alertable);
+  e = wr_sleep_ex(c->loop, ms, alertable, &r);
   LEAVE(c, saved);
   rethrow(L, c);
-  if (r == (unsigned)-1) return lwr_fail(L, WSAEINVAL);  /* forever */
+  if (e) return lwr_fail(L, e);
   if (r == WR_WAIT_IO_COMPLETION) lua_pushliteral(L, "WAIT_IO_COMPLETION");
   else lua_pushinteger(L, 0);
   return 1;
@@ -245,10 +246,11 @@ static int l_wait(lua_State *L) {
   wr_overlapped *ovs[WSA_MAXIMUM_WAIT_EVENTS];
   size_t n, i;
   int waitall = lua_toboolean(L, 2);
-  long ms, r;
+  long ms, r = 0;
   int bad = check_ms(L, 3, &ms);
   int alertable = lua_toboolean(L, 4);
   lua_State *saved;
+  int e;
   if (lwr_testtype(L, 1, LWR_T_OV)) {
     n = 1;
     ovs[0] = &((lwr_ov *)lua_touserdata(L, 1))->ov;  /* tested above */
@@ -269,10 +271,10 @@ static int l_wait(lua_State *L) {
   if (bad) return lwr_fail(L, bad);
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   ENTER(c, L, saved);
-  r = wr_wait_for_multiple(c->loop, ovs, n, waitall, ms, alertable);
+  e = wr_wait_for_multiple(c->loop, ovs, n, waitall, ms, alertable, &r);
   LEAVE(c, saved);
   rethrow(L, c);
-  if (r < 0) return lwr_fail(L, (int)-r);
+  if (e) return lwr_fail(L, e);
   if (r == WR_WAIT_TIMEOUT) lua_pushliteral(L, "WSA_WAIT_TIMEOUT");
   else if (r == WR_WAIT_IO_COMPLETION)
     lua_pushliteral(L, "WSA_WAIT_IO_COMPLETION");

@@ -196,7 +196,7 @@ static inline int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, lwr_ov *o
 
 /* The core's storage for the n WSABUFs lwr_ov_begin took. */
 static inline wr_wsabuf *lwr_ov_bufs(lwr_ov *o, size_t n) {
-  return n > WR_IOV_INLINE ? o->ov.iov_heap : o->ov.iov_inline;
+  return wr_overlapped_bufs(&o->ov, n);  /* sized already: no allocation */
 }
 
 /*

@@ -18,7 +18,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <uv.h>
 
 /* ---------------------------------------------------------------------
 ** Error codes (the Windows values)
@@ -91,6 +90,18 @@
 #define WR_MSG_PARTIAL            0x8000
 
 /*
+** Fields that belong to the core.  Inside src/core (which defines WR_CORE)
+** they keep their names; anywhere else each is renamed, so code outside the
+** core that reaches for one does not compile.  The layout is the same, so
+** the binding can still embed the structures.
+*/
+#ifdef WR_CORE
+#define WR_PRIVATE(name) name
+#else
+#define WR_PRIVATE(name) name##_private_to_the_core
+#endif
+
+/*
 ** Most operations one socket may have outstanding.  Past it WSARecv fails
 ** with WSAEWOULDBLOCK ("too many outstanding overlapped I/O requests").
 */
@@ -138,18 +149,24 @@ typedef struct wr_list {
 ** control messages go.  Filled by wr_recvmsg on completion.
 */
 struct wr_msg {
-  struct sockaddr_storage name;
-  socklen_t namelen;     /* out: size of the source address */
-  void *control;         /* control buffer (caller's memory) */
-  size_t controllen;     /* in: its capacity */
-  size_t controlused;    /* out: bytes of control messages placed */
-  void *sysctl;          /* what the kernel writes: the caller's messages */
-  size_t sysctlcap;      /* plus the ones wsarecv asked for itself */
-  unsigned in_flags;     /* in: 0 or MSG_PEEK (kept apart so a msg reuses) */
-  unsigned flags;        /* out: MSG_TRUNC, MSG_CTRUNC, MSG_BCAST, MSG_MCAST */
-  int pending;           /* an operation holds it: from the post until its
-                            completion is delivered (the routine is called,
-                            or, without one, the object is signalled) */
+  /* the caller's */
+  struct sockaddr_storage name;   /* out: the source address */
+  socklen_t namelen;              /* out: its size (0: none) */
+  unsigned in_flags;              /* in: 0 or MSG_PEEK (kept apart so a
+                                     msg reuses) */
+  unsigned flags;                 /* out: MSG_TRUNC, MSG_CTRUNC, MSG_BCAST,
+                                     MSG_MCAST */
+  /* the core's (wr_msg_init sets them; read with the accessors below) */
+  void *WR_PRIVATE(control);      /* control buffer (caller's memory) */
+  size_t WR_PRIVATE(controllen);  /* its capacity */
+  size_t WR_PRIVATE(controlused); /* bytes of control messages placed */
+  void *WR_PRIVATE(sysctl);       /* what the kernel writes: the caller's
+                                     messages plus wsarecv's own */
+  size_t WR_PRIVATE(sysctlcap);
+  int WR_PRIVATE(pending);        /* an operation holds it: from the post
+                                     until its completion is delivered (the
+                                     routine is called, or, without one,
+                                     the object is signalled) */
 };
 
 /*
@@ -165,22 +182,23 @@ struct wr_overlapped {
   unsigned flags;             /* output flags */
   void *hEvent;               /* free for the caller (context) */
 
-  /* private to the core */
-  wr_completion_routine routine;
-  wr_socket *sock;
-  wr_link link;               /* in a socket queue or the loop's APC queue */
-  int where;                  /* which list holds it (WR_IN_*) */
-  unsigned in_flags;
-  wr_wsabuf *iov;             /* captured WSABUF array (shrinks under WAITALL) */
-  size_t iovcnt;
-  size_t total;               /* capacity of the whole array */
-  size_t filled;              /* bytes placed so far (MSG_WAITALL) */
-  wr_msg *msg;                /* WSARecvMsg only */
-  unsigned long seq;          /* order of arrival in the APC queue */
-  unsigned internal : 1;      /* a nonoverlapped call's own stack object */
-  wr_wsabuf iov_inline[WR_IOV_INLINE];
-  wr_wsabuf *iov_heap;
-  size_t iov_cap;
+  /* the core's */
+  wr_completion_routine WR_PRIVATE(routine);
+  wr_socket *WR_PRIVATE(sock);
+  wr_link WR_PRIVATE(link);   /* in a socket queue or the APC queue */
+  int WR_PRIVATE(where);      /* which list holds it (WR_IN_*) */
+  unsigned WR_PRIVATE(in_flags);
+  wr_wsabuf *WR_PRIVATE(iov); /* captured WSABUF array (shrinks under
+                                 MSG_WAITALL) */
+  size_t WR_PRIVATE(iovcnt);
+  size_t WR_PRIVATE(total);   /* capacity of the whole array */
+  size_t WR_PRIVATE(filled);  /* bytes placed so far (MSG_WAITALL) */
+  wr_msg *WR_PRIVATE(msg);    /* WSARecvMsg only */
+  unsigned long WR_PRIVATE(seq);     /* order of arrival in the APC queue */
+  unsigned WR_PRIVATE(internal) : 1; /* a nonoverlapped call's stack object */
+  wr_wsabuf WR_PRIVATE(iov_inline)[WR_IOV_INLINE];
+  wr_wsabuf *WR_PRIVATE(iov_heap);
+  size_t WR_PRIVATE(iov_cap);
 };
 
 /* ---------------------------------------------------------------------
@@ -281,6 +299,8 @@ int wr_overlapped_busy(const wr_overlapped *ov);
 wr_wsabuf *wr_overlapped_bufs(wr_overlapped *ov, size_t n);
 /* Unlink a (pending) operation without completing it; frees ov's memory. */
 void wr_overlapped_forget(wr_overlapped *ov);
+/* The msg of the WSARecvMsg ov last carried (NULL for a WSARecv). */
+wr_msg *wr_overlapped_msg(const wr_overlapped *ov);
 
 /*
 ** WSARecv.  ov == NULL and routine == NULL: nonoverlapped (bufs is read in
@@ -316,6 +336,10 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
 */
 int wr_msg_init(wr_msg *m, void *control, size_t controllen);
 void wr_msg_free(wr_msg *m);
+/* Bytes of control messages the last receive placed in the caller's buffer */
+size_t wr_msg_control_used(const wr_msg *m);
+/* Held by an operation (posted, its completion not yet delivered). */
+int wr_msg_pending(const wr_msg *m);
 
 /* Control messages, decoded (the caller's buffer after a WSARecvMsg). */
 enum wr_cmsg_kind {
@@ -375,16 +399,20 @@ int wr_cancel(wr_socket *s, wr_overlapped *ov);
 ** I/O progress.  ms < 0 is INFINITE.
 ** ------------------------------------------------------------------- */
 
-/* SleepEx: 0, or WR_WAIT_IO_COMPLETION if routines ran. */
-unsigned wr_sleep_ex(wr_loop *loop, long ms, int alertable);
+/*
+** SleepEx: *result is 0, or WR_WAIT_IO_COMPLETION if routines ran.
+** Returns 0, or WSAEINVAL for an infinite sleep nothing could end.
+*/
+int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result);
 
 /*
-** WSAWaitForMultipleEvents over overlapped objects: WR_WAIT_OBJECT_0 + i,
-** WR_WAIT_TIMEOUT, WR_WAIT_IO_COMPLETION, or -WSAEINVAL when an infinite
-** wait could never end (no object can become signalled).
+** WSAWaitForMultipleEvents over overlapped objects: *result is
+** WR_WAIT_OBJECT_0 + i, WR_WAIT_TIMEOUT or WR_WAIT_IO_COMPLETION.  Returns
+** 0, or WSAEINVAL when an infinite wait could never end (no object can
+** become signalled).
 */
-long wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
-                          int waitall, long ms, int alertable);
+int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
+                         int waitall, long ms, int alertable, long *result);
 
 /* run: WR_RUN_DEFAULT until nothing is outstanding; ONCE; NOWAIT. */
 enum { WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT };

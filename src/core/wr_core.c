@@ -5,6 +5,7 @@
 ** Exports: wr_loop_new, wr_loop_destroy, wr_loop_interrupt,
 **          wr_loop_interrupted,
 **          wr_overlapped_init, wr_overlapped_bufs, wr_overlapped_forget,
+**          wr_overlapped_msg,
 **          wr_recv, wr_recvmsg, wr_get_overlapped_result, wr_cancel,
 **          wr_close, wr_socket_release, wr_sleep_ex, wr_wait_for_multiple,
 **          wr_run.
@@ -113,6 +114,8 @@ static void unlink_op(wr_overlapped *ov) {
   if (l) wr__list_remove(l, ov);
   ov->where = WR_IN_NONE;
 }
+
+wr_msg *wr_overlapped_msg(const wr_overlapped *ov) { return ov->msg; }
 
 void wr_overlapped_forget(wr_overlapped *ov) {
   wr_socket *s = ov->sock;
@@ -1093,23 +1096,26 @@ static uint64_t deadline_of(wr_loop *loop, long ms) {
   return ms < 0 ? 0 : uv_now(&loop->uv) + (uint64_t)ms;
 }
 
-unsigned wr_sleep_ex(wr_loop *loop, long ms, int alertable) {
+/* Hand a wait's result back the header's way: *out set, 0 returned. */
+#define WAIT_RESULT(out, v) return (*(out) = (v), 0)
+
+int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result) {
   uint64_t deadline = deadline_of(loop, ms);
   int first = 1;
   for (;;) {
     long left;
-    if (alertable && deliver(loop)) return WR_WAIT_IO_COMPLETION;
-    if (loop->interrupted) return WR_WAIT_IO_COMPLETION;
+    if (alertable && deliver(loop)) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
+    if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
     left = ms < 0 ? -1 : time_left(loop, deadline);
-    if (!first && left == 0) return 0;
-    if (left < 0 && loop->npending == 0) return (unsigned)-1;  /* forever */
+    if (!first && left == 0) WAIT_RESULT(result, 0);
+    if (left < 0 && loop->npending == 0) return WSAEINVAL;   /* forever */
     pump(loop, left);
     first = 0;
   }
 }
 
-long wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
-                          int waitall, long ms, int alertable) {
+int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
+                         int waitall, long ms, int alertable, long *result) {
   uint64_t deadline = deadline_of(loop, ms);
   int first = 1;
   for (;;) {
@@ -1117,20 +1123,21 @@ long wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
     long left;
     for (i = 0; i < n; i++) {
       if (ovs[i]->state == WR_OV_DONE) {
-        if (!waitall) return WR_WAIT_OBJECT_0 + (long)i;
+        if (!waitall) WAIT_RESULT(result, WR_WAIT_OBJECT_0 + (long)i);
         done++;
       } else if (ovs[i]->state == WR_OV_PENDING) {
         pending++;
       }
     }
-    if (waitall && done == n) return WR_WAIT_OBJECT_0 + (long)n - 1;
-    if (alertable && deliver(loop)) return WR_WAIT_IO_COMPLETION;
-    if (loop->interrupted) return WR_WAIT_IO_COMPLETION;
+    if (waitall && done == n)
+      WAIT_RESULT(result, WR_WAIT_OBJECT_0 + (long)n - 1);
+    if (alertable && deliver(loop)) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
+    if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
     left = ms < 0 ? -1 : time_left(loop, deadline);
-    if (!first && left == 0) return WR_WAIT_TIMEOUT;
+    if (!first && left == 0) WAIT_RESULT(result, WR_WAIT_TIMEOUT);
     if (left < 0 && (pending == 0 || (waitall && done + pending < n)) &&
         !(alertable && has_deliverable(loop)))
-      return -WSAEINVAL;               /* nothing could ever signal */
+      return WSAEINVAL;                /* nothing could ever signal */
     pump(loop, left);
     first = 0;
   }

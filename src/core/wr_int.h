@@ -4,6 +4,9 @@
 #ifndef WR_INT_H
 #define WR_INT_H
 
+#define WR_CORE            /* the private fields keep their names */
+#include <uv.h>
+
 #include "wr.h"
 
 /* which list an overlapped object is on */

@@ -2,7 +2,8 @@
 ** wr_msg.c -- what WSARecvMsg adds to a receive: control messages, the
 ** output flags Linux does not give (MSG_BCAST, MSG_MCAST), the error queue.
 **
-** Exports: wr_msg_init, wr_msg_free, wr_cmsg_next, wr_ee_origin_name; for
+** Exports: wr_msg_init, wr_msg_free, wr_msg_control_used, wr_msg_pending,
+**          wr_cmsg_next, wr_ee_origin_name; for
 **          the core: wr__msg_prepare, wr__msg_filter, wr__errqueue,
 **          wr__loop_free_bcast.
 **
@@ -48,8 +49,12 @@ int wr_msg_init(wr_msg *m, void *control, size_t controllen) {
   m->sysctlcap = cap;
   m->control = control;
   m->controllen = control ? controllen : 0;
+  m->controlused = 0;             /* a new buffer holds no messages yet */
   return 0;
 }
+
+size_t wr_msg_control_used(const wr_msg *m) { return m->controlused; }
+int wr_msg_pending(const wr_msg *m) { return m->pending; }
 
 void wr_msg_free(wr_msg *m) {
   free(m->sysctl);
@@ -269,6 +274,14 @@ int wr__errqueue(wr_socket *s, wr_msg *m, unsigned *flags) {
 
 /* =====================================================================
 ** Decoding
+**
+** The records decoded here are in the caller's buffer, after the filter:
+** buf:write, or another receive into the same buffer, can have put
+** anything there.  So they are untrusted input.  The walk compares each
+** length with the bytes left (never adds it to pos, which could wrap) and
+** always steps forward or stops; a decoder reads only its record's payload,
+** and decodes it only when it has its type's size and its fields are in
+** range.  Anything else is reported raw: level, type, data.
 ** =================================================================== */
 
 static void set_in(struct sockaddr_storage *ss, socklen_t *len,
@@ -289,18 +302,80 @@ static void set_in6(struct sockaddr_storage *ss, socklen_t *len,
   *len = sizeof *sin6;
 }
 
-static int int_payload(const wr_cmsg *o) {
-  int v = 0;
+static void decoded(wr_cmsg *o, int kind, const char *type_name) {
+  o->kind = kind;
+  o->type_name = type_name;
+}
+
+/*
+** An integer payload: an int, or a single byte (IP_TOS is one).  Any other
+** size is no such integer: 0 (the record stays raw).
+*/
+static int int_payload(const wr_cmsg *o, long long *v) {
+  int i;
   unsigned char b;
-  if (o->len >= sizeof v) {
-    memcpy(&v, o->data, sizeof v);
-    return v;
+  if (o->len >= sizeof i) {
+    memcpy(&i, o->data, sizeof i);
+    *v = i;
+    return 1;
   }
-  if (o->len >= 1) {
+  if (o->len == 1) {
     memcpy(&b, o->data, 1);
-    return b;
+    *v = b;
+    return 1;
   }
   return 0;
+}
+
+static int decode_int(wr_cmsg *o, int kind, const char *type_name) {
+  if (!int_payload(o, &o->value)) return 0;
+  decoded(o, kind, type_name);
+  return 1;
+}
+
+/* IP_ORIGDSTADDR / IPV6_ORIGDSTADDR: a sockaddr of the level's family */
+static void decode_origdst(wr_cmsg *o, sa_family_t family, size_t size,
+                           const char *type_name) {
+  sa_family_t f;
+  if (o->len < size) return;
+  memcpy(&f, o->data, sizeof f);
+  if (f != family) return;
+  memset(&o->addr, 0, sizeof o->addr);
+  memcpy(&o->addr, o->data, size);
+  o->addrlen = (socklen_t)size;
+  decoded(o, WR_CM_ORIGDSTADDR, type_name);
+}
+
+/*
+** IP_RECVERR / IPV6_RECVERR: the extended error, then (SO_EE_OFFENDER) the
+** address of who sent the ICMP message, when its family says one follows
+** and the record holds all of it.
+*/
+static void decode_recverr(wr_cmsg *o, const char *type_name) {
+  struct sock_extended_err ee;
+  const unsigned char *off;
+  if (o->len < sizeof ee) return;
+  memcpy(&ee, o->data, sizeof ee);
+  decoded(o, WR_CM_RECVERR, type_name);
+  o->ee.error = ee_error(&ee);
+  o->ee.origin = ee.ee_origin;
+  o->ee.type = ee.ee_type;
+  o->ee.code = ee.ee_code;
+  o->ee.info = ee.ee_info;
+  o->ee.data = ee.ee_data;
+  off = o->data + sizeof ee;
+  if (o->len - sizeof ee >= sizeof(sa_family_t)) {
+    sa_family_t fam;
+    size_t want;
+    memcpy(&fam, off, sizeof fam);
+    want = fam == AF_INET ? sizeof(struct sockaddr_in)
+         : fam == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+    if (want && o->len - sizeof ee >= want) {
+      memset(&o->addr, 0, sizeof o->addr);
+      memcpy(&o->addr, off, want);
+      o->addrlen = (socklen_t)want;
+    }
+  }
 }
 
 static void decode_ip(wr_cmsg *o) {
@@ -310,37 +385,22 @@ static void decode_ip(wr_cmsg *o) {
       struct in_pktinfo pi;
       if (o->len < sizeof pi) return;
       memcpy(&pi, o->data, sizeof pi);
-      o->kind = WR_CM_PKTINFO;
-      o->type_name = "IP_PKTINFO";
+      decoded(o, WR_CM_PKTINFO, "IP_PKTINFO");
       set_in(&o->addr, &o->addrlen, pi.ipi_addr);
       set_in(&o->spec_dst, &o->spec_dstlen, pi.ipi_spec_dst);
       o->ifindex = (unsigned)pi.ipi_ifindex;
       return;
     }
     case IP_TOS:
-      o->kind = WR_CM_TOS;
-      o->type_name = "IP_TOS";
-      o->value = int_payload(o) & 0xff;
+      if (decode_int(o, WR_CM_TOS, "IP_TOS")) o->value &= 0xff;
       return;
-    case IP_TTL:
-      o->kind = WR_CM_TTL;
-      o->type_name = "IP_TTL";
-      o->value = int_payload(o);
+    case IP_TTL: decode_int(o, WR_CM_TTL, "IP_TTL"); return;
+    case IP_ORIGDSTADDR:
+      decode_origdst(o, AF_INET, sizeof(struct sockaddr_in),
+                     "IP_ORIGDSTADDR");
       return;
-    case IP_ORIGDSTADDR: {
-      if (o->len < sizeof(struct sockaddr_in)) return;
-      o->kind = WR_CM_ORIGDSTADDR;
-      o->type_name = "IP_ORIGDSTADDR";
-      memset(&o->addr, 0, sizeof o->addr);
-      memcpy(&o->addr, o->data, sizeof(struct sockaddr_in));
-      o->addrlen = sizeof(struct sockaddr_in);
-      return;
-    }
-    case IP_RECVERR:
-      o->type_name = "IP_RECVERR";
-      break;
-    default:
-      return;
+    case IP_RECVERR: decode_recverr(o, "IP_RECVERR"); return;
+    default: return;
   }
 }
 
@@ -351,64 +411,34 @@ static void decode_ipv6(wr_cmsg *o) {
       struct in6_pktinfo pi;
       if (o->len < sizeof pi) return;
       memcpy(&pi, o->data, sizeof pi);
-      o->kind = WR_CM_PKTINFO6;
-      o->type_name = "IPV6_PKTINFO";
+      decoded(o, WR_CM_PKTINFO6, "IPV6_PKTINFO");
       set_in6(&o->addr, &o->addrlen, &pi.ipi6_addr);
       o->ifindex = pi.ipi6_ifindex;
       return;
     }
-    case IPV6_TCLASS:
-      o->kind = WR_CM_TCLASS;
-      o->type_name = "IPV6_TCLASS";
-      o->value = int_payload(o);
-      return;
+    case IPV6_TCLASS: decode_int(o, WR_CM_TCLASS, "IPV6_TCLASS"); return;
     case IPV6_HOPLIMIT:
-      o->kind = WR_CM_HOPLIMIT;
-      o->type_name = "IPV6_HOPLIMIT";
-      o->value = int_payload(o);
+      decode_int(o, WR_CM_HOPLIMIT, "IPV6_HOPLIMIT");
       return;
     case IPV6_ORIGDSTADDR:
-      if (o->len < sizeof(struct sockaddr_in6)) return;
-      o->kind = WR_CM_ORIGDSTADDR;
-      o->type_name = "IPV6_ORIGDSTADDR";
-      memset(&o->addr, 0, sizeof o->addr);
-      memcpy(&o->addr, o->data, sizeof(struct sockaddr_in6));
-      o->addrlen = sizeof(struct sockaddr_in6);
+      decode_origdst(o, AF_INET6, sizeof(struct sockaddr_in6),
+                     "IPV6_ORIGDSTADDR");
       return;
-    case IPV6_RECVERR:
-      o->type_name = "IPV6_RECVERR";
-      break;
-    default:
-      return;
+    case IPV6_RECVERR: decode_recverr(o, "IPV6_RECVERR"); return;
+    default: return;
   }
 }
 
-static void decode_recverr(wr_cmsg *o) {
-  struct sock_extended_err ee;
-  const unsigned char *off;
-  if (o->len < sizeof ee) return;
-  memcpy(&ee, o->data, sizeof ee);
-  o->kind = WR_CM_RECVERR;
-  o->ee.error = ee_error(&ee);
-  o->ee.origin = ee.ee_origin;
-  o->ee.type = ee.ee_type;
-  o->ee.code = ee.ee_code;
-  o->ee.info = ee.ee_info;
-  o->ee.data = ee.ee_data;
-  /* SO_EE_OFFENDER: the address right after the structure */
-  off = o->data + sizeof ee;
-  if (o->len >= sizeof ee + sizeof(sa_family_t)) {
-    sa_family_t fam;
-    size_t want;
-    memcpy(&fam, off, sizeof fam);
-    want = fam == AF_INET ? sizeof(struct sockaddr_in)
-         : fam == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
-    if (want && o->len >= sizeof ee + want) {
-      memset(&o->addr, 0, sizeof o->addr);
-      memcpy(&o->addr, off, want);
-      o->addrlen = (socklen_t)want;
-    }
-  }
+/*
+** A timestamp decodes only with its fraction in range (0 <= tv_usec <
+** 10^6, 0 <= tv_nsec < 10^9): a record that says otherwise is no time the
+** kernel gave, and is reported raw.  In range, usec * 1000 cannot overflow.
+*/
+static void set_time(wr_cmsg *o, const char *type_name, long long sec,
+                     long nsec) {
+  decoded(o, WR_CM_TIMESTAMP, type_name);
+  o->sec = sec;
+  o->nsec = nsec;
 }
 
 static void decode_socket(wr_cmsg *o) {
@@ -416,57 +446,55 @@ static void decode_socket(wr_cmsg *o) {
   if (o->type == SO_TIMESTAMP && o->len >= sizeof(struct timeval)) {
     struct timeval tv;
     memcpy(&tv, o->data, sizeof tv);
-    o->kind = WR_CM_TIMESTAMP;
-    o->type_name = "SO_TIMESTAMP";
-    o->sec = tv.tv_sec;
-    o->nsec = (long)tv.tv_usec * 1000;
+    if (tv.tv_usec >= 0 && tv.tv_usec < 1000000)
+      set_time(o, "SO_TIMESTAMP", tv.tv_sec, (long)tv.tv_usec * 1000);
   } else if (o->type == SO_TIMESTAMPNS && o->len >= sizeof(struct timespec)) {
     struct timespec ts;
     memcpy(&ts, o->data, sizeof ts);
-    o->kind = WR_CM_TIMESTAMP;
-    o->type_name = "SO_TIMESTAMPNS";
-    o->sec = ts.tv_sec;
-    o->nsec = ts.tv_nsec;
+    if (ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000)
+      set_time(o, "SO_TIMESTAMPNS", ts.tv_sec, ts.tv_nsec);
   } else if (o->type == SO_RXQ_OVFL && o->len >= sizeof(uint32_t)) {
     uint32_t d;
     memcpy(&d, o->data, sizeof d);
-    o->kind = WR_CM_RXQ_OVFL;
-    o->type_name = "SO_RXQ_OVFL";
+    decoded(o, WR_CM_RXQ_OVFL, "SO_RXQ_OVFL");
     o->value = d;
   }
 }
 
+/*
+** One step of the walk.  A record is read when a header fits in the bytes
+** left and its cmsg_len covers the header without passing them.  The step
+** is cmsg_len rounded up to the alignment (the same as CMSG_SPACE of its
+** payload): at least a header, so the walk advances; a step that reaches
+** or passes the end, or whose rounding wraps, ends the walk.
+*/
 int wr_cmsg_next(const void *control, size_t used, size_t *pos,
                  wr_cmsg *out) {
   struct cmsghdr h;
-  const unsigned char *base = control;
-  size_t hl = CMSG_LEN(0);
-  if (control == NULL || *pos + sizeof h > used) return 0;
-  memcpy(&h, base + *pos, sizeof h);          /* no alignment assumed */
-  if (h.cmsg_len < hl || *pos + h.cmsg_len > used) return 0;
+  const unsigned char *rec;
+  size_t hl = CMSG_LEN(0), left, step;
+  if (control == NULL || *pos >= used || used - *pos < hl) return 0;
+  left = used - *pos;
+  rec = (const unsigned char *)control + *pos;
+  memcpy(&h, rec, sizeof h);                  /* no alignment assumed */
+  if (h.cmsg_len < hl || h.cmsg_len > left) return 0;
+  step = CMSG_ALIGN(h.cmsg_len);
+  *pos = step >= h.cmsg_len && step < left ? *pos + step : used;
   memset(out, 0, sizeof *out);
   out->level = h.cmsg_level;
   out->type = h.cmsg_type;
-  out->data = base + *pos + hl;
+  out->data = rec + hl;
   out->len = h.cmsg_len - hl;
-  *pos += CMSG_SPACE(h.cmsg_len - hl);
   switch (h.cmsg_level) {
     case IPPROTO_IP: decode_ip(out); break;
     case IPPROTO_IPV6: decode_ipv6(out); break;
     case SOL_SOCKET: decode_socket(out); break;
     case SOL_UDP:
       out->level_name = "IPPROTO_UDP";
-      if (h.cmsg_type == UDP_GRO) {
-        out->kind = WR_CM_GRO;
-        out->type_name = "UDP_GRO";
-        out->value = int_payload(out);
-      }
+      if (h.cmsg_type == UDP_GRO) decode_int(out, WR_CM_GRO, "UDP_GRO");
       break;
     default: break;
   }
-  if ((out->level == IPPROTO_IP && out->type == IP_RECVERR) ||
-      (out->level == IPPROTO_IPV6 && out->type == IPV6_RECVERR))
-    decode_recverr(out);
   return 1;
 }
 
