@@ -125,3 +125,16 @@ fuzz-cmsg:
 	cp fuzz/corpus/cmsg/* $(FUZZ_WORK)/
 	$(FUZZ) -max_total_time=$(SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	  -print_final_stats=1 -artifact_prefix=build-fuzz/ $(FUZZ_WORK)
+
+# docs: the HTML reference in build/docs/ (LDoc over config.ld: the module's
+# LDoc comments and docs/reference.md), after docs/check.lua has checked
+# that the reference names everything the module has.  lua-ldoc and
+# lua-discount (markdown tables) are installed for this target only.
+.PHONY: docs
+
+docs:
+	@WSARECV_EXTRA_PKGS="lua-ldoc lua-discount" sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	$(LUA) docs/check.lua
+	@rm -rf $(BUILD)/docs
+	ldoc -d $(BUILD)/docs .

@@ -1,0 +1,505 @@
+---@meta wsarecv
+
+-- LuaLS (lua-language-server) annotations for `require "wsarecv"`: types,
+-- signatures and return values for editor completion and checking.  Point
+-- the server's `workspace.library` setting at this file (or at the
+-- directory the rock installs it in).  The behaviour of each name is in
+-- docs/reference.md; this file only states types.  Never loaded at run
+-- time.
+-- luacheck: ignore (stubs: unused arguments, long signature lines)
+
+---@alias wsarecv.errname
+---| "WSA_NOT_ENOUGH_MEMORY" # 8
+---| "WSA_INVALID_PARAMETER" # 87
+---| "WSA_OPERATION_ABORTED" # 995: cancelled (CancelIoEx or close)
+---| "WSA_IO_INCOMPLETE" # 996: still pending
+---| "WSA_IO_PENDING" # 997: started, completes later (not a failure)
+---| "ERROR_NOT_FOUND" # 1168: CancelIoEx found nothing
+---| "WSAEINTR" # 10004
+---| "WSAEBADF" # 10009
+---| "WSAEACCES" # 10013
+---| "WSAEFAULT" # 10014: a slice outside its buffer
+---| "WSAEINVAL" # 10022
+---| "WSAEMFILE" # 10024
+---| "WSAEWOULDBLOCK" # 10035
+---| "WSAEINPROGRESS" # 10036
+---| "WSAEALREADY" # 10037
+---| "WSAENOTSOCK" # 10038: closed socket
+---| "WSAEDESTADDRREQ" # 10039
+---| "WSAEMSGSIZE" # 10040: message (or control messages) too long
+---| "WSAEPROTOTYPE" # 10041
+---| "WSAENOPROTOOPT" # 10042
+---| "WSAEPROTONOSUPPORT" # 10043
+---| "WSAESOCKTNOSUPPORT" # 10044
+---| "WSAEOPNOTSUPP" # 10045: flags not allowed
+---| "WSAEPFNOSUPPORT" # 10046
+---| "WSAEAFNOSUPPORT" # 10047
+---| "WSAEADDRINUSE" # 10048
+---| "WSAEADDRNOTAVAIL" # 10049
+---| "WSAENETDOWN" # 10050
+---| "WSAENETUNREACH" # 10051
+---| "WSAENETRESET" # 10052
+---| "WSAECONNABORTED" # 10053
+---| "WSAECONNRESET" # 10054
+---| "WSAENOBUFS" # 10055
+---| "WSAEISCONN" # 10056
+---| "WSAENOTCONN" # 10057
+---| "WSAESHUTDOWN" # 10058
+---| "WSAETIMEDOUT" # 10060
+---| "WSAECONNREFUSED" # 10061
+---| "WSAELOOP" # 10062
+---| "WSAENAMETOOLONG" # 10063
+---| "WSAEHOSTDOWN" # 10064
+---| "WSAEHOSTUNREACH" # 10065
+---| "WSASYSNOTREADY" # 10091
+---| "WSANOTINITIALISED" # 10093
+---| "WSAEDISCON" # 10101
+---| "WSASYSCALLFAILURE" # 10107
+---| "WSAHOST_NOT_FOUND" # 11001
+
+---@alias wsarecv.family "inet"|"inet6"|"unix"
+---@alias wsarecv.socktype "stream"|"dgram"|"raw"|"seqpacket"
+---@alias wsarecv.protocol "tcp"|"udp"|"icmp"|"icmpv6"|integer
+---@alias wsarecv.how "receive"|"send"|"both"
+---@alias wsarecv.runmode "default"|"once"|"nowait"
+
+---@alias wsarecv.option
+---| "SO_REUSEADDR" # boolean
+---| "SO_REUSEPORT" # boolean
+---| "SO_RCVBUF" # integer
+---| "SO_RCVBUFFORCE" # integer
+---| "SO_SNDBUF" # integer
+---| "SO_RCVTIMEO" # integer milliseconds, 0..0xFFFFFFFF (0: none)
+---| "SO_BROADCAST" # boolean
+---| "SO_KEEPALIVE" # boolean
+---| "SO_OOBINLINE" # boolean
+---| "SO_TIMESTAMP" # boolean
+---| "SO_TIMESTAMPNS" # boolean
+---| "SO_RXQ_OVFL" # boolean
+---| "SO_ERROR" # read-only integer (a WSA code)
+---| "SO_TYPE" # read-only integer
+---| "SO_ACCEPTCONN" # read-only integer
+---| "FIONBIO" # boolean
+---| "TCP_NODELAY" # boolean
+---| "IP_TTL" # integer
+---| "IP_TOS" # integer
+---| "IP_PKTINFO" # boolean
+---| "IP_RECVTOS" # boolean
+---| "IP_RECVTTL" # boolean
+---| "IP_RECVORIGDSTADDR" # boolean
+---| "IP_ORIGDSTADDR" # boolean (= IP_RECVORIGDSTADDR)
+---| "IP_RECVERR" # boolean
+---| "IP_MULTICAST_TTL" # integer
+---| "IP_MULTICAST_LOOP" # boolean
+---| "IP_ADD_MEMBERSHIP" # set-only {group, interface}
+---| "IP_DROP_MEMBERSHIP" # set-only {group, interface}
+---| "IPV6_V6ONLY" # boolean
+---| "IPV6_PKTINFO" # boolean
+---| "IPV6_RECVPKTINFO" # boolean (= IPV6_PKTINFO)
+---| "IPV6_RECVTCLASS" # boolean
+---| "IPV6_HOPLIMIT" # boolean
+---| "IPV6_RECVHOPLIMIT" # boolean (= IPV6_HOPLIMIT)
+---| "IPV6_RECVERR" # boolean
+---| "IPV6_UNICAST_HOPS" # integer
+---| "IPV6_TCLASS" # integer
+---| "IPV6_MULTICAST_HOPS" # integer
+---| "IPV6_MULTICAST_LOOP" # boolean
+---| "IPV6_ADD_MEMBERSHIP" # set-only {group, interface}
+---| "IPV6_DROP_MEMBERSHIP" # set-only {group, interface}
+---| "UDP_GRO" # boolean
+
+---A multicast membership: `{group, interface}` or the named fields.
+---@class wsarecv.membership
+---@field [1] string? group address
+---@field [2] string? interface: an address or name (IPv4), an index or name (IPv6)
+---@field group string?
+---@field interface string?
+
+---A slice of a buffer: `{buf, offset, length}`, offset 0-based.
+---@class wsarecv.slice
+---@field [1] wsarecv.buffer
+---@field [2] integer? offset, default 0
+---@field [3] integer? length, default the rest of the buffer
+
+---A WSABUF array: a buffer, or an array of buffers and slices.
+---@alias wsarecv.wsabufs wsarecv.buffer|(wsarecv.buffer|wsarecv.slice)[]
+
+---A completion routine of WSARecv: err is nil on success.
+---@alias wsarecv.routine fun(err: wsarecv.errname?, bytes: integer, ov: wsarecv.overlapped, flags: integer)
+
+---A completion routine of WSARecvMsg: the msg comes fifth.
+---@alias wsarecv.msgroutine fun(err: wsarecv.errname?, bytes: integer, ov: wsarecv.overlapped, flags: integer, msg: wsarecv.msg)
+
+-- ---------------------------------------------------------------------
+-- The module
+-- ---------------------------------------------------------------------
+
+---@class wsarecv
+---@field _VERSION string "wsarecv 0.1.0"
+---@field errors table<string, integer>|table<integer, string> names to codes and codes to names
+---@field INFINITE integer -1: a wait without timeout
+---@field MAX_PENDING integer 4096: operations pending per socket at most
+---@field WSA_MAXIMUM_WAIT_EVENTS integer 64: objects per WSAWaitForMultipleEvents at most
+---@field MSG_OOB integer 0x1
+---@field MSG_PEEK integer 0x2
+---@field MSG_WAITALL integer 0x8
+---@field MSG_PUSH_IMMEDIATE integer 0x20
+---@field MSG_TRUNC integer 0x100
+---@field MSG_CTRUNC integer 0x200
+---@field MSG_BCAST integer 0x400
+---@field MSG_MCAST integer 0x800
+---@field MSG_PARTIAL integer 0x8000
+local wsarecv = {}
+
+---A new zero-filled buffer of `size` bytes, or a copy of a string.
+---@param size_or_string integer|string
+---@return wsarecv.buffer
+function wsarecv.buffer(size_or_string) end
+
+---A new socket, or nil and the error.
+---@param family wsarecv.family
+---@param type wsarecv.socktype
+---@param protocol? wsarecv.protocol
+---@return wsarecv.socket|nil sock
+---@return wsarecv.errname? err
+---@return integer? code
+function wsarecv.socket(family, type, protocol) end
+
+---Adopt an existing descriptor; wsarecv owns it from then on.
+---@param fd integer
+---@return wsarecv.socket|nil sock
+---@return wsarecv.errname? err
+---@return integer? code
+function wsarecv.wrap(fd) end
+
+---A new, reusable overlapped object (WSAOVERLAPPED).
+---@return wsarecv.overlapped
+function wsarecv.overlapped() end
+
+---A new, reusable WSAMSG.
+---@param fields { buffers?: wsarecv.wsabufs, control?: integer|wsarecv.buffer, flags?: integer }
+---@return wsarecv.msg
+function wsarecv.msg(fields) end
+
+---Alertable: run routines and let I/O progress.  True while anything is
+---still outstanding.
+---@param mode? wsarecv.runmode default "default"
+---@return boolean|nil more
+---@return wsarecv.errname? err
+---@return integer? code
+function wsarecv.run(mode) end
+
+---Wait ms milliseconds (nil, -1 or 0xFFFFFFFF: no timeout); alertable
+---waits run routines and return "WAIT_IO_COMPLETION" once some ran.
+---@param ms? integer
+---@param alertable? boolean
+---@return 0|"WAIT_IO_COMPLETION"|nil result
+---@return wsarecv.errname? err WSAEINVAL: too long, or a wait nothing could end
+---@return integer? code
+function wsarecv.SleepEx(ms, alertable) end
+
+---Wait for overlapped objects to be signalled.
+---@param ovs wsarecv.overlapped|wsarecv.overlapped[] 1 to 64 objects
+---@param waitall? boolean
+---@param ms? integer nil, -1 or 0xFFFFFFFF: no timeout
+---@param alertable? boolean
+---@return integer|"WSA_WAIT_TIMEOUT"|"WSA_WAIT_IO_COMPLETION"|nil result a 1-based index
+---@return wsarecv.errname? err
+---@return integer? code
+function wsarecv.WSAWaitForMultipleEvents(ovs, waitall, ms, alertable) end
+
+---The one-line meaning of an error name or code.
+---@param name_or_code wsarecv.errname|string|integer
+---@return string
+function wsarecv.strerror(name_or_code) end
+
+---The names of the flags set, joined by "|" ("0" for none).
+---@param flags integer
+---@return string
+function wsarecv.flagnames(flags) end
+
+---A hex dump (offset, hex, ASCII) of a string or buffer.
+---@param data string|wsarecv.buffer
+---@param len? integer at most this many bytes
+---@return string
+function wsarecv.hexdump(data, len) end
+
+-- ---------------------------------------------------------------------
+-- Buffers
+-- ---------------------------------------------------------------------
+
+---A fixed-capacity byte buffer (the memory of a WSABUF).  `#buf` is its
+---capacity (0 once closed); it supports `<close>`.
+---@class wsarecv.buffer
+---@operator len: integer
+local buffer = {}
+
+---Bytes i..j as a string (string.sub's rules).
+---@param i? integer
+---@param j? integer
+---@return string
+function buffer:sub(i, j) end
+
+---Bytes i..j as integers (string.byte's rules).
+---@param i? integer
+---@param j? integer
+---@return integer ...
+function buffer:byte(i, j) end
+
+---string.unpack over the buffer's bytes: the values, then the next position.
+---@param fmt string
+---@param pos? integer
+---@return any ...
+function buffer:unpack(fmt, pos) end
+
+---Copy a string in at pos (1-based); returns the bytes written.
+---@param pos integer
+---@param data string
+---@return integer
+function buffer:write(pos, data) end
+
+---Set bytes i..j to a byte value (0..255 or a one-character string).
+---@param byte integer|string
+---@param i? integer
+---@param j? integer
+---@return wsarecv.buffer self
+function buffer:fill(byte, i, j) end
+
+---Mark the buffer closed; later use raises.
+function buffer:close() end
+
+-- ---------------------------------------------------------------------
+-- Sockets
+-- ---------------------------------------------------------------------
+
+---A socket.  Supports `<close>`; the collector closes it too.
+---@class wsarecv.socket
+local socket = {}
+
+---@param addr string
+---@param port? integer absent for unix sockets
+---@return 0|nil ok
+---@return wsarecv.errname? err
+---@return integer? code
+function socket:bind(addr, port) end
+
+---@param addr string
+---@param port? integer absent for unix sockets
+---@return 0|nil ok
+---@return wsarecv.errname? err
+---@return integer? code
+function socket:connect(addr, port) end
+
+---@param backlog? integer
+---@return 0|nil ok
+---@return wsarecv.errname? err
+---@return integer? code
+function socket:listen(backlog) end
+
+---@return wsarecv.socket|nil conn
+---@return string|wsarecv.errname addr_or_err the peer's address, or the error
+---@return integer? port_or_code the peer's port (nil on unix), or the code
+function socket:accept() end
+
+---@param data string
+---@param flags? integer 0 or MSG_OOB
+---@return integer|nil sent
+---@return wsarecv.errname? err
+---@return integer? code
+function socket:send(data, flags) end
+
+---@param data string
+---@param addr string
+---@param port? integer absent for unix sockets
+---@return integer|nil sent
+---@return wsarecv.errname? err
+---@return integer? code
+function socket:sendto(data, addr, port) end
+
+---@param how? wsarecv.how default "both"
+---@return 0|nil ok
+---@return wsarecv.errname? err
+---@return integer? code
+function socket:shutdown(how) end
+
+---@param name wsarecv.option
+---@param value boolean|integer|wsarecv.membership
+---@return 0|nil ok
+---@return wsarecv.errname? err
+---@return integer? code
+function socket:setsockopt(name, value) end
+
+---@param name wsarecv.option
+---@return boolean|integer|nil value
+---@return wsarecv.errname? err
+---@return integer? code
+function socket:getsockopt(name) end
+
+---@return string|nil addr
+---@return integer|wsarecv.errname|nil port_or_err the port (nil on unix), or the error
+---@return integer? code
+function socket:getsockname() end
+
+---@return string|nil addr
+---@return integer|wsarecv.errname|nil port_or_err the port (nil on unix), or the error
+---@return integer? code
+function socket:getpeername() end
+
+---The descriptor, -1 once closed.
+---@return integer
+function socket:fileno() end
+
+---Overlapped receives pending on the socket.
+---@return integer
+function socket:pending() end
+
+---Cancel every pending operation and close.
+---@return 0
+function socket:close() end
+
+---Receive into buffers: nonoverlapped (ov and routine nil), with a
+---completion routine, or event style (ov only).
+---Returns 0, bytes, flags; nil, "WSA_IO_PENDING", 997; or nil, err, code
+---[, bytes placed].
+---@param buffers wsarecv.wsabufs
+---@param flags? integer
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+---@return integer? placed
+---@overload fun(self: wsarecv.socket, buffers: wsarecv.wsabufs, flags?: integer): 0|nil, integer|wsarecv.errname, integer, integer?
+---@overload fun(self: wsarecv.socket, buffers: wsarecv.wsabufs, flags: integer|nil, ov: wsarecv.overlapped): 0|nil, integer|wsarecv.errname, integer, integer?
+---@overload fun(self: wsarecv.socket, buffers: wsarecv.wsabufs, flags: integer|nil, ov: wsarecv.overlapped|nil, routine: wsarecv.routine): 0|nil, integer|wsarecv.errname, integer, integer?
+function socket:WSARecv(buffers, flags, ov, routine) end
+
+---Receive one message with its source address and control messages
+---(datagram and raw sockets).  The same forms and returns as WSARecv.
+---@param msg wsarecv.msg
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.msgroutine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+---@return integer? placed
+---@overload fun(self: wsarecv.socket, msg: wsarecv.msg): 0|nil, integer|wsarecv.errname, integer, integer?
+---@overload fun(self: wsarecv.socket, msg: wsarecv.msg, ov: wsarecv.overlapped): 0|nil, integer|wsarecv.errname, integer, integer?
+---@overload fun(self: wsarecv.socket, msg: wsarecv.msg, ov: wsarecv.overlapped|nil, routine: wsarecv.msgroutine): 0|nil, integer|wsarecv.errname, integer, integer?
+function socket:WSARecvMsg(msg, ov, routine) end
+
+---The result of the operation on ov: bytes, flags; or nil, err, code
+---[, bytes placed] ("WSA_IO_INCOMPLETE" while pending without wait).
+---@param ov wsarecv.overlapped
+---@param wait? boolean block until complete (refused for routines)
+---@return integer|nil bytes
+---@return integer|wsarecv.errname flags_or_err
+---@return integer? code
+---@return integer? placed
+function socket:WSAGetOverlappedResult(ov, wait) end
+
+---Cancel the operation on ov, or all the socket's operations.
+---@param ov? wsarecv.overlapped
+---@return 0|nil ok
+---@return wsarecv.errname? err "ERROR_NOT_FOUND" when nothing matched
+---@return integer? code
+function socket:CancelIoEx(ov) end
+
+-- ---------------------------------------------------------------------
+-- Overlapped objects and msgs
+-- ---------------------------------------------------------------------
+
+---A reusable WSAOVERLAPPED.  Only `context` can be assigned.
+---@class wsarecv.overlapped
+---@field pending boolean the operation is in progress
+---@field bytes integer? bytes placed, once completed
+---@field flags integer? output flags, once completed
+---@field error wsarecv.errname? the failure, once completed (nil: success)
+---@field context any free for the program
+
+---A reusable WSAMSG.  Assigning `flags` sets the input flags; assigning
+---`control` (or `controlbuf`) a size or buffer sets the control buffer.
+---@class wsarecv.msg
+---@field buffers wsarecv.wsabufs the WSABUF array
+---@field controlbuf wsarecv.buffer? the control buffer
+---@field controllen integer control bytes the last receive placed
+---@field flags integer read: output flags; write: input flags
+---@field inflags integer the input flags (0 or MSG_PEEK)
+---@field pending boolean from the post until the completion is delivered
+local msg = {}
+
+---The last message's source: address and port (a path and nil on
+---unix), or nil before any.
+---@return string? addr
+---@return integer? port
+function msg:name() end
+
+---The last message's control messages, one table each.
+---@return wsarecv.cmsg[]
+function msg:control() end
+
+-- ---------------------------------------------------------------------
+-- Control messages (msg:control())
+-- ---------------------------------------------------------------------
+
+---Any control message; undecoded ones have integer level and type and
+---their payload in `data`.
+---@class wsarecv.cmsg
+---@field level string|integer "IPPROTO_IP", "IPPROTO_IPV6", "SOL_SOCKET", "IPPROTO_UDP"
+---@field type string|integer
+---@field data string? the payload of an undecoded message
+
+---@class wsarecv.cmsg.pktinfo: wsarecv.cmsg
+---@field type "IP_PKTINFO"|"IPV6_PKTINFO"
+---@field addr string the datagram's destination
+---@field spec_dst string? the local address (IP_PKTINFO)
+---@field ifindex integer
+---@field ifname string?
+
+---@class wsarecv.cmsg.tos: wsarecv.cmsg
+---@field type "IP_TOS"
+---@field tos integer
+---@field ecn integer
+
+---@class wsarecv.cmsg.tclass: wsarecv.cmsg
+---@field type "IPV6_TCLASS"
+---@field tclass integer
+---@field ecn integer
+
+---@class wsarecv.cmsg.ttl: wsarecv.cmsg
+---@field type "IP_TTL"
+---@field ttl integer
+
+---@class wsarecv.cmsg.hoplimit: wsarecv.cmsg
+---@field type "IPV6_HOPLIMIT"
+---@field hoplimit integer
+
+---@class wsarecv.cmsg.origdstaddr: wsarecv.cmsg
+---@field type "IP_ORIGDSTADDR"|"IPV6_ORIGDSTADDR"
+---@field addr string
+---@field port integer
+
+---@class wsarecv.cmsg.timestamp: wsarecv.cmsg
+---@field type "SO_TIMESTAMP"|"SO_TIMESTAMPNS"
+---@field sec integer
+---@field nsec integer
+
+---@class wsarecv.cmsg.rxq_ovfl: wsarecv.cmsg
+---@field type "SO_RXQ_OVFL"
+---@field drops integer
+
+---@class wsarecv.cmsg.gro: wsarecv.cmsg
+---@field type "UDP_GRO"
+---@field segment_size integer
+
+---@class wsarecv.cmsg.recverr: wsarecv.cmsg
+---@field type "IP_RECVERR"|"IPV6_RECVERR"
+---@field error wsarecv.errname
+---@field code integer
+---@field origin "none"|"local"|"icmp"|"icmp6"|"other"
+---@field icmp_type integer
+---@field icmp_code integer
+---@field info integer
+---@field offender string?
+
+return wsarecv
