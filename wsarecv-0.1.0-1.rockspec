@@ -42,9 +42,8 @@ build = {
       libraries = { "uv" },
     },
   },
-  -- When docs/ exists, install it with the rock (luarocks refuses a
-  -- listed directory that is missing, so not before):
-  -- copy_directories = { "docs" },
+  -- the reference (docs/reference.md, meta.lua) installs with the rock
+  copy_directories = { "docs" },
 }
 test = {
   type = "busted",
