@@ -10,8 +10,11 @@ CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Isrc
 LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
 
-CORE_SRC := src/core/wr_core.c src/core/wr_sock.c src/core/wr_msg.c \
-            src/core/wr_errors.c
+CORE_SRC := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
+            src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
+            src/core/wr_errors.c src/core/wr_linux_watch.c \
+            src/core/wr_linux_step.c src/core/wr_linux_msg.c \
+            src/core/wr_linux_cmsg.c
 BIND_SRC := src/lwsarecv.c src/lbuffer.c src/loverlapped.c src/lsocket.c \
             src/lmsg.c
 SRC      := $(CORE_SRC) $(BIND_SRC)

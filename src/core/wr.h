@@ -428,7 +428,7 @@ typedef struct wr_error_info {
   const char *message;
 } wr_error_info;
 
-/* errno -> WSA code (the receive path's special cases are in wr_core.c) */
+/* errno -> WSA code (a receive's special cases: wr__wsa_from_io) */
 int wr_wsa_from_errno(int err);
 const wr_error_info *wr_error_by_code(int code);
 const wr_error_info *wr_error_by_name(const char *name);
