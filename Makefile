@@ -4,7 +4,8 @@
 LUA      ?= lua5.4
 CC       ?= gcc
 PKGS     := lua5.4 libuv
-CFLAGS   ?= -O2 -g
+# the core's invariant asserts run in debug and sanitizer builds (asan)
+CFLAGS   ?= -O2 -g -DNDEBUG
 WARN     := -Wall -Wextra
 CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Isrc
