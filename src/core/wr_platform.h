@@ -23,7 +23,10 @@
 ** Windows (issue 11, wr_win_*.c and wr_win.h): the kernel has real
 ** overlapped I/O, so the platform hands each operation to WSARecv or
 ** WSARecvMsg with an OVERLAPPED of its own and relays the completion.  What
-** each function would do there is said with it ("Windows:").
+** each function would do there is said with it ("Windows:").  It will
+** also need a home for each operation's OVERLAPPED: a platform field block
+** in wr_overlapped, chosen like wr_plat_socket.  docs/ARCHITECTURE.md has
+** the whole plan.
 */
 #ifndef WR_PLATFORM_H
 #define WR_PLATFORM_H
