@@ -4,20 +4,22 @@
 LUA      ?= lua5.4
 CC       ?= gcc
 PKGS     := lua5.4 libuv
-CFLAGS   ?= -O2 -g
+# the core's invariant asserts run in debug and sanitizer builds (asan)
+CFLAGS   ?= -O2 -g -DNDEBUG
 WARN     := -Wall -Wextra
 CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Isrc
 LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
 
-CORE_SRC := src/core/wr_core.c src/core/wr_sock.c src/core/wr_msg.c \
-            src/core/wr_errors.c
+CORE_SRC := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
+            src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
+            src/core/wr_errors.c src/core/wr_linux_watch.c \
+            src/core/wr_linux_step.c src/core/wr_linux_msg.c \
+            src/core/wr_linux_cmsg.c
 BIND_SRC := src/lwsarecv.c src/lsocket.c src/lrecv.c src/loverlapped.c \
             src/lmsg.c src/lbuffer.c src/lwr_aux.c
-BIND_HDR := src/lsocket.h src/lrecv.h src/loverlapped.h src/lmsg.h \
-            src/lbuffer.h src/lwr_aux.h
 SRC      := $(CORE_SRC) $(BIND_SRC)
-HDR      := src/core/wr.h src/core/wr_int.h $(BIND_HDR)
+HDR      := $(wildcard src/core/*.h) $(wildcard src/*.h)
 
 BUILD    ?= build
 SO       := $(BUILD)/wsarecv/core.so

@@ -33,10 +33,15 @@ build = {
     ["wsarecv"] = "lua/wsarecv.lua",
     ["wsarecv.core"] = {
       sources = {
-        "src/core/wr_core.c", "src/core/wr_sock.c", "src/core/wr_msg.c", "src/core/wr_errors.c",
+        "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
+        "src/core/wr_socket.c", "src/core/wr_bsd.c", "src/core/wr_addr.c",
+        "src/core/wr_errors.c", "src/core/wr_linux_watch.c",
+        "src/core/wr_linux_step.c", "src/core/wr_linux_msg.c",
+        "src/core/wr_linux_cmsg.c",
         "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/loverlapped.c",
         "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c",
       },
+      defines = { "NDEBUG" },
       incdirs = { "src", "$(LIBUV_INCDIR)" },
       libdirs = { "$(LIBUV_LIBDIR)" },
       libraries = { "uv" },

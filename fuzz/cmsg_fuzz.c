@@ -22,7 +22,7 @@
 
 #include <lualib.h>
 
-#include "lwsarecv.h"
+#include "lmsg.h"
 
 int luaopen_wsarecv_core(lua_State *L);       /* the module's entry */
 

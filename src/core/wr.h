@@ -5,7 +5,8 @@
 ** WSARecvMsg, WSAGetOverlappedResult, WSAWaitForMultipleEvents, SleepEx,
 ** CancelIoEx).  It knows sockets, WSABUF arrays, operation queues,
 ** errno -> WSA codes and completion routines as C function pointers.  It
-** knows nothing of Lua: the binding (src/l*.c) sits on top.
+** knows nothing of Lua: the binding (src/l*.c) sits on top.  The core's
+** rooms and floors: docs/ARCHITECTURE.md.
 **
 ** Every call that can fail returns 0 or a WSA error code (never -1 plus a
 ** thread-local "last error"): WSA_IO_PENDING (997) means "started, will
@@ -428,7 +429,7 @@ typedef struct wr_error_info {
   const char *message;
 } wr_error_info;
 
-/* errno -> WSA code (the receive path's special cases are in wr_core.c) */
+/* errno -> WSA code (a receive adds its own cases inside the core) */
 int wr_wsa_from_errno(int err);
 const wr_error_info *wr_error_by_code(int code);
 const wr_error_info *wr_error_by_name(const char *name);

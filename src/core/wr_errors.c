@@ -2,7 +2,7 @@
 ** wr_errors.c -- WSA error names, codes and meanings, and errno -> WSA.
 **
 ** Exports: wr_wsa_from_errno, wr_error_by_code, wr_error_by_name,
-**          wr_error_table.
+**          wr_error_table; for the core: wr__wsa_from_io.
 **
 ** The table is the one place a Windows error code gets its name and its
 ** one-line meaning; the Lua `errors` table and `strerror` are built from it.
@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "wr.h"
+#include "wr_int.h"
 
 #define E(n, m) { n, #n, m }
 
@@ -145,4 +145,14 @@ int wr_wsa_from_errno(int err) {
                                               interface (fe80::1%99999) */
     default: return WSASYSCALLFAILURE;
   }
+}
+
+/*
+** A receive's or a send's errno.  ECONNREFUSED on a datagram socket is an
+** ICMP port unreachable an earlier send drew: Winsock reports it as
+** WSAECONNRESET (the WSARecv page).
+*/
+int wr__wsa_from_io(int err) {
+  if (err == ECONNREFUSED) return WSAECONNRESET;
+  return wr_wsa_from_errno(err);
 }

@@ -1,13 +1,43 @@
 /*
-** wr_int.h -- the core's private structures, shared by its .c files only.
+** wr_int.h -- the core's private ground floor: the socket and loop
+** structures, the list and reference primitives every core file uses, and
+** the engine's cross-file functions.  Nothing outside src/core includes it.
+**
+** Exports: struct wr_socket, struct wr_loop, WR_IN_*, WR_S_*, WR_O_*;
+**          inline: wr__list_push, wr__list_remove, wr__socket_ref,
+**          wr__socket_unref, wr__finish, wr__closed, wr__usable,
+**          wr__message_oriented, wr__ov_busy;
+**          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
+**          wr__deliver, wr__has_deliverable;
+**          wr_socket.c: wr__socket_new, wr__socket_bound;
+**          wr_errors.c: wr__wsa_from_io.
+**
+** The invariants the asserts check (on in debug and sanitizer builds):
+** an operation is on at most one list, the one its `where` names, linked
+** consistently; a socket's npending counts its two queues, the loop's
+** npending every socket's, napc the APC queue; no count and no reference
+** count goes below zero, and a socket is freed closed.
 */
 #ifndef WR_INT_H
 #define WR_INT_H
 
 #define WR_CORE            /* the private fields keep their names */
-#include <uv.h>
+#include <assert.h>
+#include <stdlib.h>
 
 #include "wr.h"
+#include "wr_platform.h"
+
+/* Linux numbers older C library headers lack */
+#ifndef SO_RXQ_OVFL
+#define SO_RXQ_OVFL 40
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 /* which list an overlapped object is on */
 enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC };
@@ -17,8 +47,6 @@ enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC };
 #define WR_S_SHUT_RD     0x02   /* shutdown(receive): WSAESHUTDOWN */
 #define WR_S_BOUND       0x04   /* local address known */
 #define WR_S_NBIO        0x08   /* FIONBIO: nonoverlapped calls never block */
-#define WR_S_POLL_INIT   0x10   /* poll handle initialised */
-#define WR_S_HANDLE_OPEN 0x20   /* poll handle not yet closed back */
 
 /* options wsarecv must know the caller's view of (WR_O_*) */
 #define WR_O_PKT4        0x01   /* the caller enabled IP_PKTINFO */
@@ -28,71 +56,126 @@ enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC };
 #define WR_O_RECVERR     0x10   /* IP_RECVERR / IPV6_RECVERR */
 
 struct wr_socket {
-  uv_poll_t poll;            /* first: its data points back here */
   wr_loop *loop;             /* NULL once the loop is gone */
   int fd;
   int family, type, protocol;
   unsigned state;            /* WR_S_* */
   unsigned opts;             /* WR_O_* */
-  int refs;                  /* owner + queued operations + open handle */
+  int refs;                  /* owner + queued or undelivered operations +
+                                what the platform holds (its watch, a
+                                deferred drain) + a call in progress */
   int in_routine;            /* a routine of this socket is running */
-  int events;                /* events the poll handle watches now */
   long rcvtimeo_ms;          /* SO_RCVTIMEO for nonoverlapped calls (0 off) */
-  unsigned sticky;           /* a fatal stream error every later op gets */
   wr_list q;                 /* normal receives, in posting order */
   wr_list oobq;              /* MSG_OOB receives */
-  size_t npending;
-  /* MSG_PARTIAL: the unread rest of one datagram, and where it came from */
-  char *part;
-  size_t part_len, part_off;
-  struct sockaddr_storage part_name;
-  socklen_t part_namelen;
-  int dry;                   /* the last receive found the kernel empty */
+  size_t npending;           /* on q and oobq */
   wr_socket *prev, *next;    /* the loop's list of sockets */
-  wr_socket *flush_next;     /* the loop's list of sockets to drain */
-  int flush;                 /* on that list */
+  wr_plat_socket plat;       /* the platform's (wr_linux.h) */
 };
 
 struct wr_loop {
-  uv_loop_t uv;
-  uv_timer_t timer;
   wr_list apc;               /* completed operations with routines */
   size_t npending;           /* operations pending on every socket */
-  size_t napc;
+  size_t napc;               /* on the APC queue */
   wr_socket *sockets;
   int interrupted;
   unsigned long apc_seq;     /* numbers APC entries in arrival order */
   int delivering;            /* routines running (nested waits count) */
-  wr_socket *flush;          /* sockets whose posts were deferred */
-  uint32_t *bcast;           /* interfaces' broadcast addresses (network */
-  size_t nbcast;             /* order), refreshed at most once a second */
-  uint64_t bcast_time;
   wr_event_hook hook;
   void *hook_data;
+  wr_plat_loop plat;         /* the platform's (wr_linux.h) */
 };
 
-/* wr_msg.c */
-/* Before the first WSARecvMsg: turn on the packet info MSG_BCAST/MCAST
-** are derived from. */
-void wr__msg_prepare(wr_socket *s);
-/* After recvmsg into m->sysctl: copy what the caller asked for into its
-** control buffer (what fits), derive flags.  Returns the output flags. */
-unsigned wr__msg_filter(wr_socket *s, wr_msg *m, const struct msghdr *mh);
-/* Drain one entry of the error queue (IP_RECVERR): its WSA code, or 0 if
-** empty.  With m, the entry's messages and address land in m (no data). */
-int wr__errqueue(wr_socket *s, wr_msg *m, unsigned *flags);
-void wr__loop_free_bcast(wr_loop *loop);
+/* ---------------------------------------------------------------------
+** Lists and references (inline: every datagram passes here)
+** ------------------------------------------------------------------- */
 
-/* wr_core.c */
-void wr__list_push(wr_list *l, wr_overlapped *ov);
-void wr__list_remove(wr_list *l, wr_overlapped *ov);
-void wr__socket_ref(wr_socket *s);
-void wr__sockets_link(wr_loop *loop, wr_socket *s);
-/* Every pending operation of s completes with err, in posting order. */
+static inline void wr__list_push(wr_list *l, wr_overlapped *ov) {
+  assert(ov->link.prev == NULL && ov->link.next == NULL);
+  assert(l->head != ov && (l->head == NULL) == (l->tail == NULL));
+  ov->link.next = NULL;
+  ov->link.prev = l->tail;
+  if (l->tail) l->tail->link.next = ov;
+  else l->head = ov;
+  l->tail = ov;
+}
+
+static inline void wr__list_remove(wr_list *l, wr_overlapped *ov) {
+  assert(ov->link.prev ? ov->link.prev->link.next == ov : l->head == ov);
+  assert(ov->link.next ? ov->link.next->link.prev == ov : l->tail == ov);
+  if (ov->link.prev) ov->link.prev->link.next = ov->link.next;
+  else l->head = ov->link.next;
+  if (ov->link.next) ov->link.next->link.prev = ov->link.prev;
+  else l->tail = ov->link.prev;
+  ov->link.prev = ov->link.next = NULL;
+}
+
+static inline void wr__socket_ref(wr_socket *s) { s->refs++; }
+
+/* The last reference frees s: by then it is closed, its platform part
+** released (wr_close). */
+static inline void wr__socket_unref(wr_socket *s) {
+  assert(s->refs > 0);
+  if (--s->refs == 0) {
+    assert(s->state & WR_S_CLOSED);
+    free(s);
+  }
+}
+
+/* Set ov's result: what WSAGetOverlappedResult will report. */
+static inline void wr__finish(wr_overlapped *ov, unsigned err, size_t n,
+                              unsigned fl) {
+  ov->error = err;
+  ov->bytes = n;
+  ov->flags = fl;
+}
+
+static inline int wr__closed(const wr_socket *s) {
+  return (s->state & WR_S_CLOSED) != 0;
+}
+
+/* Is s usable at all: 0, or WSAENOTSOCK once closed. */
+static inline int wr__usable(const wr_socket *s) {
+  return wr__closed(s) ? WSAENOTSOCK : 0;
+}
+
+static inline int wr__message_oriented(const wr_socket *s) {
+  return s->type == SOCK_DGRAM || s->type == SOCK_RAW ||
+         s->type == SOCK_SEQPACKET;
+}
+
+static inline int wr__ov_busy(const wr_overlapped *ov) {
+  return ov->state == WR_OV_PENDING || ov->where == WR_IN_APC;
+}
+
+/* ---------------------------------------------------------------------
+** The engine's cross-file functions
+** ------------------------------------------------------------------- */
+
+/* wr_ov.c */
+/* ov (ov->sock = s) is pending on its queue, holding a reference. */
+void wr__queue(wr_socket *s, wr_overlapped *ov);
+/* ov, on no list, is finished: signal it.  The caller's reference on s
+** moves to the completion. */
+void wr__signal(wr_socket *s, wr_overlapped *ov);
+/* A queued ov finished: dequeue and signal it (the platform's upcall). */
+void wr__complete(wr_socket *s, wr_overlapped *ov);
+/* Every queued operation of s completes with err, in posting order
+** (normal data first): cancel, close, shutdown, a watch that failed. */
 void wr__fail_all(wr_socket *s, unsigned err);
-int wr__socket_init(wr_loop *loop, int fd, wr_socket **out);
-/* Wait (non-alertably, letting I/O progress) until fd is ready for events
-** (POLLIN/POLLOUT/POLLPRI) or ms pass: 0 ready, WSAETIMEDOUT, or error. */
-int wr__wait_fd(wr_socket *s, int events, long ms);
+/* Run the routines queued when the pass began; the number run. */
+size_t wr__deliver(wr_loop *loop);
+int wr__has_deliverable(wr_loop *loop);
+
+/* wr_socket.c */
+/* A socket around fd, its type learnt: 0 or a WSA code (fd kept). */
+int wr__socket_new(wr_loop *loop, int fd, wr_socket **out);
+/* "The socket's local address must be known": 0 or WSAEINVAL. */
+int wr__socket_bound(wr_socket *s);
+
+/* wr_errors.c */
+/* errno from a receive or a send -> WSA (ICMP port unreachable is
+** WSAECONNRESET on a datagram socket, as on Windows). */
+int wr__wsa_from_io(int err);
 
 #endif

@@ -1,123 +1,35 @@
 /*
-** wr_sock.c -- the BSD side of a wsarecv socket: create, adopt, bind,
-** connect, listen, accept, send, shutdown, names, options, addresses.
+** wr_bsd.c -- the BSD calls on a wsarecv socket: bind, connect, listen,
+** accept, send, shutdown, its names, and its options by Winsock name.
 **
-** Exports: wr_socket_open, wr_socket_adopt, wr_socket_fd, wr_socket_type,
-**          wr_socket_family, wr_socket_closed, wr_socket_pending, wr_bind,
-**          wr_connect, wr_listen, wr_accept, wr_send, wr_shutdown,
-**          wr_getsockname, wr_getpeername, wr_sockopt_find,
-**          wr_setsockopt_int, wr_getsockopt_int, wr_membership,
-**          wr_addr_parse, wr_addr_format.
+** Exports: wr_bind, wr_connect, wr_listen, wr_accept, wr_send,
+**          wr_shutdown, wr_getsockname, wr_getpeername, wr_sockopt_find,
+**          wr_setsockopt_int, wr_getsockopt_int, wr_membership.
 **
-** Descriptors are always O_NONBLOCK underneath (libuv polls them); the
-** blocking behaviour a caller sees is emulated here and in wr_core.c, so
-** FIONBIO and SO_RCVTIMEO are kept as socket state, not kernel state.
+** A blocking call (connect, accept, send on a socket without FIONBIO)
+** waits on its own descriptor; overlapped receives on other sockets wait
+** in the kernel meanwhile and complete at the next wait.
 */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <net/if.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "wr_int.h"
 
 #define ERRNO_WSA() wr_wsa_from_errno(errno)
 
-/* =====================================================================
-** Creating and adopting
-** =================================================================== */
-
-static void learn_type(wr_socket *s) {
-  int v;
-  socklen_t len = sizeof v;
-  if (getsockopt(s->fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0) s->type = v;
-  len = sizeof v;
-  if (getsockopt(s->fd, SOL_SOCKET, SO_DOMAIN, &v, &len) == 0) s->family = v;
-  len = sizeof v;
-  if (getsockopt(s->fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) == 0)
-    s->protocol = v;
-  len = sizeof v;
-  if (s->family == AF_INET6 &&
-      getsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len) == 0 && v)
-    s->opts |= WR_O_V6ONLY;
-}
-
-/* Options whose caller-visible state wsarecv keeps itself (WR_O_*). */
-static unsigned tracked(const wr_sockopt *o) {
-  if (o->level == IPPROTO_IP && o->optname == IP_PKTINFO) return WR_O_PKT4;
-  if (o->level == IPPROTO_IPV6 && o->optname == IPV6_RECVPKTINFO)
-    return WR_O_PKT6;
-  if (o->level == IPPROTO_IPV6 && o->optname == IPV6_V6ONLY)
-    return WR_O_V6ONLY;
-  if ((o->level == IPPROTO_IP && o->optname == IP_RECVERR) ||
-      (o->level == IPPROTO_IPV6 && o->optname == IPV6_RECVERR))
-    return WR_O_RECVERR;
-  return 0;
-}
-
-int wr_socket_open(wr_loop *loop, int family, int type, int protocol,
-                   wr_socket **out) {
-  int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  int r;
-  if (fd < 0) return ERRNO_WSA();
-  r = wr__socket_init(loop, fd, out);
-  if (r != 0) {
-    close(fd);
-    return r;
-  }
-  learn_type(*out);
-  return 0;
-}
-
-int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out) {
-  int fl = fcntl(fd, F_GETFL);
-  int r;
-  if (fl < 0) return WSAENOTSOCK;
-  if (!(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-  r = wr__socket_init(loop, fd, out);
-  if (r != 0) return r;
-  learn_type(*out);
-  return 0;
-}
-
-int wr_socket_fd(const wr_socket *s) { return s->fd; }
-int wr_socket_type(const wr_socket *s) { return s->type; }
-int wr_socket_family(const wr_socket *s) { return s->family; }
-int wr_socket_closed(const wr_socket *s) {
-  return (s->state & WR_S_CLOSED) != 0;
-}
-size_t wr_socket_pending(const wr_socket *s) { return s->npending; }
-
-static int usable(wr_socket *s) {
-  if (s->state & WR_S_CLOSED) return WSAENOTSOCK;
-  return 0;
-}
-
-/*
-** Wait until the descriptor is ready for `events` or ms pass (ms < 0:
-** forever).  Used by the blocking BSD calls (connect, accept, send);
-** overlapped receives on other sockets wait in the kernel meanwhile and
-** complete at the next wait.
-*/
-int wr__wait_fd(wr_socket *s, int events, long ms) {
-  struct pollfd p;
-  int r;
-  p.fd = s->fd;
-  p.events = (short)events;
-  do {
-    p.revents = 0;
-    r = poll(&p, 1, ms < 0 ? -1 : (int)ms);
-  } while (r < 0 && errno == EINTR);
+/* Wait until s is ready for `events` or ms pass (ms < 0: forever). */
+static int wait_fd(wr_socket *s, int events, long ms) {
+  short rev;
+  int r = wr__plat_poll_fd(s->fd, events, ms, &rev);
   if (r < 0) return ERRNO_WSA();
   if (r == 0) return WSAETIMEDOUT;
   return 0;
@@ -144,7 +56,7 @@ static int unknown_scope(const struct sockaddr *sa, socklen_t len) {
 }
 
 int wr_bind(wr_socket *s, const struct sockaddr *sa, socklen_t len) {
-  int r = usable(s);
+  int r = wr__usable(s);
   if (r) return r;
   if (unknown_scope(sa, len)) return WSAEADDRNOTAVAIL;
   if (bind(s->fd, sa, len) < 0) return ERRNO_WSA();
@@ -153,21 +65,21 @@ int wr_bind(wr_socket *s, const struct sockaddr *sa, socklen_t len) {
 }
 
 int wr_connect(wr_socket *s, const struct sockaddr *sa, socklen_t len) {
-  int r = usable(s);
+  int r = wr__usable(s);
   int err;
   socklen_t elen = sizeof err;
   if (r) return r;
   if (connect(s->fd, sa, len) == 0) return 0;
   if (errno != EINPROGRESS) return ERRNO_WSA();
   if (s->state & WR_S_NBIO) return WSAEWOULDBLOCK;
-  if ((r = wr__wait_fd(s, POLLOUT, -1)) != 0) return r;
+  if ((r = wait_fd(s, POLLOUT, -1)) != 0) return r;
   if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
     return ERRNO_WSA();
   return wr_wsa_from_errno(err);
 }
 
 int wr_listen(wr_socket *s, int backlog) {
-  int r = usable(s);
+  int r = wr__usable(s);
   if (r) return r;
   if (listen(s->fd, backlog) < 0) return ERRNO_WSA();
   return 0;
@@ -175,7 +87,7 @@ int wr_listen(wr_socket *s, int backlog) {
 
 int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
               socklen_t *len) {
-  int r = usable(s);
+  int r = wr__usable(s);
   int fd;
   if (r) return r;
   for (;;) {
@@ -186,21 +98,19 @@ int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return ERRNO_WSA();
     if (s->state & WR_S_NBIO) return WSAEWOULDBLOCK;
-    if ((r = wr__wait_fd(s, POLLIN, -1)) != 0) return r;
+    if ((r = wait_fd(s, POLLIN, -1)) != 0) return r;
   }
-  r = wr__socket_init(s->loop, fd, out);
-  if (r != 0) {
+  if ((r = wr__socket_new(s->loop, fd, out)) != 0) {
     close(fd);
     return r;
   }
-  learn_type(*out);
   (*out)->state |= WR_S_BOUND;
   return 0;
 }
 
 int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
             const struct sockaddr *to, socklen_t tolen, size_t *sent) {
-  int r = usable(s);
+  int r = wr__usable(s);
   int sysf = MSG_NOSIGNAL;
   ssize_t n;
   if (r) return r;
@@ -213,12 +123,9 @@ int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
     n = sendto(s->fd, data, len, sysf, to, tolen);
     if (n >= 0) break;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      if (errno == ECONNREFUSED) return WSAECONNRESET;
-      return ERRNO_WSA();
-    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return wr__wsa_from_io(errno);
     if (s->state & WR_S_NBIO) return WSAEWOULDBLOCK;
-    if ((r = wr__wait_fd(s, POLLOUT, -1)) != 0) return r;
+    if ((r = wait_fd(s, POLLOUT, -1)) != 0) return r;
   }
   *sent = (size_t)n;
   if (to) s->state |= WR_S_BOUND;   /* sendto binds implicitly */
@@ -226,7 +133,7 @@ int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
 }
 
 int wr_shutdown(wr_socket *s, int how) {
-  int r = usable(s);
+  int r = wr__usable(s);
   if (r) return r;
   if (shutdown(s->fd, how) < 0) return ERRNO_WSA();
   if (how == SHUT_RD || how == SHUT_RDWR) {
@@ -239,7 +146,7 @@ int wr_shutdown(wr_socket *s, int how) {
 }
 
 int wr_getsockname(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len) {
-  int r = usable(s);
+  int r = wr__usable(s);
   if (r) return r;
   *len = sizeof *sa;
   if (getsockname(s->fd, (struct sockaddr *)sa, len) < 0) return ERRNO_WSA();
@@ -247,7 +154,7 @@ int wr_getsockname(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len) {
 }
 
 int wr_getpeername(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len) {
-  int r = usable(s);
+  int r = wr__usable(s);
   if (r) return r;
   *len = sizeof *sa;
   if (getpeername(s->fd, (struct sockaddr *)sa, len) < 0) return ERRNO_WSA();
@@ -257,13 +164,6 @@ int wr_getpeername(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len) {
 /* =====================================================================
 ** Options
 ** =================================================================== */
-
-#ifndef SO_RXQ_OVFL
-#define SO_RXQ_OVFL 40
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 static const wr_sockopt options[] = {
   { "SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR, WR_OPT_BOOL },
@@ -314,6 +214,19 @@ static const wr_sockopt options[] = {
   { NULL, 0, 0, 0 }
 };
 
+/* Options whose caller-visible state wsarecv keeps itself (WR_O_*). */
+static unsigned tracked(const wr_sockopt *o) {
+  if (o->level == IPPROTO_IP && o->optname == IP_PKTINFO) return WR_O_PKT4;
+  if (o->level == IPPROTO_IPV6 && o->optname == IPV6_RECVPKTINFO)
+    return WR_O_PKT6;
+  if (o->level == IPPROTO_IPV6 && o->optname == IPV6_V6ONLY)
+    return WR_O_V6ONLY;
+  if ((o->level == IPPROTO_IP && o->optname == IP_RECVERR) ||
+      (o->level == IPPROTO_IPV6 && o->optname == IPV6_RECVERR))
+    return WR_O_RECVERR;
+  return 0;
+}
+
 const wr_sockopt *wr_sockopt_find(const char *name) {
   const wr_sockopt *o;
   for (o = options; o->name; o++)
@@ -322,7 +235,7 @@ const wr_sockopt *wr_sockopt_find(const char *name) {
 }
 
 int wr_setsockopt_int(wr_socket *s, const wr_sockopt *o, long value) {
-  int r = usable(s);
+  int r = wr__usable(s);
   int v = (int)value;
   if (r) return r;
   switch (o->kind) {
@@ -357,7 +270,7 @@ int wr_setsockopt_int(wr_socket *s, const wr_sockopt *o, long value) {
 }
 
 int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value) {
-  int r = usable(s);
+  int r = wr__usable(s);
   int v = 0;
   socklen_t len = sizeof v;
   if (r) return r;
@@ -387,7 +300,7 @@ int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value) {
 
 int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
                   const char *iface) {
-  int r = usable(s);
+  int r = wr__usable(s);
   if (r) return r;
   if (o->level == IPPROTO_IP) {
     struct ip_mreqn m;
@@ -417,159 +330,4 @@ int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
       return ERRNO_WSA();
   }
   return 0;
-}
-
-/* =====================================================================
-** Addresses
-** =================================================================== */
-
-static int parse_v4(const char *text, struct in_addr *a) {
-  if (strcmp(text, "*") == 0 || *text == '\0') {
-    a->s_addr = htonl(INADDR_ANY);
-    return 1;
-  }
-  if (strcmp(text, "localhost") == 0) {
-    a->s_addr = htonl(INADDR_LOOPBACK);
-    return 1;
-  }
-  return inet_pton(AF_INET, text, a) == 1;
-}
-
-/*
-** The scope of fe80::1%eth0 or fe80::1%2: an interface name, else a
-** decimal number.  A name no interface has, or anything else, is no scope:
-** the text is then not an address.  A number naming no interface is left
-** to the call using the address: WSAEADDRNOTAVAIL (see unknown_scope).
-*/
-static int parse_scope(const char *text, uint32_t *scope) {
-  const char *p;
-  unsigned long long n = 0;
-  *scope = if_nametoindex(text);
-  if (*scope != 0) return 1;
-  if (*text == '\0') return 0;
-  for (p = text; *p; p++) {
-    if (*p < '0' || *p > '9') return 0;
-    n = n * 10 + (unsigned)(*p - '0');
-    if (n > UINT32_MAX) return 0;
-  }
-  *scope = (uint32_t)n;
-  return 1;
-}
-
-static int parse_v6(const char *text, struct sockaddr_in6 *sin6) {
-  char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-  char *pct;
-  struct in_addr v4;
-  if (strcmp(text, "*") == 0 || *text == '\0') {
-    sin6->sin6_addr = in6addr_any;
-    return 1;
-  }
-  if (strcmp(text, "localhost") == 0) {
-    sin6->sin6_addr = in6addr_loopback;
-    return 1;
-  }
-  if (strlen(text) >= sizeof host) return 0;
-  strcpy(host, text);
-  pct = strchr(host, '%');             /* fe80::1%eth0 */
-  if (pct) {
-    *pct++ = '\0';
-    if (!parse_scope(pct, &sin6->sin6_scope_id)) return 0;
-  }
-  if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) return 1;
-  if (inet_pton(AF_INET, host, &v4) == 1) {   /* dual stack: v4-mapped */
-    memset(&sin6->sin6_addr, 0, sizeof sin6->sin6_addr);
-    sin6->sin6_addr.s6_addr[10] = 0xff;
-    sin6->sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&sin6->sin6_addr.s6_addr[12], &v4, 4);
-    return 1;
-  }
-  return 0;
-}
-
-/*
-** Text an inet socket cannot take: an IPv6 address is of the wrong family
-** (Winsock's WSAEAFNOSUPPORT); anything else is no address at all.
-*/
-static int not_v4(const char *text) {
-  struct sockaddr_in6 sin6;
-  memset(&sin6, 0, sizeof sin6);
-  return parse_v6(text, &sin6) ? WSAEAFNOSUPPORT : WSAHOST_NOT_FOUND;
-}
-
-int wr_addr_parse(int family, const char *text, int port,
-                  struct sockaddr_storage *sa, socklen_t *len) {
-  memset(sa, 0, sizeof *sa);
-  if (family == AF_UNIX) {
-    struct sockaddr_un *sun = (struct sockaddr_un *)sa;
-    size_t n = strlen(text);
-    if (n >= sizeof sun->sun_path) return WSAENAMETOOLONG;
-    sun->sun_family = AF_UNIX;
-    memcpy(sun->sun_path, text, n);
-    if (text[0] == '@') sun->sun_path[0] = '\0';   /* abstract namespace */
-    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
-                       (text[0] == '@' ? 0 : 1));
-    return 0;
-  }
-  if (port < 0 || port > 65535) return WSAEINVAL;
-  if (family == AF_INET6) {
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)sa;
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons((uint16_t)port);
-    if (!parse_v6(text, sin6)) return WSAHOST_NOT_FOUND;
-    *len = sizeof *sin6;
-    return 0;
-  }
-  {
-    struct sockaddr_in *sin = (struct sockaddr_in *)sa;
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons((uint16_t)port);
-    if (!parse_v4(text, &sin->sin_addr)) return not_v4(text);
-    *len = sizeof *sin;
-    return 0;
-  }
-}
-
-int wr_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
-                   size_t bufsize, int *port) {
-  *port = -1;
-  if (len == 0) {
-    buf[0] = '\0';
-    return 0;
-  }
-  switch (sa->sa_family) {
-    case AF_INET: {
-      const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-      inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)bufsize);
-      *port = ntohs(sin->sin_port);
-      return 0;
-    }
-    case AF_INET6: {
-      const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-      inet_ntop(AF_INET6, &sin6->sin6_addr, buf, (socklen_t)bufsize);
-      if (sin6->sin6_scope_id) {
-        size_t n = strlen(buf);
-        snprintf(buf + n, bufsize - n, "%%%u", sin6->sin6_scope_id);
-      }
-      *port = ntohs(sin6->sin6_port);
-      return 0;
-    }
-    case AF_UNIX: {
-      const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
-      size_t n = len > offsetof(struct sockaddr_un, sun_path)
-                     ? len - offsetof(struct sockaddr_un, sun_path) : 0;
-      if (n >= bufsize) n = bufsize - 1;
-      if (n > 0 && sun->sun_path[0] == '\0') {   /* abstract */
-        buf[0] = '@';
-        memcpy(buf + 1, sun->sun_path + 1, n - 1);
-        buf[n] = '\0';
-      } else {
-        memcpy(buf, sun->sun_path, n);
-        buf[n] = '\0';
-      }
-      return 0;
-    }
-    default:
-      buf[0] = '\0';
-      return WSAEAFNOSUPPORT;
-  }
 }

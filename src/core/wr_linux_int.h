@@ -1,0 +1,77 @@
+/*
+** wr_linux_int.h -- what the Linux platform's files share among
+** themselves.  Only wr_linux_*.c include it; the engine never does.
+**
+** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty;
+**          wr_linux_step.c: wr__step_now, wr__drain;
+**          wr_linux_msg.c: wr__msg_filter, wr__errqueue,
+**          wr__loop_free_bcast;
+**          wr_linux_cmsg.c: wr__ee_error.
+**
+** Floors: wr_linux_watch.c (the libuv side) calls the step; the step calls
+** the control messages; those call the decoder's wr__ee_error.  None calls
+** the engine: a finished operation goes up through loop->plat.up.
+*/
+#ifndef WR_LINUX_INT_H
+#define WR_LINUX_INT_H
+
+#include <string.h>
+
+#include "wr_int.h"
+
+struct sock_extended_err;
+
+/* Most datagrams one recvmmsg serves. */
+#define WR_BATCH 64
+
+/* The msghdr a receive into iov (and m's name and control space) needs. */
+static inline void wr__msghdr(struct msghdr *mh, wr_wsabuf *iov,
+                              size_t iovcnt, wr_msg *m) {
+  memset(mh, 0, sizeof *mh);
+  mh->msg_iov = iov;
+  mh->msg_iovlen = iovcnt;
+  if (m) {
+    mh->msg_name = &m->name;
+    mh->msg_namelen = sizeof m->name;
+    mh->msg_control = m->sysctl;
+    mh->msg_controllen = m->sysctlcap;
+  }
+}
+
+/* Can ov be served by a plain recvmmsg slot? */
+static inline int wr__batchable(const wr_overlapped *ov) {
+  return !(ov->in_flags & (WR_MSG_PEEK | WR_MSG_PARTIAL)) &&
+         (ov->total > 0 || ov->msg != NULL);
+}
+
+/* Skip ov's leading empty WSABUFs: recvmsg stops at the first full entry,
+** so it must never see an empty one ahead of room. */
+static inline void wr__skip_empty(wr_overlapped *ov) {
+  while (ov->iovcnt > 0 && ov->iov->iov_len == 0) {
+    ov->iov++;
+    ov->iovcnt--;
+  }
+}
+
+/* wr_linux_step.c */
+/* One receive step for ov (the head of its queue, or about to be): 1 when
+** ov is finished (its result set), 0 when it must wait for the socket.
+** A fatal stream error it finished with sticks to the socket. */
+int wr__step_now(wr_socket *s, wr_overlapped *ov);
+/* Complete what can be completed from the head of q, in order. */
+void wr__drain(wr_socket *s, wr_list *q);
+
+/* wr_linux_msg.c */
+/* After recvmsg into m->sysctl: copy what the caller asked for into its
+** control buffer (what fits), derive flags.  Returns the output flags. */
+unsigned wr__msg_filter(wr_socket *s, wr_msg *m, const struct msghdr *mh);
+/* Drain one entry of the error queue (IP_RECVERR): its WSA code, or 0 if
+** empty.  With m, the entry's messages and address land in m (no data). */
+int wr__errqueue(wr_socket *s, wr_msg *m, unsigned *flags);
+void wr__loop_free_bcast(wr_loop *loop);
+
+/* wr_linux_cmsg.c */
+/* The WSA error an extended error (IP_RECVERR) stands for. */
+int wr__ee_error(const struct sock_extended_err *ee);
+
+#endif

@@ -1,0 +1,243 @@
+/*
+** wr_linux_watch.c -- the Linux platform's libuv side: the loop, the
+** clock, and the poll handle that watches each socket for what its queues
+** need.
+**
+** Exports: wr__plat_loop_init, wr__plat_loop_close, wr__plat_pump,
+**          wr__plat_now, wr__plat_delivered, wr__plat_socket_init,
+**          wr__plat_socket_close, wr__plat_start, wr__plat_watch,
+**          wr__plat_cancel.
+**
+** A post first tries the receive at once when nothing is queued ahead of
+** it; otherwise the engine queues it and the socket's uv_poll_t watches
+** for readability (or urgent data).  When the socket becomes readable the
+** poll callback serves the queue from its head until the kernel runs dry
+** (wr__drain), so buffers are filled in posting order.  Receives that
+** routines post during a delivery are not tried one by one: the socket
+** goes on the loop's flush list, and when the pass ends one recvmmsg
+** serves them all.
+*/
+#include "wr_linux_int.h"
+
+/* =====================================================================
+** The loop and the clock
+** =================================================================== */
+
+int wr__plat_loop_init(wr_loop *loop, const wr_upcalls *up) {
+  wr_plat_loop *p = &loop->plat;
+  int r = uv_loop_init(&p->uv);
+  if (r < 0) return wr_wsa_from_errno(-r);
+  uv_timer_init(&p->uv, &p->timer);
+  p->up = up;
+  return 0;
+}
+
+/* Drop the pending flush (the state may close inside a routine). */
+static void drop_flush(wr_loop *loop) {
+  wr_socket *f;
+  while ((f = loop->plat.flush) != NULL) {
+    loop->plat.flush = f->plat.flush_next;
+    f->plat.flush = 0;
+    wr__socket_unref(f);
+  }
+}
+
+void wr__plat_loop_close(wr_loop *loop) {
+  wr_plat_loop *p = &loop->plat;
+  drop_flush(loop);
+  uv_close((uv_handle_t *)&p->timer, NULL);
+  uv_run(&p->uv, UV_RUN_DEFAULT);      /* only close callbacks remain */
+  uv_loop_close(&p->uv);
+  wr__loop_free_bcast(loop);
+}
+
+static void on_timer(uv_timer_t *t) { (void)t; }
+
+void wr__plat_pump(wr_loop *loop, long ms) {
+  wr_plat_loop *p = &loop->plat;
+  if (ms == 0) {
+    uv_run(&p->uv, UV_RUN_NOWAIT);
+    return;
+  }
+  if (ms > 0) uv_timer_start(&p->timer, on_timer, (uint64_t)ms, 0);
+  uv_run(&p->uv, UV_RUN_ONCE);
+  if (ms > 0) uv_timer_stop(&p->timer);
+}
+
+uint64_t wr__plat_now(wr_loop *loop) {
+  uv_update_time(&loop->plat.uv);
+  return uv_now(&loop->plat.uv);
+}
+
+/* =====================================================================
+** The poll handle: watch only what the queues need
+** =================================================================== */
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+/*
+** Add the events the queues need.  Events no longer needed are dropped
+** lazily, by the next poll callback that finds nothing to do: a routine
+** that reposts (the common case) then costs no epoll_ctl at all.
+*/
+static void want_events(wr_socket *s) {
+  wr_plat_socket *p = &s->plat;
+  int ev = p->events;
+  int r;
+  if (s->q.head) ev |= UV_READABLE;
+  if (s->oobq.head) ev |= UV_PRIORITIZED;
+  if (ev == p->events) return;
+  r = (p->watch & WR_W_INIT) ? uv_poll_start(&p->poll, ev, on_poll)
+                             : UV_ENOTSOCK;
+  if (r < 0) {
+    s->loop->plat.up->fail_all(s, (unsigned)wr_wsa_from_errno(-r));
+    return;
+  }
+  p->events = ev;
+}
+
+static void trim_events(wr_socket *s) {
+  wr_plat_socket *p = &s->plat;
+  int ev = p->events;
+  if (!s->q.head) ev &= ~UV_READABLE;
+  if (!s->oobq.head) ev &= ~UV_PRIORITIZED;
+  if (ev == p->events) return;
+  if (ev == 0) uv_poll_stop(&p->poll);
+  else uv_poll_start(&p->poll, ev, on_poll);
+  p->events = ev;
+}
+
+/*
+** libuv reports POLLERR (an ICMP error, a reset) as UV_EBADF and stops the
+** handle.  The socket's own error is what the receive must report: let
+** recvmsg fetch it, then watch again for what is still queued.
+*/
+static void on_poll_error(wr_socket *s) {
+  const wr_upcalls *up = s->loop->plat.up;
+  s->plat.events = 0;
+  s->plat.dry = 0;
+  wr__drain(s, &s->oobq);
+  wr__drain(s, &s->q);
+  /*
+  ** Still an error condition: an error-queue entry (IP_RECVERR, set by the
+  ** caller or already on an adopted descriptor) whose report was consumed
+  ** elsewhere.  It would keep POLLERR up and the loop spinning: hand each
+  ** entry to the next receive as its failure.
+  */
+  while (!wr__closed(s) && s->q.head) {
+    unsigned fl = 0;
+    wr_overlapped *ov = s->q.head;
+    int qe = wr__errqueue(s, ov->msg, &fl);
+    if (!qe) break;
+    wr__finish(ov, (unsigned)qe, 0, fl);
+    up->complete(s, ov);
+  }
+  if (!wr__closed(s)) want_events(s);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  wr_socket *s = h->data;
+  wr__socket_ref(s);
+  if (status < 0) {
+    on_poll_error(s);
+  } else {
+    /*
+    ** Nothing queued for what fired: stop watching it (the lazy trim).
+    ** After a drain the queue may be empty only because the routines have
+    ** not reposted yet; trimming then would cost an epoll_ctl pair per
+    ** datagram for a socket with one reposted receive.
+    */
+    if (((events & UV_PRIORITIZED) && !s->oobq.head) ||
+        ((events & UV_READABLE) && !s->q.head))
+      trim_events(s);
+    s->plat.dry = 0;
+    if (events & UV_PRIORITIZED) wr__drain(s, &s->oobq);
+    if (events & (UV_READABLE | UV_DISCONNECT)) wr__drain(s, &s->q);
+  }
+  wr__socket_unref(s);
+}
+
+/* =====================================================================
+** Sockets
+** =================================================================== */
+
+void wr__plat_socket_init(wr_socket *s) {
+  wr_plat_socket *p = &s->plat;
+  if (uv_poll_init_socket(&s->loop->plat.uv, &p->poll, s->fd) == 0) {
+    p->poll.data = s;
+    p->watch = WR_W_INIT | WR_W_OPEN;
+    wr__socket_ref(s);               /* the open handle */
+  }
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  wr_socket *s = h->data;
+  s->plat.watch &= ~WR_W_OPEN;
+  wr__socket_unref(s);
+}
+
+void wr__plat_socket_close(wr_socket *s) {
+  wr_plat_socket *p = &s->plat;
+  if (p->watch & WR_W_OPEN) {
+    if (p->events) uv_poll_stop(&p->poll);
+    p->events = 0;
+    uv_close((uv_handle_t *)&p->poll, on_handle_closed);
+  }
+  free(p->part);
+  p->part = NULL;
+}
+
+/* =====================================================================
+** Operations
+** =================================================================== */
+
+/*
+** A routine reposting a plain datagram receive: queue it without a
+** syscall; when the delivery pass ends, one recvmmsg serves every
+** operation queued meanwhile.
+*/
+static int deferred(wr_socket *s, wr_overlapped *ov) {
+  return s->loop->delivering && !(ov->in_flags & WR_MSG_OOB) &&
+         !ov->internal && (s->type == SOCK_DGRAM || s->type == SOCK_RAW) &&
+         wr__batchable(ov);
+}
+
+int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
+  wr_list *q = (ov->in_flags & WR_MSG_OOB) ? &s->oobq : &s->q;
+  wr__skip_empty(ov);
+  if (deferred(s, ov)) {
+    if (!s->plat.flush) {
+      s->plat.flush = 1;
+      wr__socket_ref(s);
+      s->plat.flush_next = s->loop->plat.flush;
+      s->loop->plat.flush = s;
+    }
+    return 0;
+  }
+  return q->head == NULL && wr__step_now(s, ov);
+}
+
+void wr__plat_watch(wr_socket *s) { want_events(s); }
+
+/* An operation lives only on the engine's queue until a step serves it:
+** nothing in the kernel to take back. */
+void wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
+  (void)s;
+  (void)ov;
+}
+
+/* Serve the receives routines posted during delivery (see deferred). */
+void wr__plat_delivered(wr_loop *loop) {
+  wr_socket *s;
+  while ((s = loop->plat.flush) != NULL) {
+    loop->plat.flush = s->plat.flush_next;
+    s->plat.flush = 0;
+    if (!wr__closed(s) && s->q.head) {
+      /* found empty since the last readiness: the poll will say when
+      ** data comes, no need to ask the kernel now */
+      if (!s->plat.dry) wr__drain(s, &s->q);
+      if (!wr__closed(s)) want_events(s);
+    }
+    wr__socket_unref(s);
+  }
+}

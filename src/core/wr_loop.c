@@ -1,0 +1,157 @@
+/*
+** wr_loop.c -- the loop and the waits: SleepEx, WSAWaitForMultipleEvents
+** and run, the only places completion routines run.
+**
+** Exports: wr_loop_new, wr_loop_destroy, wr_loop_interrupt,
+**          wr_loop_interrupted, wr_sleep_ex, wr_wait_for_multiple, wr_run.
+**
+** Every wait lets I/O progress (wr__plat_pump); an alertable one also
+** delivers the completions queued for routines (wr__deliver).  A wait that
+** nothing could ever end is refused with WSAEINVAL instead of hanging.
+*/
+#include <stdlib.h>
+
+#include "wr_int.h"
+
+/* The engine's answers to the platform: how a finished operation and a
+** failed watch come back up. */
+static const wr_upcalls upcalls = { wr__complete, wr__fail_all };
+
+/* =====================================================================
+** The loop
+** =================================================================== */
+
+int wr_loop_new(wr_loop **out, wr_event_hook hook, void *data) {
+  wr_loop *loop = calloc(1, sizeof *loop);
+  int r;
+  if (loop == NULL) return WSA_NOT_ENOUGH_MEMORY;
+  if ((r = wr__plat_loop_init(loop, &upcalls)) != 0) {
+    free(loop);
+    return r;
+  }
+  loop->hook = hook;
+  loop->hook_data = data;
+  *out = loop;
+  return 0;
+}
+
+/* Drop ov's of a list without completing them (nobody is left to care). */
+static void forget_all(wr_list *l) {
+  wr_overlapped *ov;
+  while ((ov = l->head) != NULL) wr_overlapped_forget(ov);
+}
+
+void wr_loop_destroy(wr_loop *loop) {
+  /* drop routines never delivered: nobody is left to run them */
+  forget_all(&loop->apc);
+  while (loop->sockets) {
+    wr_socket *s = loop->sockets;
+    forget_all(&s->q);
+    forget_all(&s->oobq);
+    wr_close(s);          /* unlinks s; what the platform holds keeps it */
+    s->loop = NULL;       /* later calls on it report WSANOTINITIALISED */
+  }
+  assert(loop->npending == 0 && loop->napc == 0);
+  wr__plat_loop_close(loop);
+  free(loop);
+}
+
+void wr_loop_interrupt(wr_loop *loop) { loop->interrupted = 1; }
+
+int wr_loop_interrupted(wr_loop *loop) {
+  int r = loop->interrupted;
+  loop->interrupted = 0;
+  return r;
+}
+
+/* =====================================================================
+** The waits
+** =================================================================== */
+
+static long time_left(wr_loop *loop, uint64_t deadline) {
+  uint64_t now = wr__plat_now(loop);
+  return now >= deadline ? 0 : (long)(deadline - now);
+}
+
+/*
+** ms < 0: none (INFINITE).  No overflow for any ms: the clock counts from
+** an arbitrary recent start, far below 2^63, and ms <= LONG_MAX; time_left's
+** difference is then at most ms, so it fits a long again.
+*/
+static uint64_t deadline_of(wr_loop *loop, long ms) {
+  uint64_t now = wr__plat_now(loop);
+  return ms < 0 ? 0 : now + (uint64_t)ms;
+}
+
+/* Hand a wait's result back the header's way: *out set, 0 returned. */
+#define WAIT_RESULT(out, v) return (*(out) = (v), 0)
+
+int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result) {
+  uint64_t deadline = deadline_of(loop, ms);
+  int first = 1;
+  for (;;) {
+    long left;
+    if (alertable && wr__deliver(loop))
+      WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
+    if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
+    left = ms < 0 ? -1 : time_left(loop, deadline);
+    if (!first && left == 0) WAIT_RESULT(result, 0);
+    if (left < 0 && loop->npending == 0) return WSAEINVAL;   /* forever */
+    wr__plat_pump(loop, left);
+    first = 0;
+  }
+}
+
+int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
+                         int waitall, long ms, int alertable, long *result) {
+  uint64_t deadline = deadline_of(loop, ms);
+  int first = 1;
+  for (;;) {
+    size_t i, done = 0, pending = 0;
+    long left;
+    for (i = 0; i < n; i++) {
+      if (ovs[i]->state == WR_OV_DONE) {
+        if (!waitall) WAIT_RESULT(result, WR_WAIT_OBJECT_0 + (long)i);
+        done++;
+      } else if (ovs[i]->state == WR_OV_PENDING) {
+        pending++;
+      }
+    }
+    if (waitall && done == n)
+      WAIT_RESULT(result, WR_WAIT_OBJECT_0 + (long)n - 1);
+    if (alertable && wr__deliver(loop))
+      WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
+    if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
+    left = ms < 0 ? -1 : time_left(loop, deadline);
+    if (!first && left == 0) WAIT_RESULT(result, WR_WAIT_TIMEOUT);
+    if (left < 0 && (pending == 0 || (waitall && done + pending < n)) &&
+        !(alertable && wr__has_deliverable(loop)))
+      return WSAEINVAL;                /* nothing could ever signal */
+    wr__plat_pump(loop, left);
+    first = 0;
+  }
+}
+
+int wr_run(wr_loop *loop, int mode) {
+  switch (mode) {
+    case WR_RUN_NOWAIT:
+      wr__plat_pump(loop, 0);
+      wr__deliver(loop);
+      break;
+    case WR_RUN_ONCE:
+      if (!wr__deliver(loop) && loop->npending > 0 && !loop->interrupted) {
+        wr__plat_pump(loop, -1);
+        wr__deliver(loop);
+      }
+      break;
+    default:
+      for (;;) {
+        wr__deliver(loop);
+        if (loop->interrupted) break;
+        if (wr__has_deliverable(loop)) continue;   /* ready now: no blocking */
+        if (loop->npending == 0) break;
+        wr__plat_pump(loop, -1);
+      }
+  }
+  return loop->npending > 0 || wr__has_deliverable(loop);
+}

@@ -1,0 +1,206 @@
+/*
+** wr_ov.c -- operations: overlapped objects, the queues they wait on, and
+** their completion, up to the routine that reports it.
+**
+** Exports: wr_overlapped_init, wr_overlapped_busy, wr_overlapped_bufs,
+**          wr_overlapped_forget, wr_overlapped_msg; for the core:
+**          wr__queue, wr__signal, wr__complete, wr__fail_all, wr__deliver,
+**          wr__has_deliverable.
+**
+** The model.  Each socket keeps its pending operations in posting order
+** (one queue for normal data, one for MSG_OOB); the platform serves them
+** from the head and hands each finished one back (wr__complete).  A
+** completed operation with a routine goes on the loop's APC queue; routines
+** run only in an alertable wait (wr__deliver, from wr_loop.c), never inside
+** the platform's callbacks, and never nested for one socket.  An operation
+** without a routine just becomes "signalled" (state DONE) and the event
+** hook tells the binding.  Every operation on a list holds a reference on
+** its socket until its completion has been delivered.
+*/
+#include <string.h>
+
+#include "wr_int.h"
+
+/* =====================================================================
+** Overlapped objects
+** =================================================================== */
+
+void wr_overlapped_init(wr_overlapped *ov) {
+  memset(ov, 0, sizeof *ov);
+}
+
+int wr_overlapped_busy(const wr_overlapped *ov) { return wr__ov_busy(ov); }
+
+wr_msg *wr_overlapped_msg(const wr_overlapped *ov) { return ov->msg; }
+
+/* The one place a WSABUF array's home is chosen: inside ov, or its heap. */
+wr_wsabuf *wr_overlapped_bufs(wr_overlapped *ov, size_t n) {
+  if (n <= WR_IOV_INLINE) return ov->iov_inline;
+  if (n > ov->iov_cap) {
+    wr_wsabuf *p = realloc(ov->iov_heap, n * sizeof *p);
+    if (p == NULL) return NULL;
+    ov->iov_heap = p;
+    ov->iov_cap = n;
+  }
+  return ov->iov_heap;
+}
+
+/* =====================================================================
+** Lists
+** =================================================================== */
+
+static wr_list *list_of(wr_socket *s, wr_overlapped *ov) {
+  switch (ov->where) {
+    case WR_IN_QUEUE: return &s->q;
+    case WR_IN_OOBQ: return &s->oobq;
+    case WR_IN_APC: return &s->loop->apc;
+    default: return NULL;
+  }
+}
+
+/* Put ov (on no list) on l, which `where` names. */
+static void enlist(wr_list *l, wr_overlapped *ov, int where) {
+  assert(ov->where == WR_IN_NONE);
+  ov->where = where;
+  wr__list_push(l, ov);
+}
+
+/* Take ov off whatever list holds it, dropping the counts it stood for. */
+static void unlink_op(wr_overlapped *ov) {
+  wr_socket *s = ov->sock;
+  wr_list *l;
+  if (s == NULL || ov->where == WR_IN_NONE) return;
+  l = list_of(s, ov);
+  assert(l != NULL);
+  if (ov->where == WR_IN_APC) {
+    assert(s->loop->napc > 0);
+    s->loop->napc--;
+  } else {
+    assert(s->npending > 0);
+    s->npending--;
+    if (s->loop) {
+      assert(s->loop->npending >= s->npending && s->loop->npending > 0);
+      s->loop->npending--;
+    }
+  }
+  wr__list_remove(l, ov);
+  ov->where = WR_IN_NONE;
+  assert((s->npending == 0) == (!s->q.head && !s->oobq.head));
+  assert(!s->loop || (s->loop->napc == 0) == (s->loop->apc.head == NULL));
+}
+
+void wr__queue(wr_socket *s, wr_overlapped *ov) {
+  int oob = (ov->in_flags & WR_MSG_OOB) != 0;
+  ov->state = WR_OV_PENDING;
+  enlist(oob ? &s->oobq : &s->q, ov, oob ? WR_IN_OOBQ : WR_IN_QUEUE);
+  wr__socket_ref(s);
+  s->npending++;
+  s->loop->npending++;
+}
+
+void wr_overlapped_forget(wr_overlapped *ov) {
+  wr_socket *s = ov->sock;
+  if (s && ov->where != WR_IN_NONE) {
+    /* queued, or completed with its routine not yet run: it still holds
+    ** its msg, released with it (an operation off every list released its
+    ** msg when signalled or delivered; the msg may belong to another now) */
+    if (ov->where != WR_IN_APC) wr__plat_cancel(s, ov);
+    if (ov->msg) ov->msg->pending = 0;
+    unlink_op(ov);
+    ov->sock = NULL;
+    wr__socket_unref(s);
+  }
+  ov->msg = NULL;
+  free(ov->iov_heap);
+  ov->iov_heap = NULL;
+  ov->iov_cap = 0;
+  ov->state = WR_OV_DONE;
+}
+
+/* =====================================================================
+** Completion
+** =================================================================== */
+
+/*
+** Signal ov: onto the APC queue if it has a routine, else through the
+** event hook.  Its msg, like the object, belongs to the operation until
+** the completion is delivered: here for an event-style operation, in
+** wr__deliver for one with a routine (its source and control messages
+** must not be overwritten by another receive before the routine has seen
+** them).
+*/
+void wr__signal(wr_socket *s, wr_overlapped *ov) {
+  wr_loop *loop = s->loop;
+  ov->state = WR_OV_DONE;
+  if (ov->routine && loop) {
+    enlist(&loop->apc, ov, WR_IN_APC);
+    ov->seq = ++loop->apc_seq;
+    loop->napc++;
+    return;
+  }
+  if (ov->msg) ov->msg->pending = 0;
+  ov->sock = NULL;
+  if (!ov->internal && loop && loop->hook) loop->hook(ov, loop->hook_data);
+  wr__socket_unref(s);
+}
+
+void wr__complete(wr_socket *s, wr_overlapped *ov) {
+  unlink_op(ov);
+  wr__signal(s, ov);
+}
+
+/* A queued operation ends, unfinished, with err and what it had placed. */
+static void fail_op(wr_socket *s, wr_overlapped *ov, unsigned err) {
+  wr__plat_cancel(s, ov);
+  wr__finish(ov, err, ov->filled, 0);
+  wr__complete(s, ov);
+}
+
+void wr__fail_all(wr_socket *s, unsigned err) {
+  wr_overlapped *ov;
+  while ((ov = s->q.head) != NULL) fail_op(s, ov, err);
+  while ((ov = s->oobq.head) != NULL) fail_op(s, ov, err);
+}
+
+/* =====================================================================
+** Delivery: the APC queue
+** =================================================================== */
+
+static wr_overlapped *next_deliverable(wr_loop *loop, unsigned long upto) {
+  wr_overlapped *ov;
+  for (ov = loop->apc.head; ov && ov->seq <= upto; ov = ov->link.next)
+    if (!ov->sock->in_routine) return ov;
+  return NULL;
+}
+
+int wr__has_deliverable(wr_loop *loop) {
+  return next_deliverable(loop, loop->apc_seq) != NULL;
+}
+
+/*
+** Run the routines queued when the delivery began (those queued by the
+** routines themselves wait for the next alertable wait), skipping any
+** socket whose routine is already running further up the stack.  Then the
+** platform serves what the routines posted.
+*/
+size_t wr__deliver(wr_loop *loop) {
+  unsigned long upto = loop->apc_seq;
+  size_t n = 0;
+  wr_overlapped *ov;
+  while (!loop->interrupted && (ov = next_deliverable(loop, upto))) {
+    wr_socket *s = ov->sock;
+    wr_completion_routine routine = ov->routine;
+    unlink_op(ov);
+    ov->sock = NULL;
+    if (ov->msg) ov->msg->pending = 0;   /* the routine may repost it */
+    s->in_routine = 1;
+    loop->delivering++;
+    routine(ov->error, ov->bytes, ov, ov->flags);   /* ov may be reused */
+    loop->delivering--;
+    s->in_routine = 0;
+    wr__socket_unref(s);
+    n++;
+  }
+  wr__plat_delivered(loop);
+  return n;
+}

@@ -1,0 +1,130 @@
+/*
+** wr_platform.h -- the seam between the portable engine and the kernel.
+**
+** Exports: wr_upcalls; wr__plat_loop_init, wr__plat_loop_close,
+**          wr__plat_pump, wr__plat_now, wr__plat_delivered,
+**          wr__plat_socket_init, wr__plat_socket_close,
+**          wr__plat_msg_prepare, wr__plat_start, wr__plat_watch,
+**          wr__plat_cancel, wr__plat_poll_fd.
+**
+** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c) keeps the
+** operations: their queues in posting order, their results, completion
+** delivery, the waits.  It calls down into the platform only through the
+** functions below.  The platform never calls the engine: it answers
+** through return values, and reports an operation that finished later
+** through the wr_upcalls the engine handed it at wr__plat_loop_init.
+**
+** Linux (wr_linux_*.c): a libuv poll handle watches each socket; when it
+** fires, the platform serves the engine's queue from its head with recvmsg
+** and recvmmsg, emulating what the Linux kernel does not do the Winsock
+** way (MSG_PARTIAL, MSG_WAITALL, MSG_OOB, sticky stream errors, error-queue
+** reports).
+**
+** Windows (issue 11, wr_win_*.c and wr_win.h): the kernel has real
+** overlapped I/O, so the platform hands each operation to WSARecv or
+** WSARecvMsg with an OVERLAPPED of its own and relays the completion.  What
+** each function would do there is said with it ("Windows:").  It will
+** also need a home for each operation's OVERLAPPED: a platform field block
+** in wr_overlapped, chosen like wr_plat_socket.  docs/ARCHITECTURE.md has
+** the whole plan.
+*/
+#ifndef WR_PLATFORM_H
+#define WR_PLATFORM_H
+
+#include "wr.h"
+
+#ifdef _WIN32
+#include "wr_win.h"          /* wr_plat_socket, wr_plat_loop (issue 11) */
+#else
+#include "wr_linux.h"
+#endif
+
+/*
+** The only ways up.  Both run inside a platform callback or call; neither
+** runs a completion routine (those wait for an alertable wait).
+*/
+typedef struct wr_upcalls {
+  /* ov, queued on s, has finished: its error, bytes and flags are set. */
+  void (*complete)(wr_socket *s, wr_overlapped *ov);
+  /* Every queued operation of s fails with err (the watch cannot start). */
+  void (*fail_all)(wr_socket *s, unsigned err);
+} wr_upcalls;
+
+/* ---------------------------------------------------------------------
+** The loop
+** ------------------------------------------------------------------- */
+
+/* 0 or a WSA code.  Windows: keep `up`; an IOCP if completions use one. */
+int wr__plat_loop_init(wr_loop *loop, const wr_upcalls *up);
+/*
+** After every socket is closed: drop what the platform still holds, then
+** free.  Windows: close the IOCP.
+*/
+void wr__plat_loop_close(wr_loop *loop);
+/*
+** Let I/O progress: wait up to ms (< 0: until something happens, 0: not at
+** all) and report what finished through up->complete.  Windows: SleepEx(ms,
+** TRUE) with APC completion routines, or GetQueuedCompletionStatusEx.
+*/
+void wr__plat_pump(wr_loop *loop, long ms);
+/* A monotonic clock in milliseconds.  Windows: GetTickCount64. */
+uint64_t wr__plat_now(wr_loop *loop);
+/*
+** A delivery pass ended: serve the receives its routines posted.  Windows:
+** nothing (each post went to the kernel at once).
+*/
+void wr__plat_delivered(wr_loop *loop);
+
+/* ---------------------------------------------------------------------
+** Sockets
+** ------------------------------------------------------------------- */
+
+/*
+** s is new (fd, loop and type set).  A descriptor the platform cannot
+** watch is still adopted: its receives fail.  Windows: associate the
+** socket with the IOCP, or nothing for APCs.
+*/
+void wr__plat_socket_init(wr_socket *s);
+/*
+** s is closing (its operations already cancelled): stop watching it.  The
+** engine closes the descriptor after.  Windows: nothing.
+*/
+void wr__plat_socket_close(wr_socket *s);
+/*
+** Before the first WSARecvMsg: what the platform needs to derive
+** MSG_BCAST and MSG_MCAST.  Windows: nothing (the kernel sets them).
+*/
+void wr__plat_msg_prepare(wr_socket *s);
+
+/* ---------------------------------------------------------------------
+** Operations
+** ------------------------------------------------------------------- */
+
+/*
+** Start ov (its buffers captured, ov->sock set, not yet queued).  Returns
+** 1 when ov finished at once (its error, bytes and flags set: a failure
+** here means it never started), or 0 when it must wait: the engine then
+** queues it, calls wr__plat_watch, and hears of it through up->complete.
+** Windows: WSARecv(Msg) with the platform's OVERLAPPED; a synchronous
+** failure other than WSA_IO_PENDING is 1 with that error, anything else 0
+** (the completion comes later even for data that was there).
+*/
+int wr__plat_start(wr_socket *s, wr_overlapped *ov);
+/* ov was queued on s after wr__plat_start said 0.  Windows: nothing. */
+void wr__plat_watch(wr_socket *s);
+/*
+** The engine takes ov back before it finished (cancel, close, shutdown,
+** forget): when this returns, the kernel touches ov's buffers no more, and
+** ov's result is the engine's to set.  Windows: CancelIoEx, then wait for
+** that OVERLAPPED and drop its completion.
+*/
+void wr__plat_cancel(wr_socket *s, wr_overlapped *ov);
+
+/*
+** Poll one descriptor for events (POLLIN, POLLOUT, ...) for up to ms
+** (< 0: forever).  >0 ready (*revents set), 0 timed out, <0 failed
+** (errno).  Windows: WSAPoll.
+*/
+int wr__plat_poll_fd(int fd, int events, long ms, short *revents);
+
+#endif

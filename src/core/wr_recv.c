@@ -1,0 +1,283 @@
+/*
+** wr_recv.c -- WSARecv and WSARecvMsg: the rules of their pages that no
+** kernel decides, posting, the nonoverlapped call, the result and the
+** cancel.
+**
+** Exports: wr_recv, wr_recvmsg, wr_get_overlapped_result, wr_cancel.
+**
+** A post checks the page's rules (flags, the socket, the object), captures
+** the WSABUF array and asks the platform to start the operation: it either
+** finishes at once (data was there, or it failed to start) or is queued and
+** finishes later through wr__complete.  A nonoverlapped call is an
+** overlapped one on a stack object that the caller waits for,
+** non-alertably.
+*/
+#define _GNU_SOURCE
+#include <limits.h>
+#include <string.h>
+
+#include "wr_int.h"
+
+/* =====================================================================
+** The rules
+** =================================================================== */
+
+/* Flag rules of WSARecv's lpFlags table. */
+static int check_flags(wr_socket *s, unsigned f, int overlapped) {
+  const unsigned known = WR_MSG_OOB | WR_MSG_PEEK | WR_MSG_WAITALL |
+                         WR_MSG_PUSH_IMMEDIATE | WR_MSG_PARTIAL;
+  if (f & ~known) return WSAEOPNOTSUPP;
+  if ((f & WR_MSG_PEEK) && overlapped) return WSAEOPNOTSUPP;
+  if (f & WR_MSG_WAITALL) {
+    if (wr__message_oriented(s)) return WSAEOPNOTSUPP;
+    if (f & (WR_MSG_OOB | WR_MSG_PEEK | WR_MSG_PARTIAL)) return WSAEOPNOTSUPP;
+    if (!overlapped && (s->state & WR_S_NBIO)) return WSAEOPNOTSUPP;
+  }
+  if ((f & WR_MSG_OOB) && s->type != SOCK_STREAM) return WSAEOPNOTSUPP;
+  return 0;
+}
+
+/* Can s receive at all? */
+static int check_socket(wr_socket *s) {
+  int r = wr__usable(s);
+  if (r) return r;
+  if (s->loop == NULL) return WSANOTINITIALISED;
+  if (s->state & WR_S_SHUT_RD) return WSAESHUTDOWN;
+  return 0;
+}
+
+/*
+** A datagram (or its control messages) too big for an overlapped receive
+** that completed at once has not failed to start: Windows delivers
+** WSAEMSGSIZE through the completion, as if it had come later (the call
+** returns WSA_IO_PENDING), so a routine-driven receive chain goes on.
+** A nonoverlapped call just returns it.
+*/
+static int completes_later(const wr_overlapped *ov) {
+  return ov->error == WSAEMSGSIZE && !ov->internal;
+}
+
+/* =====================================================================
+** Posting
+** =================================================================== */
+
+/* bufs is ov's own storage (wr_overlapped_bufs): no copy needed. */
+static int own_storage(const wr_overlapped *ov, const wr_wsabuf *bufs) {
+  return bufs == ov->iov_inline || bufs == ov->iov_heap;
+}
+
+/*
+** Take the WSABUF array into ov.  An overlapped call's array is copied
+** into ov's own storage ("capture the WSABUF structures before returning");
+** a nonoverlapped call reads the caller's array in place (it is blocked).
+** Returns 0, WSAENOBUFS or WSA_NOT_ENOUGH_MEMORY.
+*/
+static int capture(wr_overlapped *ov, wr_wsabuf *bufs, size_t n,
+                   unsigned flags, wr_completion_routine routine, int copy) {
+  size_t i, total = 0;
+  if (n > IOV_MAX) return WSAENOBUFS;    /* more WSABUFs than recvmsg takes */
+  if (copy && n > 0 && !own_storage(ov, bufs)) {
+    wr_wsabuf *mine = wr_overlapped_bufs(ov, n);
+    if (mine == NULL) return WSA_NOT_ENOUGH_MEMORY;
+    memcpy(mine, bufs, n * sizeof *bufs);
+    bufs = mine;
+  }
+  for (i = 0; i < n; i++) total += bufs[i].iov_len;
+  ov->iov = bufs;
+  ov->iovcnt = n;
+  ov->total = total;
+  ov->in_flags = flags;
+  ov->routine = routine;
+  return 0;
+}
+
+/*
+** ov finished as soon as it was started.  A failure means it never
+** started: no completion indication will occur.  Anything else (WSAEMSGSIZE
+** included, see completes_later) is signalled now.
+*/
+static int finished_at_once(wr_socket *s, wr_overlapped *ov) {
+  if (ov->error != 0 && !completes_later(ov)) {
+    ov->state = WR_OV_DONE;
+    ov->sock = NULL;
+    if (ov->msg) ov->msg->pending = 0;
+    return (int)ov->error;
+  }
+  wr__socket_ref(s);
+  wr__signal(s, ov);
+  return ov->error ? WSA_IO_PENDING : 0;
+}
+
+/*
+** Post ov: complete it at once if the platform can, else queue it.
+** Returns 0 (completed at once, result in ov, routine queued),
+** WSA_IO_PENDING (also when it completed at once with WSAEMSGSIZE), or a
+** failure (nothing queued, no completion).
+*/
+static int post(wr_socket *s, wr_overlapped *ov) {
+  int r;
+  ov->filled = 0;           /* first: a failure below reports no bytes */
+  wr__finish(ov, 0, 0, 0);
+  ov->where = WR_IN_NONE;
+  if (s->npending >= WR_MAX_PENDING) return WSAEWOULDBLOCK;
+  if ((r = wr__socket_bound(s)) != 0) return r;
+  ov->sock = s;
+  if (ov->msg) ov->msg->pending = 1;
+  if (wr__plat_start(s, ov)) return finished_at_once(s, ov);
+  wr__queue(s, ov);
+  wr__plat_watch(s);
+  return WSA_IO_PENDING;
+}
+
+/*
+** Wait, non-alertably, for a nonoverlapped call's object: 1 when it
+** finished, 0 when SO_RCVTIMEO passed first (it is still pending).
+*/
+static int wait_blocking(wr_socket *s, wr_overlapped *ov) {
+  wr_loop *loop = s->loop;
+  uint64_t deadline = 0;
+  int done = 1;
+  if (s->rcvtimeo_ms > 0)
+    deadline = wr__plat_now(loop) + (uint64_t)s->rcvtimeo_ms;
+  wr__socket_ref(s);      /* s must outlive our look at it */
+  while (ov->state == WR_OV_PENDING) {
+    long left = -1;
+    if (deadline) {
+      uint64_t now = wr__plat_now(loop);
+      if (now >= deadline) {
+        done = 0;
+        break;
+      }
+      left = (long)(deadline - now);
+    }
+    wr__plat_pump(loop, left);
+  }
+  wr__socket_unref(s);    /* a pending ov still holds its own reference */
+  return done;
+}
+
+/* A nonoverlapped call: post a stack object and wait for it. */
+static int recv_blocking(wr_socket *s, wr_overlapped *ov, size_t *bytes,
+                         unsigned *flags) {
+  int r = post(s, ov);
+  if (r == WSA_IO_PENDING) {
+    if (s->state & WR_S_NBIO) {
+      /* queued behind other receives: let what the kernel has move
+      ** through the queue once, without waiting, before giving up */
+      if (ov->link.prev) wr__plat_pump(s->loop, 0);
+      if (ov->state == WR_OV_PENDING) {
+        wr_overlapped_forget(ov);
+        return WSAEWOULDBLOCK;
+      }
+    } else if (!wait_blocking(s, ov)) {
+      size_t got = ov->filled;
+      wr_overlapped_forget(ov);
+      *bytes = got;
+      *flags = 0;
+      return WSAETIMEDOUT;
+    }
+    r = (int)ov->error;
+  }
+  *bytes = ov->bytes;
+  *flags = ov->flags;
+  return r;
+}
+
+/*
+** What WSARecv and WSARecvMsg share once their own rules are checked: a
+** nonoverlapped call waits on a stack object (reading the caller's array
+** in place); an overlapped one captures the array into ov and posts it.
+** *bytes and *flags are set when the operation completed (and *bytes when
+** a failure placed data).
+*/
+static inline int start(wr_socket *s, wr_overlapped *ov, wr_wsabuf *bufs,
+                        size_t nbufs, unsigned in,
+                        wr_completion_routine routine, wr_msg *msg,
+                        size_t *bytes, unsigned *flags) {
+  int r;
+  if (ov == NULL) {
+    wr_overlapped tmp;
+    wr_overlapped_init(&tmp);
+    tmp.internal = 1;
+    if ((r = capture(&tmp, bufs, nbufs, in, NULL, 0)) != 0) return r;
+    tmp.msg = msg;
+    r = recv_blocking(s, &tmp, bytes, flags);
+    if (msg) msg->pending = 0;
+    return r;
+  }
+  if (wr__ov_busy(ov)) return WSAEINVAL;
+  if ((r = capture(ov, bufs, nbufs, in, routine, 1)) != 0) return r;
+  ov->msg = msg;
+  r = post(s, ov);
+  if (r == WSA_IO_PENDING) return r;
+  *bytes = ov->bytes;
+  *flags = ov->flags;
+  if (r != 0) ov->msg = NULL;             /* it never started */
+  return r;
+}
+
+int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
+            unsigned *flags, wr_overlapped *ov,
+            wr_completion_routine routine) {
+  int overlapped = (ov != NULL || routine != NULL);
+  unsigned in = *flags;
+  int r;
+  if ((r = check_socket(s)) != 0) return r;
+  if ((r = check_flags(s, in, overlapped)) != 0) return r;
+  if (overlapped && ov == NULL) return WSAEFAULT;
+  return start(s, ov, bufs, nbufs, in, routine, NULL, bytes, flags);
+}
+
+int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
+               size_t *bytes, wr_overlapped *ov,
+               wr_completion_routine routine) {
+  int overlapped = (ov != NULL || routine != NULL);
+  unsigned fl;
+  int r;
+  if ((r = check_socket(s)) != 0) return r;
+  if (s->type != SOCK_DGRAM && s->type != SOCK_RAW) return WSAEOPNOTSUPP;
+  if (msg->in_flags & ~(unsigned)WR_MSG_PEEK) return WSAEOPNOTSUPP;
+  if ((msg->in_flags & WR_MSG_PEEK) && overlapped) return WSAEOPNOTSUPP;
+  if (msg->pending) return WSAEINVAL;
+  if (msg->sysctl == NULL) return WSAEFAULT;
+  if (overlapped && ov == NULL) return WSAEFAULT;
+  msg->flags = 0;
+  wr__plat_msg_prepare(s);
+  return start(s, ov, bufs, nbufs, msg->in_flags, routine, msg, bytes, &fl);
+}
+
+/* =====================================================================
+** Results and cancelling
+** =================================================================== */
+
+int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,
+                             int wait, unsigned *flags) {
+  if (ov->state == WR_OV_IDLE) return WSAEINVAL;
+  if (ov->state == WR_OV_PENDING) {
+    wr_loop *loop = ov->sock->loop;
+    if (ov->sock != s) return WSAEINVAL;
+    if (wait) {
+      if (ov->routine) return WSAEINVAL;
+      while (ov->state == WR_OV_PENDING) wr__plat_pump(loop, -1);
+    } else {
+      wr__plat_pump(loop, 0);   /* let the I/O progress, as the kernel would */
+      if (ov->state == WR_OV_PENDING) return WSA_IO_INCOMPLETE;
+    }
+  }
+  *bytes = ov->bytes;
+  *flags = ov->flags;
+  return (int)ov->error;
+}
+
+int wr_cancel(wr_socket *s, wr_overlapped *ov) {
+  if (ov) {
+    if (ov->state != WR_OV_PENDING || ov->sock != s) return WR_ERROR_NOT_FOUND;
+    wr__plat_cancel(s, ov);
+    wr__finish(ov, WSA_OPERATION_ABORTED, ov->filled, 0);
+    wr__complete(s, ov);
+    return 0;
+  }
+  if (s->npending == 0) return WR_ERROR_NOT_FOUND;
+  wr__fail_all(s, WSA_OPERATION_ABORTED);   /* in posting order */
+  return 0;
+}

@@ -1,0 +1,145 @@
+/*
+** wr_socket.c -- a socket's whole life: created or adopted, linked into
+** its loop, watched by the platform, closed, released.
+**
+** Exports: wr_socket_open, wr_socket_adopt, wr_close, wr_socket_release,
+**          wr_socket_fd, wr_socket_type, wr_socket_family,
+**          wr_socket_closed, wr_socket_pending; for the core:
+**          wr__socket_new, wr__socket_bound.
+**
+** Descriptors are always O_NONBLOCK underneath (the platform watches
+** them); the blocking behaviour a caller sees is emulated by the engine
+** (wr_recv.c) and the BSD calls (wr_bsd.c), so FIONBIO and SO_RCVTIMEO are
+** kept as socket state, not kernel state.
+**
+** References (wr__socket_ref/unref, wr_int.h): the owner holds one from
+** creation to wr_socket_release; each queued or undelivered operation one;
+** the platform one while its watch is open and one while a drain is
+** deferred.  The last one frees the memory, after wr_close.
+*/
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "wr_int.h"
+
+/* =====================================================================
+** Birth
+** =================================================================== */
+
+static void learn_type(wr_socket *s) {
+  int v;
+  socklen_t len = sizeof v;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0) s->type = v;
+  len = sizeof v;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_DOMAIN, &v, &len) == 0) s->family = v;
+  len = sizeof v;
+  if (getsockopt(s->fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) == 0)
+    s->protocol = v;
+  len = sizeof v;
+  if (s->family == AF_INET6 &&
+      getsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len) == 0 && v)
+    s->opts |= WR_O_V6ONLY;
+}
+
+static void sockets_link(wr_loop *loop, wr_socket *s) {
+  s->prev = NULL;
+  s->next = loop->sockets;
+  if (loop->sockets) loop->sockets->prev = s;
+  loop->sockets = s;
+}
+
+static void sockets_unlink(wr_socket *s) {
+  if (s->loop == NULL) return;
+  if (s->prev) s->prev->next = s->next;
+  else if (s->loop->sockets == s) s->loop->sockets = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->prev = s->next = NULL;
+}
+
+int wr__socket_new(wr_loop *loop, int fd, wr_socket **out) {
+  wr_socket *s = calloc(1, sizeof *s);
+  if (s == NULL) return WSA_NOT_ENOUGH_MEMORY;
+  s->fd = fd;
+  s->loop = loop;
+  s->refs = 1;                       /* the owner */
+  /* a descriptor the platform cannot watch is still adopted; using it
+  ** fails */
+  wr__plat_socket_init(s);
+  sockets_link(loop, s);
+  learn_type(s);
+  *out = s;
+  return 0;
+}
+
+int wr_socket_open(wr_loop *loop, int family, int type, int protocol,
+                   wr_socket **out) {
+  int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  int r;
+  if (fd < 0) return wr_wsa_from_errno(errno);
+  if ((r = wr__socket_new(loop, fd, out)) != 0) close(fd);
+  return r;
+}
+
+int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return WSAENOTSOCK;
+  if (!(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  return wr__socket_new(loop, fd, out);
+}
+
+/* =====================================================================
+** State
+** =================================================================== */
+
+int wr_socket_fd(const wr_socket *s) { return s->fd; }
+int wr_socket_type(const wr_socket *s) { return s->type; }
+int wr_socket_family(const wr_socket *s) { return s->family; }
+int wr_socket_closed(const wr_socket *s) { return wr__closed(s); }
+size_t wr_socket_pending(const wr_socket *s) { return s->npending; }
+
+/* The WSARecv page: "the socket's local address must be known" (datagram
+** sockets; Linux would receive on an unbound one). */
+int wr__socket_bound(wr_socket *s) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if ((s->state & WR_S_BOUND) || s->type != SOCK_DGRAM) return 0;
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0) return 0;
+  if (ss.ss_family == AF_INET) {
+    if (((struct sockaddr_in *)&ss)->sin_port == 0) return WSAEINVAL;
+  } else if (ss.ss_family == AF_INET6) {
+    if (((struct sockaddr_in6 *)&ss)->sin6_port == 0) return WSAEINVAL;
+  } else if (ss.ss_family == AF_UNIX) {
+    if (len <= sizeof(sa_family_t)) {
+      /* unnamed, but a connected (socketpair) socket can receive */
+      len = sizeof ss;
+      if (getpeername(s->fd, (struct sockaddr *)&ss, &len) < 0)
+        return WSAEINVAL;
+    }
+  }
+  s->state |= WR_S_BOUND;
+  return 0;
+}
+
+/* =====================================================================
+** Death
+** =================================================================== */
+
+void wr_close(wr_socket *s) {
+  if (wr__closed(s)) return;
+  wr__socket_ref(s);
+  if (s->loop) wr__fail_all(s, WSA_OPERATION_ABORTED);   /* cancel all */
+  s->state |= WR_S_CLOSED;
+  wr__plat_socket_close(s);
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
+  sockets_unlink(s);
+  wr__socket_unref(s);
+}
+
+void wr_socket_release(wr_socket *s) {
+  wr_close(s);
+  wr__socket_unref(s);
+}
