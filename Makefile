@@ -11,9 +11,9 @@ CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
 LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
 
 CORE_SRC := src/core/wr_core.c src/core/wr_sock.c src/core/wr_msg.c \
-            src/core/wr_errors.c
+            src/core/wr_errors.c src/core/wr_pollfd.c
 BIND_SRC := src/lwsarecv.c src/lbuffer.c src/loverlapped.c src/lsocket.c \
-            src/lmsg.c
+            src/lmsg.c src/lpoll.c
 SRC      := $(CORE_SRC) $(BIND_SRC)
 HDR      := src/core/wr.h src/core/wr_int.h src/lwsarecv.h
 

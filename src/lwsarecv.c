@@ -393,6 +393,7 @@ int luaopen_wsarecv_core(lua_State *L) {
   lwr_open_overlapped(L);
   lwr_open_socket(L);
   lwr_open_msg(L);
+  lwr_open_poll(L);
   set_errors(L);
   set_constants(L);
   lua_pop(L, 1);                                     /* context */

@@ -154,6 +154,9 @@ void lwr_event_hook(wr_overlapped *ov, void *data);
 /* lmsg.c */
 void lwr_open_msg(lua_State *L);
 
+/* lpoll.c */
+void lwr_open_poll(lua_State *L);
+
 /* lsocket.c */
 void lwr_open_socket(lua_State *L);
 wr_socket *lwr_checksocket(lua_State *L, int idx);

@@ -156,6 +156,7 @@ static void signal_op(wr_socket *s, wr_overlapped *ov) {
     ov->seq = ++loop->apc_seq;
     wr__list_push(&loop->apc, ov);
     loop->napc++;
+    wr__pollfd_kick(loop);
     return;
   }
   if (ov->msg) ov->msg->pending = 0;
@@ -216,6 +217,7 @@ static void want_events(wr_socket *s) {
     return;
   }
   s->events = ev;
+  wr__pollfd_changed(s->loop);
 }
 
 static void trim_events(wr_socket *s) {
@@ -226,6 +228,7 @@ static void trim_events(wr_socket *s) {
   if (ev == 0) uv_poll_stop(&s->poll);
   else uv_poll_start(&s->poll, ev, on_poll);
   s->events = ev;
+  wr__pollfd_changed(s->loop);
 }
 
 /* =====================================================================
@@ -923,6 +926,7 @@ void wr_close(wr_socket *s) {
     if (s->events) uv_poll_stop(&s->poll);
     s->events = 0;
     uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+    wr__pollfd_changed(s->loop);
   }
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
@@ -997,6 +1001,7 @@ void wr_loop_destroy(wr_loop *loop) {
   uv_close((uv_handle_t *)&loop->timer, NULL);
   uv_run(&loop->uv, UV_RUN_DEFAULT);      /* only close callbacks remain */
   uv_loop_close(&loop->uv);
+  wr__pollfd_free(loop);
   wr__loop_free_bcast(loop);
   free(loop);
 }
@@ -1014,13 +1019,11 @@ static void on_timer(uv_timer_t *t) { (void)t; }
 
 /* Let I/O progress: ms < 0 until some event, 0 without waiting. */
 static void pump(wr_loop *loop, long ms) {
-  if (ms == 0) {
-    uv_run(&loop->uv, UV_RUN_NOWAIT);
-    return;
-  }
+  wr__pollfd_pumping(loop);
   if (ms > 0) uv_timer_start(&loop->timer, on_timer, (uint64_t)ms, 0);
-  uv_run(&loop->uv, UV_RUN_ONCE);
+  uv_run(&loop->uv, ms == 0 ? UV_RUN_NOWAIT : UV_RUN_ONCE);
   if (ms > 0) uv_timer_stop(&loop->timer);
+  wr__pollfd_pumped(loop);
 }
 
 /* Serve the receives routines posted during delivery (see post). */
@@ -1072,6 +1075,7 @@ static size_t deliver(wr_loop *loop) {
     n++;
   }
   flush(loop);
+  wr__pollfd_delivered(loop);
   return n;
 }
 

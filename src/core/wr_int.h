@@ -69,6 +69,7 @@ struct wr_loop {
   uint64_t bcast_time;
   wr_event_hook hook;
   void *hook_data;
+  struct wr_pollfd *pfd;     /* the integrator's descriptor (wr_pollfd.c) */
 };
 
 /* wr_msg.c */
@@ -94,5 +95,14 @@ int wr__socket_init(wr_loop *loop, int fd, wr_socket **out);
 /* Wait (non-alertably, letting I/O progress) until fd is ready for events
 ** (POLLIN/POLLOUT/POLLPRI) or ms pass: 0 ready, WSAETIMEDOUT, or error. */
 int wr__wait_fd(wr_socket *s, int events, long ms);
+
+/* wr_pollfd.c: keep the integrator's descriptor in step (each is a no-op
+** until someone asked for the descriptor) */
+void wr__pollfd_kick(wr_loop *loop);      /* the APC queue got an entry */
+void wr__pollfd_changed(wr_loop *loop);   /* a watch started, a handle closes */
+void wr__pollfd_pumping(wr_loop *loop);   /* a libuv run begins */
+void wr__pollfd_pumped(wr_loop *loop);    /* ... and ended */
+void wr__pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
+void wr__pollfd_free(wr_loop *loop);
 
 #endif

@@ -2,7 +2,8 @@
 ** wr_sock.c -- the BSD side of a wsarecv socket: create, adopt, bind,
 ** connect, listen, accept, send, shutdown, names, options, addresses.
 **
-** Exports: wr_socket_open, wr_socket_adopt, wr_socket_fd, wr_socket_type,
+** Exports: wr_socket_open, wr_socket_adopt, wr_socket_adopt_dup,
+**          wr_socket_fd, wr_socket_type,
 **          wr_socket_family, wr_socket_closed, wr_socket_pending, wr_bind,
 **          wr_connect, wr_listen, wr_accept, wr_send, wr_shutdown,
 **          wr_getsockname, wr_getpeername, wr_sockopt_find,
@@ -88,6 +89,19 @@ int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out) {
   if (r != 0) return r;
   learn_type(*out);
   return 0;
+}
+
+/*
+** Adopt a duplicate of fd: the caller keeps fd, and each side closes its
+** own.  (They share one open socket: O_NONBLOCK, options and the data
+** that arrives; whoever reads first gets it.)
+*/
+int wr_socket_adopt_dup(wr_loop *loop, int fd, wr_socket **out) {
+  int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  int r;
+  if (mine < 0) return errno == EBADF ? WSAENOTSOCK : ERRNO_WSA();
+  if ((r = wr_socket_adopt(loop, mine, out)) != 0) close(mine);
+  return r;
 }
 
 int wr_socket_fd(const wr_socket *s) { return s->fd; }
