@@ -31,11 +31,15 @@ build = {
   type = "builtin",
   modules = {
     ["wsarecv"] = "lua/wsarecv.lua",
+    ["wsarecv.async"] = "lua/wsarecv/async.lua",
+    ["wsarecv.luv"] = "lua/wsarecv/luv.lua",
+    ["wsarecv.socket"] = "lua/wsarecv/socket.lua",
     ["wsarecv.core"] = {
       sources = {
         "src/core/wr_core.c", "src/core/wr_sock.c", "src/core/wr_msg.c", "src/core/wr_errors.c",
+        "src/core/wr_pollfd.c",
         "src/lwsarecv.c", "src/lbuffer.c", "src/loverlapped.c",
-        "src/lsocket.c", "src/lmsg.c",
+        "src/lsocket.c", "src/lmsg.c", "src/lpoll.c",
       },
       incdirs = { "src", "$(LIBUV_INCDIR)" },
       libdirs = { "$(LIBUV_LIBDIR)" },
