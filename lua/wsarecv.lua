@@ -69,8 +69,9 @@ function M._add_source(src) sources[#sources + 1] = src end
 
 --- wsarecv.run([mode]): core.run, then the Lua sources' due work.
 function M.run(mode)
-  if #sources == 0 then return (core.run(mode)) end
-  local more = core.run(mode)
+  if #sources == 0 then return core.run(mode) end
+  local more, name, code = core.run(mode)
+  if more == nil then return nil, name, code end
   for i = 1, #sources do
     if sources[i].run() then more = true end
   end
