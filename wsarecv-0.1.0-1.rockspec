@@ -31,15 +31,18 @@ build = {
   type = "builtin",
   modules = {
     ["wsarecv"] = "lua/wsarecv.lua",
+    ["wsarecv.async"] = "lua/wsarecv/async.lua",
+    ["wsarecv.luv"] = "lua/wsarecv/luv.lua",
+    ["wsarecv.socket"] = "lua/wsarecv/socket.lua",
     ["wsarecv.core"] = {
       sources = {
         "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
         "src/core/wr_socket.c", "src/core/wr_bsd.c", "src/core/wr_addr.c",
         "src/core/wr_errors.c", "src/core/wr_linux_watch.c",
         "src/core/wr_linux_step.c", "src/core/wr_linux_msg.c",
-        "src/core/wr_linux_cmsg.c",
+        "src/core/wr_linux_cmsg.c", "src/core/wr_linux_pollfd.c",
         "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/loverlapped.c",
-        "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c",
+        "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c", "src/lpoll.c",
       },
       defines = { "NDEBUG" },
       incdirs = { "src", "$(LIBUV_INCDIR)" },

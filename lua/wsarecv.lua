@@ -2,7 +2,9 @@
 --
 -- This is the module scripts `require`.  The work is done by the C module
 -- `wsarecv.core`; this file adds what is easier said in Lua: buf:unpack,
--- hexdump, and a coroutine-friendly receive.
+-- hexdump, the Lua half of the loop integration (timeout sources).
+-- Coroutines are in wsarecv.async, loop adapters in wsarecv.luv and
+-- wsarecv.socket.
 --
 -- @module wsarecv
 
@@ -55,6 +57,39 @@ function M.hexdump(data, len)
   end
   return table.concat(out, "\n")
 end
+
+-- Work kept in Lua that the loop must also do (wsarecv.async's timers and
+-- the tasks it starts).  A source is { timeout = f, run = f }: timeout()
+-- -> seconds until it must run, or nil; run() does what is due and says
+-- whether it has more.  run() and timeout() below include every source,
+-- so an adapter, or cqueues.poll(wsarecv), drives them with the rest.
+local sources = {}
+
+function M._add_source(src) sources[#sources + 1] = src end
+
+--- wsarecv.run([mode]): core.run, then the Lua sources' due work.
+function M.run(mode)
+  if #sources == 0 then return core.run(mode) end
+  local more, name, code = core.run(mode)
+  if more == nil then return nil, name, code end
+  for i = 1, #sources do
+    if sources[i].run() then more = true end
+  end
+  return more
+end
+
+--- wsarecv.timeout() -> seconds until wsarecv must run again, or nil.
+function M.timeout()
+  local t = core.timeout()
+  for i = 1, #sources do
+    local s = sources[i].timeout()
+    if s and (t == nil or s < t) then t = s end
+  end
+  return t
+end
+
+--- LuaSocket's select protocol: socket.select({wsarecv}, nil, t) works.
+M.getfd = core.pollfd
 
 --- wsarecv.flagnames(flags) -> "MSG_PARTIAL|MSG_TRUNC" (or "0")
 local flagnames = { "MSG_OOB", "MSG_PEEK", "MSG_WAITALL", "MSG_PUSH_IMMEDIATE",

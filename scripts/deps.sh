@@ -6,7 +6,9 @@ set -e
 # python3: the UDP_GRO spec sends with UDP_SEGMENT through it (wsarecv has
 # no send side for GSO); without it that test reports itself pending.
 # lua-argparse: udpdump's command line.
-PKGS="gcc make pkg-config lua5.4 liblua5.4-dev libuv1-dev lua-busted luarocks iproute2 python3 lua-argparse"
+# lua-luv, lua-cqueues, lua-socket: the loop adapters' specs run against
+# Debian's own builds of the libraries users run wsarecv inside.
+PKGS="gcc make pkg-config lua5.4 liblua5.4-dev libuv1-dev lua-busted luarocks iproute2 python3 lua-argparse lua-luv lua-cqueues lua-socket"
 [ -n "$WSARECV_EXTRA_PKGS" ] && PKGS="$PKGS $WSARECV_EXTRA_PKGS"
 
 missing=""

@@ -125,15 +125,24 @@ static int l_socket(lua_State *L) {
   return 1;
 }
 
+/* wrap(fd [, {dup = true}]): adopt fd, or a duplicate the caller keeps */
 static int l_wrap(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   lua_Integer fd = luaL_checkinteger(L, 1);
+  int dup = 0;
   lwr_sock *so;
   int r;
   luaL_argcheck(L, fd >= 0 && fd <= 0x7fffffff, 1, "not a descriptor");
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "dup");
+    dup = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   so = newsock(L);
-  r = wr_socket_adopt(c->loop, (int)fd, &so->s);
+  r = (dup ? wr_socket_adopt_dup : wr_socket_adopt)(c->loop, (int)fd,
+                                                     &so->s);
   if (r) return lwr_fail(L, r);
   return 1;
 }

@@ -19,6 +19,7 @@
 #include "lbuffer.h"
 #include "lmsg.h"
 #include "loverlapped.h"
+#include "lpoll.h"
 #include "lsocket.h"
 
 /* =====================================================================
@@ -278,6 +279,7 @@ int luaopen_wsarecv_core(lua_State *L) {
   lwr_open_overlapped(L);
   lwr_open_socket(L);
   lwr_open_msg(L);
+  lwr_open_poll(L);
   set_errors(L);
   set_constants(L);
   lua_pop(L, 1);                                     /* context */

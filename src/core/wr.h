@@ -228,6 +228,10 @@ int wr_socket_open(wr_loop *loop, int family, int type, int protocol,
                    wr_socket **out);
 /* Adopt an existing descriptor (WSAENOTSOCK is reported on use). */
 int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out);
+/* Adopt a duplicate of fd (F_DUPFD_CLOEXEC): the caller keeps and closes fd. */
+int wr_socket_adopt_dup(wr_loop *loop, int fd, wr_socket **out);
+/* Adopt a duplicate of fd (F_DUPFD_CLOEXEC): the caller keeps and closes fd. */
+int wr_socket_adopt_dup(wr_loop *loop, int fd, wr_socket **out);
 /* Cancels every pending operation (WSA_OPERATION_ABORTED), closes the fd. */
 void wr_close(wr_socket *s);
 /* Drop the caller's reference; memory goes when nothing else holds it. */
@@ -419,6 +423,48 @@ int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
 enum { WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT };
 /* Returns nonzero while operations or routines are still outstanding. */
 int wr_run(wr_loop *loop, int mode);
+
+/* ---------------------------------------------------------------------
+** The loop inside another event loop (wr_pollfd.c)
+** ------------------------------------------------------------------- */
+
+/*
+** A descriptor that is readable whenever the loop has work: I/O to move,
+** or completions waiting for an alertable wait.  Level-triggered: after
+** wr_run(WR_RUN_NOWAIT) either nothing is ready or it is readable again.
+** Made on first call (0 or a WSA code), closed by wr_loop_destroy.
+*/
+int wr_loop_pollfd(wr_loop *loop, int *fd);
+/* Milliseconds until the loop must be run again, or -1 (none). */
+long wr_loop_timeout(wr_loop *loop);
+/* Completions waiting for an alertable wait. */
+size_t wr_loop_ready(wr_loop *loop);
+/* Keep the descriptor readable until the next alertable wait: for work
+** kept outside the core (timers, new tasks) an integrator must notice. */
+void wr_loop_wake(wr_loop *loop);
+/* A monotonic clock, in seconds from an arbitrary start. */
+double wr_now(void);
+
+/* ---------------------------------------------------------------------
+** The loop inside another event loop (wr_loop.c; the platform does the work)
+** ------------------------------------------------------------------- */
+
+/*
+** A descriptor that is readable whenever the loop has work: I/O to move,
+** or completions waiting for an alertable wait.  Level-triggered: after
+** wr_run(WR_RUN_NOWAIT) either nothing is ready or it is readable again.
+** Made on first call (0 or a WSA code), closed by wr_loop_destroy.
+*/
+int wr_loop_pollfd(wr_loop *loop, int *fd);
+/* Milliseconds until the loop must be run again, or -1 (none). */
+long wr_loop_timeout(wr_loop *loop);
+/* Completions waiting for an alertable wait. */
+size_t wr_loop_ready(wr_loop *loop);
+/* Keep the descriptor readable until the next alertable wait: for work
+** kept outside the core (timers, new tasks) an integrator must notice. */
+void wr_loop_wake(wr_loop *loop);
+/* A monotonic clock, in seconds from an arbitrary start. */
+double wr_now(void);
 
 /* ---------------------------------------------------------------------
 ** Errors

@@ -178,4 +178,13 @@ int wr__socket_bound(wr_socket *s);
 ** WSAECONNRESET on a datagram socket, as on Windows). */
 int wr__wsa_from_io(int err);
 
+/* wr_pollfd.c: keep the integrator's descriptor in step (each is a no-op
+** until someone asked for the descriptor) */
+void wr__pollfd_kick(wr_loop *loop);      /* the APC queue got an entry */
+void wr__pollfd_changed(wr_loop *loop);   /* a watch started, a handle closes */
+void wr__pollfd_pumping(wr_loop *loop);   /* a libuv run begins */
+void wr__pollfd_pumped(wr_loop *loop);    /* ... and ended */
+void wr__pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
+void wr__pollfd_free(wr_loop *loop);
+
 #endif

@@ -46,6 +46,8 @@ typedef struct wr_plat_loop {
   uint32_t *bcast;           /* interfaces' broadcast addresses (network */
   size_t nbcast;             /* order), refreshed at most once a second */
   uint64_t bcast_time;
+  struct wr_pollfd *pfd;     /* the integrator's descriptor, once asked
+                                for (wr_linux_pollfd.c) */
 } wr_plat_loop;
 
 #endif

@@ -74,4 +74,12 @@ void wr__loop_free_bcast(wr_loop *loop);
 /* The WSA error an extended error (IP_RECVERR) stands for. */
 int wr__ee_error(const struct sock_extended_err *ee);
 
+/* wr_linux_pollfd.c: keep the integrator's descriptor in step (each is a
+** no-op until someone asked for the descriptor) */
+void wr__lx_pollfd_changed(wr_loop *loop);   /* a watch started, a handle closes */
+void wr__lx_pollfd_pumping(wr_loop *loop);   /* a libuv run begins */
+void wr__lx_pollfd_pumped(wr_loop *loop);    /* ... and ended */
+void wr__lx_pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
+void wr__lx_pollfd_free(wr_loop *loop);
+
 #endif

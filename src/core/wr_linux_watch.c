@@ -49,19 +49,18 @@ void wr__plat_loop_close(wr_loop *loop) {
   uv_run(&p->uv, UV_RUN_DEFAULT);      /* only close callbacks remain */
   uv_loop_close(&p->uv);
   wr__loop_free_bcast(loop);
+  wr__lx_pollfd_free(loop);
 }
 
 static void on_timer(uv_timer_t *t) { (void)t; }
 
 void wr__plat_pump(wr_loop *loop, long ms) {
   wr_plat_loop *p = &loop->plat;
-  if (ms == 0) {
-    uv_run(&p->uv, UV_RUN_NOWAIT);
-    return;
-  }
+  wr__lx_pollfd_pumping(loop);
   if (ms > 0) uv_timer_start(&p->timer, on_timer, (uint64_t)ms, 0);
-  uv_run(&p->uv, UV_RUN_ONCE);
+  uv_run(&p->uv, ms == 0 ? UV_RUN_NOWAIT : UV_RUN_ONCE);
   if (ms > 0) uv_timer_stop(&p->timer);
+  wr__lx_pollfd_pumped(loop);
 }
 
 uint64_t wr__plat_now(wr_loop *loop) {
@@ -94,6 +93,7 @@ static void want_events(wr_socket *s) {
     return;
   }
   p->events = ev;
+  wr__lx_pollfd_changed(s->loop);
 }
 
 static void trim_events(wr_socket *s) {
@@ -105,6 +105,7 @@ static void trim_events(wr_socket *s) {
   if (ev == 0) uv_poll_stop(&p->poll);
   else uv_poll_start(&p->poll, ev, on_poll);
   p->events = ev;
+  wr__lx_pollfd_changed(s->loop);
 }
 
 /*
@@ -182,6 +183,7 @@ void wr__plat_socket_close(wr_socket *s) {
     if (p->events) uv_poll_stop(&p->poll);
     p->events = 0;
     uv_close((uv_handle_t *)&p->poll, on_handle_closed);
+    wr__lx_pollfd_changed(s->loop);
   }
   free(p->part);
   p->part = NULL;
@@ -240,4 +242,5 @@ void wr__plat_delivered(wr_loop *loop) {
     }
     wr__socket_unref(s);
   }
+  wr__lx_pollfd_delivered(loop);
 }

@@ -3,7 +3,9 @@
 ** and run, the only places completion routines run.
 **
 ** Exports: wr_loop_new, wr_loop_destroy, wr_loop_interrupt,
-**          wr_loop_interrupted, wr_sleep_ex, wr_wait_for_multiple, wr_run.
+**          wr_loop_interrupted, wr_sleep_ex, wr_wait_for_multiple, wr_run,
+**          wr_loop_pollfd, wr_loop_timeout, wr_loop_ready, wr_loop_wake,
+**          wr_now.
 **
 ** Every wait lets I/O progress (wr__plat_pump); an alertable one also
 ** delivers the completions queued for routines (wr__deliver).  A wait that
@@ -155,3 +157,22 @@ int wr_run(wr_loop *loop, int mode) {
   }
   return loop->npending > 0 || wr__has_deliverable(loop);
 }
+
+/* =====================================================================
+** The loop inside another event loop: the platform keeps the descriptor;
+** the engine knows whether completions wait
+** =================================================================== */
+
+int wr_loop_pollfd(wr_loop *loop, int *fd) {
+  return wr__plat_pollfd(loop, fd);
+}
+
+long wr_loop_timeout(wr_loop *loop) {
+  return loop->napc > 0 ? 0 : wr__plat_timeout(loop);
+}
+
+size_t wr_loop_ready(wr_loop *loop) { return loop->napc; }
+
+void wr_loop_wake(wr_loop *loop) { wr__plat_wake(loop); }
+
+double wr_now(void) { return wr__plat_clock(); }

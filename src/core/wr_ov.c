@@ -136,6 +136,7 @@ void wr__signal(wr_socket *s, wr_overlapped *ov) {
     enlist(&loop->apc, ov, WR_IN_APC);
     ov->seq = ++loop->apc_seq;
     loop->napc++;
+    wr__plat_apc_queued(loop);       /* an integrator's poll must wake */
     return;
   }
   if (ov->msg) ov->msg->pending = 0;

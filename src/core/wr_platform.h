@@ -5,7 +5,9 @@
 **          wr__plat_pump, wr__plat_now, wr__plat_delivered,
 **          wr__plat_socket_init, wr__plat_socket_close,
 **          wr__plat_msg_prepare, wr__plat_start, wr__plat_watch,
-**          wr__plat_cancel, wr__plat_poll_fd.
+**          wr__plat_cancel, wr__plat_poll_fd; wr__plat_pollfd,
+**          wr__plat_timeout, wr__plat_wake, wr__plat_apc_queued,
+**          wr__plat_clock.
 **
 ** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c) keeps the
 ** operations: their queues in posting order, their results, completion
@@ -126,5 +128,24 @@ void wr__plat_cancel(wr_socket *s, wr_overlapped *ov);
 ** (errno).  Windows: WSAPoll.
 */
 int wr__plat_poll_fd(int fd, int events, long ms, short *revents);
+
+/* ---------------------------------------------------------------------
+** The loop inside another event loop (wr_loop_pollfd and friends)
+** ------------------------------------------------------------------- */
+
+/*
+** The integrator's descriptor: readable while the loop has I/O to move or
+** completions wait for an alertable wait (made on first call; 0 or a WSA
+** code).  Windows: an event or an IOCP handle the same conditions signal.
+*/
+int wr__plat_pollfd(wr_loop *loop, int *fd);
+/* ms until the loop must run again for the platform's sake, or -1. */
+long wr__plat_timeout(wr_loop *loop);
+/* Keep the descriptor readable until the next alertable delivery. */
+void wr__plat_wake(wr_loop *loop);
+/* A completion went onto the APC queue.  Windows: signal the event. */
+void wr__plat_apc_queued(wr_loop *loop);
+/* Monotonic seconds.  Windows: QueryPerformanceCounter. */
+double wr__plat_clock(void);
 
 #endif

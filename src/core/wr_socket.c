@@ -2,7 +2,8 @@
 ** wr_socket.c -- a socket's whole life: created or adopted, linked into
 ** its loop, watched by the platform, closed, released.
 **
-** Exports: wr_socket_open, wr_socket_adopt, wr_close, wr_socket_release,
+** Exports: wr_socket_open, wr_socket_adopt, wr_socket_adopt_dup, wr_close,
+**          wr_socket_release,
 **          wr_socket_fd, wr_socket_type, wr_socket_family,
 **          wr_socket_closed, wr_socket_pending; for the core:
 **          wr__socket_new, wr__socket_bound.
@@ -88,6 +89,19 @@ int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out) {
   if (fl < 0) return WSAENOTSOCK;
   if (!(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   return wr__socket_new(loop, fd, out);
+}
+
+/*
+** Adopt a duplicate of fd: the caller keeps fd, and each side closes its
+** own.  (They share one open socket: O_NONBLOCK, options and the data
+** that arrives; whoever reads first gets it.)
+*/
+int wr_socket_adopt_dup(wr_loop *loop, int fd, wr_socket **out) {
+  int mine = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  int r;
+  if (mine < 0) return errno == EBADF ? WSAENOTSOCK : wr_wsa_from_errno(errno);
+  if ((r = wr_socket_adopt(loop, mine, out)) != 0) close(mine);
+  return r;
 }
 
 /* =====================================================================

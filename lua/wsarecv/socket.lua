@@ -1,0 +1,66 @@
+--- wsarecv.socket: wsarecv in a LuaSocket program.
+--
+--     local socket = require "socket"
+--     local ws = require "wsarecv.socket"
+--     local udp = assert(socket.udp()); udp:setsockname("127.0.0.1", 0)
+--     local sock = ws.wrap(udp)          -- a wsarecv socket, udp stays usable
+--     ...
+--     local r, w, err = ws.select(recvt, sendt, 1)   -- an alertable select
+--
+-- The module table wsarecv has getfd (its pollfd), so socket.select can
+-- watch it directly: `socket.select({wsarecv}, nil, wsarecv.timeout())`,
+-- then wsarecv.run("nowait") when it is in the result.  ws.select does
+-- that for you and hides wsarecv from the results.
+--
+-- @module wsarecv.socket
+
+local wsarecv = require "wsarecv"
+local socket = require "socket"
+
+local M = {}
+
+--- ws.wrap(luasock) -> a wsarecv socket on a duplicate of luasock's
+-- descriptor (wsarecv.wrap(fd, {dup = true})).  Each library closes its
+-- own descriptor; both see the same socket, so let one of them receive.
+-- To hand the descriptor over instead: local fd = luasock:getfd();
+-- luasock:setfd(-1); wsarecv.wrap(fd) -- LuaSocket then closes nothing.
+function M.wrap(luasock)
+  local fd = luasock:getfd()
+  if fd == nil or fd < 0 then return nil, "WSAENOTSOCK", 10038 end
+  return wsarecv.wrap(math.tointeger(fd), { dup = true })
+end
+
+-- socket.select's results without wsarecv (array part and index part).
+local function without(r)
+  local i = r[wsarecv]
+  if i == nil then return r, false end
+  r[wsarecv] = nil
+  table.remove(r, i)
+  for k = i, #r do r[r[k]] = k end
+  return r, true
+end
+
+--- ws.select(recvt, sendt [, timeout]) -> what socket.select returns.
+-- wsarecv's routines run while it waits (an alertable wait): it returns
+-- when one of the caller's sockets is ready or timeout seconds passed.
+function M.select(recvt, sendt, timeout)
+  local deadline = timeout and timeout >= 0 and wsarecv.now() + timeout
+  local rt = { wsarecv }
+  for i = 1, recvt and #recvt or 0 do rt[i + 1] = recvt[i] end
+  while true do
+    local t = wsarecv.timeout()
+    if deadline then
+      local left = math.max(deadline - wsarecv.now(), 0)
+      if t == nil or left < t then t = left end
+    end
+    local r, w, err = socket.select(rt, sendt, t)
+    local ours
+    r, ours = without(r)
+    if ours or (t and t == 0) then wsarecv.run("nowait") end
+    if #r > 0 or #w > 0 then return r, w end
+    if err ~= "timeout" and err ~= nil then return r, w, err end
+    if deadline and wsarecv.now() >= deadline then return r, w, "timeout" end
+  end
+end
+
+return M

@@ -1,0 +1,211 @@
+-- wsarecv.async: coroutine tasks on overlapped receives (standalone:
+-- async.run is the loop).  The adapters' specs run the same tasks under
+-- luv and cqueues.
+local wsarecv = require "wsarecv"
+local async = require "wsarecv.async"
+local H = require "spec.support.helpers"
+
+local T = H.tracker()
+
+after_each(function()
+  T.cleanup(function() H.drain(50, true) end)
+  -- a failed test may leave tasks behind: let them end on their aborts
+  pcall(async.run)
+end)
+
+local function udp() return H.udp("inet", "127.0.0.1", { socket = T.socket }) end
+
+describe("async", function()
+  it("runs tasks on several sockets until each has ended", function()
+    local chans, got = {}, {}
+    for i = 1, 4 do
+      chans[i] = udp()
+      got[i] = {}
+      async.spawn(function(ch, log)
+        local buf = wsarecv.buffer(32)
+        for _ = 1, 5 do
+          local n, flags = async.recv(ch.rx, buf)
+          assert(n, flags)
+          log[#log + 1] = buf:sub(1, n)
+        end
+        return "done"
+      end, chans[i], got[i])
+    end
+    async.spawn(function()                       -- the sender, a task too
+      for k = 1, 5 do
+        for i = 1, 4 do chans[i].send(("s%d-%d"):format(i, k)) end
+        async.sleep(5)
+      end
+    end)
+    assert.are.equal(5, async.count())
+    async.run()
+    assert.are.equal(0, async.count())
+    for i = 1, 4 do
+      assert.are.same({ ("s%d-1"):format(i), ("s%d-2"):format(i),
+        ("s%d-3"):format(i), ("s%d-4"):format(i), ("s%d-5"):format(i) }, got[i])
+    end
+  end)
+
+  it("passes spawn's arguments; tasks start in spawn order", function()
+    local order = {}
+    for i = 1, 3 do
+      async.spawn(function(a, b) order[#order + 1] = a .. b end, i, "x")
+    end
+    async.run()
+    assert.are.same({ "1x", "2x", "3x" }, order)
+  end)
+
+  it("recvmsg: the source address and the flags", function()
+    local ch = udp()
+    local result
+    async.spawn(function()
+      local msg = wsarecv.msg { buffers = wsarecv.buffer(4), control = 64 }
+      local n, flags = async.recvmsg(ch.rx, msg)
+      local a, b, c, d = async.recvmsg(ch.rx, msg)     -- too long
+      result = { n, flags, msg:name(), a, b, c, d, msg.flags }
+    end)
+    async.spawn(function()
+      ch.send("abc")
+      ch.send("too long")
+    end)
+    async.run()
+    assert.are.same({ 3, 0, "127.0.0.1", nil, "WSAEMSGSIZE", 10040, 4,
+      wsarecv.MSG_TRUNC }, { result[1], result[2], result[3], result[4],
+      result[5], result[6], result[7], result[8] })
+  end)
+
+  it("returns nil, name, code for a receive that fails to start", function()
+    local ch = udp()
+    ch.rx:close()
+    local r
+    async.spawn(function() r = H.pack(async.recv(ch.rx, wsarecv.buffer(4))) end)
+    async.run()
+    assert.are.same({ nil, "WSAENOTSOCK", 10038, n = 4 }, r)
+  end)
+
+  it("a receive aborted by close completes with WSA_OPERATION_ABORTED", function()
+    local ch = udp()
+    local r
+    async.spawn(function() r = H.pack(async.recv(ch.rx, wsarecv.buffer(4))) end)
+    async.spawn(function()
+      async.sleep(10)
+      ch.rx:close()
+    end)
+    async.run()
+    assert.are.same({ nil, "WSA_OPERATION_ABORTED", 995, 0, n = 4 }, r)
+  end)
+
+  it("sleep: tasks wake in deadline order; sleep(0) lets the others run", function()
+    local order = {}
+    for _, ms in ipairs { 30, 10, 20 } do
+      async.spawn(function()
+        async.sleep(ms)
+        order[#order + 1] = ms
+      end)
+    end
+    async.spawn(function()
+      for i = 1, 3 do
+        order[#order + 1] = "y" .. i
+        async.sleep(0)
+      end
+    end)
+    local t0 = wsarecv.now()
+    async.run()
+    local took = wsarecv.now() - t0
+    assert.are.same({ "y1", "y2", "y3", 10, 20, 30 }, order)
+    assert.is_true(took >= 0.029, "took " .. took)
+  end)
+
+  it("an error in a task comes out of run with the task's traceback", function()
+    local ch = udp()
+    local function deep_in_the_task() error("task failed here") end
+    async.spawn(function()
+      async.recv(ch.rx, wsarecv.buffer(4))
+      deep_in_the_task()
+    end)
+    async.spawn(function() ch.send("go") end)
+    local ok, err = pcall(async.run)
+    assert.is_false(ok)
+    assert.matches("task failed here", err)
+    assert.matches("deep_in_the_task", err)
+    assert.are.equal(0, async.count())
+  end)
+
+  it("refuses calls outside a task, and from a routine, clearly", function()
+    local ch = udp()
+    assert.matches("not inside a task",
+      H.raised(async.recv, ch.rx, wsarecv.buffer(4)))
+    assert.matches("not inside a task", H.raised(async.sleep, 1))
+    local err
+    ch.rx:WSARecv(wsarecv.buffer(4), 0, nil, function()
+      err = H.raised(async.recv, ch.rx, wsarecv.buffer(4))
+    end)
+    ch.send("x")
+    assert.is_true(H.wait_for(function() return err ~= nil end))
+    assert.matches("not inside a task", err)
+    -- a task that enters an alertable wait runs routines on its own thread:
+    -- a routine there cannot suspend the task
+    local inner
+    async.spawn(function()
+      ch.rx:WSARecv(wsarecv.buffer(4), 0, nil, function()
+        inner = H.raised(async.sleep, 1)
+      end)
+      ch.send("y")
+      H.wait_for(function() return inner ~= nil end)
+    end)
+    async.run()
+    assert.matches("cannot suspend here", inner)
+    assert.matches("bad argument #1 to 'spawn'", H.raised(async.spawn, 42))
+    assert.matches("bad argument #1 to 'sleep'", H.raised(async.sleep, -1))
+  end)
+
+  it("drops a task suspended by a foreign yield, with a clear error", function()
+    async.spawn(function() coroutine.yield("mine") end)
+    assert.matches("yielded outside wsarecv.async", H.raised(async.run))
+    assert.are.equal(0, async.count())      -- nobody could resume it
+  end)
+
+  it("keeps a steady stream of receives free of allocation", function()
+    local ch = udp()
+    local N = 10000
+    local done, kb
+    local received
+    async.spawn(function()
+      local buf = wsarecv.buffer(64)
+      local recv = async.recv
+      for i = 1, N do
+        if i == 1001 then
+          collectgarbage("collect")
+          collectgarbage("stop")
+          kb = collectgarbage("count")
+        end
+        local n = recv(ch.rx, buf)
+        if not n then error("receive failed") end
+        received = i
+      end
+      kb = collectgarbage("count") - kb
+      collectgarbage("restart")
+      done = true
+    end)
+    received = 0
+    async.spawn(function()
+      -- bursts of 50, each once the previous is in (the kernel's buffer
+      -- holds them all); a lost datagram ends the test by closing rx
+      local tx, addr, port = ch.tx, ch.addr, ch.port
+      local deadline = wsarecv.now() + 20
+      for b = 1, N / 50 do
+        for _ = 1, 50 do tx:sendto("0123456789", addr, port) end
+        while received < b * 50 do
+          if wsarecv.now() > deadline then ch.rx:close() return end
+          async.sleep(0)
+        end
+      end
+    end)
+    async.run()
+    collectgarbage("restart")
+    assert.is_true(done)
+    print(("[measure] async: %.1f KiB of Lua heap growth over %d receives "
+      .. "(after 1000 to warm up)"):format(kb, N - 1000))
+    assert.is_true(kb < 64, kb .. " KiB")
+  end)
+end)

@@ -1,0 +1,169 @@
+-- wsarecv.luv: wsarecv driven from luv's loop (Debian's lua-luv).  Every
+-- datagram delivered, the process idle between bursts, the added latency
+-- printed; routines never nested; errors out of adapter.run().
+local wsarecv = require "wsarecv"
+local uv = require "luv"
+local adapter = require "wsarecv.luv"
+local async = require "wsarecv.async"
+local H = require "spec.support.helpers"
+
+local T = H.tracker()
+
+before_each(function() adapter.attach(uv) end)
+
+after_each(function()
+  adapter.detach()
+  T.cleanup(function() H.drain(50, true) end)
+  uv.run("nowait")                   -- let luv close the adapter's handles
+end)
+
+local function udp() return H.udp("inet", "127.0.0.1", { socket = T.socket }) end
+
+-- a luv timer calling f(i) every `ms` for n ticks, then after(): returns
+-- nothing; the loop ends when every handle is closed
+local function every(ms, n, f, after)
+  local t, i = uv.new_timer(), 0
+  t:start(ms, ms, function()
+    i = i + 1
+    if i > n then
+      t:close()
+      if after then after() end
+      return
+    end
+    f(i)
+  end)
+end
+
+-- a luv timer that stops the loop after `s` seconds, whatever happens
+local function guard(s)
+  local t = uv.new_timer()
+  t:start(math.floor(s * 1000), 0, function() t:close(); uv.stop() end)
+  return t
+end
+
+local function median(t)
+  table.sort(t)
+  return t[(#t + 1) // 2] or 0
+end
+
+describe("wsarecv.luv", function()
+  it("delivers every datagram from luv callbacks; idle between bursts", function()
+    local chans, logs, lat = {}, {}, {}
+    local depth, maxdepth = 0, 0
+    local sent_at = 0
+    for i = 1, 2 do
+      chans[i], logs[i] = udp(), {}
+      for _ = 1, 4 do
+        local buf = wsarecv.buffer(64)
+        local function routine(err, n, ov)
+          if err then return end
+          depth = depth + 1
+          maxdepth = math.max(maxdepth, depth)
+          local log = logs[i]
+          log[#log + 1] = buf:sub(1, n)
+          if #log % 20 == 1 then lat[#lat + 1] = wsarecv.now() - sent_at end
+          chans[i].rx:WSARecv(buf, 0, ov, routine)
+          depth = depth - 1
+        end
+        chans[i].rx:WSARecv(buf, 0, nil, routine)
+      end
+    end
+    local idle_cpu, idle_wall
+    local g = guard(20)
+    -- 10 bursts of 20 datagrams per socket, 50 ms apart; then 500 ms idle
+    -- (latency: from the end of the sending callback -- the loop is then
+    -- free -- to the first routine of the burst)
+    every(50, 10, function(b)
+      for k = 1, 20 do
+        for i = 1, 2 do chans[i].send(("%d.%d"):format(b, k)) end
+      end
+      sent_at = wsarecv.now()
+    end, function()
+      local c0, t0 = os.clock(), wsarecv.now()
+      local t = uv.new_timer()
+      t:start(500, 0, function()
+        idle_cpu, idle_wall = os.clock() - c0, wsarecv.now() - t0
+        t:close()
+        g:close()
+        adapter.detach()             -- nothing left: uv.run returns
+      end)
+    end)
+    adapter.run()
+    for i = 1, 2 do
+      assert.are.equal(200, #logs[i])
+      for j = 1, 200 do
+        assert.are.equal(("%d.%d"):format((j - 1) // 20 + 1, (j - 1) % 20 + 1),
+          logs[i][j])
+      end
+    end
+    assert.are.equal(1, maxdepth)
+    print(("[measure] luv: idle CPU %.2f ms over %.0f ms; latency, sender's "
+      .. "callback returns -> routine, first datagram of a burst: median %.0f us, max %.0f us "
+      .. "(%d bursts)"):format(idle_cpu * 1000, idle_wall * 1000,
+      median(lat) * 1e6, lat[#lat] * 1e6, #lat))
+    assert.is_true(idle_cpu < 0.05, "idle CPU " .. idle_cpu)
+  end)
+
+  it("raises a routine's error from adapter.run(), then goes on", function()
+    local ch = udp()
+    local seen = {}
+    local function routine(err, n, ov)
+      if err then return end
+      seen[#seen + 1] = n
+      if #seen == 1 then error("routine failed") end
+      if #seen < 3 then ch.rx:WSARecv(wsarecv.buffer(8), 0, ov, routine) end
+    end
+    ch.rx:WSARecv(wsarecv.buffer(8), 0, nil, routine)
+    ch.rx:WSARecv(wsarecv.buffer(8), 0, nil, routine)
+    ch.send("a")
+    ch.send("bb")
+    local g = guard(5)
+    local ok, err = pcall(adapter.run)
+    assert.is_false(ok)
+    assert.matches("routine failed", tostring(err))
+    assert.are.same({ 1 }, seen)
+    -- the second completion was kept; the next run delivers it, then more
+    every(10, 1, function() ch.send("ccc") end)
+    local t = uv.new_timer()
+    t:start(200, 0, function() t:close(); g:close(); uv.stop() end)
+    adapter.run()
+    assert.are.same({ 1, 2, 3 }, seen)
+  end)
+
+  it("hands the error over with adapter.error() after a bare uv.run()", function()
+    local ch = udp()
+    ch.rx:WSARecv(wsarecv.buffer(8), 0, nil, function() error("oops") end)
+    ch.send("a")
+    local g = guard(5)
+    uv.run()                            -- stopped by the adapter
+    g:close()
+    assert.matches("oops", tostring(adapter.error()))
+    assert.is_nil(adapter.error())
+  end)
+
+  it("runs wsarecv.async tasks, their timers included", function()
+    local ch = udp()
+    local got, woke = {}, nil
+    async.spawn(function()
+      local buf = wsarecv.buffer(16)
+      for _ = 1, 3 do
+        local n = assert(async.recv(ch.rx, buf))
+        got[#got + 1] = buf:sub(1, n)
+      end
+    end)
+    async.spawn(function()
+      local t0 = wsarecv.now()
+      async.sleep(30)
+      woke = wsarecv.now() - t0
+      for i = 1, 3 do ch.send("t" .. i) end
+    end)
+    local g = guard(5)
+    local t = uv.new_timer()
+    t:start(10, 10, function()
+      if async.count() == 0 then t:close(); g:close(); adapter.detach() end
+    end)
+    adapter.run()
+    assert.are.same({ "t1", "t2", "t3" }, got)
+    assert.is_true(woke >= 0.029, "woke after " .. tostring(woke))
+  end)
+end)
