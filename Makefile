@@ -140,3 +140,23 @@ docs:
 	$(LUA) docs/check.lua
 	@rm -rf $(BUILD)/docs
 	ldoc -d $(BUILD)/docs .
+
+# Windows: mingw-w64 and Wine 8 from Debian (scripts/windows/).
+# windows-deps: the packages and a private wine prefix (build-win/wineprefix);
+# windows-lua: Lua 5.4 for Windows from Debian's source (build-win/lua.exe,
+# lua54.dll, include/, lib/liblua54.a), busted and its C parts beside it, and
+# lua/ copied to build-win/lua/, so `scripts/windows/lua script.lua` (or
+# `wine build-win/lua.exe script.lua`) works from any directory;
+# windows-test-harness: a probe module and its specs under Wine.
+.PHONY: windows-deps windows-lua windows-test-harness
+
+windows-deps:
+	@sh scripts/windows/deps.sh
+
+windows-lua: windows-deps
+	@sh scripts/windows/lua.sh
+	@sh scripts/windows/busted.sh
+	@cp -R lua/. build-win/lua/
+
+windows-test-harness: windows-lua
+	@sh scripts/windows/harness.sh
