@@ -1,9 +1,11 @@
 --- docs/check.lua: the reference names everything the module has.
 --
 -- Loads `wsarecv` and fails (exit 1) when a name of the module table, a
--- method or metamethod of its types, a field of an overlapped object or a
--- msg, an error name or a socket option is missing from docs/reference.md,
--- or a public name is missing from docs/meta.lua.  Also checks that every
+-- function of the Lua submodules (wsarecv.async, wsarecv.luv,
+-- wsarecv.socket), a method or metamethod of its types, a field of an
+-- overlapped object or a msg, an error name or a socket option is missing
+-- from docs/reference.md, or a public name is missing from docs/meta.lua.
+-- Names starting with "_" other than _VERSION are internal and skipped.  Also checks that every
 -- option docs/reference.md lists is one setsockopt knows, and that every
 -- ```lua block of the reference and docs/meta.lua compile.
 --
@@ -53,9 +55,69 @@ end
 -- The module table
 -- ---------------------------------------------------------------------
 
+-- Names starting with an underscore, except _VERSION, are the Lua face's
+-- internal hooks (wsarecv._add_source, used by wsarecv.async): not API.
+local function public(name)
+  return name == "_VERSION" or name:sub(1, 1) ~= "_"
+end
+
 for _, name in ipairs(sorted_keys(wsarecv)) do
-  need(ref, "wsarecv." .. name, "reference.md", "module name " .. name)
-  need(meta, name, "meta.lua", "module name " .. name)
+  if public(name) then
+    need(ref, "wsarecv." .. name, "reference.md", "module name " .. name)
+    if type(wsarecv[name]) == "function" then
+      need(meta, "function wsarecv." .. name .. "(", "meta.lua",
+           "module function " .. name)
+    else
+      need(meta, "@field " .. name .. " ", "meta.lua", "module field " .. name)
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------
+-- The Lua submodules: every function each exports, by the name the
+-- reference and meta.lua give the module (`local async = require
+-- "wsarecv.async"`, ...).  The names come from the loaded module and from
+-- its source (so a module whose library is missing here, LuaSocket for
+-- wsarecv.socket, is still checked).
+-- ---------------------------------------------------------------------
+
+local submodules = {
+  { name = "wsarecv.async", path = "lua/wsarecv/async.lua", alias = "async",
+    class = "wsarecv.async" },
+  { name = "wsarecv.luv", path = "lua/wsarecv/luv.lua", alias = "adapter",
+    class = "wsarecv.luv" },
+  -- its class is not "wsarecv.socket": that is the socket type's
+  { name = "wsarecv.socket", path = "lua/wsarecv/socket.lua", alias = "ws",
+    class = "wsarecv.luasocket" },
+}
+
+for _, sub in ipairs(submodules) do
+  local names = {}
+  local ok, mod = pcall(require, sub.name)
+  if ok and type(mod) == "table" then
+    for k, v in pairs(mod) do
+      if type(k) == "string" and type(v) == "function" then names[k] = true end
+    end
+  else
+    print(("docs/check.lua: %s does not load here (%s): checking the "
+           .. "names its source exports"):format(sub.name,
+           tostring(mod):match("^[^\n]*")))
+  end
+  local src = assert(slurp(sub.path))
+  for k in src:gmatch("\nfunction M%.([%w_]+)") do names[k] = true end
+  for k in src:gmatch("\nM%.([%w_]+)%s*=%s*function") do names[k] = true end
+  need(ref, 'require "' .. sub.name .. '"', "reference.md",
+       "module " .. sub.name)
+  need(meta, "@class " .. sub.class, "meta.lua", "module " .. sub.name)
+  for _, name in ipairs(sorted_keys(names)) do
+    if public(name) then
+      local qualified = sub.alias .. "." .. name
+      need(ref, qualified .. "(", "reference.md",
+           sub.name .. " function " .. name)
+      need(meta, "function " .. qualified .. "(", "meta.lua",
+           sub.name .. " function " .. name)
+    end
+  end
 end
 
 -- ---------------------------------------------------------------------
