@@ -5,7 +5,8 @@
 -- the server's `workspace.library` setting at this file (or at the
 -- directory the rock installs it in).  The behaviour of each name is in
 -- docs/reference.md; this file only states types.  Never loaded at run
--- time.
+-- time.  The Lua modules wsarecv.luv, wsarecv.socket and wsarecv.async
+-- are annotated as classes near the end (see there how to use them).
 -- luacheck: ignore (stubs: unused arguments, long signature lines)
 
 ---@alias wsarecv.errname
@@ -165,12 +166,15 @@ function wsarecv.buffer(size_or_string) end
 ---@return integer? code
 function wsarecv.socket(family, type, protocol) end
 
----Adopt an existing descriptor; wsarecv owns it from then on.
----@param fd integer
+---Adopt an existing descriptor; wsarecv owns it from then on.  With
+---`opts.dup` true, adopt a duplicate instead: the caller keeps `fd`, and
+---each side closes its own.
+---@param fd integer 0..2^31-1
+---@param opts? { dup?: boolean }
 ---@return wsarecv.socket|nil sock
----@return wsarecv.errname? err
+---@return wsarecv.errname? err "WSAENOTSOCK": no open descriptor
 ---@return integer? code
-function wsarecv.wrap(fd) end
+function wsarecv.wrap(fd, opts) end
 
 ---A new, reusable overlapped object (WSAOVERLAPPED).
 ---@return wsarecv.overlapped
@@ -181,8 +185,9 @@ function wsarecv.overlapped() end
 ---@return wsarecv.msg
 function wsarecv.msg(fields) end
 
----Alertable: run routines and let I/O progress.  True while anything is
----still outstanding.
+---Alertable: run routines and let I/O progress (and, once wsarecv.async
+---is loaded, the async tasks that are due).  True while anything is still
+---outstanding.
 ---@param mode? wsarecv.runmode default "default"
 ---@return boolean|nil more
 ---@return wsarecv.errname? err
@@ -207,6 +212,42 @@ function wsarecv.SleepEx(ms, alertable) end
 ---@return wsarecv.errname? err
 ---@return integer? code
 function wsarecv.WSAWaitForMultipleEvents(ovs, waitall, ms, alertable) end
+
+---A descriptor readable whenever wsarecv has work (I/O to move, routines
+---to run): watch it for reading, then call `wsarecv.run("nowait")`.
+---Made on the first call, closed with the Lua state: do not close it.
+---@return integer|nil fd
+---@return wsarecv.errname? err "WSAEMFILE", "WSAENOBUFS"
+---@return integer? code
+function wsarecv.pollfd() end
+
+---The same as `wsarecv.pollfd`, under the name LuaSocket's `socket.select`
+---calls: `socket.select({wsarecv}, nil, wsarecv.timeout())` works.
+---@return integer|nil fd
+---@return wsarecv.errname? err
+---@return integer? code
+function wsarecv.getfd() end
+
+---The events to watch `pollfd()` for (cqueues' pollable protocol).
+---@return "r"
+function wsarecv.events() end
+
+---Seconds until `wsarecv.run("nowait")` must be called anyway: 0 when
+---there is work now, nil when only `pollfd()` can bring work.
+---@return number? seconds
+function wsarecv.timeout() end
+
+---How many completions wait for an alertable wait.
+---@return integer
+function wsarecv.ready() end
+
+---Keep `pollfd()` readable (and `timeout()` 0) until the next alertable
+---wait.
+function wsarecv.wake() end
+
+---A monotonic clock: seconds (a float) from an arbitrary start.
+---@return number seconds
+function wsarecv.now() end
 
 ---The one-line meaning of an error name or code.
 ---@param name_or_code wsarecv.errname|string|integer
@@ -437,6 +478,111 @@ function msg:name() end
 ---The last message's control messages, one table each.
 ---@return wsarecv.cmsg[]
 function msg:control() end
+
+-- ---------------------------------------------------------------------
+-- The Lua modules: wsarecv.luv, wsarecv.socket, wsarecv.async
+--
+-- This file is the annotation of `require "wsarecv"` only; for the other
+-- three, name their class where they are loaded:
+--   local adapter = require "wsarecv.luv" --[[@as wsarecv.luv]]
+--   local ws = require "wsarecv.socket" --[[@as wsarecv.luasocket]]
+--   local async = require "wsarecv.async" --[[@as wsarecv.async]]
+-- ---------------------------------------------------------------------
+
+---`require "wsarecv.luv"`: drive wsarecv from luv's loop.
+---@class wsarecv.luv
+local adapter = {}
+
+---Watch `wsarecv.pollfd()` and `wsarecv.timeout()` from luv's default
+---loop; routines then run from luv callbacks.  Raises when already
+---attached.
+---@param uv? table the luv module (default `require "luv"`)
+---@return wsarecv.luv adapter
+function adapter.attach(uv) end
+
+---Stop watching and close the adapter's luv handles (wsarecv keeps its
+---operations).  Not from inside a routine; let luv's loop run once
+---afterwards so that it frees the handles.
+function adapter.detach() end
+
+---`uv.run(mode)`; raises the error a routine raised.  Raises when not
+---attached.
+---@param mode? "default"|"once"|"nowait"
+---@return boolean running what uv.run returns
+function adapter.run(mode) end
+
+---The error a routine raised, once, or nil (for code that calls uv.run
+---itself).
+---@return any err
+function adapter.error() end
+
+---`require "wsarecv.socket"`: wsarecv with LuaSocket (its class is not
+---named wsarecv.socket: that is the socket type).
+---@class wsarecv.luasocket
+local ws = {}
+
+---A wsarecv socket on a duplicate of a LuaSocket object's descriptor:
+---each library closes its own.
+---@param luasock table a LuaSocket object (it has `getfd`)
+---@return wsarecv.socket|nil sock
+---@return wsarecv.errname? err "WSAENOTSOCK": the object has no descriptor
+---@return integer? code
+function ws.wrap(luasock) end
+
+---`socket.select` as an alertable wait: wsarecv's routines run while it
+---waits; it returns when one of the caller's sockets is ready, or after
+---`timeout` seconds (nil or negative: no limit) with `{}, {}, "timeout"`.
+---@param recvt? table sockets to read from
+---@param sendt? table sockets to write to
+---@param timeout? number seconds
+---@return table readable
+---@return table writable
+---@return string? err "timeout", or socket.select's error
+function ws.select(recvt, sendt, timeout) end
+
+---`require "wsarecv.async"`: coroutine tasks on overlapped receives.
+---@class wsarecv.async
+local async = {}
+
+---Start a task: `fn(...)` runs in a new coroutine from the next wait that
+---runs tasks (async.run, or wsarecv.run under an adapter).
+---@param fn function|table callable
+---@param ... any its arguments
+---@return thread task
+function async.spawn(fn, ...) end
+
+---One WSARecv; the task waits for its completion.  Raises outside a task.
+---@param sock wsarecv.socket
+---@param buffers wsarecv.wsabufs
+---@param flags? integer input flags (default 0)
+---@return integer|nil bytes
+---@return integer|wsarecv.errname flags_or_err output flags, or the error name
+---@return integer? code
+---@return integer? placed bytes placed by a failed receive
+function async.recv(sock, buffers, flags) end
+
+---One WSARecvMsg; the task waits for its completion.  Raises outside a
+---task.
+---@param sock wsarecv.socket
+---@param msg wsarecv.msg
+---@return integer|nil bytes
+---@return integer|wsarecv.errname flags_or_err output flags, or the error name
+---@return integer? code
+---@return integer? placed bytes placed by a failed receive
+function async.recvmsg(sock, msg) end
+
+---Suspend the task for ms milliseconds (0: let the other due tasks run
+---first).  Raises outside a task.
+---@param ms number 0 or more
+function async.sleep(ms) end
+
+---Run wsarecv as the main loop until every task has ended; a task's error
+---comes out of here with its traceback.
+function async.run() end
+
+---How many tasks have not ended.
+---@return integer
+function async.count() end
 
 -- ---------------------------------------------------------------------
 -- Control messages (msg:control())
