@@ -103,7 +103,18 @@ static int l_buf_gc(lua_State *L) {
   return 0;
 }
 
-/*** wsarecv.buffer(size | string) -> buffer */
+/*** @module wsarecv */
+
+/***
+A new buffer: `size` zero bytes, or a copy of `string`.
+The memory behind a WSABUF, made once and reused: a receive into it
+allocates nothing, and its bytes never move while it lives.
+@function buffer
+@tparam int|string size_or_string a size (0 or more), or the bytes to copy
+@treturn buffer the buffer
+@raise a negative or non-integer size; `not enough memory for a buffer of
+N bytes` when the machine cannot allocate it
+*/
 static int l_buffer(lua_State *L) {
   size_t len;
   const char *init = NULL;
@@ -126,7 +137,21 @@ static int l_buf_len(lua_State *L) {
   return 1;
 }
 
-/*** buf:sub([i [, j]]) -> string, with string.sub's rules */
+/***
+A buffer: a fixed-capacity block of bytes that receives write into.
+`#buf` is its capacity (0 once closed); `tostring(buf)` gives
+`wsarecv.buffer (N bytes): 0x...`, never the content; `local buf <close>`
+closes it.  Any method on a closed buffer raises `buffer is closed`.
+@type buffer
+*/
+
+/***
+Bytes `i..j` as a string, with `string.sub`'s rules.
+@function buffer:sub
+@tparam[opt=1] int i first position (negative: from the end)
+@tparam[opt=-1] int j last position
+@treturn string the bytes
+*/
 static int l_sub(lua_State *L) {
   lwr_buf *b = lwr_checkbuffer(L, 1);
   size_t i = posrelat(luaL_optinteger(L, 2, 1), b->len);
@@ -136,7 +161,13 @@ static int l_sub(lua_State *L) {
   return 1;
 }
 
-/*** buf:byte([i [, j]]) -> integers, with string.byte's rules */
+/***
+Bytes `i..j` as integers, with `string.byte`'s rules.
+@function buffer:byte
+@tparam[opt=1] int i first position
+@tparam[opt=i] int j last position
+@return the bytes, one integer each (nothing outside the buffer)
+*/
 static int l_byte(lua_State *L) {
   lwr_buf *b = lwr_checkbuffer(L, 1);
   lua_Integer pi;
@@ -160,7 +191,14 @@ static int l_byte(lua_State *L) {
   return (int)n;
 }
 
-/*** buf:write(pos, str) -> number of bytes written */
+/***
+Copy `data` into the buffer from position `pos`.
+@function buffer:write
+@tparam int pos 1-based; `#buf + 1` only for an empty string
+@tparam string data the bytes
+@treturn int the number of bytes written, `#data`
+@raise a position outside `1..#buf + 1`, or data that does not fit
+*/
 static int l_write(lua_State *L) {
   lwr_buf *b = lwr_checkbuffer(L, 1);
   lua_Integer pos = luaL_checkinteger(L, 2);
@@ -175,7 +213,15 @@ static int l_write(lua_State *L) {
   return 1;
 }
 
-/*** buf:fill(byte [, i [, j]]) -> buf */
+/***
+Set bytes `i..j` (`string.sub`'s rules, default all) to `byte`.
+@function buffer:fill
+@tparam int|string byte an integer 0..255, or a one-character string
+@tparam[opt=1] int i first position
+@tparam[opt=-1] int j last position
+@treturn buffer the buffer
+@raise any other byte value
+*/
 static int l_fill(lua_State *L) {
   lwr_buf *b = lwr_checkbuffer(L, 1);
   int v;
@@ -197,6 +243,12 @@ static int l_fill(lua_State *L) {
   return 1;
 }
 
+/***
+Mark the buffer closed (also its `__close`): `#buf` becomes 0 and every
+method raises.  Closing twice does nothing.  A receive already pending on
+it keeps its memory and may still complete into it safely.
+@function buffer:close
+*/
 static int l_close(lua_State *L) {
   lwr_buf *b = anybuffer(L, 1);
   b->closed = 1;

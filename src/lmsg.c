@@ -60,7 +60,18 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
   lua_setiuservalue(L, msgidx, MUV_CONTROL);
 }
 
-/*** wsarecv.msg{buffers = ..., control = n | buffer, flags = 0} -> msg */
+/*** @module wsarecv */
+
+/***
+A new msg: a reusable WSAMSG, which owns the memory a receive through it
+needs (a `WSARecvMsg` allocates nothing).
+@function msg
+@tparam table fields `buffers` (a WSABUF array; nil: none), `control` (the
+control buffer: a size 0..1 MiB, or a buffer; nil: none), `flags` (input
+flags, 0 or `MSG_PEEK`)
+@treturn msg the msg
+@raise a wrong type in any field
+*/
 static int l_msg(lua_State *L) {
   lwr_msg *mo;
   int idx;
@@ -82,7 +93,24 @@ static int l_msg(lua_State *L) {
   return 1;
 }
 
-/*** msg:name() -> source addr, port (a path for unix; nil if none) */
+/***
+A msg.  Fields: `msg.buffers` (the WSABUF array), `msg.controlbuf` (the
+control buffer, or nil), `msg.control = size or buffer` (sets the control
+buffer), `msg.flags` (read: the last receive's output flags; write: the
+input flags), `msg.inflags` (the input flags), `msg.controllen` (control
+bytes the last receive placed; read-only), `msg.pending` (true from the
+post until the completion is delivered; read-only).  Assigning any field
+while it is pending raises, as does assigning an unknown field.
+@type msg
+*/
+
+/***
+The source of the last message.
+@function msg:name
+@treturn[1] string the address (a path on a unix socket)
+@treturn[1] int the port (nil on a unix socket)
+@return[2] nil before any message
+*/
 static int l_name(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   if (mo->m.namelen == 0) {
@@ -175,7 +203,14 @@ static void push_cmsg(lua_State *L, const wr_cmsg *c) {
   }
 }
 
-/*** msg:control() -> array of control-message tables */
+/***
+The last message's control messages, one new table each (`level`, `type`
+and the decoded fields; undecodable ones as `{level, type, data}`), in
+the kernel's order.  It allocates: skip it in a hot loop that does not
+need them.
+@function msg:control
+@treturn table an array of control-message tables
+*/
 static int l_control(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   size_t pos = 0;

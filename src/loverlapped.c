@@ -293,12 +293,57 @@ void lwr_wait_leave(lwr_ctx *c, lua_State *L, lua_State *saved) {
 ** The Lua type
 ** =================================================================== */
 
-/*** wsarecv.overlapped() -> a fresh WSAOVERLAPPED */
+/*** @module wsarecv */
+
+/***
+A new overlapped object, the WSAOVERLAPPED of a receive, reusable for one
+operation after another.
+@function overlapped
+@treturn overlapped the object
+*/
 static int l_overlapped(lua_State *L) {
   newov(L, lwr_ctx_get(L));
   return 1;
 }
 
+/***
+An overlapped object.  Between its post and the delivery of its
+completion it belongs to that operation (posting it again meanwhile gives
+`WSAEINVAL`).  Without a routine it is the event `WSAWaitForMultipleEvents`
+waits for: signalled from its completion until it is posted again.  Only
+`context` can be assigned (others raise `overlapped field 'NAME' is
+read-only`); other names read as nil.  `tostring(ov)` gives
+`wsarecv.overlapped (idle|pending|done): 0x...`.
+@type overlapped
+*/
+
+/***
+The operation is in progress: `true` from the post until it completed
+(its routine may still be waiting to run), else `false`.
+@field overlapped.pending
+*/
+
+/***
+Bytes placed, once completed (nil before).
+@field overlapped.bytes
+*/
+
+/***
+Output flags, once completed (nil before).
+@field overlapped.flags
+*/
+
+/***
+Once completed: the WSA error name of a failed operation, nil for a
+success (and nil before).
+@field overlapped.error
+*/
+
+/***
+Free for the program (the "hEvent as context" idiom): any Lua value, kept
+until replaced; nil at first.  The only assignable field.
+@field overlapped.context
+*/
 /* ov.field: one comparison per field on the hot path (ov.context) */
 static int l_ov_index(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);

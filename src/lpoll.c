@@ -12,7 +12,24 @@
 #include "lpoll.h"
 #include "lwr_aux.h"
 
-/*** wsarecv.pollfd() -> fd: readable whenever wsarecv has work */
+/*** @module wsarecv */
+
+/***
+A descriptor readable whenever wsarecv has work: I/O to move, or
+completions waiting for an alertable wait.  Level-triggered: after
+`run("nowait")` returns, either `ready()` is 0 or it is readable again,
+so nothing is stranded.  Also readable until the next run after a
+receive posted outside a wait, a close, or `wake()`.  Made on the first
+call, the same one after that, closed with the Lua state: do not close
+or read it.  With `events` and `timeout`, cqueues' pollable protocol:
+`cqueues.poll(wsarecv)` works.  Ignores its arguments.
+@function pollfd
+@treturn[1] int the descriptor
+@return[2] nil
+@treturn[2] string `"WSAEMFILE"` or `"WSAENOBUFS"` (the system refused a
+descriptor), `"WSANOTINITIALISED"` (the Lua state closes)
+@treturn[2] int its code
+*/
 static int l_pollfd(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   int fd, r;
@@ -22,13 +39,24 @@ static int l_pollfd(lua_State *L) {
   return 1;
 }
 
-/*** wsarecv.events() -> "r" */
+/***
+The events to watch `pollfd()` for.  Ignores its arguments.
+@function events
+@treturn string `"r"`
+*/
 static int l_events(lua_State *L) {
   lua_pushliteral(L, "r");
   return 1;
 }
 
-/*** wsarecv.timeout() -> seconds until wsarecv must run again, or nil */
+/***
+How long an integrator may wait on `pollfd()` before calling
+`run("nowait")` anyway.  Once wsarecv.async is loaded it includes the
+async timers.  Ignores its arguments.
+@function timeout
+@treturn number|nil seconds: 0 when there is work now, the time until a
+timer is due, or nil when only `pollfd()` can bring work
+*/
 static int l_timeout(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   long ms;
@@ -39,21 +67,37 @@ static int l_timeout(lua_State *L) {
   return 1;
 }
 
-/*** wsarecv.ready() -> completions waiting for an alertable wait */
+/***
+How many completions wait for an alertable wait (their routines have not
+run).
+@function ready
+@treturn int the count
+*/
 static int l_ready(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   lua_pushinteger(L, c->loop ? (lua_Integer)wr_loop_ready(c->loop) : 0);
   return 1;
 }
 
-/*** wsarecv.wake(): pollfd() readable until the next alertable wait */
+/***
+Keep `pollfd()` readable, and `timeout()` 0, until the next alertable
+wait: for work kept outside wsarecv that an integrator asleep on the
+descriptor must notice (`async.spawn` calls it).  Does nothing before the
+first `pollfd()`.
+@function wake
+*/
 static int l_wake(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   if (c->loop) wr_loop_wake(c->loop);
   return 0;
 }
 
-/*** wsarecv.now() -> seconds (a float) on a monotonic clock */
+/***
+A monotonic clock, for timing (instead of `os.clock`, CPU time, or
+`os.time`, whole seconds).
+@function now
+@treturn number seconds (a float) from an arbitrary start
+*/
 static int l_now(lua_State *L) {
   lua_pushnumber(L, (lua_Number)wr_now());
   return 1;

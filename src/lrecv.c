@@ -44,11 +44,43 @@ static int recv_now(lua_State *L, wr_socket *s, int bufidx, wr_msg *m,
   return 3;
 }
 
-/*
-** sock:WSARecv(buffers, flags, ov, routine)
-**   -> 0, bytes, flags                    completed at once
-**   -> nil, "WSA_IO_PENDING", 997         completion later
-**   -> nil, name, code [, bytes]          failed; no completion follows
+/*** @module wsarecv */
+
+/*** @type socket */
+
+/***
+Receive into a WSABUF array: WSARecv.  Nonoverlapped when `ov` and
+`routine` are both nil: it blocks until data came (or `FIONBIO`,
+`SO_RCVTIMEO`).  Otherwise overlapped: it returns at once and the
+completion is delivered exactly once, later, even when it completed at
+once: `routine(err, bytes, ov, flags)` runs in the next alertable wait,
+or (event style, no routine) `ov` is signalled.  Up to `MAX_PENDING`
+operations per socket, filled in posting order.
+@function socket:WSARecv
+@param buffers a buffer, or an array of buffers and `{buf, offset, length}`
+slices (offset 0-based), or `{}` (zero-byte receive)
+@tparam[opt=0] int flags input flags: `MSG_OOB`, `MSG_PEEK`
+(nonoverlapped only), `MSG_WAITALL`, `MSG_PUSH_IMMEDIATE`, `MSG_PARTIAL`
+@tparam[opt] overlapped ov the overlapped object (a fresh one when a
+routine is given without it)
+@tparam[opt] function routine the completion routine `(err, bytes, ov,
+flags)`; err is nil or the WSA error name
+@treturn[1] int 0: completed at once (overlapped: the completion follows)
+@treturn[1] int the bytes placed
+@treturn[1] int the output flags
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed (no completion follows)
+@treturn[3] string the WSA error name: `WSAENOTSOCK`, `WSAESHUTDOWN`,
+`WSAEOPNOTSUPP` (flags), `WSAEINVAL` (ov busy; datagram socket not bound),
+`WSAEFAULT` (a slice outside its buffer), `WSAENOBUFS` (over 1024
+buffers), `WSAEWOULDBLOCK`, `WSAEMSGSIZE`, `WSAECONNRESET`...
+@treturn[3] int its code
+@treturn[3] int the bytes placed, when there were any (always for
+`WSAEMSGSIZE`)
+@raise a wrong type: buffers, a slice's fields, flags, ov, routine; a
+closed buffer
 */
 static int l_WSARecv(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
@@ -71,9 +103,21 @@ static int l_WSARecv(lua_State *L) {
   return lwr_ov_end(L, p.o, r, bytes);
 }
 
-/*
-** sock:WSARecvMsg(msg, ov, routine): WSARecv's results, with msg filled
-** (the source address, the control messages, msg.flags).
+/***
+Receive one message with its source address and control messages:
+WSARecvMsg (datagram and raw sockets).  The same three forms and results
+as `WSARecv`, the output flags being `msg.flags` (`MSG_TRUNC`,
+`MSG_CTRUNC`, `MSG_BCAST`, `MSG_MCAST`); the routine gets the msg fifth,
+`routine(err, bytes, ov, flags, msg)`.
+@function socket:WSARecvMsg
+@tparam msg msg the WSAMSG: its buffers, control buffer and input flags
+(0, or `MSG_PEEK` nonoverlapped)
+@tparam[opt] overlapped ov the overlapped object
+@tparam[opt] function routine the completion routine
+@return as `WSARecv`; `WSAEOPNOTSUPP` on a stream socket or with other
+flags; `WSAEMSGSIZE` when the data or the control messages did not fit;
+`WSAEINVAL` when msg is still pending
+@raise a wrong type
 */
 static int l_WSARecvMsg(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
@@ -110,7 +154,24 @@ static int l_WSARecvMsg(lua_State *L) {
   return lwr_ov_end(L, p.o, r, bytes);
 }
 
-/*** sock:WSAGetOverlappedResult(ov [, wait]) -> bytes, flags | failure */
+/***
+The result of the operation on `ov`, posted on this socket.  While it is
+pending: with `wait` false, let I/O progress once and report
+`WSA_IO_INCOMPLETE`; with `wait` true, block (not alertably) until it
+completes.
+@function socket:WSAGetOverlappedResult
+@tparam overlapped ov the object
+@tparam[opt=false] bool wait block until the operation completes
+@treturn[1] int the bytes placed
+@treturn[1] int the output flags
+@return[2] nil
+@treturn[2] string `WSA_IO_INCOMPLETE` (still pending), `WSAEINVAL`
+(never posted, posted on another socket, or `wait` with a routine), or the
+operation's own failure
+@treturn[2] int its code
+@treturn[2] int the bytes placed by a failed operation, when any (always
+for `WSAEMSGSIZE`)
+*/
 static int l_WSAGetOverlappedResult(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   lwr_ov *o = lwr_checkov(L, 2);
@@ -124,7 +185,17 @@ static int l_WSAGetOverlappedResult(lua_State *L) {
   return 2;
 }
 
-/*** sock:CancelIoEx([ov]) -> 0 | nil, "ERROR_NOT_FOUND", 1168 */
+/***
+Cancel the operation on `ov`, or all the socket's pending operations.
+Each cancelled one completes once with `WSA_OPERATION_ABORTED`, having
+consumed no data; its routine runs in the next alertable wait.
+@function socket:CancelIoEx
+@tparam[opt] overlapped ov the operation to cancel (default: all)
+@treturn[1] int 0
+@return[2] nil
+@treturn[2] string `"ERROR_NOT_FOUND"`: nothing matched
+@treturn[2] int 1168
+*/
 static int l_CancelIoEx(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   lwr_ov *o = lua_isnoneornil(L, 2) ? NULL : lwr_checkov(L, 2);

@@ -97,6 +97,24 @@ static int parse_addr(wr_socket *s, const addr_arg *a,
 ** Constructors
 ** =================================================================== */
 
+/*** @module wsarecv */
+
+/***
+A new socket.  Its descriptor is nonblocking underneath; blocking
+behaviour (and `FIONBIO`, `SO_RCVTIMEO`) is wsarecv's own.
+@function socket
+@tparam string family `"inet"`, `"inet6"` or `"unix"`
+@tparam string type `"stream"`, `"dgram"`, `"raw"` or `"seqpacket"`
+@tparam[opt] string|int protocol `"tcp"`, `"udp"`, `"icmp"`, `"icmpv6"`,
+a protocol number, or nil for the type's default
+@treturn[1] socket the socket
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAEACCES` (raw socket without the privilege),
+`WSAEPROTONOSUPPORT`, `WSAEMFILE`
+@raise an unknown family, type or protocol name; a protocol number outside
+a C `int`
+*/
 static int l_socket(lua_State *L) {
   static const char *const fams[] = {"inet", "inet6", "unix", NULL};
   static const int famv[] = {AF_INET, AF_INET6, AF_UNIX};
@@ -125,6 +143,22 @@ static int l_socket(lua_State *L) {
   return 1;
 }
 
+/***
+Adopt an existing descriptor; wsarecv makes it nonblocking and owns it
+from then on (closing the socket closes it).  With `opts.dup` true it
+adopts a duplicate instead (`F_DUPFD_CLOEXEC`), and the caller keeps
+`fd`: each side closes its own descriptor, and both use one socket.  That
+is how to share a socket with LuaSocket (wsarecv.socket's `wrap`).
+@function wrap
+@tparam int fd the descriptor, 0..2^31-1
+@tparam[opt] table opts `{dup = true}`: adopt a duplicate
+@treturn[1] socket the socket
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAENOTSOCK` for a number that is no open
+descriptor, `WSAEMFILE`
+@raise a negative or too large number; opts not a table
+*/
 /* wrap(fd [, {dup = true}]): adopt fd, or a duplicate the caller keeps */
 static int l_wrap(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
@@ -168,9 +202,54 @@ static int addr_call(lua_State *L,
   return 1;
 }
 
+/***
+A socket: `tostring(sock)` gives `wsarecv.socket (inet/dgram fd=5): 0x...`;
+`__close` and `__gc` close it.  Every method raises when `sock` is not a
+socket or an argument has the wrong type; on a closed socket the methods
+(except close, fileno, pending and WSAGetOverlappedResult) return
+`nil, "WSAENOTSOCK", 10038`.  Addresses are text (`"127.0.0.1"`, `"::1"`,
+`"*"`, a unix path); ports are integers 0..65535.
+@type socket
+*/
+
+/***
+Bind to a local address.
+@function socket:bind
+@tparam string addr the address (a path on a unix socket)
+@tparam[opt] int port 0..65535 (not on a unix socket)
+@treturn[1] int 0
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAEADDRINUSE`, `WSAEADDRNOTAVAIL`, `WSAEACCES`,
+`WSAEINVAL` (already bound), `WSAEAFNOSUPPORT`, `WSAHOST_NOT_FOUND`
+@raise a port out of range; an address with an embedded zero
+*/
 static int l_bind(lua_State *L) { return addr_call(L, wr_bind); }
+/***
+Connect to a peer; blocks until connected unless `FIONBIO` is on.  On a
+datagram socket it sets the default peer and filters what is received.
+@function socket:connect
+@tparam string addr the address (a path on a unix socket)
+@tparam[opt] int port 0..65535
+@treturn[1] int 0
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAECONNREFUSED`, `WSAETIMEDOUT`,
+`WSAENETUNREACH`; under `FIONBIO` `WSAEWOULDBLOCK`, then `WSAEALREADY` or
+`WSAEISCONN`
+*/
 static int l_connect(lua_State *L) { return addr_call(L, wr_connect); }
 
+/***
+Listen for connections (stream and seqpacket sockets).
+@function socket:listen
+@tparam[opt] int backlog default the system's maximum
+@treturn[1] int 0
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAEOPNOTSUPP` on a datagram socket
+@raise a backlog outside a C `int`
+*/
 static int l_listen(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   int backlog = SOMAXCONN, r;
@@ -183,6 +262,16 @@ static int l_listen(lua_State *L) {
   return 1;
 }
 
+/***
+Accept a connection; blocks unless `FIONBIO` is on.
+@function socket:accept
+@treturn[1] socket the new socket, bound and connected
+@treturn[1] string the peer's address
+@treturn[1] int the peer's port (nil on a unix socket)
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAEWOULDBLOCK` under `FIONBIO`, `WSAEOPNOTSUPP`
+*/
 static int l_accept(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   struct sockaddr_storage peer;
@@ -197,6 +286,18 @@ static int l_accept(lua_State *L) {
   return 3;
 }
 
+/***
+Send on a connected socket; blocks while the send buffer is full unless
+`FIONBIO` is on.
+@function socket:send
+@tparam string data the bytes
+@tparam[opt=0] int flags 0, or `MSG_OOB` (stream sockets)
+@treturn[1] int the bytes sent
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAEDESTADDRREQ` (not connected),
+`WSAEOPNOTSUPP` (other flags), `WSAEWOULDBLOCK`, `WSAECONNRESET`
+*/
 static int l_send(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   size_t n, sent;
@@ -210,6 +311,18 @@ static int l_send(lua_State *L) {
   return 1;
 }
 
+/***
+Send a datagram to an address; binds an unbound socket implicitly.
+@function socket:sendto
+@tparam string data the bytes
+@tparam string addr the address (a path on a unix socket)
+@tparam[opt] int port 0..65535 (not on a unix socket)
+@treturn[1] int the bytes sent
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAEACCES` (broadcast without
+`SO_BROADCAST`), `WSAEMSGSIZE`, `WSAEAFNOSUPPORT`, `WSAHOST_NOT_FOUND`
+*/
 static int l_sendto(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   size_t n, sent;
@@ -227,6 +340,16 @@ static int l_sendto(lua_State *L) {
   return 1;
 }
 
+/***
+Shut down one or both directions.  After `"receive"`, pending and new
+receives fail with `WSAESHUTDOWN`, consuming nothing.
+@function socket:shutdown
+@tparam[opt="both"] string how `"receive"`, `"send"` or `"both"`
+@treturn[1] int 0
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAENOTCONN`
+*/
 static int l_shutdown(lua_State *L) {
   static const char *const hows[] = {"receive", "send", "both", NULL};
   static const int howv[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
@@ -286,6 +409,19 @@ static long check_optvalue(lua_State *L, int idx, const wr_sockopt *o) {
   }
 }
 
+/***
+Set a socket option (the reference lists them all, with their kinds).
+@function socket:setsockopt
+@tparam string name the Winsock or BSD name, `"SO_RCVBUF"`, `"IP_PKTINFO"`...
+@param value a boolean or an integer; `{group, interface}` for the
+membership options
+@treturn[1] int 0
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAENOPROTOOPT`, `WSAEINVAL`, `WSAEACCES`
+@raise an unknown name; a read-only option; a value of the wrong kind or
+out of range
+*/
 static int l_setsockopt(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   const wr_sockopt *o = checkopt(L, 2);
@@ -310,6 +446,17 @@ static int l_setsockopt(lua_State *L) {
   return 1;
 }
 
+/***
+Read a socket option.
+@function socket:getsockopt
+@tparam string name the option's name
+@treturn[1] bool|int the value: a boolean for on/off options, else an
+integer
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAENOPROTOOPT`
+@raise an unknown name; a set-only (membership) option
+*/
 static int l_getsockopt(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   const wr_sockopt *o = checkopt(L, 2);
@@ -339,20 +486,54 @@ static int name_call(lua_State *L,
   return push_addr(L, &sa, len);
 }
 
+/***
+The local address.
+@function socket:getsockname
+@treturn[1] string the address (a path on a unix socket, `""` unnamed)
+@treturn[1] int the port (nil on a unix socket)
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code
+*/
 static int l_getsockname(lua_State *L) { return name_call(L, wr_getsockname); }
+/***
+The peer's address.
+@function socket:getpeername
+@treturn[1] string the address
+@treturn[1] int the port (nil on a unix socket)
+@return[2] nil
+@treturn[2] string the WSA error name
+@treturn[2] int its code: `WSAENOTCONN`
+*/
 static int l_getpeername(lua_State *L) { return name_call(L, wr_getpeername); }
 
+/***
+The descriptor.
+@function socket:fileno
+@treturn int the descriptor, -1 once closed
+*/
 static int l_fileno(lua_State *L) {
   lua_pushinteger(L, wr_socket_fd(lwr_checksocket(L, 1)));
   return 1;
 }
 
+/***
+How many overlapped receives are pending on the socket.
+@function socket:pending
+@treturn int the count (0 once closed)
+*/
 static int l_pending(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)wr_socket_pending(lwr_checksocket(L, 1)));
   return 1;
 }
 
-/*** sock:close() -> 0; every pending operation completes, aborted */
+/***
+Close the socket (also its `__close`): every pending operation completes
+once, with `WSA_OPERATION_ABORTED`, then the descriptor is closed.
+Closing again does nothing.
+@function socket:close
+@treturn int 0
+*/
 static int l_close(lua_State *L) {
   lwr_sock *so = tosock(L, 1);
   if (so->s) wr_close(so->s);

@@ -60,7 +60,38 @@ static int check_ms(lua_State *L, int idx, long *out) {
   return 0;
 }
 
-/*** wsarecv.run([mode]) -> true while operations are outstanding */
+/***
+Windows-style overlapped receive (WSARecv, WSARecvMsg) for Lua 5.4.
+`require "wsarecv"` gives buffers, sockets, overlapped objects and msgs,
+and receives whose completion routines run as Lua callbacks in alertable
+waits (`run`, `SleepEx`, `WSAWaitForMultipleEvents`), or from another
+library's loop through `pollfd`.  Failures from the network or the data
+return `nil, name, code`; wrong argument types raise.  The topic
+`reference` is the complete reference, with examples, and `loops` the
+guide to event loops and coroutines; the modules wsarecv.luv,
+wsarecv.socket and wsarecv.async have pages of their own.
+@module wsarecv
+*/
+
+/***
+Alertable: run the queued routines and let I/O progress.  `"default"`
+waits until nothing is outstanding (no pending operation, no queued
+routine); `"once"` runs the queued routines, or if there were none and
+operations are pending waits for one I/O event and runs what it
+completed; `"nowait"` polls I/O once without waiting and runs the
+routines: the call an integrator makes from another library's loop.
+Once wsarecv.async is loaded, it also resumes the async tasks that are
+due.  An error a routine raised stops the delivery and is raised again
+here, with the routine's traceback; the rest stay queued.
+@function run
+@tparam[opt="default"] string mode `"default"`, `"once"` or `"nowait"`
+@treturn[1] bool true while operations are pending, routines queued or
+async tasks left
+@return[2] nil
+@treturn[2] string `"WSANOTINITIALISED"` while the Lua state closes
+@treturn[2] int 10093
+@raise any other mode; a routine's error
+*/
 static int l_run(lua_State *L) {
   static const char *const modes[] = {"default", "once", "nowait", NULL};
   static const int modev[] = {WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT};
@@ -76,7 +107,21 @@ static int l_run(lua_State *L) {
   return 1;
 }
 
-/*** wsarecv.SleepEx(ms, alertable) -> 0 | "WAIT_IO_COMPLETION" */
+/***
+Wait `ms` milliseconds while I/O progresses.  Alertable (`alertable`
+true), it returns as soon as routines ran; `SleepEx(0, true)` runs the
+routines that are ready and returns.
+@function SleepEx
+@tparam[opt] int ms the timeout; nil, -1 or 0xFFFFFFFF (`INFINITE`): none
+@tparam[opt=false] bool alertable run routines
+@treturn[1] int|string `0` when the time ran out, `"WAIT_IO_COMPLETION"`
+when routines ran
+@return[2] nil
+@treturn[2] string `"WSAEINVAL"`: a timeout above 0xFFFFFFFE, or an
+infinite wait nothing could end (no operation pending)
+@treturn[2] int 10022
+@raise other negative values, fractions, NaN; a routine's error
+*/
 static int l_SleepEx(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   long ms;
@@ -98,6 +143,26 @@ static int l_SleepEx(lua_State *L) {
 
 #define WSA_MAXIMUM_WAIT_EVENTS 64
 
+/***
+Wait until overlapped objects are signalled (their operations completed).
+An object is signalled from its completion until it is posted again.
+@function WSAWaitForMultipleEvents
+@tparam overlapped|{overlapped,...} ovs one object, or an array of 1 to
+`WSA_MAXIMUM_WAIT_EVENTS` (64)
+@tparam[opt=false] bool waitall wait until all are signalled
+@tparam[opt] int ms the timeout, as for `SleepEx`
+@tparam[opt=false] bool alertable run routines (and return once some ran)
+@treturn[1] int|string the 1-based index of the first signalled object
+(`#ovs` with `waitall`), `"WSA_WAIT_TIMEOUT"`, or
+`"WSA_WAIT_IO_COMPLETION"` when routines ran first
+@return[2] nil
+@treturn[2] string `"WSA_INVALID_PARAMETER"` (an empty or too long
+array), `"WSAEINVAL"` (a too long timeout, or an infinite wait that could
+never end)
+@treturn[2] int its code
+@raise an item that is not an overlapped object; a bad timeout; a
+routine's error
+*/
 /*
 ** wsarecv.WSAWaitForMultipleEvents(ovs, waitall, ms, alertable)
 **   -> index | "WSA_WAIT_TIMEOUT" | "WSA_WAIT_IO_COMPLETION"
@@ -146,7 +211,12 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
 ** Errors, and the seam of the Lua face
 ** =================================================================== */
 
-/*** wsarecv.strerror(name | code) -> one-line meaning */
+/***
+The meaning of an error name or code, one line of English.
+@function strerror
+@tparam string|int name_or_code `"WSAEMSGSIZE"` or 10040
+@treturn string the meaning, or `unknown error X`
+*/
 static int l_strerror(lua_State *L) {
   const wr_error_info *e;
   if (lua_type(L, 1) == LUA_TNUMBER)
@@ -192,6 +262,12 @@ static int l_ctx_gc(lua_State *L) {
   return 0;
 }
 
+/***
+The error table, both directions: each WSA error name to its code
+(`errors.WSAEMSGSIZE` is 10040) and each code to its name.  The reference
+lists every name, with when wsarecv reports it.
+@table errors
+*/
 static void set_errors(lua_State *L) {
   size_t n, i;
   const wr_error_info *t = wr_error_table(&n);
@@ -209,6 +285,66 @@ static void set_errors(lua_State *L) {
   lua_setfield(L, -3, "errors");
 }
 
+/***
+`INFINITE`: -1, a wait without timeout (0xFFFFFFFF and nil mean the same).
+@field INFINITE
+*/
+
+/***
+`MAX_PENDING`: 4096, the most operations pending on one socket.
+@field MAX_PENDING
+*/
+
+/***
+`WSA_MAXIMUM_WAIT_EVENTS`: 64, the most objects one
+`WSAWaitForMultipleEvents` takes.
+@field WSA_MAXIMUM_WAIT_EVENTS
+*/
+
+/***
+0x1, in: receive TCP urgent data (stream sockets); with send, send it.
+@field MSG_OOB
+*/
+
+/***
+0x2, in: look at the data without consuming it (nonoverlapped receives).
+@field MSG_PEEK
+*/
+
+/***
+0x8, in: complete only when the buffers are full (stream sockets).
+@field MSG_WAITALL
+*/
+
+/***
+0x20, in: accepted, no effect.
+@field MSG_PUSH_IMMEDIATE
+*/
+
+/***
+0x100, out: a WSARecvMsg datagram did not fit its buffers.
+@field MSG_TRUNC
+*/
+
+/***
+0x200, out: control messages did not all fit.
+@field MSG_CTRUNC
+*/
+
+/***
+0x400, out: a WSARecvMsg datagram sent to a broadcast address.
+@field MSG_BCAST
+*/
+
+/***
+0x800, out: a WSARecvMsg datagram sent to a multicast address.
+@field MSG_MCAST
+*/
+
+/***
+0x8000, in: hand out a long datagram in pieces; out: more pieces follow.
+@field MSG_PARTIAL
+*/
 static void set_constants(lua_State *L) {
   static const struct { const char *name; lua_Integer v; } k[] = {
     {"MSG_OOB", WR_MSG_OOB}, {"MSG_PEEK", WR_MSG_PEEK},
