@@ -4,7 +4,8 @@
 -- `wsarecv.core`; this file adds what is easier said in Lua: buf:unpack,
 -- hexdump, the Lua half of the loop integration (timeout sources).
 -- Coroutines are in wsarecv.async, loop adapters in wsarecv.luv and
--- wsarecv.socket.
+-- wsarecv.socket.  (The HTML reference merges this module's LDoc comments
+-- with those of the C binding, src/l*.c.)
 --
 -- @module wsarecv
 
@@ -15,13 +16,22 @@ for k, v in pairs(core) do
   if k ~= "interpose" then M[k] = v end     -- the C types' seam, not API
 end
 
+--- The version: `"wsarecv 0.1.0"`.
+-- @field _VERSION
 M._VERSION = "wsarecv 0.1.0"
 
---- buf:unpack(fmt [, pos]): string.unpack over the buffer's bytes, with
--- string.unpack's rules (positions, alignment relative to the buffer's
+--- @type buffer
+
+--- Read values with `string.unpack`'s format from the buffer's bytes, with
+-- `string.unpack`'s rules (positions, alignment relative to the buffer's
 -- start).  Only a window around the bytes the format reads is copied out
 -- when the format has a fixed size; 's' and 'z' items read to the end.
 -- @function buffer:unpack
+-- @tparam string fmt a `string.pack` format
+-- @tparam[opt=1] int pos where to start (negative: from the end)
+-- @return the values, then the position after the last byte read
+-- @raise a format error, or reading past the end (`bad argument ... to
+-- 'unpack'`)
 local ALIGN = 16            -- the largest alignment a format can ask for
 local function unpack(buf, fmt, pos)
   local n = #buf
@@ -41,8 +51,13 @@ local function unpack(buf, fmt, pos)
 end
 core.interpose("buffer", "unpack", unpack)
 
---- wsarecv.hexdump(data [, len]) -> string: offset, hex and ASCII columns.
--- data is a string or a buffer; len limits how many bytes are shown.
+--- @section end
+
+--- A hex dump: one line per 16 bytes, with the offset, the bytes in hex
+-- and their printable ASCII.
+-- @tparam string|buffer data the bytes
+-- @tparam[opt] int len show at most this many bytes
+-- @treturn string the dump
 function M.hexdump(data, len)
   if type(data) ~= "string" then data = data:sub(1, len or #data) end
   if len and len < #data then data = data:sub(1, len) end
@@ -67,7 +82,8 @@ local sources = {}
 
 function M._add_source(src) sources[#sources + 1] = src end
 
---- wsarecv.run([mode]): core.run, then the Lua sources' due work.
+-- wsarecv.run([mode]): core.run, then the Lua sources' due work.  (Its
+-- LDoc comment is core.run's, in src/lwsarecv.c.)
 function M.run(mode)
   if #sources == 0 then return core.run(mode) end
   local more, name, code = core.run(mode)
@@ -78,7 +94,9 @@ function M.run(mode)
   return more
 end
 
---- wsarecv.timeout() -> seconds until wsarecv must run again, or nil.
+-- wsarecv.timeout() -> seconds until wsarecv must run again, or nil: the
+-- earliest of core.timeout and the sources'.  (Its LDoc comment is
+-- core.timeout's, in src/lpoll.c.)
 function M.timeout()
   local t = core.timeout()
   for i = 1, #sources do
@@ -88,10 +106,20 @@ function M.timeout()
   return t
 end
 
---- LuaSocket's select protocol: socket.select({wsarecv}, nil, t) works.
+--- `pollfd` under the name LuaSocket's `socket.select` calls on the
+-- objects it is given: `socket.select({wsarecv}, nil, wsarecv.timeout())`
+-- watches wsarecv; when `wsarecv` is in the result, call
+-- `wsarecv.run("nowait")`.
+-- @function getfd
+-- @treturn[1] int the descriptor
+-- @return[2] nil, error name, code (as `pollfd`)
 M.getfd = core.pollfd
 
---- wsarecv.flagnames(flags) -> "MSG_PARTIAL|MSG_TRUNC" (or "0")
+--- The names of the known flags set in `flags`, joined by `|` in
+-- increasing order of value: `"MSG_TRUNC|MSG_PARTIAL"`.
+-- @function flagnames
+-- @tparam int flags a flags value
+-- @treturn string the names, or `"0"` when none is set
 local flagnames = { "MSG_OOB", "MSG_PEEK", "MSG_WAITALL", "MSG_PUSH_IMMEDIATE",
   "MSG_TRUNC", "MSG_CTRUNC", "MSG_BCAST", "MSG_MCAST", "MSG_PARTIAL" }
 function M.flagnames(flags)

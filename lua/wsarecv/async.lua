@@ -39,9 +39,9 @@ local WAIT = {}          -- what our own yields pass: any other is foreign
 local tasks = {}         -- coroutine -> task { co, ov, at, seq, args }
 local ntasks = 0
 
----------------------------------------------------------------------------
+-- -------------------------------------------------------------------------
 -- Timers: a binary heap of tasks, ordered by (at, seq)
----------------------------------------------------------------------------
+-- -------------------------------------------------------------------------
 
 local heap, nheap, seq = {}, 0, 0
 
@@ -80,9 +80,9 @@ local function pop()
   return top
 end
 
----------------------------------------------------------------------------
+-- -------------------------------------------------------------------------
 -- Running tasks
----------------------------------------------------------------------------
+-- -------------------------------------------------------------------------
 
 -- After a resume: forget a finished task, raise a failed one's error with
 -- the task's own traceback, refuse a yield that was not ours.
@@ -143,22 +143,42 @@ local function posted(r, name, code, placed)
   return result(yield(WAIT))
 end
 
---- async.recv(sock, buffers [, flags]) -> bytes, flags | nil, name, code
--- [, bytes placed].  One WSARecv; the task waits for its completion.
+--- One `WSARecv`: the task waits for its completion.
+-- @tparam socket sock the socket
+-- @param buffers a WSABUF array (a buffer, or an array of buffers and
+-- slices), as `WSARecv` takes it
+-- @tparam[opt=0] int flags input flags
+-- @treturn[1] int the bytes placed
+-- @treturn[1] int the output flags
+-- @return[2] nil
+-- @treturn[2] string the WSA error name (`WSA_OPERATION_ABORTED` when the
+-- socket was closed, `WSAEMSGSIZE`, ...; at once, `WSAENOTSOCK` and the
+-- other failures of a receive that does not start)
+-- @treturn[2] int its code
+-- @treturn[2] int the bytes placed (not for a receive that did not start)
+-- @raise outside a task, or where the task cannot suspend; a wrong type,
+-- as `WSARecv`
 function M.recv(sock, buffers, flags)
   local t = current("recv")
   return posted(sock:WSARecv(buffers, flags or 0, t.ov, routine))
 end
 
---- async.recvmsg(sock, msg) -> bytes, flags | nil, name, code [, bytes].
--- One WSARecvMsg; msg holds the source and control messages after.
+--- One `WSARecvMsg`: the task waits for its completion; then
+-- `msg:name()`, `msg:control()` and `msg.flags` describe the message.
+-- @tparam socket sock the socket (datagram or raw)
+-- @tparam msg msg the msg
+-- @return what `recv` returns
+-- @raise as `recv`
 function M.recvmsg(sock, msg)
   local t = current("recvmsg")
   return posted(sock:WSARecvMsg(msg, t.ov, routine))
 end
 
---- async.sleep(ms): suspend the task for ms milliseconds (0: let the
--- other due tasks run first).
+--- Suspend the task for `ms` milliseconds; `sleep(0)` lets the other due
+-- tasks run first.
+-- @tparam number ms 0 or more
+-- @raise a negative or NaN `ms` (`bad argument #1 to 'sleep'`); outside a
+-- task
 function M.sleep(ms)
   if type(ms) ~= "number" or ms < 0 or ms ~= ms then
     error("bad argument #1 to 'sleep' (milliseconds >= 0 expected)", 2)
@@ -169,8 +189,13 @@ function M.sleep(ms)
   yield(WAIT)
 end
 
---- async.spawn(fn, ...) -> the task's coroutine.  fn(...) starts at the
--- next alertable wait that runs tasks (async.run, or an adapter's run).
+--- Start a task: `fn(...)` runs in a new coroutine, from the next wait
+-- that runs tasks (`async.run`, or `wsarecv.run` under an adapter), tasks
+-- in spawn order.  Wakes an integrator asleep on `wsarecv.pollfd()`.
+-- @tparam function fn the task's body (or a table with `__call`)
+-- @param ... its arguments
+-- @treturn thread the task's coroutine
+-- @raise `fn` not callable (`bad argument #1 to 'spawn'`)
 function M.spawn(fn, ...)
   local mt = getmetatable(fn)
   if type(fn) ~= "function" and not (mt and mt.__call) then
@@ -186,7 +211,8 @@ function M.spawn(fn, ...)
   return t.co
 end
 
---- async.count() -> tasks not yet ended.
+--- How many tasks have not ended.
+-- @treturn int the count
 function M.count() return ntasks end
 
 -- Resume the tasks whose time has come (not those a resumed task puts
@@ -215,8 +241,13 @@ end
 
 wsarecv._add_source { timeout = timers_timeout, run = run_due }
 
---- async.run(): run wsarecv as the main loop until every task has ended.
--- An error in a task comes out of here, with the task's traceback.
+--- Run wsarecv as the main loop (alertable `wsarecv.SleepEx`) until every
+-- task has ended.  Under an adapter (wsarecv.luv, cqueues, `ws.select`)
+-- do not call it: the adapter's `wsarecv.run("nowait")` runs the tasks.
+-- @raise an error raised in a task, with the task's traceback (the other
+-- tasks are not ended: `run` may be called again); `called inside a
+-- task`; `N task(s) wait for nothing that can come` when no receive is
+-- pending and no timer is set
 function M.run()
   if tasks[running()] then error("async.run: called inside a task", 2) end
   while ntasks > 0 do

@@ -63,7 +63,12 @@ function arm()
   end
 end
 
---- adapter.attach([uv]): watch wsarecv from luv's default loop.
+--- Watch wsarecv from luv's default loop: a poll handle on
+-- `wsarecv.pollfd()` and a timer for `wsarecv.timeout()`.
+-- @tparam[opt] table uv the luv module (default `require "luv"`)
+-- @return the adapter module
+-- @raise `wsarecv.luv: already attached`; the error name when
+-- `wsarecv.pollfd()` fails
 function M.attach(uv)
   uv = uv or require "luv"
   if st then error("wsarecv.luv: already attached", 2) end
@@ -73,7 +78,11 @@ function M.attach(uv)
   return M
 end
 
---- adapter.detach(): stop watching; wsarecv keeps its operations.
+--- Stop watching and close the two handles; wsarecv keeps its operations.
+-- Does nothing when not attached.  Call it outside routines, and let
+-- luv's loop run once afterwards (`uv.run("nowait")`): luv frees closed
+-- handles only in a run, and a process that exits before can crash in
+-- luv's cleanup.
 function M.detach()
   if not st then return end
   st.poll:stop()
@@ -83,7 +92,9 @@ function M.detach()
   st = nil
 end
 
---- adapter.error() -> the error a routine raised (once), or nil.
+--- The error a routine raised, once (and watching resumes), or nil: for
+-- code that calls `uv.run()` itself.
+-- @return the error value, or nil
 function M.error()
   local e = failure
   failure = nil
@@ -91,7 +102,12 @@ function M.error()
   return e
 end
 
---- adapter.run([mode]) -> what uv.run returns; raises a routine's error.
+--- Run luv's loop, `uv.run(mode)`: an alertable wait, routines run from
+-- luv callbacks.
+-- @tparam[opt="default"] string mode `"default"`, `"once"` or `"nowait"`
+-- @return what `uv.run` returns
+-- @raise a routine's (or an async task's) error, with its traceback, once
+-- `uv.run` has returned; `wsarecv.luv: not attached`
 function M.run(mode)
   if not st then error("wsarecv.luv: not attached", 2) end
   local e = M.error()              -- one left from a bare uv.run()

@@ -19,11 +19,17 @@ local socket = require "socket"
 
 local M = {}
 
---- ws.wrap(luasock) -> a wsarecv socket on a duplicate of luasock's
--- descriptor (wsarecv.wrap(fd, {dup = true})).  Each library closes its
--- own descriptor; both see the same socket, so let one of them receive.
--- To hand the descriptor over instead: local fd = luasock:getfd();
--- luasock:setfd(-1); wsarecv.wrap(fd) -- LuaSocket then closes nothing.
+--- A wsarecv socket on a duplicate of a LuaSocket object's descriptor,
+-- `wsarecv.wrap(fd, {dup = true})`.  Each library closes its own
+-- descriptor; both see the same socket, so let one of them receive.
+-- To hand the descriptor over instead: `local fd = luasock:getfd();
+-- luasock:setfd(-1); wsarecv.wrap(fd)` (LuaSocket then closes nothing).
+-- @tparam table luasock a LuaSocket object (it has `getfd`)
+-- @treturn[1] socket the wsarecv socket
+-- @return[2] nil
+-- @treturn[2] string `"WSAENOTSOCK"` when the object has no descriptor
+-- (closed), or `wsarecv.wrap`'s failure (`WSAEMFILE`)
+-- @treturn[2] int its code
 function M.wrap(luasock)
   local fd = luasock:getfd()
   if fd == nil or fd < 0 then return nil, "WSAENOTSOCK", 10038 end
@@ -40,9 +46,16 @@ local function without(r)
   return r, true
 end
 
---- ws.select(recvt, sendt [, timeout]) -> what socket.select returns.
--- wsarecv's routines run while it waits (an alertable wait): it returns
--- when one of the caller's sockets is ready or timeout seconds passed.
+--- LuaSocket's `socket.select` as an alertable wait: wsarecv's routines
+-- run while it waits.  It returns when one of the caller's sockets is
+-- ready, or when `timeout` seconds have passed; wsarecv never appears in
+-- the results, and routines that run do not make it return.
+-- @tparam[opt] table recvt sockets to read from
+-- @tparam[opt] table sendt sockets to write to
+-- @tparam[opt] number timeout seconds (nil or negative: no limit)
+-- @treturn table the readable sockets (an array, also indexed by socket)
+-- @treturn table the writable sockets
+-- @treturn[opt] string `"timeout"`, or another error of `socket.select`
 function M.select(recvt, sendt, timeout)
   local deadline = timeout and timeout >= 0 and wsarecv.now() + timeout
   local rt = { wsarecv }
