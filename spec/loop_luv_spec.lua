@@ -141,6 +141,21 @@ describe("wsarecv.luv", function()
     assert.is_nil(adapter.error())
   end)
 
+  it("a routine may detach the adapter: the run ends, nothing crashes", function()
+    local ch = udp()
+    local got
+    ch.rx:WSARecv(wsarecv.buffer(8), 0, nil, function(err, n)
+      got = { err, n }
+      adapter.detach()
+    end)
+    ch.send("abc")
+    local g = guard(5)
+    uv.run()                            -- ends when the adapter's handles close
+    if not g:is_closing() then g:close() end
+    assert.are.same({ nil, 3 }, got)
+    assert.is_nil(adapter.error())
+  end)
+
   it("runs wsarecv.async tasks, their timers included", function()
     local ch = udp()
     local got, woke = {}, nil

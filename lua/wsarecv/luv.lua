@@ -42,6 +42,10 @@ local function step()
   busy = true
   local ok, err = pcall(wsarecv.run, "nowait")
   busy = false
+  if not st then                -- a routine detached the adapter
+    if not ok then failure = err end
+    return
+  end
   if not ok then
     failure = err
     st.poll:stop()

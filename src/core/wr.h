@@ -425,27 +425,6 @@ enum { WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT };
 int wr_run(wr_loop *loop, int mode);
 
 /* ---------------------------------------------------------------------
-** The loop inside another event loop (wr_pollfd.c)
-** ------------------------------------------------------------------- */
-
-/*
-** A descriptor that is readable whenever the loop has work: I/O to move,
-** or completions waiting for an alertable wait.  Level-triggered: after
-** wr_run(WR_RUN_NOWAIT) either nothing is ready or it is readable again.
-** Made on first call (0 or a WSA code), closed by wr_loop_destroy.
-*/
-int wr_loop_pollfd(wr_loop *loop, int *fd);
-/* Milliseconds until the loop must be run again, or -1 (none). */
-long wr_loop_timeout(wr_loop *loop);
-/* Completions waiting for an alertable wait. */
-size_t wr_loop_ready(wr_loop *loop);
-/* Keep the descriptor readable until the next alertable wait: for work
-** kept outside the core (timers, new tasks) an integrator must notice. */
-void wr_loop_wake(wr_loop *loop);
-/* A monotonic clock, in seconds from an arbitrary start. */
-double wr_now(void);
-
-/* ---------------------------------------------------------------------
 ** The loop inside another event loop (wr_loop.c; the platform does the work)
 ** ------------------------------------------------------------------- */
 
