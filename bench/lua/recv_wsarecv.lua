@@ -250,8 +250,17 @@ while not done do
   end
 end
 for j = 1, nsock do socks[j]:close() end   -- cancels the operations still posted
-wsarecv.run()                               -- and delivers their WSA_OPERATION_ABORTED
-if port then port:close() end
+if port then
+  -- their WSA_OPERATION_ABORTED go to the port: take them, then close it
+  -- (not wsarecv.run(), which a port might keep busy)
+  for _ = 1, nops + 1 do
+    local k = port:GetQueuedCompletionStatusEx(entries, 10)
+    if not k or k == 0 then break end
+  end
+  port:close()
+else
+  wsarecv.run()                             -- delivers their WSA_OPERATION_ABORTED
+end
 
 if failures > 0 then io.stderr:write("recv_wsarecv: ", failures, " failed receives\n") end
 local r = { recv = recv, bytes = bytes, err = err, cpu = c1 - c0, wall = t1 - t0,
