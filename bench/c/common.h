@@ -28,6 +28,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,6 +98,14 @@ static inline double machine_busy_s(void) {
   hz = (double)sysconf(_SC_CLK_TCK);
 #endif
   return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz;
+}
+
+/* SO_RCVBUF as getsockopt reads it (the kernel doubles what it is given) */
+static inline int so_rcvbuf(int fd) {
+  int v = -1;
+  socklen_t len = sizeof v;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len)) return -1;
+  return v;
 }
 
 /* Run on one CPU only (best effort). */

@@ -7,7 +7,9 @@
  * "READY", then, pinned to CPU 1, writes BYTES of the pattern (byte at
  * offset i = i % 251) in 256 KiB writes and closes.  It passes the
  * receiver's output through and adds
- *   SENDER sent=<bytes> secs=<send period> busy=<s> own=<s>
+ *   SENDER sent=<bytes> secs=<send period> busy=<s> own=<s> rcvbuf=<b>
+ * rcvbuf: the receiving end's SO_RCVBUF when the receiver starts (not
+ * locked: the kernel tunes it during the run, for every receiver alike);
  * busy: CPU seconds the whole machine was busy (/proc/stat) from READY to
  * the receiver's exit; own: the sender's and the receiver's CPU seconds
  * (busy - own is other load, which the driver uses to spot disturbed runs).
@@ -47,6 +49,7 @@ int main(int argc, char **argv) {
   int rfd = accept(lfd, NULL, NULL);
   if (rfd < 0) die("accept");
   close(lfd);
+  int rcvbuf0 = so_rcvbuf(rfd);
 
   char val[32];
   int outfd;
@@ -92,6 +95,7 @@ int main(int argc, char **argv) {
   double own = (cpu_ns() - self0) / 1e9 + child;
   out[outlen] = 0;
   fputs(out, stdout);
-  printf("SENDER sent=%lld secs=%.6f busy=%.3f own=%.3f\n", sent, period, busy, own);
+  printf("SENDER sent=%lld secs=%.6f busy=%.3f own=%.3f rcvbuf=%d\n", sent, period,
+         busy, own, rcvbuf0);
   return eof && WIFEXITED(status) ? WEXITSTATUS(status) : 4;
 }

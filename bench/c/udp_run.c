@@ -20,6 +20,7 @@
  */
 #include "common.h"
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -57,6 +58,8 @@ int main(int argc, char **argv) {
     die("SO_RCVBUF");
   socklen_t alen = sizeof a;
   getsockname(rfd, (struct sockaddr *)&a, &alen);
+  int keep = fcntl(rfd, F_DUPFD_CLOEXEC, 0);
+  int rcvbuf0 = so_rcvbuf(keep);
 
   int sfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (sfd < 0) die("socket");
@@ -146,7 +149,8 @@ int main(int argc, char **argv) {
   double own = (cpu_ns() - self0) / 1e9 + child;
   out[outlen] = 0;
   fputs(out, stdout);
-  printf("SENDER sent=%llu secs=%.6f markers=%d gso=%d busy=%.3f own=%.3f\n",
-         (unsigned long long)sent, period, markers, use_gso, busy, own);
+  printf("SENDER sent=%llu secs=%.6f markers=%d gso=%d busy=%.3f own=%.3f "
+         "rcvbuf=%d rcvbuf_end=%d\n", (unsigned long long)sent, period, markers,
+         use_gso, busy, own, rcvbuf0, so_rcvbuf(keep));
   return eof && WIFEXITED(status) ? WEXITSTATUS(status) : 4;
 }

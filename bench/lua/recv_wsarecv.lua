@@ -1,31 +1,53 @@
 -- bench/lua/recv_wsarecv.lua -- the receivers under test.
 --
---   lua5.4 recv_wsarecv.lua WSARecv      [ops]   UDP: ops (64) WSARecv posted
---   lua5.4 recv_wsarecv.lua WSARecvMsg   [ops]   UDP: ops (64) WSARecvMsg posted,
---                                                IP_PKTINFO on, control = 64
---   lua5.4 recv_wsarecv.lua WSARecv      [ops]   TCP (WR_MODE=tcp): ops (4)
---                                                64 KiB WSARecv outstanding
+--   lua5.4 recv_wsarecv.lua WSARecv    [ops]        UDP: ops (64) WSARecv posted,
+--                                                   each reposted from its routine
+--   lua5.4 recv_wsarecv.lua WSARecvMsg [ops]        UDP: ops (64) WSARecvMsg posted,
+--                                                   IP_PKTINFO on, control = 64
+--   lua5.4 recv_wsarecv.lua port [ops [batch]]      UDP: the socket associated with a
+--                                                   completion port, ops (64) WSARecv
+--                                                   posted without routine, a loop of
+--                                                   port:GetQueuedCompletionStatusEx
+--                                                   (batch 64) that reposts each
+--   WR_MODE=tcp: the same with ops (4) 64 KiB WSARecv outstanding (WSARecv, port)
+--   WR_NSOCK=S (scenario 5): S sockets, ops per socket (WSARecv, port)
 --
--- Every operation is reposted from its completion routine with the same
--- overlapped object, buffer (and msg): nothing is allocated per datagram by
--- this script.  bench/lua/recv_floor.lua runs this very script against a
--- stub of the C module, to measure what the Lua side alone costs.  Waiting is alertable: wsarecv.SleepEx(1000, true).  The
--- clock is LuaSocket's socket.gettime() (gettimeofday, microseconds), read
--- once at each end of the measured period.
+-- Nothing is allocated per datagram by this script: every operation is
+-- reposted with the same overlapped object and buffer (and msg).  The port
+-- variant needs wsarecv.CreateIoCompletionPort; without it the script
+-- prints "SKIP ..." and exits 0 (WR_MODE=probe only asks).
+-- bench/lua/recv_floor.lua runs this very script against a stub of the C
+-- module, to measure what the Lua side alone costs.  Routines run in
+-- wsarecv.SleepEx(1000, true).  The clock is LuaSocket's socket.gettime()
+-- (gettimeofday, microseconds), read once at each end of the measured
+-- period (and, in scenario 5, at the start of the steady-state window).
 local C = require "benchcommon"
+if os.getenv("WR_PORT_MOCK") == "1" then      -- testing this script only
+  package.loaded.wsarecv = require "portmock"
+end
 local wsarecv = require "wsarecv"
 local gettime = require "socket".gettime
 
 local variant = arg[1] or "WSARecv"
 local tcp = C.mode == "tcp"
 local ops = tonumber(arg[2]) or (tcp and 4 or 64)
+local batch = tonumber(arg[3]) or 64
 local size, n, drain, MARKER = C.size, C.n, C.drain, C.MARKER
-local heapmark = C.heapmark
+local heapmark, nsock, scale = C.heapmark, C.nsock, C.scale
 
-local sock = assert(wsarecv.wrap(C.fd))
+if variant == "port" and not wsarecv.CreateIoCompletionPort then
+  C.skip("not available: this wsarecv has no CreateIoCompletionPort")
+end
+if scale and variant == "WSARecvMsg" then
+  C.skip("not available: scenario 5 runs WSARecv and port only")
+end
+if C.mode == "probe" then C.available() end
+
 local recv, bytes, err, done = 0, 0, 0, false
 local failures = 0
-local t0, c0, t1, c1, heap0, heap1
+local t0, c0, t1, c1, heap0, heap1, tw0
+local nxt = {}                -- scenario 5: next sequence number per socket
+for j = 1, nsock do nxt[j] = j - 1 end
 
 local function stop()
   done = true
@@ -38,7 +60,7 @@ end
 -- C __index call, about 100 instructions, twice per datagram here).
 local make
 if tcp then
-  make = function(buf)
+  make = function(sock, buf)
     local routine
     routine = function(e, nb, ov)
       if e then
@@ -54,8 +76,28 @@ if tcp then
     end
     return routine
   end
+elseif scale then
+  make = function(sock, buf, _, j)
+    local routine
+    routine = function(e, nb, ov)
+      if e then
+        if e ~= "WSA_OPERATION_ABORTED" then failures = failures + 1; err = err + 1 end
+        if e == "WSA_OPERATION_ABORTED" or done then return end
+      end
+      if done then return end
+      local x = nxt[j]
+      if nb ~= size or buf:byte(1) ~= x % 251 then err = err + 1 end
+      nxt[j] = x + nsock
+      recv = recv + 1
+      bytes = bytes + nb
+      if recv == heapmark then tw0 = gettime() end
+      if recv >= n then stop() return end
+      sock:WSARecv(buf, 0, ov, routine)
+    end
+    return routine
+  end
 elseif variant == "WSARecvMsg" then
-  make = function(buf, msg)
+  make = function(sock, buf, msg)
     local routine
     routine = function(e, nb, ov)
       if e then
@@ -75,7 +117,7 @@ elseif variant == "WSARecvMsg" then
     return routine
   end
 else
-  make = function(buf)
+  make = function(sock, buf)
     local routine
     routine = function(e, nb, ov)
       if e then
@@ -96,46 +138,137 @@ else
   end
 end
 
--- set up everything that is not receiving
-local ovs, bufs, msgs, routines = {}, {}, {}, {}
-for i = 1, ops do
+---------------------------------------------------------------- the port loop
+-- One completion: touch length and first byte, repost.  The buffer is found
+-- by the overlapped object in a Lua table (bufof[ov]): cheaper than
+-- ov.context, a C __index call.
+local port, entries, bufof, socks
+local function port_one(e)
+  local ov, nb, why = e.ov, e.bytes, e.error
+  if why then
+    if why ~= "WSA_OPERATION_ABORTED" then failures = failures + 1; err = err + 1 end
+    if why == "WSA_OPERATION_ABORTED" or done then return end
+    if tcp then stop() return end
+  end
+  if done then return end
+  local buf = bufof[ov]
+  local b = buf:byte(1)
+  if tcp then
+    if nb == 0 then stop() return end                     -- peer closed
+    if b ~= bytes % 251 then err = err + 1 end
+  elseif scale then
+    local j = e.key
+    local x = nxt[j]
+    if nb ~= size or b ~= x % 251 then err = err + 1 end
+    nxt[j] = x + nsock
+  else
+    if b == MARKER and not drain then stop() return end
+    if nb ~= size or (drain and b ~= recv % 251 or b > 250) then err = err + 1 end
+  end
+  recv = recv + 1
+  bytes = bytes + nb
+  if recv == heapmark and drain then
+    if scale then tw0 = gettime() else heap0 = collectgarbage("count") end
+  end
+  if drain and recv >= n then stop() return end
+  socks[e.key]:WSARecv(buf, 0, ov)
+end
+
+local function port_wait(ms)
+  local k, name = port:GetQueuedCompletionStatusEx(entries, ms)
+  if not k then
+    if name ~= "WAIT_TIMEOUT" then
+      io.stderr:write("recv_wsarecv: GetQueuedCompletionStatusEx: ", tostring(name), "\n")
+      failures = failures + 1
+      stop()
+    end
+    return
+  end
+  for i = 1, k do port_one(entries[i]) end
+end
+
+---------------------------------------------------------------- set up
+-- everything that is not receiving; scenario 5 measures what it costs
+if scale then collectgarbage("stop") end
+local mem0 = C.rss()
+socks = {}
+for j = 1, nsock do socks[j] = assert(wsarecv.wrap(C.fd + j - 1)) end
+if variant == "port" then
+  port = assert(wsarecv.CreateIoCompletionPort())
+  for j = 1, nsock do assert(wsarecv.CreateIoCompletionPort(socks[j], port, j)) end
+  entries, bufof = {}, {}
+  for i = 1, batch do
+    entries[i] = { bytes = 0, key = 0, ov = false, error = false, flags = 0 }
+  end
+end
+local mem1, heapk1 = C.rss(), collectgarbage("count")
+local nops = ops * nsock
+local ovs, bufs, msgs, routines, sockof = {}, {}, {}, {}, {}
+for i = 1, nops do
+  local j = (i - 1) % nsock + 1
+  sockof[i] = socks[j]
   ovs[i] = wsarecv.overlapped()
   bufs[i] = wsarecv.buffer(tcp and 65536 or 2048)
   if variant == "WSARecvMsg" and not tcp then
     msgs[i] = wsarecv.msg{ buffers = bufs[i], control = 64 }
   end
-  routines[i] = make(bufs[i], msgs[i])
+  if variant == "port" then
+    bufof[ovs[i]] = bufs[i]
+  else
+    routines[i] = make(socks[j], bufs[i], msgs[i], j)
+  end
 end
 if variant == "WSARecvMsg" and not tcp then
-  assert(sock:setsockopt("IP_PKTINFO", true))
+  assert(socks[1]:setsockopt("IP_PKTINFO", true))
 end
 
 if not drain then C.ready() end
 t0, c0 = gettime(), os.clock()
-for i = 1, ops do
+for i = 1, nops do
   local ok, name, code
   if msgs[i] then
-    ok, name, code = sock:WSARecvMsg(msgs[i], ovs[i], routines[i])
+    ok, name, code = sockof[i]:WSARecvMsg(msgs[i], ovs[i], routines[i])
+  elseif routines[i] then
+    ok, name, code = sockof[i]:WSARecv(bufs[i], 0, ovs[i], routines[i])
   else
-    ok, name, code = sock:WSARecv(bufs[i], 0, ovs[i], routines[i])
+    ok, name, code = sockof[i]:WSARecv(bufs[i], 0, ovs[i])
   end
   if not ok and name ~= "WSA_IO_PENDING" then
     error(string.format("posting failed: %s %s", tostring(name), tostring(code)))
   end
 end
+local mem2, heapk2 = C.rss(), collectgarbage("count")
+if scale then collectgarbage("restart") end
 
--- wait alertably; bounded in time (60 s) in case something goes wrong
+-- wait (alertably: routines run here); bounded in time (60 s)
 local deadline = t0 + 60
 while not done do
-  wsarecv.SleepEx(1000, true)
+  if port then port_wait(1000) else wsarecv.SleepEx(1000, true) end
   if gettime() > deadline then
     io.stderr:write("recv_wsarecv: deadline reached\n")
     stop()
   end
 end
-sock:close()          -- cancels the operations still posted
-wsarecv.run()         -- and delivers their WSA_OPERATION_ABORTED
+for j = 1, nsock do socks[j]:close() end   -- cancels the operations still posted
+if port then
+  -- their WSA_OPERATION_ABORTED go to the port: take them, then close it
+  -- (not wsarecv.run(), which a port might keep busy)
+  for _ = 1, nops + 1 do
+    local k = port:GetQueuedCompletionStatusEx(entries, 10)
+    if not k or k == 0 then break end
+  end
+  port:close()
+else
+  wsarecv.run()                             -- delivers their WSA_OPERATION_ABORTED
+end
 
 if failures > 0 then io.stderr:write("recv_wsarecv: ", failures, " failed receives\n") end
-C.result{ recv = recv, bytes = bytes, err = err, cpu = c1 - c0, wall = t1 - t0,
-          heap0 = heap0, heap1 = heap1 }
+local r = { recv = recv, bytes = bytes, err = err, cpu = c1 - c0, wall = t1 - t0,
+            heap0 = heap0, heap1 = heap1 }
+if scale then
+  r.tw0, r.tw1 = tw0, t1
+  r.mem_sock = (mem1 - mem0) / nsock
+  r.mem_op = (mem2 - mem1) / nops
+  r.heap_op = (heapk2 - heapk1) * 1024 / nops
+end
+C.result(r)
