@@ -89,7 +89,7 @@ rock: deps
 
 lint:
 	@WSARECV_EXTRA_PKGS="lua-check" sh scripts/deps.sh
-	luacheck lua examples spec
+	luacheck lua examples spec docs/meta.lua
 
 # bench/soak: 1 GiB over TCP and 3 million UDP datagrams, every byte
 # checked, after a self-test that the checks catch broken streams (about
@@ -139,7 +139,7 @@ docs:
 	@$(MAKE) --no-print-directory all
 	$(LUA) docs/check.lua
 	@rm -rf $(BUILD)/docs
-	ldoc -d $(BUILD)/docs .
+	ldoc --fatalwarnings -d $(BUILD)/docs .
 
 # Windows: mingw-w64 and Wine 8 from Debian (scripts/windows/).
 # windows-deps: the packages and a private wine prefix (build-win/wineprefix);
