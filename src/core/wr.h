@@ -157,6 +157,9 @@ struct wr_msg {
                                      msg reuses) */
   unsigned flags;                 /* out: MSG_TRUNC, MSG_CTRUNC, MSG_BCAST,
                                      MSG_MCAST */
+  size_t length;                  /* out: the message's full length, as the
+                                     kernel reported it (bytes placed plus
+                                     bytes discarded); set with the name */
   /* the core's (wr_msg_init sets them; read with the accessors below) */
   void *WR_PRIVATE(control);      /* control buffer (caller's memory) */
   size_t WR_PRIVATE(controllen);  /* its capacity */
@@ -328,7 +331,8 @@ int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
 /*
 ** WSARecvMsg: the same queue and completion path, with msg filled in.
 ** Data or control messages that do not fit fail the receive with
-** WSAEMSGSIZE, the bytes placed, MSG_TRUNC / MSG_CTRUNC in msg->flags.
+** WSAEMSGSIZE, the bytes placed, MSG_TRUNC / MSG_CTRUNC in msg->flags;
+** msg->length says how long the datagram was.
 */
 int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
                size_t *bytes, wr_overlapped *ov,
