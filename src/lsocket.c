@@ -90,7 +90,8 @@ static void check_addr(lua_State *L, wr_socket *s, int idx, addr_arg *a) {
 
 static int parse_addr(wr_socket *s, const addr_arg *a,
                       struct sockaddr_storage *sa, socklen_t *len) {
-  return wr_addr_parse(wr_socket_family(s), a->text, a->port, sa, len);
+  return wr_addr_parse(wr_socket_family(s), wr_socket_v6only(s), a->text,
+                       a->port, sa, len);
 }
 
 /* =====================================================================

@@ -70,6 +70,9 @@
 #define WSAEDISCON                10101
 #define WSASYSCALLFAILURE         10107
 #define WSAHOST_NOT_FOUND         11001
+#define WSATRY_AGAIN              11002
+#define WSANO_RECOVERY            11003
+#define WSANO_DATA                11004
 
 /* wait results (WaitForMultipleObjectsEx / SleepEx) */
 #define WR_WAIT_OBJECT_0          0
@@ -244,6 +247,8 @@ int wr_socket_fd(const wr_socket *s);      /* -1 once closed */
 int wr_socket_type(const wr_socket *s);    /* SOCK_STREAM, ... */
 int wr_socket_family(const wr_socket *s);
 int wr_socket_closed(const wr_socket *s);
+/* IPV6_V6ONLY is on (an inet6 socket that takes no IPv4 traffic) */
+int wr_socket_v6only(const wr_socket *s);
 size_t wr_socket_pending(const wr_socket *s);
 
 int wr_bind(wr_socket *s, const struct sockaddr *sa, socklen_t len);
@@ -280,12 +285,21 @@ int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
 ** ------------------------------------------------------------------- */
 
 /*
-** Text + port -> sockaddr for a socket of family `family` (AF_INET6 takes
-** IPv4 text as a v4-mapped address; AF_UNIX takes a path).  "*" is any.
-** WSAEAFNOSUPPORT: IPv6 text for AF_INET.  WSAHOST_NOT_FOUND: no address
-** (a scope, fe80::1%eth0, must be a known interface name or a number).
+** Text + port -> sockaddr for a socket of family `family` (AF_UNIX takes a
+** path).  "*" is any, "localhost" the loopback address.  Numeric text is
+** parsed without a lookup (nor an allocation); an AF_INET6 socket takes
+** IPv4 text as a v4-mapped address unless v6only.  Other text that can be
+** a host name is looked up (getaddrinfo, the socket's family; the first
+** address it gives; this blocks while it runs).
+** WSAEAFNOSUPPORT: IPv6 text for AF_INET, IPv4 text for a v6only socket.
+** WSAHOST_NOT_FOUND: no address (text that is no address nor a name, a
+** name that does not exist, a scope -- fe80::1%eth0 -- that is neither an
+** interface name nor a number).  A lookup that failed otherwise, as
+** Windows' getaddrinfo says it: WSATRY_AGAIN (no answer yet: the name
+** server could not be reached), WSANO_RECOVERY, WSANO_DATA (the name
+** exists, with no address of this family).
 */
-int wr_addr_parse(int family, const char *text, int port,
+int wr_addr_parse(int family, int v6only, const char *text, int port,
                   struct sockaddr_storage *sa, socklen_t *len);
 /* sockaddr -> text (buf of at least 108 bytes) and port (-1 for unix) */
 int wr_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,

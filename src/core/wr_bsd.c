@@ -4,7 +4,8 @@
 **
 ** Exports: wr_bind, wr_connect, wr_listen, wr_accept, wr_send,
 **          wr_shutdown, wr_getsockname, wr_getpeername, wr_sockopt_find,
-**          wr_setsockopt_int, wr_getsockopt_int, wr_membership.
+**          wr_setsockopt_int, wr_getsockopt_int, wr_membership,
+**          wr_set_multicast_if, wr_get_multicast_if, wr_socket_v6only.
 **
 ** A blocking call (connect, accept, send on a socket without FIONBIO)
 ** waits on its own descriptor; overlapped receives on other sockets wait
@@ -225,6 +226,10 @@ static unsigned tracked(const wr_sockopt *o) {
       (o->level == IPPROTO_IPV6 && o->optname == IPV6_RECVERR))
     return WR_O_RECVERR;
   return 0;
+}
+
+int wr_socket_v6only(const wr_socket *s) {
+  return (s->opts & WR_O_V6ONLY) != 0;
 }
 
 const wr_sockopt *wr_sockopt_find(const char *name) {
