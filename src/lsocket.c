@@ -287,6 +287,19 @@ static long check_optvalue(lua_State *L, int idx, const wr_sockopt *o) {
   }
 }
 
+/* An interface: a name or address text (in *iface), or an index. */
+static void check_iface(lua_State *L, int idx, const char **iface,
+                        unsigned *index) {
+  *iface = NULL;
+  *index = 0;
+  if (lua_type(L, idx) == LUA_TSTRING)
+    *iface = checkcstring(L, idx, "interface");
+  else if (lua_type(L, idx) == LUA_TNUMBER)
+    *index = (unsigned)checkint(L, idx, 0, INT_MAX, "interface index");
+  else
+    luaL_typeerror(L, idx, "interface name, address or index");
+}
+
 static int l_setsockopt(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   const wr_sockopt *o = checkopt(L, 2);
@@ -301,6 +314,12 @@ static int l_setsockopt(lua_State *L) {
     iface = member_field(L, 3, 2, "interface");
     LWR_CHECK_OPEN(L, s);
     r = wr_membership(s, o, group, iface);
+  } else if (o->kind == WR_OPT_MULTICAST_IF) {
+    const char *iface;
+    unsigned index;
+    check_iface(L, 3, &iface, &index);
+    LWR_CHECK_OPEN(L, s);
+    r = wr_set_multicast_if(s, o, iface, index);
   } else {
     long v = check_optvalue(L, 3, o);
     LWR_CHECK_OPEN(L, s);
@@ -308,6 +327,18 @@ static int l_setsockopt(lua_State *L) {
   }
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
+  return 1;
+}
+
+/* IP_MULTICAST_IF reads back as address text, IPV6_MULTICAST_IF as an
+** index, as each is on Windows. */
+static int get_multicast_if(lua_State *L, wr_socket *s, const wr_sockopt *o) {
+  char addr[INET6_ADDRSTRLEN];
+  unsigned index;
+  int r = wr_get_multicast_if(s, o, addr, sizeof addr, &index);
+  if (r) return lwr_fail(L, r);
+  if (addr[0]) lua_pushstring(L, addr);
+  else lua_pushinteger(L, index);
   return 1;
 }
 
@@ -319,6 +350,7 @@ static int l_getsockopt(lua_State *L) {
   if (o->kind == WR_OPT_MEMBERSHIP)
     return luaL_argerror(L, 2, "option can only be set");
   LWR_CHECK_OPEN(L, s);
+  if (o->kind == WR_OPT_MULTICAST_IF) return get_multicast_if(L, s, o);
   if ((r = wr_getsockopt_int(s, o, &v)) != 0) return lwr_fail(L, r);
   if (o->kind == WR_OPT_BOOL || o->kind == WR_OPT_FIONBIO)
     lua_pushboolean(L, v != 0);

@@ -266,7 +266,7 @@ int wr_getpeername(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len);
 /* Socket options by Winsock/BSD name. */
 enum wr_opt_kind {
   WR_OPT_BOOL, WR_OPT_INT, WR_OPT_FIONBIO, WR_OPT_RCVTIMEO,
-  WR_OPT_MEMBERSHIP, WR_OPT_GETONLY
+  WR_OPT_MEMBERSHIP, WR_OPT_GETONLY, WR_OPT_MULTICAST_IF
 };
 typedef struct wr_sockopt {
   const char *name;
@@ -279,6 +279,22 @@ int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value);
 /* IP_ADD_MEMBERSHIP and IPV6_ADD_MEMBERSHIP (and the DROP pair) */
 int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
                   const char *iface);
+/*
+** IP_MULTICAST_IF and IPV6_MULTICAST_IF: the interface multicast is sent
+** from.  iface names it: an interface name ("lo"), a decimal index, or
+** for IPv4 an address of the interface ("127.0.0.1"; 0.0.0.x is index x,
+** as on Windows); iface NULL: by index alone.  "*", "" or index 0: the
+** system's choice again.  WSAEADDRNOTAVAIL: no such interface.
+*/
+int wr_set_multicast_if(wr_socket *s, const wr_sockopt *o, const char *iface,
+                        unsigned index);
+/*
+** Read back: IPv4 gives the interface's address as text in addr (at least
+** 16 bytes; "0.0.0.0": the system's choice), IPv6 its index in *index
+** (0: the system's choice) and "" in addr.
+*/
+int wr_get_multicast_if(wr_socket *s, const wr_sockopt *o, char *addr,
+                        size_t addrsize, unsigned *index);
 
 /* ---------------------------------------------------------------------
 ** Addresses
