@@ -46,7 +46,7 @@ local function options(args)
     .. "on WSARecvMsg: one line per datagram.")
     :help_max_width(79):help_description_margin(20)
   p:epilog("Each line: time, source -> destination, interface, length "
-    .. "(\"len >N (truncated, N placed)\" when the datagram did not fit), "
+    .. "(\"len N (M placed)\" when the datagram did not fit), "
     .. "TTL or hop limit, TOS or traffic class with ECN, output flags, "
     .. "kernel drops.  Stops after -c datagrams, -t idle seconds or "
     .. "Ctrl-C, then prints a summary line on stderr.")
@@ -139,15 +139,15 @@ local function fields(msg)
 end
 
 --[[ The length field.  MSG_TRUNC means the datagram was longer than the
-  buffers: n bytes were placed and the rest is gone.  The module does not
-  say how long it was, so the line says only what is known.  (WSAEMSGSIZE
-  with MSG_CTRUNC alone means the control buffer was short: all the data
-  is there.) ]]
-local function length(n, flags)
-  if flags & wsarecv.MSG_TRUNC ~= 0 then
-    return string.format("len >%d (truncated, %d placed)", n, n)
-  end
-  return "len " .. n
+  buffers: n bytes were placed and the rest is gone; msg.length is its
+  full length, as the kernel reported it.  (A kernel that does not report
+  it, as for ICMP ping sockets, gives the bytes placed: then all the line
+  can say is "more than n".  WSAEMSGSIZE with MSG_CTRUNC alone means the
+  control buffer was short: all the data is there.) ]]
+local function length(n, msg)
+  if msg.flags & wsarecv.MSG_TRUNC == 0 then return "len " .. n end
+  if msg.length > n then return string.format("len %d (%d placed)", msg.length, n) end
+  return string.format("len >%d (%d placed)", n, n)
 end
 
 local function line(err, n, msg)
@@ -160,7 +160,7 @@ local function line(err, n, msg)
   end
   print(string.format("%s %s -> %s %s %s %s %s flags %s%s%s", t.time,
     endpoint(src, sport), endpoint(t.dst, port), t.ifname or "?",
-    length(n, msg.flags), t.ttl or "ttl ?", t.tos or "tos ?",
+    length(n, msg), t.ttl or "ttl ?", t.tos or "tos ?",
     wsarecv.flagnames(msg.flags), err and (" " .. err) or "", extra))
   if opt.hex then print(wsarecv.hexdump(msg.buffers, n)) end
 end

@@ -72,7 +72,7 @@ describe("UDP sockets", function()
         assert.same(AF, pack(s:connect(a, 9)), a)
         assert.same(AF, pack(s:sendto("x", a, 9)), a)
       end
-      for _, a in ipairs { "nonsense", "127.0.0.1.5", "::1::2" } do
+      for _, a in ipairs { "no such host", "127.0.0.1.5", "::1::2" } do
         assert.same(NF, pack(s:bind(a, 0)), a)
         assert.same(NF, pack(s:sendto("x", a, 9)), a)
       end

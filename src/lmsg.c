@@ -2,8 +2,8 @@
 ** lmsg.c -- wsarecv.msg, a reusable WSAMSG, and its control messages.
 **
 ** Exports: msg (constructor); fields flags (read: output flags; write:
-**          input flags), buffers, controlbuf, controllen; methods name,
-**          control; __gc, __tostring.  For the module (lmsg.h):
+**          input flags), length, buffers, controlbuf, controllen; methods
+**          name, control; __gc, __tostring.  For the module (lmsg.h):
 **          lwr_open_msg.  (sock:WSARecvMsg is in lrecv.c.)
 **
 ** A msg owns its control buffer (or borrows the caller's) and a private
@@ -16,6 +16,10 @@
 
 #include "lbuffer.h"
 #include "lmsg.h"
+
+/* msg.length before the first message: nil (the core sets the field with
+** each message it receives, as it sets the name) */
+#define NO_LENGTH ((size_t)-1)
 
 static void check_idle(lua_State *L, lwr_msg *mo) {
   if (wr_msg_pending(&mo->m))
@@ -78,6 +82,7 @@ static int l_msg(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   mo = (lwr_msg *)lua_newuserdatauv(L, sizeof *mo, MUV_COUNT);
   memset(mo, 0, sizeof *mo);
+  mo->m.length = NO_LENGTH;
   mo->h.tag = LWR_TAG(LWR_T_MSG);
   luaL_setmetatable(L, LWR_MSG);
   idx = lua_gettop(L);
@@ -230,6 +235,10 @@ static int l_msg_index(lua_State *L) {
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "flags") == 0) lua_pushinteger(L, mo->m.flags);
   else if (strcmp(k, "inflags") == 0) lua_pushinteger(L, mo->m.in_flags);
+  else if (strcmp(k, "length") == 0) {
+    if (mo->m.length == NO_LENGTH) lua_pushnil(L);
+    else lua_pushinteger(L, (lua_Integer)mo->m.length);
+  }
   else if (strcmp(k, "buffers") == 0)
     lua_getiuservalue(L, 1, MUV_BUFFERS);
   else if (strcmp(k, "controlbuf") == 0)

@@ -90,7 +90,8 @@ static void check_addr(lua_State *L, wr_socket *s, int idx, addr_arg *a) {
 
 static int parse_addr(wr_socket *s, const addr_arg *a,
                       struct sockaddr_storage *sa, socklen_t *len) {
-  return wr_addr_parse(wr_socket_family(s), a->text, a->port, sa, len);
+  return wr_addr_parse(wr_socket_family(s), wr_socket_v6only(s), a->text,
+                       a->port, sa, len);
 }
 
 /* =====================================================================
@@ -409,12 +410,26 @@ static long check_optvalue(lua_State *L, int idx, const wr_sockopt *o) {
   }
 }
 
+/* An interface: a name or address text (in *iface), or an index. */
+static void check_iface(lua_State *L, int idx, const char **iface,
+                        unsigned *index) {
+  *iface = NULL;
+  *index = 0;
+  if (lua_type(L, idx) == LUA_TSTRING)
+    *iface = checkcstring(L, idx, "interface");
+  else if (lua_type(L, idx) == LUA_TNUMBER)
+    *index = (unsigned)checkint(L, idx, 0, INT_MAX, "interface index");
+  else
+    luaL_typeerror(L, idx, "interface name, address or index");
+}
+
 /***
 Set a socket option (the reference lists them all, with their kinds).
 @function socket:setsockopt
 @tparam string name the Winsock or BSD name, `"SO_RCVBUF"`, `"IP_PKTINFO"`...
 @param value a boolean or an integer; `{group, interface}` for the
-membership options
+membership options; an interface name, index or (IPv4) address for
+`IP_MULTICAST_IF` / `IPV6_MULTICAST_IF`
 @treturn[1] int 0
 @return[2] nil
 @treturn[2] string the WSA error name
@@ -436,6 +451,12 @@ static int l_setsockopt(lua_State *L) {
     iface = member_field(L, 3, 2, "interface");
     LWR_CHECK_OPEN(L, s);
     r = wr_membership(s, o, group, iface);
+  } else if (o->kind == WR_OPT_MULTICAST_IF) {
+    const char *iface;
+    unsigned index;
+    check_iface(L, 3, &iface, &index);
+    LWR_CHECK_OPEN(L, s);
+    r = wr_set_multicast_if(s, o, iface, index);
   } else {
     long v = check_optvalue(L, 3, o);
     LWR_CHECK_OPEN(L, s);
@@ -446,12 +467,24 @@ static int l_setsockopt(lua_State *L) {
   return 1;
 }
 
+/* IP_MULTICAST_IF reads back as address text, IPV6_MULTICAST_IF as an
+** index, as each is on Windows. */
+static int get_multicast_if(lua_State *L, wr_socket *s, const wr_sockopt *o) {
+  char addr[INET6_ADDRSTRLEN];
+  unsigned index;
+  int r = wr_get_multicast_if(s, o, addr, sizeof addr, &index);
+  if (r) return lwr_fail(L, r);
+  if (addr[0]) lua_pushstring(L, addr);
+  else lua_pushinteger(L, index);
+  return 1;
+}
+
 /***
 Read a socket option.
 @function socket:getsockopt
 @tparam string name the option's name
-@treturn[1] bool|int the value: a boolean for on/off options, else an
-integer
+@treturn[1] bool|int|string the value: a boolean for on/off options,
+address text for `IP_MULTICAST_IF`, else an integer
 @return[2] nil
 @treturn[2] string the WSA error name
 @treturn[2] int its code: `WSAENOPROTOOPT`
@@ -465,6 +498,7 @@ static int l_getsockopt(lua_State *L) {
   if (o->kind == WR_OPT_MEMBERSHIP)
     return luaL_argerror(L, 2, "option can only be set");
   LWR_CHECK_OPEN(L, s);
+  if (o->kind == WR_OPT_MULTICAST_IF) return get_multicast_if(L, s, o);
   if ((r = wr_getsockopt_int(s, o, &v)) != 0) return lwr_fail(L, r);
   if (o->kind == WR_OPT_BOOL || o->kind == WR_OPT_FIONBIO)
     lua_pushboolean(L, v != 0);

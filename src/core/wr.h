@@ -70,6 +70,9 @@
 #define WSAEDISCON                10101
 #define WSASYSCALLFAILURE         10107
 #define WSAHOST_NOT_FOUND         11001
+#define WSATRY_AGAIN              11002
+#define WSANO_RECOVERY            11003
+#define WSANO_DATA                11004
 
 /* wait results (WaitForMultipleObjectsEx / SleepEx) */
 #define WR_WAIT_OBJECT_0          0
@@ -157,6 +160,9 @@ struct wr_msg {
                                      msg reuses) */
   unsigned flags;                 /* out: MSG_TRUNC, MSG_CTRUNC, MSG_BCAST,
                                      MSG_MCAST */
+  size_t length;                  /* out: the message's full length, as the
+                                     kernel reported it (bytes placed plus
+                                     bytes discarded); set with the name */
   /* the core's (wr_msg_init sets them; read with the accessors below) */
   void *WR_PRIVATE(control);      /* control buffer (caller's memory) */
   size_t WR_PRIVATE(controllen);  /* its capacity */
@@ -241,6 +247,8 @@ int wr_socket_fd(const wr_socket *s);      /* -1 once closed */
 int wr_socket_type(const wr_socket *s);    /* SOCK_STREAM, ... */
 int wr_socket_family(const wr_socket *s);
 int wr_socket_closed(const wr_socket *s);
+/* IPV6_V6ONLY is on (an inet6 socket that takes no IPv4 traffic) */
+int wr_socket_v6only(const wr_socket *s);
 size_t wr_socket_pending(const wr_socket *s);
 
 int wr_bind(wr_socket *s, const struct sockaddr *sa, socklen_t len);
@@ -258,7 +266,7 @@ int wr_getpeername(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len);
 /* Socket options by Winsock/BSD name. */
 enum wr_opt_kind {
   WR_OPT_BOOL, WR_OPT_INT, WR_OPT_FIONBIO, WR_OPT_RCVTIMEO,
-  WR_OPT_MEMBERSHIP, WR_OPT_GETONLY
+  WR_OPT_MEMBERSHIP, WR_OPT_GETONLY, WR_OPT_MULTICAST_IF
 };
 typedef struct wr_sockopt {
   const char *name;
@@ -271,18 +279,43 @@ int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value);
 /* IP_ADD_MEMBERSHIP and IPV6_ADD_MEMBERSHIP (and the DROP pair) */
 int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
                   const char *iface);
+/*
+** IP_MULTICAST_IF and IPV6_MULTICAST_IF: the interface multicast is sent
+** from.  iface names it: an interface name ("lo"), a decimal index, or
+** for IPv4 an address of the interface ("127.0.0.1"; 0.0.0.x is index x,
+** as on Windows); iface NULL: by index alone.  "*", "" or index 0: the
+** system's choice again.  WSAEADDRNOTAVAIL: no such interface.
+*/
+int wr_set_multicast_if(wr_socket *s, const wr_sockopt *o, const char *iface,
+                        unsigned index);
+/*
+** Read back: IPv4 gives the interface's address as text in addr (at least
+** 16 bytes; "0.0.0.0": the system's choice), IPv6 its index in *index
+** (0: the system's choice) and "" in addr.
+*/
+int wr_get_multicast_if(wr_socket *s, const wr_sockopt *o, char *addr,
+                        size_t addrsize, unsigned *index);
 
 /* ---------------------------------------------------------------------
 ** Addresses
 ** ------------------------------------------------------------------- */
 
 /*
-** Text + port -> sockaddr for a socket of family `family` (AF_INET6 takes
-** IPv4 text as a v4-mapped address; AF_UNIX takes a path).  "*" is any.
-** WSAEAFNOSUPPORT: IPv6 text for AF_INET.  WSAHOST_NOT_FOUND: no address
-** (a scope, fe80::1%eth0, must be a known interface name or a number).
+** Text + port -> sockaddr for a socket of family `family` (AF_UNIX takes a
+** path).  "*" is any, "localhost" the loopback address.  Numeric text is
+** parsed without a lookup (nor an allocation); an AF_INET6 socket takes
+** IPv4 text as a v4-mapped address unless v6only.  Other text that can be
+** a host name is looked up (getaddrinfo, the socket's family; the first
+** address it gives; this blocks while it runs).
+** WSAEAFNOSUPPORT: IPv6 text for AF_INET, IPv4 text for a v6only socket.
+** WSAHOST_NOT_FOUND: no address (text that is no address nor a name, a
+** name that does not exist, a scope -- fe80::1%eth0 -- that is neither an
+** interface name nor a number).  A lookup that failed otherwise, as
+** Windows' getaddrinfo says it: WSATRY_AGAIN (no answer yet: the name
+** server could not be reached), WSANO_RECOVERY, WSANO_DATA (the name
+** exists, with no address of this family).
 */
-int wr_addr_parse(int family, const char *text, int port,
+int wr_addr_parse(int family, int v6only, const char *text, int port,
                   struct sockaddr_storage *sa, socklen_t *len);
 /* sockaddr -> text (buf of at least 108 bytes) and port (-1 for unix) */
 int wr_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
@@ -328,7 +361,8 @@ int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
 /*
 ** WSARecvMsg: the same queue and completion path, with msg filled in.
 ** Data or control messages that do not fit fail the receive with
-** WSAEMSGSIZE, the bytes placed, MSG_TRUNC / MSG_CTRUNC in msg->flags.
+** WSAEMSGSIZE, the bytes placed, MSG_TRUNC / MSG_CTRUNC in msg->flags;
+** msg->length says how long the datagram was.
 */
 int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
                size_t *bytes, wr_overlapped *ov,

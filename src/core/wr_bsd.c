@@ -4,7 +4,8 @@
 **
 ** Exports: wr_bind, wr_connect, wr_listen, wr_accept, wr_send,
 **          wr_shutdown, wr_getsockname, wr_getpeername, wr_sockopt_find,
-**          wr_setsockopt_int, wr_getsockopt_int, wr_membership.
+**          wr_setsockopt_int, wr_getsockopt_int, wr_membership,
+**          wr_set_multicast_if, wr_get_multicast_if, wr_socket_v6only.
 **
 ** A blocking call (connect, accept, send on a socket without FIONBIO)
 ** waits on its own descriptor; overlapped receives on other sockets wait
@@ -13,11 +14,13 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -193,6 +196,7 @@ static const wr_sockopt options[] = {
   { "IP_RECVERR", IPPROTO_IP, IP_RECVERR, WR_OPT_BOOL },
   { "IP_MULTICAST_TTL", IPPROTO_IP, IP_MULTICAST_TTL, WR_OPT_INT },
   { "IP_MULTICAST_LOOP", IPPROTO_IP, IP_MULTICAST_LOOP, WR_OPT_BOOL },
+  { "IP_MULTICAST_IF", IPPROTO_IP, IP_MULTICAST_IF, WR_OPT_MULTICAST_IF },
   { "IP_ADD_MEMBERSHIP", IPPROTO_IP, IP_ADD_MEMBERSHIP, WR_OPT_MEMBERSHIP },
   { "IP_DROP_MEMBERSHIP", IPPROTO_IP, IP_DROP_MEMBERSHIP, WR_OPT_MEMBERSHIP },
   { "IPV6_V6ONLY", IPPROTO_IPV6, IPV6_V6ONLY, WR_OPT_BOOL },
@@ -206,6 +210,8 @@ static const wr_sockopt options[] = {
   { "IPV6_TCLASS", IPPROTO_IPV6, IPV6_TCLASS, WR_OPT_INT },
   { "IPV6_MULTICAST_HOPS", IPPROTO_IPV6, IPV6_MULTICAST_HOPS, WR_OPT_INT },
   { "IPV6_MULTICAST_LOOP", IPPROTO_IPV6, IPV6_MULTICAST_LOOP, WR_OPT_BOOL },
+  { "IPV6_MULTICAST_IF", IPPROTO_IPV6, IPV6_MULTICAST_IF,
+    WR_OPT_MULTICAST_IF },
   { "IPV6_ADD_MEMBERSHIP", IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP,
     WR_OPT_MEMBERSHIP },
   { "IPV6_DROP_MEMBERSHIP", IPPROTO_IPV6, IPV6_DROP_MEMBERSHIP,
@@ -225,6 +231,10 @@ static unsigned tracked(const wr_sockopt *o) {
       (o->level == IPPROTO_IPV6 && o->optname == IPV6_RECVERR))
     return WR_O_RECVERR;
   return 0;
+}
+
+int wr_socket_v6only(const wr_socket *s) {
+  return (s->opts & WR_O_V6ONLY) != 0;
 }
 
 const wr_sockopt *wr_sockopt_find(const char *name) {
@@ -249,6 +259,7 @@ int wr_setsockopt_int(wr_socket *s, const wr_sockopt *o, long value) {
       return 0;
     case WR_OPT_GETONLY:
     case WR_OPT_MEMBERSHIP:
+    case WR_OPT_MULTICAST_IF:
       return WSAEINVAL;
     default:
       break;
@@ -282,6 +293,7 @@ int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value) {
       *value = s->rcvtimeo_ms;
       return 0;
     case WR_OPT_MEMBERSHIP:
+    case WR_OPT_MULTICAST_IF:
       return WSAEINVAL;
     default:
       break;
@@ -328,6 +340,119 @@ int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
     }
     if (setsockopt(s->fd, IPPROTO_IPV6, o->optname, &m, sizeof m) < 0)
       return ERRNO_WSA();
+  }
+  return 0;
+}
+
+/* =====================================================================
+** The interface multicast goes out of
+** =================================================================== */
+
+/* A decimal interface index ("2"): 1, or 0 (not a number). */
+static int decimal_index(const char *text, unsigned *index) {
+  unsigned long long n = 0;
+  if (*text == '\0') return 0;
+  for (; *text; text++) {
+    if (*text < '0' || *text > '9') return 0;
+    n = n * 10 + (unsigned)(*text - '0');
+    if (n > 0x7fffffff) return 0;
+  }
+  *index = (unsigned)n;
+  return 1;
+}
+
+/*
+** An IPv4 interface address of interface `index`, the first the system
+** lists (INADDR_ANY when it has none).  The kernel keeps an IPv4
+** IP_MULTICAST_IF as an index and an address and reads back only the
+** address: giving both keeps the choice visible, and sends from the
+** address the kernel would pick for that interface anyway.
+*/
+static struct in_addr if_v4addr(unsigned index) {
+  struct in_addr a;
+  struct ifaddrs *ifs, *i;
+  char name[IF_NAMESIZE];
+  a.s_addr = htonl(INADDR_ANY);
+  if (if_indextoname(index, name) == NULL || getifaddrs(&ifs) < 0) return a;
+  for (i = ifs; i; i = i->ifa_next) {
+    if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+        strcmp(i->ifa_name, name) == 0) {
+      a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+      break;
+    }
+  }
+  freeifaddrs(ifs);
+  return a;
+}
+
+/*
+** iface as an IPv4 interface: an address, or an index (0.0.0.x is index
+** x, Windows' way to pass one).  Returns 0 or WSAEADDRNOTAVAIL.
+*/
+static int v4_iface(const char *iface, unsigned index, struct ip_mreqn *m) {
+  memset(m, 0, sizeof *m);
+  if (iface && (strcmp(iface, "*") == 0 || *iface == '\0')) return 0;
+  if (iface && inet_pton(AF_INET, iface, &m->imr_address) == 1) {
+    uint32_t h = ntohl(m->imr_address.s_addr);
+    if (h == 0 || h > 0x00ffffff) return 0;   /* an address, or none */
+    m->imr_address.s_addr = htonl(INADDR_ANY);
+    index = h;
+  } else if (iface && !decimal_index(iface, &index)) {
+    index = if_nametoindex(iface);
+    if (index == 0) return WSAEADDRNOTAVAIL;
+  }
+  m->imr_ifindex = (int)index;
+  if (index) m->imr_address = if_v4addr(index);
+  return 0;
+}
+
+static int v6_iface(const char *iface, unsigned *index) {
+  if (iface == NULL) return 0;
+  if (strcmp(iface, "*") == 0 || *iface == '\0') *index = 0;
+  else if (!decimal_index(iface, index)) {
+    *index = if_nametoindex(iface);
+    if (*index == 0) return WSAEADDRNOTAVAIL;
+  }
+  return 0;
+}
+
+int wr_set_multicast_if(wr_socket *s, const wr_sockopt *o, const char *iface,
+                        unsigned index) {
+  int r = wr__usable(s);
+  if (r) return r;
+  if (o->level == IPPROTO_IP) {
+    struct ip_mreqn m;
+    if ((r = v4_iface(iface, index, &m)) != 0) return r;
+    if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) < 0)
+      return ERRNO_WSA();
+  } else {
+    int v;
+    if ((r = v6_iface(iface, &index)) != 0) return r;
+    v = (int)index;
+    if (setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &v, sizeof v) < 0)
+      return ERRNO_WSA();
+  }
+  return 0;
+}
+
+int wr_get_multicast_if(wr_socket *s, const wr_sockopt *o, char *addr,
+                        size_t addrsize, unsigned *index) {
+  int r = wr__usable(s);
+  if (r) return r;
+  addr[0] = '\0';
+  *index = 0;
+  if (o->level == IPPROTO_IP) {
+    struct in_addr a;
+    socklen_t len = sizeof a;
+    if (getsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &a, &len) < 0)
+      return ERRNO_WSA();
+    inet_ntop(AF_INET, &a, addr, (socklen_t)addrsize);
+  } else {
+    int v = 0;
+    socklen_t len = sizeof v;
+    if (getsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &v, &len) < 0)
+      return ERRNO_WSA();
+    *index = (unsigned)v;
   }
   return 0;
 }

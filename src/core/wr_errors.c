@@ -75,8 +75,13 @@ static const wr_error_info errors[] = {
   E(WSAEDISCON, "The message-oriented connection was gracefully closed "
     "by the peer."),
   E(WSASYSCALLFAILURE, "A system call failed in an unexpected way."),
-  E(WSAHOST_NOT_FOUND, "Host not found (not a numeric address or a "
-    "local name)."),
+  E(WSAHOST_NOT_FOUND, "Host not found (no address, and no name that "
+    "exists)."),
+  E(WSATRY_AGAIN, "A temporary failure in name resolution (the name "
+    "server did not answer); try again later."),
+  E(WSANO_RECOVERY, "A nonrecoverable failure in name resolution."),
+  E(WSANO_DATA, "The name exists, but has no address of the requested "
+    "family."),
 };
 
 #define NERRORS (sizeof errors / sizeof errors[0])

@@ -247,6 +247,7 @@ int wr__errqueue(wr_socket *s, wr_msg *m, unsigned *flags) {
   if (m) {
     mh.msg_flags &= ~MSG_TRUNC;
     *flags = wr__msg_filter(s, m, &mh);
+    m->length = 0;                 /* a report, no datagram */
   }
   return err;
 }

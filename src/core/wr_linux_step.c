@@ -110,6 +110,7 @@ static int step_from_part(wr_socket *s, wr_overlapped *ov) {
     m->namelen = p->part_namelen;
     m->controlused = 0;
     m->flags = n < left ? WR_MSG_TRUNC : 0;
+    m->length = left;      /* what this receive was offered: the rest */
   }
   if (ov->in_flags & WR_MSG_PEEK) {
     if (ov->msg) wr__finish(ov, n < left ? WSAEMSGSIZE : 0, n, ov->msg->flags);
@@ -173,16 +174,20 @@ static int step_partial(wr_socket *s, wr_overlapped *ov) {
 ** =================================================================== */
 
 /*
-** A datagram of n bytes arrived as mh describes.  One too big for the
-** buffers fails with WSAEMSGSIZE, the bytes placed.  For a WSARecvMsg the
-** control messages may not fit either: MSG_TRUNC / MSG_CTRUNC say which
-** (Windows reports both alike).
+** A datagram of `full` bytes arrived as mh describes (receives on message
+** sockets pass MSG_TRUNC, so the kernel gives the full length; what it
+** placed is what fit).  One too big for the buffers fails with
+** WSAEMSGSIZE, the bytes placed.  For a WSARecvMsg the control messages
+** may not fit either: MSG_TRUNC / MSG_CTRUNC say which (Windows reports
+** both alike); msg->length keeps the full length.
 */
 static void datagram_done(wr_socket *s, wr_overlapped *ov,
-                          const struct msghdr *mh, size_t n) {
+                          const struct msghdr *mh, size_t full) {
+  size_t n = full < ov->total ? full : ov->total;
   if (ov->msg) {
     unsigned fl = wr__msg_filter(s, ov->msg, mh);
     int cut = (fl & (WR_MSG_TRUNC | WR_MSG_CTRUNC)) != 0;
+    ov->msg->length = full;
     wr__finish(ov, cut ? WSAEMSGSIZE : 0, n, fl);
   } else {
     wr__finish(ov, (mh->msg_flags & MSG_TRUNC) ? WSAEMSGSIZE : 0, n, 0);
@@ -291,6 +296,8 @@ static int step(wr_socket *s, wr_overlapped *ov) {
   }
   if (f & WR_MSG_OOB) sysf |= MSG_OOB;
   if (f & WR_MSG_PEEK) sysf |= MSG_PEEK;
+  /* a message's full length, not what fit (on a stream it would discard) */
+  if (wr__message_oriented(s)) sysf |= MSG_TRUNC;
   do {
     wr__msghdr(&mh, ov->iov, ov->iovcnt, ov->msg);
     n = recvmsg(s->fd, &mh, sysf);
@@ -329,7 +336,7 @@ static int drain_batch(wr_socket *s, wr_list *q) {
     ops[k++] = ov;
   }
   if (k < 2) return 0;
-  do n = recvmmsg(s->fd, vec, (unsigned)k, MSG_DONTWAIT, NULL);
+  do n = recvmmsg(s->fd, vec, (unsigned)k, MSG_DONTWAIT | MSG_TRUNC, NULL);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) return 0;
