@@ -236,8 +236,6 @@ int wr_socket_open(wr_loop *loop, int family, int type, int protocol,
 int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out);
 /* Adopt a duplicate of fd (F_DUPFD_CLOEXEC): the caller keeps and closes fd. */
 int wr_socket_adopt_dup(wr_loop *loop, int fd, wr_socket **out);
-/* Adopt a duplicate of fd (F_DUPFD_CLOEXEC): the caller keeps and closes fd. */
-int wr_socket_adopt_dup(wr_loop *loop, int fd, wr_socket **out);
 /* Cancels every pending operation (WSA_OPERATION_ABORTED), closes the fd. */
 void wr_close(wr_socket *s);
 /* Drop the caller's reference; memory goes when nothing else holds it. */
