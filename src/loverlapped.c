@@ -57,6 +57,8 @@ static lwr_ov *newov(lua_State *L, lwr_ctx *c) {
   o->ref = LUA_NOREF;
   o->npins = 0;
   o->held = 0;
+  o->uv_sock = o->uv_buf = NULL;
+  o->uv_routine = 0;
   luaL_setmetatable(L, LWR_OV);
   return o;
 }
@@ -105,6 +107,7 @@ static void push_item_buffer(lua_State *L, int idx, size_t i) {
 */
 static void pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n) {
   size_t i;
+  o->uv_buf = NULL;
   if (lwr_tobuffer(L, idx)) {
     lua_pushvalue(L, idx);
     lua_setiuservalue(L, ovidx, UV_PINS);
@@ -153,9 +156,12 @@ static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
     p->bufs = wr_overlapped_bufs(&o->ov, 1);
     p->bufs->iov_base = b->data;
     p->bufs->iov_len = b->len;
-    lua_pushvalue(L, idx);
-    lua_setiuservalue(L, p->ovidx, UV_PINS);
-    o->npins = 0;
+    if (o->uv_buf != b) {                /* a repost pins nothing new */
+      lua_pushvalue(L, idx);
+      lua_setiuservalue(L, p->ovidx, UV_PINS);
+      o->uv_buf = b;
+      o->npins = 0;
+    }
     p->n = 1;
     return 0;
   }
@@ -166,6 +172,24 @@ static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
   pin_bufs(L, idx, p->ovidx, o, n);
   p->n = n;
   return 0;
+}
+
+/* The object holds the socket (argument 1) and the routine at rtidx (or
+** nil); a repost that changes neither sets no user value. */
+static void hold_socket_routine(lua_State *L, lwr_ov *o, int ovidx,
+                                int rtidx) {
+  const void *sock = lua_touserdata(L, 1);
+  int routine = !lua_isnil(L, rtidx);
+  if (o->uv_sock != sock) {
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, ovidx, UV_SOCKET);
+    o->uv_sock = sock;
+  }
+  if (routine || o->uv_routine) {
+    lua_pushvalue(L, rtidx);
+    lua_setiuservalue(L, ovidx, UV_ROUTINE);
+    o->uv_routine = routine;
+  }
 }
 
 /*
@@ -192,10 +216,7 @@ int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, int ovidx,
   }
   if ((r = take_bufs(L, bufidx, 2, p)) != 0) return r;
   if (wr_socket_closed(s)) return WSAENOTSOCK;
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, p->ovidx, UV_SOCKET);
-  lua_pushvalue(L, rtidx);
-  lua_setiuservalue(L, p->ovidx, UV_ROUTINE);
+  hold_socket_routine(L, p->o, p->ovidx, rtidx);
   anchor(L, p->o, p->ovidx);
   return 0;
 }

@@ -168,31 +168,41 @@ static int wait_failed(lua_State *L, int r, unsigned res) {
 }
 
 /*
-** Push the key and the object of entry e (2 values).  keyidx holds the
-** key of the core key *last (the one a batch from one socket repeats).
+** Push the key and the object of entry e: key, ov; or, with a name index
+** (GetQueuedCompletionStatusEx's "ov"), key, name, ov -- ready for a raw
+** set of each, with no stack rotation.  keyidx holds the key of the core
+** key *last (the one a batch from one socket repeats).
 */
 static void push_key_ov(lua_State *L, lwr_port *po, const wr_port_entry *e,
-                        int keyidx, uintptr_t *last) {
+                        int nameidx, int keyidx, uintptr_t *last) {
+  int k;
+  if (e->key == *last && !e->posted) {
+    lua_pushvalue(L, keyidx);
+    if (nameidx) lua_pushvalue(L, nameidx);
+    po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
+    return;
+  }
+  lua_pushnil(L);                                    /* the key's slot */
+  k = lua_gettop(L);
+  if (nameidx) lua_pushvalue(L, nameidx);
   if (e->posted) {
     lua_getiuservalue(L, 1, PUV_POSTED);
     lua_rawgeti(L, -1, (lua_Integer)e->key);          /* {key, ov} */
     luaL_unref(L, -2, (int)e->key);
     lua_rawgeti(L, -1, 1);
-    lua_rawgeti(L, -2, 2);
-    lua_rotate(L, -4, 2);
-    lua_pop(L, 2);
+    lua_replace(L, k);
+    lua_rawgeti(L, -1, 2);
+    lua_replace(L, -3);                               /* ov, over the table */
+    lua_pop(L, 1);
     return;
   }
   po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
-  if (e->key != *last) {
-    lua_getiuservalue(L, -1, UV_SOCKET);
-    lua_getiuservalue(L, -1, SUV_KEY);
-    lua_replace(L, keyidx);
-    lua_pop(L, 1);
-    *last = e->key;
-  }
-  lua_pushvalue(L, keyidx);
-  lua_insert(L, -2);
+  lua_getiuservalue(L, -1, UV_SOCKET);
+  lua_getiuservalue(L, -1, SUV_KEY);
+  lua_copy(L, -1, keyidx);
+  lua_replace(L, k);
+  lua_pop(L, 1);
+  *last = e->key;
 }
 
 /*
@@ -218,72 +228,123 @@ static int l_GetQueuedCompletionStatus(lua_State *L) {
   e = &po->ents[0];
   if (e->error == 0) {
     lua_pushinteger(L, (lua_Integer)e->bytes);
-    push_key_ov(L, po, e, 2, &last);
+    push_key_ov(L, po, e, 0, 2, &last);
     return 3;
   }
   lwr_fail(L, (int)e->error);
-  push_key_ov(L, po, e, 2, &last);
+  push_key_ov(L, po, e, 0, 2, &last);
   return 5;
 }
 
-/* entry[field] = the value on top (pops it); the field is an upvalue. */
-static void set_field(lua_State *L, int t, int field) {
-  lua_pushvalue(L, lua_upvalueindex(field));
-  lua_insert(L, -2);
-  lua_rawset(L, t);
+/* entries[i][field] = v, the field's name at kidx + field: a raw set of
+** a string already made (no hashing, no string cache lookup). */
+#define SET(L, t, kidx, field, push) \
+  (lua_pushvalue(L, (kidx) + (field)), push, lua_rawset(L, t))
+
+/* Write entry e into the table at t; the field names are at kidx + F_*,
+** the last key looked up at kidx + F_LAST + 1. */
+static void fill(lua_State *L, lwr_port *po, int t, int kidx,
+                 const wr_port_entry *e, uintptr_t *last) {
+  SET(L, t, kidx, F_BYTES, lua_pushinteger(L, (lua_Integer)e->bytes));
+  lua_pushvalue(L, kidx + F_KEY);
+  push_key_ov(L, po, e, kidx + F_OV, kidx + F_LAST + 1, last);
+  lua_rawset(L, t);                                  /* ov */
+  lua_rawset(L, t);                                  /* key */
+  SET(L, t, kidx, F_ERROR, e->error ? lwr_push_error_name(L, e->error)
+                                    : lua_pushnil(L));
+  SET(L, t, kidx, F_FLAGS, lua_pushinteger(L, (lua_Integer)e->flags));
 }
 
-/* Write entry e into the table at t. */
-static void fill(lua_State *L, lwr_port *po, int t, const wr_port_entry *e,
-                 int keyidx, uintptr_t *last) {
-  lua_pushvalue(L, lua_upvalueindex(F_BYTES));
+/*
+** The columns form: entries.bytes, .key, .ov, .error and .flags are arrays
+** and entry i is their item i (raw sets into array parts: about half the
+** instructions of five named fields).  The columns are at c + F_*.
+*/
+static void fill_columns(lua_State *L, lwr_port *po, int c, lua_Integer i,
+                         const wr_port_entry *e, int keyidx,
+                         uintptr_t *last) {
   lua_pushinteger(L, (lua_Integer)e->bytes);
-  lua_rawset(L, t);
-  push_key_ov(L, po, e, keyidx, last);
-  set_field(L, t, F_OV);
-  set_field(L, t, F_KEY);
-  lua_pushvalue(L, lua_upvalueindex(F_ERROR));
+  lua_rawseti(L, c + F_BYTES, i);
+  push_key_ov(L, po, e, 0, keyidx, last);
+  lua_rawseti(L, c + F_OV, i);
+  lua_rawseti(L, c + F_KEY, i);
   if (e->error) lwr_push_error_name(L, e->error);
   else lua_pushnil(L);
-  lua_rawset(L, t);
-  lua_pushvalue(L, lua_upvalueindex(F_FLAGS));
+  lua_rawseti(L, c + F_ERROR, i);
   lua_pushinteger(L, (lua_Integer)e->flags);
-  lua_rawset(L, t);
+  lua_rawseti(L, c + F_FLAGS, i);
+}
+
+/*
+** Push the arrays of the columns form of entries (at 2): returns how many
+** entries they hold (#entries.ov), or -1 if entries is an array of tables.
+*/
+static int push_columns(lua_State *L) {
+  int f;
+  lua_pushvalue(L, lua_upvalueindex(F_OV));
+  if (lua_rawget(L, 2) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return -1;
+  }
+  lua_pop(L, 1);
+  for (f = F_BYTES; f <= F_LAST; f++) {
+    lua_pushvalue(L, lua_upvalueindex(f));
+    if (lua_rawget(L, 2) != LUA_TTABLE)
+      luaL_error(L, "bad argument #1 to 'GetQueuedCompletionStatusEx' "
+                 "(entries.%s is not a table)", lua_tostring(L,
+                 lua_upvalueindex(f)));
+  }
+  return (int)(lua_rawlen(L, -F_LAST + F_OV - 1) < MAX_BATCH
+               ? lua_rawlen(L, -F_LAST + F_OV - 1) : MAX_BATCH);
 }
 
 /*
 ** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]]) -> n
 **   takes up to #entries entries (at most MAX_BATCH) and writes each into
 **   the caller's table entries[i]: bytes, key, ov, error (name or nil),
-**   flags.  nil, "WAIT_TIMEOUT", 258 when nothing came within ms;
+**   flags.  Or, when entries.ov is a table, into the columns:
+**   entries.bytes[i], .key[i], .ov[i], .error[i], .flags[i], up to
+**   #entries.ov.  nil, "WAIT_TIMEOUT", 258 when nothing came within ms;
 **   nil, "WAIT_IO_COMPLETION", 192 when alertable and routines ran.
 */
 static int l_GetQueuedCompletionStatusEx(lua_State *L) {
   lwr_port *po = checkport(L, 1);
   long ms;
-  int bad, r, i, n, keyidx;
+  int bad, r, i, n, kidx, cols;
   uintptr_t last = 0;
   size_t got = 0;
   unsigned res = 0;
   luaL_checktype(L, 2, LUA_TTABLE);
   bad = lwr_check_ms(L, 3, &ms);
-  n = (int)(lua_rawlen(L, 2) < MAX_BATCH ? lua_rawlen(L, 2) : MAX_BATCH);
   lua_settop(L, 4);
-  luaL_checkstack(L, n + 8, "too many entries");
-  /* every entry checked before anything is taken: no entry is lost */
-  for (i = 1; i <= n; i++)
-    if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
-      return luaL_error(L, "bad argument #1 to 'GetQueuedCompletionStatusEx'"
-                        " (entries[%d] is not a table)", i);
-  lua_pushnil(L);
-  keyidx = lua_gettop(L);
+  kidx = 4 - F_BYTES + 1;                   /* columns at kidx + F_BYTES.. */
+  n = push_columns(L);
+  if ((cols = n >= 0) == 0) {
+    n = (int)(lua_rawlen(L, 2) < MAX_BATCH ? lua_rawlen(L, 2) : MAX_BATCH);
+    luaL_checkstack(L, n + 16, "too many entries");
+    /* every entry checked before anything is taken: no entry is lost */
+    for (i = 1; i <= n; i++)
+      if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
+        return luaL_error(L, "bad argument #1 to "
+                          "'GetQueuedCompletionStatusEx' (entries[%d] is "
+                          "not a table)", i);
+    kidx = lua_gettop(L) - F_BYTES + 1;     /* names at kidx + F_BYTES.. */
+    for (i = F_BYTES; i <= F_LAST; i++)
+      lua_pushvalue(L, lua_upvalueindex(i));
+  }
+  lua_pushnil(L);                                    /* the last key */
   if (bad) return lwr_fail(L, bad);
   if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
   reserve(L, po, (size_t)n);
   r = wait(L, po, (size_t)n, ms, lua_toboolean(L, 4), &got, &res);
   if (r || got == 0) return wait_failed(L, r, res);
-  for (i = 0; i < (int)got; i++)
-    fill(L, po, 5 + i, &po->ents[i], keyidx, &last);
+  for (i = 0; i < (int)got; i++) {
+    if (cols)
+      fill_columns(L, po, kidx, i + 1, &po->ents[i], kidx + F_LAST + 1,
+                   &last);
+    else
+      fill(L, po, 5 + i, kidx, &po->ents[i], &last);
+  }
   lua_pushinteger(L, (lua_Integer)got);
   return 1;
 }

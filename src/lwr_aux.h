@@ -101,6 +101,11 @@ typedef struct lwr_ov {
   int npins;
   int held;            /* ports whose last wait handed it out (lport.c):
                           the anchor stays until their next wait */
+  /* what user values 1-3 hold now, so a repost with the same ones sets
+  ** none (loverlapped.c, lwr_ov_begin) */
+  const void *uv_sock; /* the socket userdata */
+  const void *uv_buf;  /* a lone buffer pinned (NULL: a table, or none) */
+  int uv_routine;      /* a routine is held */
 } lwr_ov;
 
 enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
