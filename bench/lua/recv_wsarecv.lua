@@ -167,11 +167,7 @@ local function port_receiver(kind)
   -- and reposts
   -- (TCP: every entry goes through odd)
   local deadline, size, seq, recvd, total = t0 + 60, tcp and -1 or size, 0, 0, 0
-  local rsock, PENDING = sock, "WSA_IO_PENDING"
-  if usemsg then                        -- WSARecvMsg: the msg is the buffer's
-    local real = sock
-    rsock = { WSARecv = function(_, _, _, ov) return real:WSARecvMsg(msgof[ov], ov) end }
-  end
+  local sock, PENDING = sock, "WSA_IO_PENDING"
   while not done do
     local got = port:GetQueuedCompletionStatusEx(columns and cols or entries, 1000)
     for i = 1, got or 0 do
@@ -192,7 +188,9 @@ local function port_receiver(kind)
       seq = seq < 250 and seq + 1 or 0
       recvd, total = recvd + 1, total + len
       if not rearm then
-        local ok, name = rsock:WSARecv(buf, 0, ov)
+        local ok, name
+        if usemsg then ok, name = sock:WSARecvMsg(msgof[ov], ov)
+        else ok, name = sock:WSARecv(buf, 0, ov) end
         if not ok and name ~= PENDING then check(ok, name) end
       end
       ::next::
