@@ -15,9 +15,11 @@ CORE_SRC := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
             src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
             src/core/wr_errors.c src/core/wr_linux_watch.c \
             src/core/wr_linux_step.c src/core/wr_linux_msg.c \
-            src/core/wr_linux_cmsg.c src/core/wr_linux_pollfd.c
+            src/core/wr_linux_cmsg.c src/core/wr_linux_pollfd.c \
+            src/core/wr_port.c
 BIND_SRC := src/lwsarecv.c src/lsocket.c src/lrecv.c src/loverlapped.c \
-            src/lmsg.c src/lbuffer.c src/lwr_aux.c src/lpoll.c
+            src/lmsg.c src/lbuffer.c src/lwr_aux.c src/lpoll.c \
+            src/lport.c
 SRC      := $(CORE_SRC) $(BIND_SRC)
 HDR      := $(wildcard src/core/*.h) $(wildcard src/*.h)
 

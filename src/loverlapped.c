@@ -3,10 +3,12 @@
 ** the whole way an overlapped operation takes through the binding.
 **
 ** Exports: overlapped (constructor); read-only fields pending, bytes,
-**          flags, error; the free field context; __gc, __tostring.
+**          flags, error, msg; the free field context; the switches noport
+**          and rearm (completion ports); __gc, __tostring.
 **          For the other binding files (loverlapped.h):
 **          lwr_open_overlapped, lwr_ov_begin, lwr_ov_end, lwr_routine,
-**          lwr_event_hook, lwr_wait_enter, lwr_wait_leave.
+**          lwr_event_hook, lwr_ov_hand_out, lwr_ov_unhold, lwr_wait_enter,
+**          lwr_wait_leave.
 **
 ** An overlapped object is reusable: post it, wait for it, post it again.
 ** While its operation is pending, or its routine is waiting to run, it is
@@ -30,6 +32,11 @@
 **             object around the core's pointer (ov_of), calls the Lua
 **             routine on that thread under lua_pcall, and drops the anchor
 **             unless the routine posted the object again.
+**   port      without a routine, on a socket of a completion port, the
+**             object stays anchored on the port's queue; the port's wait
+**             (lport.c) hands it out with lwr_ov_hand_out, and its next
+**             wait drops the anchor (lwr_ov_unhold) unless it was posted
+**             again.
 **   errors    an error a routine raises goes into the context's reserved
 **             slot and interrupts the delivery; lwr_wait_leave raises it
 **             again, out of the wait.
@@ -49,6 +56,9 @@ static lwr_ov *newov(lua_State *L, lwr_ctx *c) {
   o->ctx = c;
   o->ref = LUA_NOREF;
   o->npins = 0;
+  o->held = 0;
+  o->uv_sock = o->uv_buf = NULL;
+  o->uv_routine = 0;
   luaL_setmetatable(L, LWR_OV);
   return o;
 }
@@ -68,8 +78,10 @@ static void anchor(lua_State *L, lwr_ov *o, int idx) {
   o->ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+/* Drop the anchor, unless a port handed the object out since its last
+** wait (lwr_ov_hand_out): that port's next wait drops it. */
 static void unanchor(lua_State *L, lwr_ov *o) {
-  if (o->ref != LUA_NOREF) {
+  if (o->ref != LUA_NOREF && !o->held) {
     luaL_unref(L, LUA_REGISTRYINDEX, o->ref);
     o->ref = LUA_NOREF;
   }
@@ -95,6 +107,7 @@ static void push_item_buffer(lua_State *L, int idx, size_t i) {
 */
 static void pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n) {
   size_t i;
+  o->uv_buf = NULL;
   if (lwr_tobuffer(L, idx)) {
     lua_pushvalue(L, idx);
     lua_setiuservalue(L, ovidx, UV_PINS);
@@ -143,9 +156,12 @@ static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
     p->bufs = wr_overlapped_bufs(&o->ov, 1);
     p->bufs->iov_base = b->data;
     p->bufs->iov_len = b->len;
-    lua_pushvalue(L, idx);
-    lua_setiuservalue(L, p->ovidx, UV_PINS);
-    o->npins = 0;
+    if (o->uv_buf != b) {                /* a repost pins nothing new */
+      lua_pushvalue(L, idx);
+      lua_setiuservalue(L, p->ovidx, UV_PINS);
+      o->uv_buf = b;
+      o->npins = 0;
+    }
     p->n = 1;
     return 0;
   }
@@ -156,6 +172,24 @@ static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
   pin_bufs(L, idx, p->ovidx, o, n);
   p->n = n;
   return 0;
+}
+
+/* The object holds the socket (argument 1) and the routine at rtidx (or
+** nil); a repost that changes neither sets no user value. */
+static void hold_socket_routine(lua_State *L, lwr_ov *o, int ovidx,
+                                int rtidx) {
+  const void *sock = lua_touserdata(L, 1);
+  int routine = !lua_isnil(L, rtidx);
+  if (o->uv_sock != sock) {
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, ovidx, UV_SOCKET);
+    o->uv_sock = sock;
+  }
+  if (routine || o->uv_routine) {
+    lua_pushvalue(L, rtidx);
+    lua_setiuservalue(L, ovidx, UV_ROUTINE);
+    o->uv_routine = routine;
+  }
 }
 
 /*
@@ -182,10 +216,7 @@ int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, int ovidx,
   }
   if ((r = take_bufs(L, bufidx, 2, p)) != 0) return r;
   if (wr_socket_closed(s)) return WSAENOTSOCK;
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, p->ovidx, UV_SOCKET);
-  lua_pushvalue(L, rtidx);
-  lua_setiuservalue(L, p->ovidx, UV_ROUTINE);
+  hold_socket_routine(L, p->o, p->ovidx, rtidx);
   anchor(L, p->o, p->ovidx);
   return 0;
 }
@@ -269,6 +300,24 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
 void lwr_event_hook(wr_overlapped *ov, void *data) {
   lwr_ctx *c = (lwr_ctx *)data;
   unanchor(c->main, ov_of(ov));
+}
+
+/*
+** A port's wait took an entry of ov: push the object.  It stays anchored
+** (and is counted as held) until lwr_ov_unhold, at that port's next wait:
+** a receiver that reposts what it took then costs no registry traffic,
+** and one that drops it loses the anchor one wait later.
+*/
+lwr_ov *lwr_ov_hand_out(lua_State *L, wr_overlapped *ov) {
+  lwr_ov *o = ov_of(ov);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
+  o->held++;
+  return o;
+}
+
+/* The next wait of the port that handed o out. */
+void lwr_ov_unhold(lua_State *L, lwr_ov *o) {
+  if (--o->held == 0 && !wr_overlapped_busy(&o->ov)) unanchor(L, o);
 }
 
 /* Enter a wait on thread L (waits nest: the caller keeps who waited). */
@@ -364,20 +413,43 @@ static int l_ov_index(lua_State *L) {
   } else if (k[0] == 'e' && strcmp(k, "error") == 0) {
     if (done && o->ov.error) lwr_push_error_name(L, o->ov.error);
     else lua_pushnil(L);
+  } else if (k[0] == 'm' && strcmp(k, "msg") == 0) {
+    if (wr_overlapped_msg(&o->ov)) lua_getiuservalue(L, 1, UV_MSG);
+    else lua_pushnil(L);
+  } else if (k[0] == 'n' && strcmp(k, "noport") == 0) {
+    lua_pushboolean(L, ((uintptr_t)o->ov.hEvent & WR_NOPORT) != 0);
+  } else if (k[0] == 'r' && strcmp(k, "rearm") == 0) {
+    lua_pushboolean(L, wr_overlapped_rearmed(&o->ov));
   } else {
     lua_pushnil(L);
   }
   return 1;
 }
 
+/*
+** ov.context = anything; ov.noport = boolean: the low bit of hEvent, which
+** keeps a completion off the socket's port (Windows' convention); ov.rearm
+** = boolean: a port reposts the object after each of its entries
+** (wr_overlapped_rearm).
+*/
 static int l_ov_newindex(lua_State *L) {
-  const char *k;
-  lwr_checkov(L, 1);
-  k = luaL_checkstring(L, 2);
-  if (strcmp(k, "context") != 0)
+  lwr_ov *o = lwr_checkov(L, 1);
+  const char *k = luaL_checkstring(L, 2);
+  if (strcmp(k, "context") == 0) {
+    lua_settop(L, 3);
+    lua_setiuservalue(L, 1, UV_CONTEXT);
+  } else if (strcmp(k, "noport") == 0) {
+    uintptr_t h = (uintptr_t)o->ov.hEvent & ~WR_NOPORT;
+    luaL_checktype(L, 3, LUA_TBOOLEAN);
+    o->ov.hEvent = (void *)(h | (lua_toboolean(L, 3) ? WR_NOPORT : 0));
+  } else if (strcmp(k, "rearm") == 0) {
+    luaL_checktype(L, 3, LUA_TBOOLEAN);
+    wr_overlapped_rearm(&o->ov, lua_toboolean(L, 3));
+    /* no longer waiting to be reposted: its anchor may go */
+    if (!wr_overlapped_busy(&o->ov)) unanchor(L, o);
+  } else {
     return luaL_error(L, "overlapped field '%s' is read-only", k);
-  lua_settop(L, 3);
-  lua_setiuservalue(L, 1, UV_CONTEXT);
+  }
   return 0;
 }
 

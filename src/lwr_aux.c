@@ -4,11 +4,14 @@
 **
 ** Exports: lwr_ctx_get, lwr_fail, lwr_recv_fail, lwr_push_error_name,
 **          lwr_push_addr, lwr_checktype, lwr_checkbuffer,
-**          lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_register.
+**          lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
+**          lwr_register.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
 ** them may use it without an arrow running back up.
 */
+#include <limits.h>
+
 #include "lwr_aux.h"
 
 lwr_ctx *lwr_ctx_get(lua_State *L) {
@@ -66,7 +69,7 @@ void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
 ** =================================================================== */
 
 static const char *const type_names[LWR_T_COUNT] = {
-  LWR_BUFFER, LWR_SOCKET, LWR_OV, LWR_MSG
+  LWR_BUFFER, LWR_SOCKET, LWR_OV, LWR_MSG, LWR_PORT
 };
 
 void *lwr_checktype(lua_State *L, int idx, int type) {
@@ -93,6 +96,37 @@ lwr_ov *lwr_checkov(lua_State *L, int idx) {
 
 lwr_msg *lwr_checkmsg(lua_State *L, int idx) {
   return (lwr_msg *)lwr_checktype(L, idx, LWR_T_MSG);
+}
+
+/* =====================================================================
+** A wait's timeout
+** =================================================================== */
+
+/* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
+#define MAX_TIMEOUT_MS 0xFFFFFFFE
+
+int lwr_check_ms(lua_State *L, int idx, long *out) {
+  lua_Integer ms;
+  int isint;
+  *out = WR_INFINITE;
+  if (lua_isnoneornil(L, idx)) return 0;
+  ms = lua_tointegerx(L, idx, &isint);
+  if (!isint) {
+    /* 2^63, math.huge: too long, not ill-typed (NaN and 1.5 still raise) */
+    if (lua_type(L, idx) == LUA_TNUMBER &&
+        lua_tonumber(L, idx) > (lua_Number)MAX_TIMEOUT_MS)
+      return WSAEINVAL;
+    ms = luaL_checkinteger(L, idx);
+  }
+  luaL_argcheck(L, ms >= -1, idx, "milliseconds must be >= 0 (or -1/nil "
+                "for INFINITE)");
+  if (ms == -1 || ms == 0xFFFFFFFF) return 0;         /* INFINITE */
+  if (ms > MAX_TIMEOUT_MS) return WSAEINVAL;
+#if LONG_MAX < MAX_TIMEOUT_MS
+  if (ms > LONG_MAX) ms = LONG_MAX;       /* a 32-bit long: ~24.8 days */
+#endif
+  *out = (long)ms;
+  return 0;
 }
 
 /* =====================================================================

@@ -6,14 +6,16 @@
 ** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
-**          lwr_checkmsg, lwr_register; inline lwr_testtype, lwr_tobuffer,
+**          lwr_checkmsg, lwr_check_ms, lwr_register; inline lwr_testtype,
+**          lwr_tobuffer,
 **          lwr_flags;
 **          the macro LWR_CHECK_OPEN.
 **
 ** The binding stands on three floors, and arrows run down only:
 **   lwsarecv.c      the module: luaopen, constants, errors, the waits
 **   type files      lsocket.c (+ lrecv.c, its receive calls),
-**                   loverlapped.c (the completion path), lmsg.c, lbuffer.c
+**                   loverlapped.c (the completion path), lport.c (the
+**                   completion port), lmsg.c, lbuffer.c
 **   lwr_aux.c       this floor: it calls nothing above it
 ** and under them all the core (core/wr.h), which reaches the binding only
 ** through the function pointers it was handed (lwr_routine, the event hook).
@@ -32,9 +34,11 @@
 #define LWR_SOCKET   "wsarecv.socket"
 #define LWR_OV       "wsarecv.overlapped"
 #define LWR_MSG      "wsarecv.msg"
+#define LWR_PORT     "wsarecv.port"
 
 /* The binding's userdata types, for the fast type checks. */
-enum { LWR_T_BUFFER, LWR_T_SOCKET, LWR_T_OV, LWR_T_MSG, LWR_T_COUNT };
+enum { LWR_T_BUFFER, LWR_T_SOCKET, LWR_T_OV, LWR_T_MSG, LWR_T_PORT,
+       LWR_T_COUNT };
 
 /*
 ** Every userdata of ours starts with a tag: its type in the low bits of a
@@ -74,11 +78,13 @@ typedef struct lwr_buf {
   unsigned char small[1];  /* a small buffer's bytes */
 } lwr_buf;
 
-/* wsarecv.socket */
+/* wsarecv.socket.  User value 1: its completion key (lport.c). */
 typedef struct lwr_sock {
   lwr_hdr h;
   wr_socket *s;        /* NULL once collected */
 } lwr_sock;
+
+enum { SUV_KEY = 1, SUV_COUNT = 1 };
 
 /*
 ** wsarecv.overlapped.  User values: 1 the socket, 2 the routine, 3 the
@@ -93,6 +99,13 @@ typedef struct lwr_ov {
   lwr_ctx *ctx;
   int ref;
   int npins;
+  int held;            /* ports whose last wait handed it out (lport.c):
+                          the anchor stays until their next wait */
+  /* what user values 1-3 hold now, so a repost with the same ones sets
+  ** none (loverlapped.c, lwr_ov_begin) */
+  const void *uv_sock; /* the socket userdata */
+  const void *uv_buf;  /* a lone buffer pinned (NULL: a table, or none) */
+  int uv_routine;      /* a routine is held */
 } lwr_ov;
 
 enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
@@ -152,6 +165,14 @@ lwr_buf *lwr_checkbuffer(lua_State *L, int idx);    /* open ones only */
 wr_socket *lwr_checksocket(lua_State *L, int idx);  /* not collected */
 lwr_ov *lwr_checkov(lua_State *L, int idx);
 lwr_msg *lwr_checkmsg(lua_State *L, int idx);
+
+/*
+** A wait's timeout at idx, the DWORD of milliseconds Windows takes, into
+** *out (WR_INFINITE for nil, -1, 0xFFFFFFFF).  Negative values raise; one
+** too long for a DWORD returns WSAEINVAL, for the caller to report once its
+** other arguments are checked.  Else 0.
+*/
+int lwr_check_ms(lua_State *L, int idx, long *out);
 
 /*
 ** A userdata type, with the module table and the context on the stack top:

@@ -20,45 +20,12 @@
 #include "lmsg.h"
 #include "loverlapped.h"
 #include "lpoll.h"
+#include "lport.h"
 #include "lsocket.h"
 
 /* =====================================================================
 ** The waits
 ** =================================================================== */
-
-/* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
-#define MAX_TIMEOUT_MS 0xFFFFFFFE
-
-/*
-** A wait's timeout, the DWORD of milliseconds Windows takes: nil, -1 and
-** 0xFFFFFFFF are INFINITE.  Other negative values are a programming
-** mistake (raised); a longer timeout than a DWORD can hold is refused the
-** way Windows refuses a bad parameter: WSAEINVAL is returned, for the
-** caller to report once its other arguments are checked.  Else 0.
-*/
-static int check_ms(lua_State *L, int idx, long *out) {
-  lua_Integer ms;
-  int isint;
-  *out = WR_INFINITE;
-  if (lua_isnoneornil(L, idx)) return 0;
-  ms = lua_tointegerx(L, idx, &isint);
-  if (!isint) {
-    /* 2^63, math.huge: too long, not ill-typed (NaN and 1.5 still raise) */
-    if (lua_type(L, idx) == LUA_TNUMBER &&
-        lua_tonumber(L, idx) > (lua_Number)MAX_TIMEOUT_MS)
-      return WSAEINVAL;
-    ms = luaL_checkinteger(L, idx);
-  }
-  luaL_argcheck(L, ms >= -1, idx, "milliseconds must be >= 0 (or -1/nil "
-                "for INFINITE)");
-  if (ms == -1 || ms == 0xFFFFFFFF) return 0;         /* INFINITE */
-  if (ms > MAX_TIMEOUT_MS) return WSAEINVAL;
-#if LONG_MAX < MAX_TIMEOUT_MS
-  if (ms > LONG_MAX) ms = LONG_MAX;       /* a 32-bit long: ~24.8 days */
-#endif
-  *out = (long)ms;
-  return 0;
-}
 
 /***
 Windows-style overlapped receive (WSARecv, WSARecvMsg) for Lua 5.4.
@@ -125,7 +92,7 @@ infinite wait nothing could end (no operation pending)
 static int l_SleepEx(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   long ms;
-  int bad = check_ms(L, 1, &ms);
+  int bad = lwr_check_ms(L, 1, &ms);
   int alertable = lua_toboolean(L, 2);
   lua_State *saved;
   unsigned r = 0;
@@ -173,7 +140,7 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
   size_t n, i;
   int waitall = lua_toboolean(L, 2);
   long ms, r = 0;
-  int bad = check_ms(L, 3, &ms);
+  int bad = lwr_check_ms(L, 3, &ms);
   int alertable = lua_toboolean(L, 4);
   lua_State *saved;
   int e;
@@ -416,6 +383,7 @@ int luaopen_wsarecv_core(lua_State *L) {
   lwr_open_socket(L);
   lwr_open_msg(L);
   lwr_open_poll(L);
+  lwr_open_port(L);
   set_errors(L);
   set_constants(L);
   lua_pop(L, 1);                                     /* context */

@@ -16,6 +16,7 @@
 #define WR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -28,6 +29,7 @@
 #define WSA_OPERATION_ABORTED     995
 #define WSA_IO_INCOMPLETE         996
 #define WSA_IO_PENDING            997
+#define WR_ERROR_INVALID_HANDLE   6
 #define WR_ERROR_NOT_FOUND        1168
 #define WSAEINTR                  10004
 #define WSAEBADF                  10009
@@ -122,6 +124,7 @@ typedef struct iovec wr_wsabuf;
 
 typedef struct wr_loop wr_loop;
 typedef struct wr_socket wr_socket;
+typedef struct wr_port wr_port;
 typedef struct wr_overlapped wr_overlapped;
 typedef struct wr_msg wr_msg;
 
@@ -187,7 +190,9 @@ struct wr_overlapped {
   unsigned error;             /* 0 or a WSA code */
   size_t bytes;
   unsigned flags;             /* output flags */
-  void *hEvent;               /* free for the caller (context) */
+  void *hEvent;               /* free for the caller (context); with its
+                                 low bit set (WR_NOPORT), a completion
+                                 never goes to a port, as on Windows */
 
   /* the core's */
   wr_completion_routine WR_PRIVATE(routine);
@@ -203,6 +208,10 @@ struct wr_overlapped {
   wr_msg *WR_PRIVATE(msg);    /* WSARecvMsg only */
   unsigned long WR_PRIVATE(seq);     /* order of arrival in the APC queue */
   unsigned WR_PRIVATE(internal) : 1; /* a nonoverlapped call's stack object */
+  unsigned WR_PRIVATE(packet) : 1;   /* wr_port_post's, the core's memory */
+  unsigned WR_PRIVATE(rearm) : 1;    /* repost when its entry was taken */
+  uintptr_t WR_PRIVATE(key);  /* in a port's queue: the completion key */
+  size_t WR_PRIVATE(nbufs);   /* the WSABUFs captured (a rearm's count) */
   wr_wsabuf WR_PRIVATE(iov_inline)[WR_IOV_INLINE];
   wr_wsabuf *WR_PRIVATE(iov_heap);
   size_t WR_PRIVATE(iov_cap);
@@ -455,6 +464,83 @@ int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
 enum { WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT };
 /* Returns nonzero while operations or routines are still outstanding. */
 int wr_run(wr_loop *loop, int mode);
+
+/* ---------------------------------------------------------------------
+** I/O completion ports (wr_port.c)
+**
+** A port collects the completions of the routine-less operations of the
+** sockets associated with it, in completion order (posting order within
+** one socket), and hands them out in batches.  An operation posted with a
+** routine keeps its routine; one whose hEvent has its low bit set
+** (WR_NOPORT, Windows' convention) is only signalled, for
+** WSAGetOverlappedResult.  Closing a socket still completes its pending
+** operations with WSA_OPERATION_ABORTED, to the port.
+** ------------------------------------------------------------------- */
+
+#define WR_NOPORT ((uintptr_t)1)
+
+/* OVERLAPPED_ENTRY */
+typedef struct wr_port_entry {
+  uintptr_t key;          /* lpCompletionKey */
+  wr_overlapped *ov;      /* lpOverlapped: an operation's object, or what
+                             wr_port_post was given (NULL allowed) */
+  size_t bytes;           /* dwNumberOfBytesTransferred */
+  unsigned error;         /* 0 or the operation's WSA code */
+  unsigned flags;         /* its output flags */
+  int posted;             /* 1: a wr_port_post packet (ov is not ours) */
+} wr_port_entry;
+
+/* CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0) */
+int wr_port_new(wr_loop *loop, wr_port **out);
+/*
+** CreateIoCompletionPort(s, port, key): 0, WSAENOTSOCK (s closed),
+** WSA_INVALID_PARAMETER (s belongs to a port already, as on Windows) or
+** WR_ERROR_INVALID_HANDLE (port closed).
+*/
+int wr_port_associate(wr_port *port, wr_socket *s, uintptr_t key);
+/* PostQueuedCompletionStatus: 0, WSA_NOT_ENOUGH_MEMORY or
+** WR_ERROR_INVALID_HANDLE. */
+int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
+                 wr_overlapped *ov);
+/*
+** GetQueuedCompletionStatusEx: up to n entries into e.  *result is
+** WR_WAIT_OBJECT_0 (*got >= 1 entries), WR_WAIT_TIMEOUT or, alertable,
+** WR_WAIT_IO_COMPLETION (routines ran, nothing dequeued).  An operation's
+** object stays busy until its entry is taken here; one with rearm set
+** (wr_overlapped_rearm) is posted again, with the same buffers and flags,
+** when the next wr_port_get on its port begins.  Returns 0,
+** WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED (loop gone) or
+** WSAEINVAL (an infinite wait nothing could end).
+*/
+int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
+                int alertable, size_t *got, unsigned *result);
+/* Completions waiting in the port. */
+size_t wr_port_queued(const wr_port *port);
+/*
+** CloseHandle: what the queue holds is dropped (an operation's object is
+** left signalled, through the event hook), later completions of its
+** sockets are only signalled.  Idempotent.
+*/
+void wr_port_close(wr_port *port);
+int wr_port_closed(const wr_port *port);
+/* Close, and drop the caller's reference. */
+void wr_port_release(wr_port *port);
+/* The port of s, or NULL. */
+wr_port *wr_socket_port(const wr_socket *s);
+/*
+** Rearm (on = 1): each time an entry of ov is taken from a port, ov stays
+** busy and is posted again -- same socket, buffers, flags and msg -- when
+** the next wr_port_get on that port begins; its buffers are the caller's
+** to read until then.  Not after WSA_OPERATION_ABORTED, a failure of a
+** stream receive, the end of a stream, or for MSG_WAITALL (which consumes
+** its WSABUFs).  A repost that fails completes to the port with its error.
+*/
+void wr_overlapped_rearm(wr_overlapped *ov, int on);
+int wr_overlapped_rearmed(const wr_overlapped *ov);
+/* A descriptor readable while the port has entries or the loop has I/O to
+** move (wr_loop_pollfd's rules); ms until the port must be asked again. */
+int wr_port_pollfd(wr_port *port, int *fd);
+long wr_port_timeout(wr_port *port);
 
 /* ---------------------------------------------------------------------
 ** The loop inside another event loop (wr_loop.c; the platform does the work)

@@ -3,12 +3,17 @@
 ** structures, the list and reference primitives every core file uses, and
 ** the engine's cross-file functions.  Nothing outside src/core includes it.
 **
-** Exports: struct wr_socket, struct wr_loop, WR_IN_*, WR_S_*, WR_O_*;
+** Exports: struct wr_socket, struct wr_loop, struct wr_port, WR_IN_*,
+**          WR_S_*, WR_O_*;
 **          inline: wr__list_push, wr__list_remove, wr__socket_ref,
 **          wr__socket_unref, wr__finish, wr__closed, wr__usable,
 **          wr__message_oriented, wr__ov_busy;
 **          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
 **          wr__deliver, wr__has_deliverable;
+**          wr_port.c: wr__port_queue, wr__port_unlink, wr__port_take,
+**          wr__port_rearm_all, wr__port_socket_closing,
+**          wr__port_loop_gone, wr__port_unref;
+**          wr_recv.c: wr__repost;
 **          wr_socket.c: wr__socket_new, wr__socket_bound;
 **          wr_errors.c: wr__wsa_from_io.
 **
@@ -40,7 +45,8 @@
 #endif
 
 /* which list an overlapped object is on */
-enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC };
+enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC, WR_IN_PORT,
+       WR_IN_REARM };
 
 /* socket state bits */
 #define WR_S_CLOSED      0x01   /* wr_close done: fd gone */
@@ -70,7 +76,27 @@ struct wr_socket {
   wr_list oobq;              /* MSG_OOB receives */
   size_t npending;           /* on q and oobq */
   wr_socket *prev, *next;    /* the loop's list of sockets */
+  wr_port *port;             /* the completion port it belongs to (holds a
+                                reference on it until s is freed) */
+  uintptr_t key;             /* its completion key */
   wr_plat_socket plat;       /* the platform's (wr_linux.h) */
+};
+
+/*
+** A completion port.  q holds the entries in completion order: objects of
+** operations (each holding a reference on its socket, like the APC
+** queue's) and posted packets (the core's own objects, `packet` set).
+** rearm holds the objects to post again when the next wait begins.
+*/
+struct wr_port {
+  wr_loop *loop;             /* NULL once the loop is gone */
+  wr_list q;
+  size_t nq;
+  wr_list rearm;
+  int refs;                  /* the owner + every associated socket */
+  int closed;
+  wr_port *prev, *next;      /* the loop's list of ports */
+  wr_plat_port plat;         /* the platform's (wr_linux.h) */
 };
 
 struct wr_loop {
@@ -78,6 +104,7 @@ struct wr_loop {
   size_t npending;           /* operations pending on every socket */
   size_t napc;               /* on the APC queue */
   wr_socket *sockets;
+  wr_port *ports;
   int interrupted;
   unsigned long apc_seq;     /* numbers APC entries in arrival order */
   int delivering;            /* routines running (nested waits count) */
@@ -112,12 +139,15 @@ static inline void wr__list_remove(wr_list *l, wr_overlapped *ov) {
 
 static inline void wr__socket_ref(wr_socket *s) { s->refs++; }
 
+void wr__port_unref(wr_port *port);
+
 /* The last reference frees s: by then it is closed, its platform part
-** released (wr_close). */
+** released (wr_close); it lets its port go. */
 static inline void wr__socket_unref(wr_socket *s) {
   assert(s->refs > 0);
   if (--s->refs == 0) {
     assert(s->state & WR_S_CLOSED);
+    if (s->port) wr__port_unref(s->port);
     free(s);
   }
 }
@@ -144,8 +174,10 @@ static inline int wr__message_oriented(const wr_socket *s) {
          s->type == SOCK_SEQPACKET;
 }
 
+/* Pending, or its completion not yet delivered (on the APC queue, on a
+** port's queue, or waiting there to be rearmed). */
 static inline int wr__ov_busy(const wr_overlapped *ov) {
-  return ov->state == WR_OV_PENDING || ov->where == WR_IN_APC;
+  return ov->state == WR_OV_PENDING || ov->where >= WR_IN_APC;
 }
 
 /* ---------------------------------------------------------------------
@@ -166,6 +198,26 @@ void wr__fail_all(wr_socket *s, unsigned err);
 /* Run the routines queued when the pass began; the number run. */
 size_t wr__deliver(wr_loop *loop);
 int wr__has_deliverable(wr_loop *loop);
+
+/* wr_port.c */
+/* ov (no routine, on no list) is finished on s, which has a port: queue
+** its entry (the reference on s moves to it). */
+void wr__port_queue(wr_port *port, wr_socket *s, wr_overlapped *ov);
+/* ov, on port's queue or rearm list, comes off it. */
+void wr__port_unlink(wr_port *port, wr_overlapped *ov);
+/* Take up to n entries from the head of the queue: how many. */
+size_t wr__port_take(wr_port *port, wr_port_entry *e, size_t n);
+/* Post again the objects the last wait took with rearm set. */
+void wr__port_rearm_all(wr_port *port);
+/* s is closing: its objects waiting to be reposted complete, aborted. */
+void wr__port_socket_closing(wr_socket *s);
+/* The loop is going: drop every port's entries, detach the ports. */
+void wr__port_loop_gone(wr_loop *loop);
+
+/* wr_recv.c */
+/* Post ov again, with what it captured last time (a rearm): 0,
+** WSA_IO_PENDING or the failure (then ov is finished with it). */
+int wr__repost(wr_socket *s, wr_overlapped *ov);
 
 /* wr_socket.c */
 /* A socket around fd, its type learnt: 0 or a WSA code (fd kept). */

@@ -1,7 +1,7 @@
 /*
 ** wr_linux.h -- what the Linux platform keeps in a socket and in a loop.
 **
-** Exports (types): wr_plat_socket, wr_plat_loop.
+** Exports (types): wr_plat_socket, wr_plat_port, wr_plat_loop.
 **
 ** wr_platform.h includes this header so that struct wr_socket and struct
 ** wr_loop (wr_int.h) can embed the platform's part by value, as libuv's
@@ -38,6 +38,11 @@ typedef struct wr_plat_socket {
   int flush;                 /* on that list (holds a ref) */
 } wr_plat_socket;
 
+/* A completion port's part: its descriptor, once asked for. */
+typedef struct wr_plat_port {
+  struct wr_pollfd *pfd;
+} wr_plat_port;
+
 typedef struct wr_plat_loop {
   uv_loop_t uv;
   uv_timer_t timer;          /* bounds a timed wait */
@@ -48,6 +53,8 @@ typedef struct wr_plat_loop {
   uint64_t bcast_time;
   struct wr_pollfd *pfd;     /* the integrator's descriptor, once asked
                                 for (wr_linux_pollfd.c) */
+  struct wr_pollfd *pfds;    /* every descriptor made: the loop's and its
+                                ports' */
 } wr_plat_loop;
 
 #endif

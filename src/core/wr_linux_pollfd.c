@@ -4,7 +4,9 @@
 ** clock.
 **
 ** Exports (the platform seam): wr__plat_pollfd, wr__plat_timeout,
-**          wr__plat_wake, wr__plat_apc_queued, wr__plat_clock; for the
+**          wr__plat_wake, wr__plat_apc_queued, wr__plat_clock,
+**          wr__plat_port_pollfd, wr__plat_port_timeout,
+**          wr__plat_port_queued, wr__plat_port_close; for the
 **          other Linux files: wr__lx_pollfd_changed, wr__lx_pollfd_pumping,
 **          wr__lx_pollfd_pumped, wr__lx_pollfd_delivered,
 **          wr__lx_pollfd_free.
@@ -28,6 +30,10 @@
 ** left readable there (a stopped watch's error) would keep ours readable
 ** and an integrator spinning.  Nothing is done (no descriptor, no
 ** syscall) until someone asks for the descriptor.
+**
+** A completion port gets a descriptor of its own, built the same way,
+** whose eventfd its entries keep signalled instead of the APC queue (a
+** port's entries must wake whoever waits on the port, and only them).
 */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +52,8 @@ struct wr_pollfd {
   int dirty;           /* libuv has changes only a run applies */
   int woken;           /* wr_loop_wake: until the next delivery */
   int backend;         /* libuv's backend fd is in epfd */
+  wr_port *port;       /* a port's descriptor: its entries signal it */
+  struct wr_pollfd *next;    /* the loop's descriptors (plat.pfds) */
 };
 
 /* =====================================================================
@@ -61,8 +69,7 @@ static void set_signal(struct wr_pollfd *p, int on) {
   p->signalled = on;
 }
 
-static void set_backend(wr_loop *loop, int on) {
-  struct wr_pollfd *p = loop->plat.pfd;
+static void set_backend(wr_loop *loop, struct wr_pollfd *p, int on) {
   struct epoll_event ev;
   if (on == p->backend) return;
   ev.events = EPOLLIN;
@@ -72,11 +79,17 @@ static void set_backend(wr_loop *loop, int on) {
     p->backend = on;
 }
 
-/* Bring the descriptor's two halves in line with the loop's state. */
-static void sync_pfd(wr_loop *loop) {
-  struct wr_pollfd *p = loop->plat.pfd;
-  set_signal(p, loop->napc > 0 || p->dirty || p->woken);
-  set_backend(loop, uv_loop_alive(&loop->plat.uv));
+/* What keeps p signalled besides changes: the APC queue for the loop's
+** descriptor, entries (or rearms to post) for a port's. */
+static int has_work(wr_loop *loop, const struct wr_pollfd *p) {
+  if (p->port) return p->port->nq > 0 || p->port->rearm.head != NULL;
+  return loop->napc > 0;
+}
+
+/* Bring a descriptor's two halves in line with the loop's state. */
+static void sync_pfd(wr_loop *loop, struct wr_pollfd *p) {
+  set_signal(p, has_work(loop, p) || p->dirty || p->woken);
+  set_backend(loop, p, uv_loop_alive(&loop->plat.uv));
 }
 
 /* A completion went on the APC queue. */
@@ -84,44 +97,76 @@ void wr__plat_apc_queued(wr_loop *loop) {
   if (loop->plat.pfd) set_signal(loop->plat.pfd, 1);
 }
 
+/* An entry went on a port's queue. */
+void wr__plat_port_queued(wr_port *port) {
+  if (port->plat.pfd) set_signal(port->plat.pfd, 1);
+}
+
 /* A watch started or a handle is closing: only a run applies it. */
 void wr__lx_pollfd_changed(wr_loop *loop) {
-  if (loop == NULL || loop->plat.pfd == NULL) return;
-  loop->plat.pfd->dirty = 1;
-  set_signal(loop->plat.pfd, 1);
+  struct wr_pollfd *p;
+  if (loop == NULL) return;
+  for (p = loop->plat.pfds; p; p = p->next) {
+    p->dirty = 1;
+    set_signal(p, 1);
+  }
 }
 
 /* A run begins: it applies every change made so far (those its own
 ** callbacks make wait for the next). */
 void wr__lx_pollfd_pumping(wr_loop *loop) {
-  if (loop->plat.pfd) loop->plat.pfd->dirty = 0;
+  struct wr_pollfd *p;
+  for (p = loop->plat.pfds; p; p = p->next) p->dirty = 0;
 }
 
 void wr__lx_pollfd_pumped(wr_loop *loop) {
-  if (loop->plat.pfd) sync_pfd(loop);
+  struct wr_pollfd *p;
+  for (p = loop->plat.pfds; p; p = p->next) sync_pfd(loop, p);
 }
 
 /* An alertable wait delivered what it could. */
 void wr__lx_pollfd_delivered(wr_loop *loop) {
   if (loop->plat.pfd == NULL) return;
   loop->plat.pfd->woken = 0;
-  sync_pfd(loop);
+  sync_pfd(loop, loop->plat.pfd);
 }
 
-void wr__lx_pollfd_free(wr_loop *loop) {
-  struct wr_pollfd *p = loop->plat.pfd;
-  if (p == NULL) return;
+static void pfd_free(struct wr_pollfd *p) {
   close(p->epfd);
   close(p->evfd);
   free(p);
+}
+
+/* Unlink p from the loop's descriptors and free it. */
+static void pfd_drop(wr_loop *loop, struct wr_pollfd *p) {
+  struct wr_pollfd **pp = &loop->plat.pfds;
+  while (*pp != p) pp = &(*pp)->next;
+  *pp = p->next;
+  pfd_free(p);
+}
+
+void wr__lx_pollfd_free(wr_loop *loop) {
+  struct wr_pollfd *p;
+  while ((p = loop->plat.pfds) != NULL) {
+    loop->plat.pfds = p->next;
+    if (p->port) p->port->plat.pfd = NULL;
+    pfd_free(p);
+  }
   loop->plat.pfd = NULL;
+}
+
+void wr__plat_port_close(wr_port *port) {
+  if (port->plat.pfd == NULL) return;
+  pfd_drop(port->loop, port->plat.pfd);
+  port->plat.pfd = NULL;
 }
 
 /* =====================================================================
 ** The public face
 ** =================================================================== */
 
-static int pfd_open(wr_loop *loop) {
+/* A new descriptor for the loop (port NULL) or for a port. */
+static int pfd_open(wr_loop *loop, wr_port *port, struct wr_pollfd **out) {
   struct wr_pollfd *p = calloc(1, sizeof *p);
   struct epoll_event ev;
   int e;
@@ -138,24 +183,46 @@ static int pfd_open(wr_loop *loop) {
     free(p);
     return e;
   }
-  loop->plat.pfd = p;
+  p->port = port;
+  p->next = loop->plat.pfds;
+  loop->plat.pfds = p;
   p->dirty = 1;        /* changes made before now are not known: one run */
-  sync_pfd(loop);
+  sync_pfd(loop, p);
+  *out = p;
   return 0;
 }
 
 int wr__plat_pollfd(wr_loop *loop, int *fd) {
   int r;
-  if (loop->plat.pfd == NULL && (r = pfd_open(loop)) != 0) return r;
+  if (loop->plat.pfd == NULL &&
+      (r = pfd_open(loop, NULL, &loop->plat.pfd)) != 0)
+    return r;
   *fd = loop->plat.pfd->epfd;
   return 0;
 }
 
-long wr__plat_timeout(wr_loop *loop) {
-  struct wr_pollfd *p = loop->plat.pfd;
+int wr__plat_port_pollfd(wr_port *port, int *fd) {
+  int r;
+  if (port->plat.pfd == NULL &&
+      (r = pfd_open(port->loop, port, &port->plat.pfd)) != 0)
+    return r;
+  *fd = port->plat.pfd->epfd;
+  return 0;
+}
+
+/* ms until a run is due for libuv's sake, or for p's changes. */
+static long timeout_of(wr_loop *loop, const struct wr_pollfd *p) {
   if (p && (p->dirty || p->woken)) return 0;
   if (!uv_loop_alive(&loop->plat.uv)) return -1;
   return uv_backend_timeout(&loop->plat.uv);
+}
+
+long wr__plat_timeout(wr_loop *loop) {
+  return timeout_of(loop, loop->plat.pfd);
+}
+
+long wr__plat_port_timeout(wr_port *port) {
+  return timeout_of(port->loop, port->plat.pfd);
 }
 
 void wr__plat_wake(wr_loop *loop) {

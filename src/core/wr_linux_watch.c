@@ -4,7 +4,8 @@
 ** need.
 **
 ** Exports: wr__plat_loop_init, wr__plat_loop_close, wr__plat_pump,
-**          wr__plat_now, wr__plat_delivered, wr__plat_socket_init,
+**          wr__plat_now, wr__plat_delivered, wr__plat_flush,
+**          wr__plat_socket_init,
 **          wr__plat_socket_close, wr__plat_start, wr__plat_watch,
 **          wr__plat_cancel.
 **
@@ -13,9 +14,10 @@
 ** for readability (or urgent data).  When the socket becomes readable the
 ** poll callback serves the queue from its head until the kernel runs dry
 ** (wr__drain), so buffers are filled in posting order.  Receives that
-** routines post during a delivery are not tried one by one: the socket
-** goes on the loop's flush list, and when the pass ends one recvmmsg
-** serves them all.
+** routines post during a delivery, and all those posted on a completion
+** port's socket, are not tried one by one: the socket goes on the loop's
+** flush list, and when the pass ends (or the port's next wait begins) one
+** recvmmsg serves them all.
 */
 #include "wr_linux_int.h"
 
@@ -194,12 +196,13 @@ void wr__plat_socket_close(wr_socket *s) {
 ** =================================================================== */
 
 /*
-** A routine reposting a plain datagram receive: queue it without a
-** syscall; when the delivery pass ends, one recvmmsg serves every
-** operation queued meanwhile.
+** A routine reposting a plain datagram receive, or any post of one on a
+** socket of a completion port: queue it without a syscall; when the
+** delivery pass ends, or the port's next wait begins, one recvmmsg serves
+** every operation queued meanwhile.
 */
 static int deferred(wr_socket *s, wr_overlapped *ov) {
-  return s->loop->delivering && !(ov->in_flags & WR_MSG_OOB) &&
+  return (s->loop->delivering || s->port) && !(ov->in_flags & WR_MSG_OOB) &&
          !ov->internal && (s->type == SOCK_DGRAM || s->type == SOCK_RAW) &&
          wr__batchable(ov);
 }
@@ -230,6 +233,12 @@ void wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
 
 /* Serve the receives routines posted during delivery (see deferred). */
 void wr__plat_delivered(wr_loop *loop) {
+  wr__plat_flush(loop);
+  wr__lx_pollfd_delivered(loop);
+}
+
+/* Serve the receives kept back (see deferred). */
+void wr__plat_flush(wr_loop *loop) {
   wr_socket *s;
   while ((s = loop->plat.flush) != NULL) {
     loop->plat.flush = s->plat.flush_next;
@@ -242,5 +251,4 @@ void wr__plat_delivered(wr_loop *loop) {
     }
     wr__socket_unref(s);
   }
-  wr__lx_pollfd_delivered(loop);
 }

@@ -1,9 +1,11 @@
 /*
-** wr_loop.c -- the loop and the waits: SleepEx, WSAWaitForMultipleEvents
-** and run, the only places completion routines run.
+** wr_loop.c -- the loop and the waits: SleepEx, WSAWaitForMultipleEvents,
+** GetQueuedCompletionStatusEx and run, the only places completion
+** routines run.
 **
 ** Exports: wr_loop_new, wr_loop_destroy, wr_loop_interrupt,
 **          wr_loop_interrupted, wr_sleep_ex, wr_wait_for_multiple, wr_run,
+**          wr_port_get,
 **          wr_loop_pollfd, wr_loop_timeout, wr_loop_ready, wr_loop_wake,
 **          wr_now.
 **
@@ -44,8 +46,10 @@ static void forget_all(wr_list *l) {
 }
 
 void wr_loop_destroy(wr_loop *loop) {
-  /* drop routines never delivered: nobody is left to run them */
+  /* drop routines never delivered, and ports' entries: nobody is left to
+  ** run or take them */
   forget_all(&loop->apc);
+  wr__port_loop_gone(loop);
   while (loop->sockets) {
     wr_socket *s = loop->sockets;
     forget_all(&s->q);
@@ -156,6 +160,43 @@ int wr_run(wr_loop *loop, int mode) {
       }
   }
   return loop->npending > 0 || wr__has_deliverable(loop);
+}
+
+/*
+** GetQueuedCompletionStatusEx.  The receives posted since the last wait
+** (rearmed ones first) are served before anything is looked at, so a
+** receiver that reposts a batch finds the next one ready at once.
+*/
+int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
+                int alertable, size_t *got, unsigned *result) {
+  wr_loop *loop = port->loop;
+  uint64_t deadline;
+  int first = 1;
+  *got = 0;
+  if (port->closed) return WR_ERROR_INVALID_HANDLE;
+  if (loop == NULL) return WSANOTINITIALISED;
+  if (n == 0) return WSA_INVALID_PARAMETER;
+  wr__port_rearm_all(port);
+  wr__plat_flush(loop);
+  deadline = deadline_of(loop, ms);
+  for (;;) {
+    long left;
+    if (port->nq > 0) {
+      *got = wr__port_take(port, e, n);
+      WAIT_RESULT(result, WR_WAIT_OBJECT_0);
+    }
+    if (alertable && wr__deliver(loop))
+      WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
+    if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
+    if (port->closed) return WR_ERROR_INVALID_HANDLE;  /* by a routine */
+    left = ms < 0 ? -1 : time_left(loop, deadline);
+    if (!first && left == 0) WAIT_RESULT(result, WR_WAIT_TIMEOUT);
+    if (left < 0 && loop->npending == 0 &&
+        !(alertable && wr__has_deliverable(loop)))
+      return WSAEINVAL;                /* nothing could ever complete */
+    wr__plat_pump(loop, left);
+    first = 0;
+  }
 }
 
 /* =====================================================================

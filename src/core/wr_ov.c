@@ -13,7 +13,8 @@
 ** completed operation with a routine goes on the loop's APC queue; routines
 ** run only in an alertable wait (wr__deliver, from wr_loop.c), never inside
 ** the platform's callbacks, and never nested for one socket.  An operation
-** without a routine just becomes "signalled" (state DONE) and the event
+** without a routine goes to its socket's completion port if it has one
+** (wr_port.c), else just becomes "signalled" (state DONE) and the event
 ** hook tells the binding.  Every operation on a list holds a reference on
 ** its socket until its completion has been delivered.
 */
@@ -70,6 +71,10 @@ static void unlink_op(wr_overlapped *ov) {
   wr_socket *s = ov->sock;
   wr_list *l;
   if (s == NULL || ov->where == WR_IN_NONE) return;
+  if (ov->where >= WR_IN_PORT) {         /* a port's queue or rearm list */
+    wr__port_unlink(s->port, ov);
+    return;
+  }
   l = list_of(s, ov);
   assert(l != NULL);
   if (ov->where == WR_IN_APC) {
@@ -104,7 +109,7 @@ void wr_overlapped_forget(wr_overlapped *ov) {
     /* queued, or completed with its routine not yet run: it still holds
     ** its msg, released with it (an operation off every list released its
     ** msg when signalled or delivered; the msg may belong to another now) */
-    if (ov->where != WR_IN_APC) wr__plat_cancel(s, ov);
+    if (ov->where < WR_IN_APC) wr__plat_cancel(s, ov);
     if (ov->msg) ov->msg->pending = 0;
     unlink_op(ov);
     ov->sock = NULL;
@@ -121,13 +126,21 @@ void wr_overlapped_forget(wr_overlapped *ov) {
 ** Completion
 ** =================================================================== */
 
+/* Does ov's completion go to its socket's port?  Not with a routine, not
+** for a nonoverlapped call, not with hEvent's low bit set (Windows'
+** convention), not once the port is closed. */
+static int to_port(const wr_socket *s, const wr_overlapped *ov) {
+  return s->port && !s->port->closed && !ov->internal &&
+         !((uintptr_t)ov->hEvent & WR_NOPORT);
+}
+
 /*
-** Signal ov: onto the APC queue if it has a routine, else through the
-** event hook.  Its msg, like the object, belongs to the operation until
-** the completion is delivered: here for an event-style operation, in
-** wr__deliver for one with a routine (its source and control messages
-** must not be overwritten by another receive before the routine has seen
-** them).
+** Signal ov: onto the APC queue if it has a routine, onto its socket's
+** port if it goes there, else through the event hook.  Its msg, like the
+** object, belongs to the operation until the completion is delivered: here
+** for an event-style operation, in wr__deliver for one with a routine (its
+** source and control messages must not be overwritten by another receive
+** before the routine has seen them), when its entry is taken from a port.
 */
 void wr__signal(wr_socket *s, wr_overlapped *ov) {
   wr_loop *loop = s->loop;
@@ -137,6 +150,10 @@ void wr__signal(wr_socket *s, wr_overlapped *ov) {
     ov->seq = ++loop->apc_seq;
     loop->napc++;
     wr__plat_apc_queued(loop);       /* an integrator's poll must wake */
+    return;
+  }
+  if (loop && to_port(s, ov)) {
+    wr__port_queue(s->port, s, ov);
     return;
   }
   if (ov->msg) ov->msg->pending = 0;

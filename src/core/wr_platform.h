@@ -7,7 +7,9 @@
 **          wr__plat_msg_prepare, wr__plat_start, wr__plat_watch,
 **          wr__plat_cancel, wr__plat_poll_fd; wr__plat_pollfd,
 **          wr__plat_timeout, wr__plat_wake, wr__plat_apc_queued,
-**          wr__plat_clock.
+**          wr__plat_clock; wr__plat_flush, wr__plat_port_queued,
+**          wr__plat_port_pollfd, wr__plat_port_timeout,
+**          wr__plat_port_close.
 **
 ** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c) keeps the
 ** operations: their queues in posting order, their results, completion
@@ -147,5 +149,27 @@ void wr__plat_wake(wr_loop *loop);
 void wr__plat_apc_queued(wr_loop *loop);
 /* Monotonic seconds.  Windows: QueryPerformanceCounter. */
 double wr__plat_clock(void);
+
+/* ---------------------------------------------------------------------
+** Completion ports (wr_port.c keeps the queue; the platform only its
+** descriptor, and the posts it defers)
+** ------------------------------------------------------------------- */
+
+/*
+** Serve the receives posted since the last wait that the platform kept
+** back (a port's sockets defer them, as routines' reposts are).  Windows:
+** nothing.
+*/
+void wr__plat_flush(wr_loop *loop);
+/* An entry went on port's queue.  Windows: nothing (or set its event). */
+void wr__plat_port_queued(wr_port *port);
+/* The port's descriptor (made on first call): readable while the port
+** has entries, or the loop has I/O to move.  0 or a WSA code.  Windows:
+** the port is a handle of its own; an event the same conditions set. */
+int wr__plat_port_pollfd(wr_port *port, int *fd);
+/* ms until the loop must run again for the port's sake, or -1. */
+long wr__plat_port_timeout(wr_port *port);
+/* The port closes (or its loop goes): drop its descriptor. */
+void wr__plat_port_close(wr_port *port);
 
 #endif

@@ -3,7 +3,8 @@
 ** kernel decides, posting, the nonoverlapped call, the result and the
 ** cancel.
 **
-** Exports: wr_recv, wr_recvmsg, wr_get_overlapped_result, wr_cancel.
+** Exports: wr_recv, wr_recvmsg, wr_get_overlapped_result, wr_cancel; for
+**          the core: wr__repost.
 **
 ** A post checks the page's rules (flags, the socket, the object), captures
 ** the WSABUF array and asks the platform to start the operation: it either
@@ -85,6 +86,7 @@ static int capture(wr_overlapped *ov, wr_wsabuf *bufs, size_t n,
   for (i = 0; i < n; i++) total += bufs[i].iov_len;
   ov->iov = bufs;
   ov->iovcnt = n;
+  ov->nbufs = n;
   ov->total = total;
   ov->in_flags = flags;
   ov->routine = routine;
@@ -127,6 +129,24 @@ static int post(wr_socket *s, wr_overlapped *ov) {
   wr__queue(s, ov);
   wr__plat_watch(s);
   return WSA_IO_PENDING;
+}
+
+/*
+** A rearm (wr_port.c): ov goes again with the WSABUFs it captured, which
+** a receive without MSG_WAITALL only skips into, never changes.  A failure
+** finishes ov with it.
+*/
+int wr__repost(wr_socket *s, wr_overlapped *ov) {
+  int r = check_socket(s);
+  ov->iov = ov->nbufs <= WR_IOV_INLINE ? ov->iov_inline : ov->iov_heap;
+  ov->iovcnt = ov->nbufs;
+  if (r == 0 && ov->msg) {
+    if (ov->msg->pending) r = WSAEINVAL;      /* another operation has it */
+    else ov->msg->flags = 0;
+  }
+  if (r == 0) r = post(s, ov);
+  if (r != 0 && r != WSA_IO_PENDING) wr__finish(ov, (unsigned)r, 0, 0);
+  return r;
 }
 
 /*

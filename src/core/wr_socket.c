@@ -144,7 +144,10 @@ int wr__socket_bound(wr_socket *s) {
 void wr_close(wr_socket *s) {
   if (wr__closed(s)) return;
   wr__socket_ref(s);
-  if (s->loop) wr__fail_all(s, WSA_OPERATION_ABORTED);   /* cancel all */
+  if (s->loop) {
+    wr__fail_all(s, WSA_OPERATION_ABORTED);               /* cancel all */
+    wr__port_socket_closing(s);      /* and what a port would repost */
+  }
   s->state |= WR_S_CLOSED;
   wr__plat_socket_close(s);
   if (s->fd >= 0) close(s->fd);

@@ -1,0 +1,496 @@
+/*
+** lport.c -- wsarecv.port, the I/O completion port.
+**
+** Exports: CreateIoCompletionPort (constructor, and association); methods
+**          GetQueuedCompletionStatus, GetQueuedCompletionStatusEx,
+**          PostQueuedCompletionStatus, close, pollfd, events, timeout,
+**          queued; __gc, __close, __tostring.  For the module (lport.h):
+**          lwr_open_port.
+**
+** The core keeps the queue (core/wr_port.c); this file turns entries into
+** Lua values.  An entry's key is the socket's: its user value SUV_KEY,
+** reached through the object's socket (user value UV_SOCKET), so a key is
+** any Lua value and needs no registry slot; the core's key is a number
+** per association that lets a batch from one socket look it up once.  A
+** posted packet's key and object wait in the port's own table (user
+** value 1) until taken.  An operation's object is handed out anchored and
+** stays so until the port's next wait (loverlapped.c, lwr_ov_hand_out):
+** taking an entry and reposting its object costs no registry traffic.
+**
+** GetQueuedCompletionStatusEx writes into tables the caller made once,
+** with raw sets of field names held as upvalues: no string is made or
+** hashed per entry, and nothing is allocated once the tables have their
+** five fields.
+*/
+#include <stdlib.h>
+
+#include "loverlapped.h"
+#include "lport.h"
+
+/* Most entries one wait takes (the rest wait for the next one). */
+#define MAX_BATCH 1024
+
+/* wsarecv.port.  User value 1: the posted packets' {key, ov} pairs. */
+typedef struct lwr_port {
+  lwr_hdr h;
+  wr_port *p;              /* NULL once collected */
+  uintptr_t nkeys;         /* associations made: the core key of each */
+  wr_port_entry *ents;     /* what a wait takes (grown, kept) */
+  lwr_ov **held;           /* the objects the last wait handed out */
+  size_t cap, nheld;       /* both arrays hold cap */
+} lwr_port;
+
+enum { PUV_POSTED = 1, PUV_COUNT = 1 };
+
+/* the entry fields, upvalues 2.. of GetQueuedCompletionStatusEx */
+enum { F_BYTES = 2, F_KEY, F_OV, F_ERROR, F_FLAGS, F_LAST = F_FLAGS };
+
+static lwr_port *toport(lua_State *L, int idx) {
+  return (lwr_port *)lwr_checktype(L, idx, LWR_T_PORT);
+}
+
+/* An open port, or a raised error for a collected one. */
+static lwr_port *checkport(lua_State *L, int idx) {
+  lwr_port *po = toport(L, idx);
+  if (po->p == NULL) luaL_argerror(L, idx, "port was collected");
+  return po;
+}
+
+/* Closed first, then given its port (liolib's newprefile). */
+static lwr_port *newport(lua_State *L) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  lwr_port *po = (lwr_port *)lua_newuserdatauv(L, sizeof *po, PUV_COUNT);
+  int r;
+  po->h.tag = LWR_TAG(LWR_T_PORT);
+  po->p = NULL;
+  po->nkeys = 0;
+  po->ents = NULL;
+  po->held = NULL;
+  po->cap = po->nheld = 0;
+  luaL_setmetatable(L, LWR_PORT);
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, PUV_POSTED);
+  if (c->loop == NULL) luaL_error(L, "wsarecv: the loop is gone");
+  if ((r = wr_port_new(c->loop, &po->p)) != 0)
+    luaL_error(L, "wsarecv: cannot make a port (%d)", r);
+  return po;
+}
+
+/* =====================================================================
+** CreateIoCompletionPort
+** =================================================================== */
+
+/*
+** wsarecv.CreateIoCompletionPort() -> a new port
+** wsarecv.CreateIoCompletionPort(sock, port | nil, key) -> port
+**   associates sock (a new port if nil) under key, any Lua value;
+**   nil, name, code: WSAENOTSOCK (closed), WSA_INVALID_PARAMETER (sock
+**   belongs to a port already), ERROR_INVALID_HANDLE (port closed).
+*/
+static int l_CreateIoCompletionPort(lua_State *L) {
+  wr_socket *s;
+  lwr_port *po;
+  int r;
+  if (lua_isnoneornil(L, 1)) {
+    newport(L);
+    return 1;
+  }
+  s = lwr_checksocket(L, 1);
+  if (!lua_isnoneornil(L, 2)) checkport(L, 2);
+  lua_settop(L, 3);
+  if (lua_isnil(L, 2)) {
+    newport(L);
+    lua_replace(L, 2);
+  }
+  po = (lwr_port *)lua_touserdata(L, 2);
+  r = wr_port_associate(po->p, s, (uintptr_t)po->nkeys + 1);
+  if (r) return lwr_fail(L, r);
+  po->nkeys++;
+  lua_pushvalue(L, 3);
+  lua_setiuservalue(L, 1, SUV_KEY);
+  lua_settop(L, 2);
+  return 1;
+}
+
+/* =====================================================================
+** Handing entries out
+** =================================================================== */
+
+/* Room for n entries and as many held objects: 0, or raises. */
+static void reserve(lua_State *L, lwr_port *po, size_t n) {
+  wr_port_entry *e;
+  lwr_ov **h;
+  if (n <= po->cap) return;
+  e = (wr_port_entry *)realloc(po->ents, n * sizeof *e);
+  if (e != NULL) po->ents = e;
+  h = (lwr_ov **)realloc(po->held, n * sizeof *h);
+  if (h != NULL) po->held = h;
+  if (e == NULL || h == NULL) luaL_error(L, "not enough memory");
+  po->cap = n;
+}
+
+/* What the last wait handed out may lose its anchor now. */
+static void unhold_all(lua_State *L, lwr_port *po) {
+  size_t i;
+  for (i = 0; i < po->nheld; i++) lwr_ov_unhold(L, po->held[i]);
+  po->nheld = 0;
+}
+
+/*
+** The port's wait, alertable or not, bracketed for routines: 0 with *got
+** entries in po->ents and the wait's result in *res, or a WSA code.
+*/
+static int wait(lua_State *L, lwr_port *po, size_t n, long ms,
+                int alertable, size_t *got, unsigned *res) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  lua_State *saved;
+  int r;
+  unhold_all(L, po);
+  saved = lwr_wait_enter(c, L);
+  r = wr_port_get(po->p, po->ents, n, ms, alertable, got, res);
+  lwr_wait_leave(c, L, saved);
+  return r;
+}
+
+/*
+** A failed wait's result: nil, name, code (a timeout is WAIT_TIMEOUT, 258;
+** routines that ran with nothing taken, WAIT_IO_COMPLETION, 192).
+*/
+static int wait_failed(lua_State *L, int r, unsigned res) {
+  if (r) return lwr_fail(L, r);
+  if (res == WR_WAIT_IO_COMPLETION) {
+    luaL_pushfail(L);
+    lua_pushliteral(L, "WAIT_IO_COMPLETION");
+    lua_pushinteger(L, WR_WAIT_IO_COMPLETION);
+    return 3;
+  }
+  return lwr_fail(L, WR_WAIT_TIMEOUT);
+}
+
+/*
+** Push the key and the object of entry e: key, ov; or, with a name index
+** (GetQueuedCompletionStatusEx's "ov"), key, name, ov -- ready for a raw
+** set of each, with no stack rotation.  keyidx holds the key of the core
+** key *last (the one a batch from one socket repeats).
+*/
+static void push_key_ov(lua_State *L, lwr_port *po, const wr_port_entry *e,
+                        int nameidx, int keyidx, uintptr_t *last) {
+  int k;
+  if (e->key == *last && !e->posted) {
+    lua_pushvalue(L, keyidx);
+    if (nameidx) lua_pushvalue(L, nameidx);
+    po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
+    return;
+  }
+  lua_pushnil(L);                                    /* the key's slot */
+  k = lua_gettop(L);
+  if (nameidx) lua_pushvalue(L, nameidx);
+  if (e->posted) {
+    lua_getiuservalue(L, 1, PUV_POSTED);
+    lua_rawgeti(L, -1, (lua_Integer)e->key);          /* {key, ov} */
+    luaL_unref(L, -2, (int)e->key);
+    lua_rawgeti(L, -1, 1);
+    lua_replace(L, k);
+    lua_rawgeti(L, -1, 2);
+    lua_replace(L, -3);                               /* ov, over the table */
+    lua_pop(L, 1);
+    return;
+  }
+  po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
+  lua_getiuservalue(L, -1, UV_SOCKET);
+  lua_getiuservalue(L, -1, SUV_KEY);
+  lua_copy(L, -1, keyidx);
+  lua_replace(L, k);
+  lua_pop(L, 1);
+  *last = e->key;
+}
+
+/*
+** port:GetQueuedCompletionStatus([ms])
+**   -> bytes, key, ov                     an entry (ov nil: a packet without)
+**   -> nil, name, code, key, ov           a failed operation's entry
+**   -> nil, "WAIT_TIMEOUT", 258           nothing within ms
+*/
+static int l_GetQueuedCompletionStatus(lua_State *L) {
+  lwr_port *po = checkport(L, 1);
+  long ms;
+  int bad = lwr_check_ms(L, 2, &ms), r;
+  uintptr_t last = 0;
+  size_t got = 0;
+  unsigned res = 0;
+  const wr_port_entry *e;
+  if (bad) return lwr_fail(L, bad);
+  lua_settop(L, 1);
+  lua_pushnil(L);                                    /* 2: the key slot */
+  reserve(L, po, 1);
+  r = wait(L, po, 1, ms, 0, &got, &res);
+  if (r || got == 0) return wait_failed(L, r, res);
+  e = &po->ents[0];
+  if (e->error == 0) {
+    lua_pushinteger(L, (lua_Integer)e->bytes);
+    push_key_ov(L, po, e, 0, 2, &last);
+    return 3;
+  }
+  lwr_fail(L, (int)e->error);
+  push_key_ov(L, po, e, 0, 2, &last);
+  return 5;
+}
+
+/* entries[i][field] = v, the field's name at kidx + field: a raw set of
+** a string already made (no hashing, no string cache lookup). */
+#define SET(L, t, kidx, field, push) \
+  (lua_pushvalue(L, (kidx) + (field)), push, lua_rawset(L, t))
+
+/* Write entry e into the table at t; the field names are at kidx + F_*,
+** the last key looked up at kidx + F_LAST + 1. */
+static void fill(lua_State *L, lwr_port *po, int t, int kidx,
+                 const wr_port_entry *e, uintptr_t *last) {
+  SET(L, t, kidx, F_BYTES, lua_pushinteger(L, (lua_Integer)e->bytes));
+  lua_pushvalue(L, kidx + F_KEY);
+  push_key_ov(L, po, e, kidx + F_OV, kidx + F_LAST + 1, last);
+  lua_rawset(L, t);                                  /* ov */
+  lua_rawset(L, t);                                  /* key */
+  SET(L, t, kidx, F_ERROR, e->error ? lwr_push_error_name(L, e->error)
+                                    : lua_pushnil(L));
+  SET(L, t, kidx, F_FLAGS, lua_pushinteger(L, (lua_Integer)e->flags));
+}
+
+/*
+** The columns form: entries.bytes, .key, .ov, .error and .flags are arrays
+** and entry i is their item i (raw sets into array parts: about half the
+** instructions of five named fields).  The columns are at c + F_*.
+*/
+static void fill_columns(lua_State *L, lwr_port *po, int c, lua_Integer i,
+                         const wr_port_entry *e, int keyidx,
+                         uintptr_t *last) {
+  lua_pushinteger(L, (lua_Integer)e->bytes);
+  lua_rawseti(L, c + F_BYTES, i);
+  push_key_ov(L, po, e, 0, keyidx, last);
+  lua_rawseti(L, c + F_OV, i);
+  lua_rawseti(L, c + F_KEY, i);
+  if (e->error) lwr_push_error_name(L, e->error);
+  else lua_pushnil(L);
+  lua_rawseti(L, c + F_ERROR, i);
+  lua_pushinteger(L, (lua_Integer)e->flags);
+  lua_rawseti(L, c + F_FLAGS, i);
+}
+
+/*
+** Push the arrays of the columns form of entries (at 2): returns how many
+** entries they hold (#entries.ov), or -1 if entries is an array of tables.
+*/
+static int push_columns(lua_State *L) {
+  int f;
+  lua_pushvalue(L, lua_upvalueindex(F_OV));
+  if (lua_rawget(L, 2) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return -1;
+  }
+  lua_pop(L, 1);
+  for (f = F_BYTES; f <= F_LAST; f++) {
+    lua_pushvalue(L, lua_upvalueindex(f));
+    if (lua_rawget(L, 2) != LUA_TTABLE)
+      luaL_error(L, "bad argument #1 to 'GetQueuedCompletionStatusEx' "
+                 "(entries.%s is not a table)", lua_tostring(L,
+                 lua_upvalueindex(f)));
+  }
+  return (int)(lua_rawlen(L, -F_LAST + F_OV - 1) < MAX_BATCH
+               ? lua_rawlen(L, -F_LAST + F_OV - 1) : MAX_BATCH);
+}
+
+/*
+** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]]) -> n
+**   takes up to #entries entries (at most MAX_BATCH) and writes each into
+**   the caller's table entries[i]: bytes, key, ov, error (name or nil),
+**   flags.  Or, when entries.ov is a table, into the columns:
+**   entries.bytes[i], .key[i], .ov[i], .error[i], .flags[i], up to
+**   #entries.ov.  nil, "WAIT_TIMEOUT", 258 when nothing came within ms;
+**   nil, "WAIT_IO_COMPLETION", 192 when alertable and routines ran.
+*/
+static int l_GetQueuedCompletionStatusEx(lua_State *L) {
+  lwr_port *po = checkport(L, 1);
+  long ms;
+  int bad, r, i, n, kidx, cols;
+  uintptr_t last = 0;
+  size_t got = 0;
+  unsigned res = 0;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  bad = lwr_check_ms(L, 3, &ms);
+  lua_settop(L, 4);
+  kidx = 4 - F_BYTES + 1;                   /* columns at kidx + F_BYTES.. */
+  n = push_columns(L);
+  if ((cols = n >= 0) == 0) {
+    n = (int)(lua_rawlen(L, 2) < MAX_BATCH ? lua_rawlen(L, 2) : MAX_BATCH);
+    luaL_checkstack(L, n + 16, "too many entries");
+    /* every entry checked before anything is taken: no entry is lost */
+    for (i = 1; i <= n; i++)
+      if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
+        return luaL_error(L, "bad argument #1 to "
+                          "'GetQueuedCompletionStatusEx' (entries[%d] is "
+                          "not a table)", i);
+    kidx = lua_gettop(L) - F_BYTES + 1;     /* names at kidx + F_BYTES.. */
+    for (i = F_BYTES; i <= F_LAST; i++)
+      lua_pushvalue(L, lua_upvalueindex(i));
+  }
+  lua_pushnil(L);                                    /* the last key */
+  if (bad) return lwr_fail(L, bad);
+  if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
+  reserve(L, po, (size_t)n);
+  r = wait(L, po, (size_t)n, ms, lua_toboolean(L, 4), &got, &res);
+  if (r || got == 0) return wait_failed(L, r, res);
+  for (i = 0; i < (int)got; i++) {
+    if (cols)
+      fill_columns(L, po, kidx, i + 1, &po->ents[i], kidx + F_LAST + 1,
+                   &last);
+    else
+      fill(L, po, 5 + i, kidx, &po->ents[i], &last);
+  }
+  lua_pushinteger(L, (lua_Integer)got);
+  return 1;
+}
+
+/*
+** port:PostQueuedCompletionStatus(bytes, key [, ov]) -> 0
+**   queues an entry of its own: bytes (0 .. 2^32-1), key (any value), ov
+**   (an overlapped object or nil), handed back as they are.
+*/
+static int l_PostQueuedCompletionStatus(lua_State *L) {
+  lwr_port *po = checkport(L, 1);
+  lua_Integer bytes = luaL_checkinteger(L, 2);
+  int ref, r;
+  luaL_argcheck(L, bytes >= 0 && bytes <= 0xFFFFFFFF, 2,
+                "bytes must be a DWORD (0 .. 0xFFFFFFFF)");
+  luaL_checkany(L, 3);
+  if (!lua_isnoneornil(L, 4)) lwr_checkov(L, 4);
+  lua_settop(L, 4);
+  if (wr_port_closed(po->p)) return lwr_fail(L, WR_ERROR_INVALID_HANDLE);
+  lua_getiuservalue(L, 1, PUV_POSTED);
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, 3);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 4);
+  lua_rawseti(L, -2, 2);
+  ref = luaL_ref(L, -2);
+  r = wr_port_post(po->p, (size_t)bytes, (uintptr_t)ref, NULL);
+  if (r) {
+    luaL_unref(L, -1, ref);
+    return lwr_fail(L, r);
+  }
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+/* =====================================================================
+** Closing, and the rest of the type
+** =================================================================== */
+
+/* Close: what is queued is dropped (the objects left signalled), the
+** packets' values let go. */
+static void close_port(lua_State *L, lwr_port *po) {
+  unhold_all(L, po);
+  wr_port_close(po->p);
+  lua_newtable(L);
+  lua_setiuservalue(L, 1, PUV_POSTED);
+}
+
+/*** port:close() -> 0 */
+static int l_close(lua_State *L) {
+  lwr_port *po = checkport(L, 1);
+  if (!wr_port_closed(po->p)) close_port(L, po);
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+static int l_gc(lua_State *L) {
+  lwr_port *po = toport(L, 1);
+  if (po->p) {
+    unhold_all(L, po);
+    wr_port_release(po->p);
+    po->p = NULL;
+  }
+  free(po->ents);
+  free(po->held);
+  po->ents = NULL;
+  po->held = NULL;
+  po->cap = 0;
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lwr_port *po = toport(L, 1);
+  if (po->p == NULL || wr_port_closed(po->p))
+    lua_pushfstring(L, "wsarecv.port (closed): %p", po);
+  else
+    lua_pushfstring(L, "wsarecv.port (%d queued): %p",
+                    (int)wr_port_queued(po->p), po);
+  return 1;
+}
+
+/*** port:queued() -> entries waiting */
+static int l_queued(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)wr_port_queued(checkport(L, 1)->p));
+  return 1;
+}
+
+/*** port:pollfd() -> fd readable while the port has entries or I/O waits */
+static int l_pollfd(lua_State *L) {
+  lwr_port *po = checkport(L, 1);
+  int fd, r = wr_port_pollfd(po->p, &fd);
+  if (r) return lwr_fail(L, r);
+  lua_pushinteger(L, fd);
+  return 1;
+}
+
+/*** port:events() -> "r" */
+static int l_events(lua_State *L) {
+  lua_pushliteral(L, "r");
+  return 1;
+}
+
+/*** port:timeout() -> seconds until the port must be asked again, or nil */
+static int l_timeout(lua_State *L) {
+  long ms = wr_port_timeout(checkport(L, 1)->p);
+  if (ms < 0) lua_pushnil(L);
+  else lua_pushnumber(L, (lua_Number)ms / 1000);
+  return 1;
+}
+
+static const luaL_Reg meta[] = {
+  {"__gc", l_gc},
+  {"__close", l_close},
+  {"__tostring", l_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg methods[] = {
+  {"GetQueuedCompletionStatus", l_GetQueuedCompletionStatus},
+  {"PostQueuedCompletionStatus", l_PostQueuedCompletionStatus},
+  {"close", l_close},
+  {"queued", l_queued},
+  {"pollfd", l_pollfd},
+  {"events", l_events},
+  {"timeout", l_timeout},
+  {NULL, NULL}
+};
+
+static const luaL_Reg *const method_lists[] = {methods, NULL};
+
+static const luaL_Reg ctors[] = {
+  {"CreateIoCompletionPort", l_CreateIoCompletionPort},
+  {NULL, NULL}
+};
+
+/* With the module and the context on the stack (module below). */
+void lwr_open_port(lua_State *L) {
+  static const char *const fields[] = {"bytes", "key", "ov", "error",
+                                       "flags"};
+  int i;
+  lwr_register(L, LWR_PORT, meta, method_lists, ctors);
+  luaL_getmetatable(L, LWR_PORT);
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, -3);                              /* the context */
+  for (i = 0; i <= F_LAST - F_BYTES; i++) lua_pushstring(L, fields[i]);
+  lua_pushcclosure(L, l_GetQueuedCompletionStatusEx, F_LAST);
+  lua_setfield(L, -2, "GetQueuedCompletionStatusEx");
+  lua_pop(L, 2);
+}

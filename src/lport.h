@@ -1,0 +1,11 @@
+/*
+** lport.h -- wsarecv.port, the I/O completion port, for the module file.
+*/
+#ifndef LPORT_H
+#define LPORT_H
+
+#include "lwr_aux.h"
+
+void lwr_open_port(lua_State *L);
+
+#endif
