@@ -308,7 +308,17 @@ static int step(wr_socket *s, wr_overlapped *ov) {
 
 /* A step for an operation not yet queued: a failure it finishes with means
 ** it never started, and a fatal one sticks as well. */
+/*
+** Linux drops the urgent byte once a normal read passes its mark (the
+** read after the one that stops there clears it): a pending MSG_OOB
+** receive is served before any normal read of the stream.
+*/
+static void oob_first(wr_socket *s) {
+  if (s->oobq.head) wr__drain(s, &s->oobq);
+}
+
 int wr__step_now(wr_socket *s, wr_overlapped *ov) {
+  if (!(ov->in_flags & WR_MSG_OOB)) oob_first(s);
   if (!step(s, ov)) return 0;
   if (ov->error) stick(s, ov->error);
   return 1;
@@ -355,6 +365,7 @@ static int drain_batch(wr_socket *s, wr_list *q) {
 void wr__drain(wr_socket *s, wr_list *q) {
   const wr_upcalls *up = s->loop->plat.up;
   wr_overlapped *ov;
+  if (q == &s->q) oob_first(s);
   if (q == &s->q && (s->type == SOCK_DGRAM || s->type == SOCK_RAW)) {
     int r = 1;
     while (r == 1 && !s->plat.sticky && !s->plat.part && !wr__closed(s))
