@@ -4,10 +4,15 @@ wsarecv (issue 7, "make it stay fixed").
 
   lua5.4 fuzz/api_fuzz.lua [--seed N] [--seconds S] [--seeds K]
                            [--iterations N] [--known-bugs off|on|LIST] [-v]
+                           [--trace | --trace-file F]
   (or FUZZ_SEED, FUZZ_SECONDS, FUZZ_SEEDS, FUZZ_ITERATIONS, FUZZ_KNOWN_BUGS)
+  make fuzz SECONDS=N [SEED=N] [FUZZ_ARGS=...]    make fuzz-asan SECONDS=N
 
 Runs seed, seed+1, ... (one session each, at most --seeds of them) until
---seconds are used up.  A session opens one receiver/sender pair of each
+--seconds are used up; a session starts from nothing, so --seed N --seeds 1
+replays one (the kernel's timing aside: TCP segmenting, partial sends).
+--trace writes the operation log as it goes (--trace-file: buffered, for a
+hang: `gdb -p PID -batch -ex 'call (int)fflush(0)' -ex bt`).  A session opens one receiver/sender pair of each
 kind (udp4, udp6, tcp4, tcp6, unix dgram, unix seqpacket, unix stream; the
 sender lives in this process and is nonblocking), then makes random calls:
 WSARecv and WSARecvMsg in all three forms (routine, event, nonoverlapped
@@ -33,7 +38,9 @@ operation log, and exits 1):
   - routines run only inside alertable waits, never nested for a socket;
     a wait returns WAIT_IO_COMPLETION exactly when routines ran; an error
     raised in a routine comes out of the wait that ran it, once, with a
-    traceback;
+    traceback (an error object with __tostring comes out as that string,
+    without one, as from lua.c's handler); data completions of a socket
+    run in posting order; a receive whose datagram is waiting completes;
   - stream bytes arrive in posting order, nothing lost or duplicated
     (MSG_WAITALL fills the buffers or ends at the peer's close; MSG_PEEK
     shows the next bytes without taking them);
@@ -54,7 +61,9 @@ Known defects (being fixed on other branches).  With --known-bugs off (the
 default) the fuzzer avoids the inputs that would crash or hang on them and
 accepts today's behaviour where it differs; with --known-bugs on (or a
 comma list of ids, e.g. 6,10,11,12) it generates those inputs and demands
-the fixed behaviour:
+the fixed behaviour.  When a fix is merged, add its id to the CI run
+(make fuzz-asan SECONDS=60 FUZZ_ARGS="--known-bugs 6,10,11,12"); once all
+are in, "--known-bugs on".
   1   msg:control() on a control buffer the caller overwrote (bad cmsg_len)
       overflows or loops (probed in a child process, bounded by timeout)
   2a  a slice {buf, math.mininteger} (no length) overflows a signed integer
@@ -82,9 +91,10 @@ the fixed behaviour:
       posts while the rest of a MSG_PARTIAL datagram waits in wsarecv's own
       buffer is not served until another datagram arrives, when an earlier
       receive had found the socket empty (flush() skips drain() on s->dry,
-      and no poll event will come).  With it off, such receives are not
-      counted on to complete (no INFINITE wait relies on them, the liveness
-      check skips them).
+      and no poll event will come); receives queued behind it wait too,
+      even after it is cancelled.  With it off, no receive is counted on to
+      complete while a rest may be buffered (no INFINITE wait relies on it,
+      the liveness check skips it).
 ]]
 
 local wsarecv = require "wsarecv"
@@ -1005,12 +1015,14 @@ local function guaranteed(op)
   if op.flags & MSG_OOB ~= 0 then return false end
   if ep.closed or ep.shut then return true end
   if ep.eof then return true end
-  if ep.partials and not KB.rest then
-    -- (known defect "rest": a routine's repost may wait for new data)
+  if ep.msgo and not KB.rest then
+    -- (known defect "rest": with a MSG_PARTIAL rest buffered, a queued
+    -- receive may wait for new data)
+    if ep.part then return false end
     for i = ep.ohead, ep.otail do
       local o = ep.order[i]
-      if o and o.inroutine then return false end
       if o == op then break end
+      if o and o.flags & MSG_PARTIAL ~= 0 then return false end
     end
   end
   local used = 0
@@ -1217,9 +1229,6 @@ function post_op(ep, inroutine, reuse_ov, force)
     op.flags = gen_flags(ep)
   end
   if force then op.flags = force.flags end
-  if op.flags & MSG_PARTIAL ~= 0 and ep.k.type == "dgram" then
-    ep.partials = true
-  end
   -- the overlapped object
   local ov, busy
   if op.mode ~= "sync" then
