@@ -162,3 +162,28 @@ windows-lua: windows-deps
 
 windows-test-harness: windows-lua
 	@sh scripts/windows/harness.sh
+
+	rm -rf build build-asan
+
+# fuzz/api_fuzz.lua: a seeded, reproducible random API-sequence test (its
+# header lists what it checks).  make fuzz SECONDS=N [SEED=N] [FUZZ_ARGS=..]
+# (e.g. FUZZ_ARGS="--known-bugs on"); fuzz-asan runs it against the
+# ASan+UBSan build the way asan-test runs the specs.  A hang is a failure:
+# timeout ends the run (exit 124) a while after SECONDS.
+.PHONY: fuzz fuzz-asan
+
+SECONDS  ?= 30
+FUZZ_RUN  = $(LUA) fuzz/api_fuzz.lua --seconds $(SECONDS) \
+            $(if $(SEED),--seed $(SEED)) $(FUZZ_ARGS)
+FUZZ_TIMEOUT = timeout -k 10 $$(( $(SECONDS) + 120 ))
+
+fuzz: deps
+	@$(MAKE) --no-print-directory all
+	$(FUZZ_TIMEOUT) $(FUZZ_RUN)
+
+fuzz-asan: deps asan
+	$(FUZZ_TIMEOUT) env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LUA_CPATH="$(CURDIR)/build-asan/?.so;;" WSARECV_BUILD=build-asan \
+	$(FUZZ_RUN)
