@@ -188,6 +188,19 @@ describe("completion routines", function()
       assert.same({ 1, 2, 3, 4 }, calls)
     end)
 
+  it("an error object with __tostring comes out of the wait as its text, "
+    .. "with a traceback", function()
+      local rx, send = udp()
+      local obj = setmetatable({}, { __tostring = function() return "boom-obj" end })
+      assert_pending(rx:WSARecv(wsarecv.buffer(8), 0, nil, function() error(obj) end))
+      send("x")
+      assert.is_true(progress_until(function() return wsarecv.ready() > 0 end))
+      local ok, msg = pcall(wsarecv.SleepEx, 100, true)
+      assert.is_false(ok)
+      assert.truthy(tostring(msg):find("boom-obj", 1, true), tostring(msg))
+      assert.truthy(tostring(msg):find("traceback", 1, true), tostring(msg))
+    end)
+
   it("each of several failing routines stops its own wait; every routine "
     .. "still runs exactly once", function()
       local rx, send = udp()

@@ -97,6 +97,48 @@ describe("MSG_PARTIAL on UDP", function()
       assert.equal("!", rest:sub(1, 1))
     end)
 
+  it("a receive a routine posts while the rest waits is served without new "
+     .. "data, even after the socket was found empty", function()
+    local ch = channel("inet")
+    -- a cancelled receive leaves the socket marked as found empty
+    local ov0 = wsarecv.overlapped()
+    assert_pending(ch.rx:WSARecv(wsarecv.buffer(8), 0, ov0))
+    assert.equal(0, ch.rx:CancelIoEx(ov0))
+    ch.send(("x"):rep(100))
+    local got
+    local second = wsarecv.buffer(10)
+    local first = wsarecv.buffer(10)
+    -- (completed at once or pending: the routine runs in a wait either way)
+    ch.rx:WSARecv(first, wsarecv.MSG_PARTIAL, nil, function()
+      ch.rx:WSARecv(second, 0, nil, function(err, n, _, fl)
+        got = { err, n, fl }
+      end)
+    end)
+    assert.is_true(wait_for(function() return got ~= nil end))
+    assert.same({ nil, 10, wsarecv.MSG_PARTIAL }, got)
+    assert.equal(("x"):rep(10), second:sub())
+  end)
+
+  it("the receive queued behind a cancelled one gets the rest", function()
+    local ch = channel("inet")
+    ch.send(("y"):rep(30))
+    local b = wsarecv.buffer(10)
+    assert.same({ 0, 10, wsarecv.MSG_PARTIAL, n = 3 },
+                pack(ch.rx:WSARecv(b, wsarecv.MSG_PARTIAL)))
+    -- two receives queued while a routine runs: the first is cancelled
+    local ovA, ovB = wsarecv.overlapped(), wsarecv.overlapped()
+    local bytes
+    ch.rx:WSARecv(wsarecv.buffer(1), 0, nil, function()
+      ch.rx:WSARecv(wsarecv.buffer(10), 0, ovA)
+      ch.rx:WSARecv(wsarecv.buffer(10), 0, ovB)
+      ch.rx:CancelIoEx(ovA)
+    end)
+    assert.is_true(wait_for(function() return ovB.bytes ~= nil end))
+    bytes = ovB.bytes
+    assert.equal(10, bytes)
+    assert.equal("WSA_OPERATION_ABORTED", ovA.error)
+  end)
+
   it("MSG_PARTIAL with MSG_WAITALL is refused", function()
     local ch = channel("inet")
     assert.same({ nil, "WSAEOPNOTSUPP", 10045, n = 3 },

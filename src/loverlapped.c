@@ -245,10 +245,13 @@ int lwr_ov_end(lua_State *L, lwr_ov *o, int r, size_t bytes) {
 static int msgh(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
+    /* an object with __tostring is raised as its text, traceback added,
+    ** like any other error (the wait promises a traceback) */
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-      return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)",
-                          luaL_typename(L, 1));
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)",
+                            luaL_typename(L, 1));
   }
   luaL_traceback(L, L, msg, 1);
   return 1;

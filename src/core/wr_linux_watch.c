@@ -58,8 +58,18 @@ static void on_timer(uv_timer_t *t) { (void)t; }
 
 void wr__plat_pump(wr_loop *loop, long ms) {
   wr_plat_loop *p = &loop->plat;
+  wr__plat_flush(loop);                /* what no poll event announces */
   wr__lx_pollfd_pumping(loop);
-  if (ms > 0) uv_timer_start(&p->timer, on_timer, (uint64_t)ms, 0);
+  /*
+  ** The timer bounds the wait.  libuv runs due timers before it polls and
+  ** then polls with no timeout if none is left: arm it from a fresh clock,
+  ** and repeating, so that a timer that came due early (the thread was
+  ** preempted) is still there to end the poll.
+  */
+  if (ms > 0) {
+    uv_update_time(&p->uv);
+    uv_timer_start(&p->timer, on_timer, (uint64_t)ms, (uint64_t)ms);
+  }
   uv_run(&p->uv, ms == 0 ? UV_RUN_NOWAIT : UV_RUN_ONCE);
   if (ms > 0) uv_timer_stop(&p->timer);
   wr__lx_pollfd_pumped(loop);
@@ -207,28 +217,40 @@ static int deferred(wr_socket *s, wr_overlapped *ov) {
          wr__batchable(ov);
 }
 
+/* Put s on the loop's list of sockets whose queue a flush serves. */
+static void schedule_flush(wr_socket *s) {
+  if (s->plat.flush) return;
+  s->plat.flush = 1;
+  wr__socket_ref(s);
+  s->plat.flush_next = s->loop->plat.flush;
+  s->loop->plat.flush = s;
+}
+
 int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
   wr_list *q = (ov->in_flags & WR_MSG_OOB) ? &s->oobq : &s->q;
   wr__skip_empty(ov);
   if (deferred(s, ov)) {
-    if (!s->plat.flush) {
-      s->plat.flush = 1;
-      wr__socket_ref(s);
-      s->plat.flush_next = s->loop->plat.flush;
-      s->loop->plat.flush = s;
-    }
+    schedule_flush(s);
     return 0;
   }
   return q->head == NULL && wr__step_now(s, ov);
 }
 
-void wr__plat_watch(wr_socket *s) { want_events(s); }
+/*
+** The rest of a MSG_PARTIAL datagram is data no poll event announces: a
+** queue that waits while one is buffered is served by the next flush.
+*/
+void wr__plat_watch(wr_socket *s) {
+  want_events(s);
+  if (s->plat.part) schedule_flush(s);
+}
 
 /* An operation lives only on the engine's queue until a step serves it:
-** nothing in the kernel to take back. */
+** nothing in the kernel to take back.  The operations behind it may be
+** servable now (a buffered MSG_PARTIAL rest). */
 void wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
-  (void)s;
   (void)ov;
+  if (s->plat.part && !wr__closed(s)) schedule_flush(s);
 }
 
 /* Serve the receives routines posted during delivery (see deferred). */
@@ -245,8 +267,9 @@ void wr__plat_flush(wr_loop *loop) {
     s->plat.flush = 0;
     if (!wr__closed(s) && s->q.head) {
       /* found empty since the last readiness: the poll will say when
-      ** data comes, no need to ask the kernel now */
-      if (!s->plat.dry) wr__drain(s, &s->q);
+      ** data comes, no need to ask the kernel now -- unless a MSG_PARTIAL
+      ** rest waits here, which no poll announces */
+      if (!s->plat.dry || s->plat.part) wr__drain(s, &s->q);
       if (!wr__closed(s)) want_events(s);
     }
     wr__socket_unref(s);
