@@ -11,6 +11,9 @@
 ** in the kernel meanwhile and complete at the next wait.
 */
 #define _GNU_SOURCE
+#ifdef _WIN32
+#include "wr_win_posix.h"
+#else
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -18,9 +21,10 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <unistd.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "wr_int.h"
 
@@ -47,7 +51,7 @@ static int wait_fd(wr_socket *s, int events, long ms) {
 static int unknown_scope(const struct sockaddr *sa, socklen_t len) {
   const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
   char name[IF_NAMESIZE];
-  if (sa->sa_family != AF_INET6 || len < sizeof *sin6) return 0;
+  if (sa->sa_family != AF_INET6 || (size_t)len < sizeof *sin6) return 0;
   if (sin6->sin6_scope_id == 0) return 0;
   if (!IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
       !IN6_IS_ADDR_MC_LINKLOCAL(&sin6->sin6_addr))
