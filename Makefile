@@ -187,6 +187,7 @@ $(WIN_DLL): $(WIN_SRC) $(HDR) $(WIN)/lib/liblua54.a
 windows: windows-lua
 	@$(MAKE) --no-print-directory $(WIN_DLL)
 	@cp -R lua/. $(WIN)/lua/
+	@cp -L /usr/share/lua/5.4/argparse.lua $(WIN)/lua/ 2>/dev/null || true
 
 windows-test: windows
 	@sh scripts/windows/test.sh $(BUSTED_ARGS)

@@ -182,13 +182,18 @@ void wr__plat_delivered(wr_loop *loop) { (void)loop; }
 /*
 ** On the loop's port, and non-blocking underneath (the BSD calls wait for
 ** readiness themselves, as on Linux; overlapped receives are not
-** affected).  A handle the port refuses (not a socket, or already on
-** another port) is still adopted: its receives fail.
+** affected).  A handle can join one port only: a socket adopted a second
+** time (wrap without dup) is taken to be on this loop's port already.  A
+** handle that is no socket is still adopted: its receives fail.
 */
 void wr__plat_socket_init(wr_socket *s) {
   SOCKET h = WR_SOCK(s->fd);
   u_long on = 1;
-  if (CreateIoCompletionPort((HANDLE)h, s->loop->plat.port, 0, 0) == NULL)
+  int type;
+  int len = sizeof type;
+  if (CreateIoCompletionPort((HANDLE)h, s->loop->plat.port, 0, 0) == NULL &&
+      (GetLastError() != ERROR_INVALID_PARAMETER ||
+       getsockopt(h, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0))
     return;
   ioctlsocket(h, FIONBIO, &on);
   s->plat.port = 1;
