@@ -187,3 +187,34 @@ fuzz-asan: deps asan
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LUA_CPATH="$(CURDIR)/build-asan/?.so;;" WSARECV_BUILD=build-asan \
 	$(FUZZ_RUN)
+
+# windows: wsarecv for Windows (the native backend, src/core/wr_win_*.c),
+# cross-built with mingw-w64 into build-win/wsarecv/core.dll, the Lua files
+# beside it in build-win/lua/, so that `scripts/windows/lua script.lua` (or
+# `wine build-win/lua.exe script.lua`) can require "wsarecv" from any
+# directory.  windows-test: the specs under Wine, without those tagged
+# #linux (Linux-only) or #wine (where Wine is not Windows); see
+# scripts/windows/test.sh.
+.PHONY: windows windows-test
+
+WIN      := build-win
+WCC      ?= x86_64-w64-mingw32-gcc
+WIN_SRC  := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
+            src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
+            src/core/wr_errors.c src/core/wr_win_port.c \
+            src/core/wr_port.c src/core/wr_win_msg.c $(BIND_SRC)
+WIN_DLL  := $(WIN)/wsarecv/core.dll
+
+$(WIN_DLL): $(WIN_SRC) $(HDR) $(WIN)/lib/liblua54.a
+	@mkdir -p $(dir $@)
+	$(WCC) -std=gnu99 $(WARN) $(CFLAGS) -D_WIN32_WINNT=0x0600 -shared \
+	  -I$(WIN)/include -Isrc -o $@ $(WIN_SRC) -L$(WIN)/lib -llua54 \
+	  -lws2_32 -liphlpapi
+
+windows: windows-lua
+	@$(MAKE) --no-print-directory $(WIN_DLL)
+	@cp -R lua/. $(WIN)/lua/
+	@cp -L /usr/share/lua/5.4/argparse.lua $(WIN)/lua/ 2>/dev/null || true
+
+windows-test: windows
+	@sh scripts/windows/test.sh $(BUSTED_ARGS)

@@ -100,7 +100,7 @@ describe("wsarecv.buffer", function()
       collectgarbage()
     end)
 
-    it("a size the system cannot provide raises 'not enough memory'", function()
+    it("#linux a size the system cannot provide raises 'not enough memory'", function()
       -- In a child: ASan aborts on an impossible allocation unless told to
       -- return NULL like the C library does (the option is ignored without
       -- ASan).

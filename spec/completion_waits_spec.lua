@@ -137,7 +137,7 @@ describe("alertable waits", function()
     assert.equal("bbb", b2:sub(1, 3))
   end)
 
-  it("routines queued while a delivery pass runs wait for the next "
+  it("#linux routines queued while a delivery pass runs wait for the next "
     .. "alertable wait", function()
       local rx, send = udp()
       for i = 1, 3 do send("d" .. i) end

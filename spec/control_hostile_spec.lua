@@ -154,7 +154,7 @@ end
 -- the walk
 ---------------------------------------------------------------------------
 
-describe("msg:control() over a rewritten control buffer: the walk", function()
+describe("#linux msg:control() over a rewritten control buffer: the walk", function()
   it("the real records decode (the setup is sound)", function()
     local t = control_of("", "none")
     local types = {}
@@ -242,7 +242,7 @@ end)
 -- the decoders
 ---------------------------------------------------------------------------
 
-describe("msg:control() over a rewritten control buffer: decoders", function()
+describe("#linux msg:control() over a rewritten control buffer: decoders", function()
   it("SO_TIMESTAMP with tv_usec out of 0..999999 is reported raw", function()
     for _, usec in ipairs { 1 << 62, math.maxinteger, math.mininteger, -1,
       1000000 } do

@@ -20,7 +20,7 @@ end)
 -- MSG_PARTIAL on UDP
 ---------------------------------------------------------------------------
 
-describe("MSG_PARTIAL on UDP", function()
+describe("#linux MSG_PARTIAL on UDP", function()
   for _, kind in ipairs { "inet", "inet6" } do
     it("a datagram bigger than the buffers comes in pieces (" .. kind .. ")",
       function()

@@ -38,7 +38,7 @@ end
 -- unix seqpacket
 ---------------------------------------------------------------------------
 
-describe("unix seqpacket", function()
+describe("#linux unix seqpacket", function()
   it("keeps message boundaries", function()
     local a, c = seqpacket_pair()
     c:send("abc")

@@ -51,7 +51,7 @@ describe("UDP sockets", function()
       end)
   end
 
-  it("an unbound, unconnected unix dgram socket: WSARecv fails with "
+  it("#linux an unbound, unconnected unix dgram socket: WSARecv fails with "
     .. "WSAEINVAL", function()
       local s = bound_wait(sock("unix", "dgram"))
       assert.same({ nil, "WSAEINVAL", 10022, n = 3 },
@@ -61,7 +61,7 @@ describe("UDP sockets", function()
       assert.equal(0, s:pending())
     end)
 
-  it("an inet socket given an IPv6 address: WSAEAFNOSUPPORT from bind, "
+  it("#linux an inet socket given an IPv6 address: WSAEAFNOSUPPORT from bind, "
     .. "connect and sendto; text that is no address: WSAHOST_NOT_FOUND",
     function()
       local s = sock("inet", "dgram")
@@ -80,7 +80,7 @@ describe("UDP sockets", function()
       assert.equal(0, s:bind("127.0.0.1", 0))
     end)
 
-  it("an IPv6 scope naming no interface: an unknown name is no address "
+  it("#linux an IPv6 scope naming no interface: an unknown name is no address "
     .. "(WSAHOST_NOT_FOUND), an unknown index WSAEADDRNOTAVAIL", function()
       local s = sock("inet6", "dgram")
       local NF = { nil, "WSAHOST_NOT_FOUND", 11001, n = 3 }
@@ -115,7 +115,7 @@ describe("UDP sockets", function()
   for _, kind in ipairs { "inet", "inet6" } do
     local addr = kind == "inet" and "127.0.0.1" or "::1"
 
-    it("connected socket that sent to a closed port: the next receive fails "
+    it("#wine connected socket that sent to a closed port: the next receive fails "
       .. "WSAECONNRESET (nonoverlapped, " .. kind .. ")", function()
         local port = closed_udp_port(kind, addr)
         local s = H.bound(bound_wait(sock(kind, "dgram")), addr)
@@ -150,7 +150,7 @@ describe("UDP sockets", function()
           pack(s:WSAGetOverlappedResult(ov)))
       end)
 
-    it("connected socket, ICMP port unreachable on a pending receive: the "
+    it("#wine connected socket, ICMP port unreachable on a pending receive: the "
       .. "error is reported once, later receives work (" .. kind .. ")",
       function()
         local port = closed_udp_port(kind, addr)
@@ -233,7 +233,7 @@ describe("UDP sockets", function()
       assert.equal("mapped", b2:sub(1, 6))
     end)
 
-  it("an error-queue entry left behind (IP_RECVERR) fails the next receive "
+  it("#linux an error-queue entry left behind (IP_RECVERR) fails the next receive "
      .. "instead of spinning the loop", function()
     local u = H.udp("inet", "127.0.0.1")
     local dead = H.closed_udp_port("inet", "127.0.0.1")

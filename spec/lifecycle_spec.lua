@@ -397,7 +397,7 @@ describe("leaving the interpreter", function()
       end)
   end
 
-  it("lua_close inside a routine whose repost is waiting for the batch "
+  it("#linux lua_close inside a routine whose repost is waiting for the batch "
      .. "(exit code kept, nothing leaked)", function()
     local out, how, rc = run_child(CHILD .. [[
       local rx, send = udp()

@@ -30,7 +30,7 @@ local function median(t)
   return t[(#t + 1) // 2] or 0
 end
 
-describe("cqueues.poll(wsarecv)", function()
+describe("#linux cqueues.poll(wsarecv)", function()
   it("delivers every datagram between two cqueues tasks; idle between bursts", function()
     local ch = udp()
     local log, lat, sent_at = {}, {}, 0

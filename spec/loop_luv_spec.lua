@@ -46,7 +46,7 @@ local function median(t)
   return t[(#t + 1) // 2] or 0
 end
 
-describe("wsarecv.luv", function()
+describe("#linux wsarecv.luv", function()
   it("delivers every datagram from luv callbacks; idle between bursts", function()
     local chans, logs, lat = {}, {}, {}
     local depth, maxdepth = 0, 0

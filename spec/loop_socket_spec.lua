@@ -34,7 +34,7 @@ local function receive_into(rx, log, count)
   end
 end
 
-describe("LuaSocket", function()
+describe("#linux LuaSocket", function()
   it("socket.select watches the module table (getfd is pollfd)", function()
     local ch = H.udp("inet", "127.0.0.1", { socket = T.socket })
     local log = {}

@@ -44,7 +44,8 @@ local function receive(rx)
   return m.buffers:sub(1, r[2]), r[3], info and info.ifname, info and info.addr
 end
 
-describe("IP_MULTICAST_IF", function()
+-- #linux: the loopback interface is "lo" here (Windows: loopback_1)
+describe("#linux IP_MULTICAST_IF", function()
 
   it("reads 0.0.0.0 (the system's choice) until set", function()
     assert.equal("0.0.0.0", sock("inet", "dgram"):getsockopt("IP_MULTICAST_IF"))
@@ -96,7 +97,7 @@ describe("IP_MULTICAST_IF", function()
     end)
 end)
 
-describe("IPV6_MULTICAST_IF", function()
+describe("#linux IPV6_MULTICAST_IF", function()
 
   it("by interface name, index or its decimal text: reads back the index",
     function()

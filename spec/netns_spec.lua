@@ -275,7 +275,7 @@ end
 -- the tests
 ---------------------------------------------------------------------------
 
-describe("MSG_BCAST / MSG_MCAST across two namespaces", function()
+describe("#linux MSG_BCAST / MSG_MCAST across two namespaces", function()
 
   teardown(function()
     if is_root() then cleanup_stale() end

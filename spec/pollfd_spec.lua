@@ -44,7 +44,7 @@ local function reposting(rx, log)
   return buf, routine
 end
 
-describe("pollfd()", function()
+describe("#linux pollfd()", function()
   it("is one descriptor; events() is 'r'; each ignores its arguments", function()
     local fd = wsarecv.pollfd()
     assert.is_true(math.type(fd) == "integer" and fd >= 0)
@@ -183,7 +183,7 @@ describe("pollfd()", function()
   end)
 end)
 
-describe("ready()", function()
+describe("#linux ready()", function()
   it("counts completions waiting for an alertable wait", function()
     local ch = udp()
     local n = 0
@@ -199,7 +199,7 @@ describe("ready()", function()
   end)
 end)
 
-describe("wake()", function()
+describe("#linux wake()", function()
   it("keeps pollfd() readable until the next alertable wait", function()
     wsarecv.pollfd()
     settle()
@@ -213,7 +213,7 @@ describe("wake()", function()
   end)
 end)
 
-describe("now()", function()
+describe("#linux now()", function()
   it("is a monotonic float clock in seconds", function()
     local a = wsarecv.now()
     assert.are.equal("float", math.type(a))

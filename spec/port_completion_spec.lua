@@ -427,7 +427,8 @@ describe("ov.rearm", function()
   end)
 end)
 
-describe("the port's descriptor", function()
+-- #linux: pollfd is the Linux platform's (epoll)
+describe("#linux the port's descriptor", function()
   it("is readable while the port has entries, and after I/O arrives",
     function()
       local port = wsarecv.CreateIoCompletionPort()

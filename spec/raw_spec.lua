@@ -108,7 +108,7 @@ end)
 -- the tests
 ---------------------------------------------------------------------------
 
-describe("WSARecvMsg on an inet/raw/icmp socket", function()
+describe("#linux WSARecvMsg on an inet/raw/icmp socket", function()
 
   it("receives the echo reply of its own ping to 127.0.0.1, with the IPv4 "
     .. "header", function()
@@ -246,7 +246,7 @@ describe("WSARecvMsg on an inet/raw/icmp socket", function()
     end)
 end)
 
-describe("WSARecvMsg on an inet6/raw/icmpv6 socket", function()
+describe("#linux WSARecvMsg on an inet6/raw/icmpv6 socket", function()
 
   it("receives the echo reply of its own ping to ::1 (no IP header), with "
     .. "IPV6_PKTINFO and IPV6_HOPLIMIT", function()

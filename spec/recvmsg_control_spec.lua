@@ -57,7 +57,7 @@ describe("WSARecvMsg over IPv4", function()
       assert.is_false(ch.rx:getsockopt("IP_PKTINFO"))
     end)
 
-  it("IP_PKTINFO: destination address, spec_dst, interface lo", function()
+  it("#linux IP_PKTINFO: destination address, spec_dst, interface lo", function()
     local ch = udp("inet", "127.0.0.1")
     assert(ch.rx:setsockopt("IP_PKTINFO", true) == 0)
     assert.is_true(ch.rx:getsockopt("IP_PKTINFO"))
@@ -104,7 +104,7 @@ describe("WSARecvMsg over IPv4", function()
       m:control())
   end)
 
-  it("IP_RECVORIGDSTADDR (and its alias IP_ORIGDSTADDR): address and "
+  it("#linux IP_RECVORIGDSTADDR (and its alias IP_ORIGDSTADDR): address and "
     .. "port the datagram was sent to", function()
       for _, opt in ipairs { "IP_RECVORIGDSTADDR", "IP_ORIGDSTADDR" } do
         local ch = udp("inet", "127.0.0.1")
@@ -117,7 +117,7 @@ describe("WSARecvMsg over IPv4", function()
       end
     end)
 
-  it("SO_TIMESTAMP and SO_TIMESTAMPNS: the arrival time", function()
+  it("#linux SO_TIMESTAMP and SO_TIMESTAMPNS: the arrival time", function()
     for _, opt in ipairs { "SO_TIMESTAMP", "SO_TIMESTAMPNS" } do
       local ch = udp("inet", "127.0.0.1")
       assert(ch.rx:setsockopt(opt, true) == 0)
@@ -139,7 +139,7 @@ describe("WSARecvMsg over IPv4", function()
     end
   end)
 
-  it("several options: every message, in the kernel's order", function()
+  it("#linux several options: every message, in the kernel's order", function()
     local ch = udp("inet", "127.0.0.1")
     for _, o in ipairs { "SO_TIMESTAMP", "IP_PKTINFO", "IP_RECVTTL",
       "IP_RECVTOS", "IP_RECVORIGDSTADDR" } do
@@ -161,7 +161,7 @@ describe("WSARecvMsg over IPv4", function()
     assert.equal(ch.port, find(m, "IP_ORIGDSTADDR")[1].port)
   end)
 
-  it("SO_RXQ_OVFL: datagrams dropped on a full queue are counted, and the "
+  it("#linux SO_RXQ_OVFL: datagrams dropped on a full queue are counted, and the "
     .. "count only grows", function()
       local ch = udp("inet", "127.0.0.1")
       assert(ch.rx:setsockopt("SO_RCVBUF", 2048) == 0)
@@ -198,7 +198,7 @@ describe("WSARecvMsg over IPv4", function()
       end
     end)
 
-  it("UDP_GRO: enabled; a plain datagram arrives whole without a UDP_GRO "
+  it("#linux UDP_GRO: enabled; a plain datagram arrives whole without a UDP_GRO "
     .. "message", function()
       local ch = udp("inet", "127.0.0.1")
       assert(ch.rx:setsockopt("UDP_GRO", true) == 0)
@@ -212,7 +212,7 @@ describe("WSARecvMsg over IPv4", function()
       assert.same({}, find(m, "UDP_GRO"))
     end)
 
-  it("UDP_GRO: a UDP_SEGMENT send arrives coalesced with its "
+  it("#linux UDP_GRO: a UDP_SEGMENT send arrives coalesced with its "
     .. "segment_size", function()
       if not have_cmd("python3") then
         pending("python3 is needed to send with UDP_SEGMENT (wsarecv has "
@@ -251,7 +251,7 @@ end)
 
 describe("WSARecvMsg over IPv6", function()
 
-  it("exact bytes and the sender's name; IPV6_PKTINFO on request",
+  it("#linux exact bytes and the sender's name; IPV6_PKTINFO on request",
     function()
       local ch = udp("inet6", "::1")
       local buf = wsarecv.buffer(16)
@@ -278,7 +278,7 @@ describe("WSARecvMsg over IPv6", function()
       assert.equal(0, m.controllen)
     end)
 
-  it("IPV6_RECVTCLASS: the sender's traffic class with its ECN bits",
+  it("#wine IPV6_RECVTCLASS: the sender's traffic class with its ECN bits",
     function()
       local ch = udp("inet6", "::1")
       assert(ch.rx:setsockopt("IPV6_RECVTCLASS", true) == 0)
@@ -327,7 +327,7 @@ describe("WSARecvMsg on a dual-stack socket", function()
   }
   for _, case in ipairs(cases) do
     local p4, p6, want4, want6 = case[1], case[2], case[3], case[4]
-    it(("IP_PKTINFO %s, IPV6_PKTINFO %s: IPv4 datagram shows %s, IPv6 "
+    it(("#wine IP_PKTINFO %s, IPV6_PKTINFO %s: IPv4 datagram shows %s, IPv6 "
       .. "datagram shows %s"):format(p4 and "on" or "off",
         p6 and "on" or "off", #want4 > 0 and want4[1] or "nothing",
         #want6 > 0 and want6[1] or "nothing"), function()
@@ -368,7 +368,7 @@ end)
 -- unix datagrams
 ---------------------------------------------------------------------------
 
-describe("WSARecvMsg over unix dgram", function()
+describe("#linux WSARecvMsg over unix dgram", function()
 
   it("msg:name() gives the sender's bound path", function()
     local rp, tp = tmppath("rx"), tmppath("tx")

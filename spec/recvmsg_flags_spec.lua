@@ -108,7 +108,7 @@ describe("WSARecvMsg flag rules", function()
     assert.same({ 0, 10, 0, n = 3 }, pack(ch.rx:WSARecvMsg(m)))
   end)
 
-  it("stream and seqpacket sockets: WSAEOPNOTSUPP", function()
+  it("#linux stream and seqpacket sockets: WSAEOPNOTSUPP", function()
     local l = H.bound(sock("inet", "stream"), "127.0.0.1")
     assert(l:listen(4) == 0)
     local _, port = l:getsockname()

@@ -29,7 +29,7 @@ end)
 -- the error queue
 ---------------------------------------------------------------------------
 
-describe("WSARecvMsg and ICMP errors", function()
+describe("#linux WSARecvMsg and ICMP errors", function()
 
   it("IP_RECVERR: port unreachable fails the next receive with "
     .. "WSAECONNRESET and its IP_RECVERR table", function()

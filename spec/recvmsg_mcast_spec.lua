@@ -21,7 +21,7 @@ end)
 -- MSG_MCAST on loopback (MSG_BCAST needs a real broadcast link: netns)
 ---------------------------------------------------------------------------
 
-describe("MSG_MCAST over loopback", function()
+describe("#linux MSG_MCAST over loopback", function()
 
   local GROUP = "239.7.41.93"
   local function mcast()
@@ -95,7 +95,7 @@ describe("MSG_MCAST over loopback", function()
     end)
 end)
 
-describe("MSG_MCAST on a dual-stack socket", function()
+describe("#linux MSG_MCAST on a dual-stack socket", function()
   it("an IPv4 group datagram: MSG_MCAST, v4-mapped source, packet info "
     .. "only with both options", function()
       local GROUP = "239.7.41.94"

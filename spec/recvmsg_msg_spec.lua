@@ -48,7 +48,7 @@ describe("wsarecv.msg", function()
     assert.equal(0, #p.controlbuf)
   end)
 
-  it("a caller's buffer as control receives the raw cmsghdr", function()
+  it("#linux a caller's buffer as control receives the raw cmsghdr", function()
     local ch = udp("inet", "127.0.0.1")
     assert(ch.rx:setsockopt("IP_PKTINFO", true) == 0)
     local cb = wsarecv.buffer(100)

@@ -153,7 +153,7 @@ describe("WSARecvMsg truncation", function()
     assert.same({}, m:control())
   end)
 
-  it("control: the messages that fit are delivered, in order; MSG_CTRUNC "
+  it("#wine control: the messages that fit are delivered, in order; MSG_CTRUNC "
     .. "and WSAEMSGSIZE when one does not", function()
       local ch = udp("inet", "127.0.0.1")
       for _, o in ipairs { "IP_PKTINFO", "IP_RECVTTL", "IP_RECVTOS" } do
@@ -240,7 +240,7 @@ describe("WSARecvMsg truncation", function()
       assert.equal("127.0.0.1", m:control()[1].addr)
     end)
 
-  it("control truncation reaches a pending routine: WSAEMSGSIZE, the "
+  it("#wine control truncation reaches a pending routine: WSAEMSGSIZE, the "
     .. "bytes, MSG_CTRUNC", function()
     local ch = udp("inet", "127.0.0.1")
     assert(ch.rx:setsockopt("IP_RECVTTL", true) == 0)

@@ -32,7 +32,7 @@ describe("wsarecv.socket", function()
       s:close()
     end)
 
-    it("bind + getsockname on a unix path gives the path and no port", function()
+    it("#wine bind + getsockname on a unix path gives the path and no port", function()
       local path = unix_path()
       local s = wsarecv.socket("unix", "stream")
       assert.are.equal(0, s:bind(path))
@@ -64,7 +64,7 @@ describe("wsarecv.socket", function()
       assert.are.equal(wsarecv.errors[r[2]], r[3])
     end)
 
-    it("an address with an embedded zero raises, never binds the part before it",
+    it("#linux an address with an embedded zero raises, never binds the part before it",
        function()
       local s = wsarecv.socket("inet", "dgram")
       local cases = {
@@ -86,7 +86,7 @@ describe("wsarecv.socket", function()
       s:close()
     end)
 
-    it("a unix path with an embedded zero raises, never binds the path before it",
+    it("#wine a unix path with an embedded zero raises, never binds the path before it",
        function()
       local path = unix_path()
       local s = wsarecv.socket("unix", "dgram")
@@ -154,7 +154,7 @@ describe("wsarecv.socket", function()
       a:close(); c:close(); l:close()
     end)
 
-    it("connect/accept on a unix path (peer address has no port)", function()
+    it("#wine connect/accept on a unix path (peer address has no port)", function()
       local path = unix_path()
       local l = wsarecv.socket("unix", "stream")
       assert.are.equal(0, l:bind(path))

@@ -127,7 +127,8 @@ describe("IPV6_V6ONLY and IPv4 text", function()
       assert.same({ 0, 2, 0, n = 3 }, pack(s:WSARecv(wsarecv.buffer(4), 0)))
     end)
 
-  it("off (the default, or set): IPv4 text is the v4-mapped address",
+  -- #linux: Windows makes inet6 sockets IPV6_V6ONLY by default
+  it("#linux off (the default, or set): IPv4 text is the v4-mapped address",
     function()
       assert.equal("::ffff:127.0.0.1", resolves("inet6", "127.0.0.1"))
       assert.equal("::ffff:127.0.0.1", resolves("inet6", "127.0.0.1", false))
@@ -241,7 +242,8 @@ local function child(cases, nss, resolv, netns)
   return results, out
 end
 
-describe("host names looked up (a child's own /etc/hosts)", function()
+-- #linux: the lookups run in a Linux mount namespace (unshare)
+describe("#linux host names looked up (a child's own /etc/hosts)", function()
 
   it("each family takes the names it has an address for; a dual-stack "
     .. "socket takes an IPv4 name v4-mapped, an IPv6 address first; a name "

@@ -13,7 +13,7 @@ describe("WSARecv on a stream socket", function()
 
   describe("other stream families", function()
     for _, family in ipairs { "inet6", "unix" } do
-      it(("works over %s: nonoverlapped, overlapped, close"):format(family),
+      it(("#wine works over %s: nonoverlapped, overlapped, close"):format(family),
          function()
         local c, a, done = pair(family)
         assert.are.equal(6, c:send("first!"))

@@ -54,7 +54,7 @@ describe("WSARecv on a stream socket", function()
       done()
     end)
 
-    it("blocks until data arrives (the sender is another process)", function()
+    it("#linux blocks until data arrives (the sender is another process)", function()
       if not H.have_perl() then pending("perl is not installed") return end
       local l = H.perl_listener()
       local a, p = H.perl_peer(l, { { "sleep", 0.3 }, { "send", "late5" },
@@ -161,7 +161,7 @@ describe("WSARecv on a stream socket", function()
       done()
     end)
 
-    it("a reset connection fails with WSAECONNRESET, and keeps failing",
+    it("#wine a reset connection fails with WSAECONNRESET, and keeps failing",
        function()
       local c, a, done = pair()
       assert.are.equal(2, a:send("zz"))   -- left unread in c ...

@@ -13,7 +13,7 @@ describe("WSARecv on a stream socket", function()
   after_each(H.quiesce)
 
   describe("MSG_OOB", function()
-    it("an OOB receive with no urgent data stays pending while normal data flows",
+    it("#wine an OOB receive with no urgent data stays pending while normal data flows",
        function()
       local c, a, done = pair()
       local oob, normal = recorder(), recorder()
@@ -45,7 +45,7 @@ describe("WSARecv on a stream socket", function()
       done()
     end)
 
-    it("receives TCP urgent data apart from the normal stream", function()
+    it("#linux receives TCP urgent data apart from the normal stream", function()
       if not H.have_perl() then pending("perl is not installed") return end
       local l = H.perl_listener()
       local a, p = H.perl_peer(l, { { "sleep", 0.2 }, { "send", "ab" },
@@ -77,7 +77,7 @@ describe("WSARecv on a stream socket", function()
       a:close()
     end)
 
-    it("a blocking OOB receive waits for the urgent byte", function()
+    it("#linux a blocking OOB receive waits for the urgent byte", function()
       if not H.have_perl() then pending("perl is not installed") return end
       local l = H.perl_listener()
       local a, p = H.perl_peer(l, { { "sleep", 0.3 }, { "oob", "Q" },

@@ -241,7 +241,7 @@ describe("WSARecv on a stream socket", function()
       done()
     end)
 
-    it("a reset: the routine gets WSAECONNRESET; later posts fail at once",
+    it("#wine a reset: the routine gets WSAECONNRESET; later posts fail at once",
        function()
       local c, a, done = pair()
       local rec = recorder()

@@ -35,7 +35,7 @@ describe("WSARecv on a stream socket", function()
       done()
     end)
 
-    it("nonoverlapped: a reset after partial data fails, reporting the bytes placed",
+    it("#wine nonoverlapped: a reset after partial data fails, reporting the bytes placed",
        function()
       local c, a, done = pair()
       assert.are.equal(4, c:send("abcd"))
@@ -81,7 +81,7 @@ describe("WSARecv on a stream socket", function()
       end)
     end
 
-    it("overlapped: completes only when the buffer is full", function()
+    it("#wine overlapped: completes only when the buffer is full", function()
       local c, a, done = pair()
       local buf = wsarecv.buffer(10)
       local rec = recorder()
@@ -114,7 +114,7 @@ describe("WSARecv on a stream socket", function()
       done()
     end)
 
-    it("overlapped: the peer's close completes it with the partial count",
+    it("#wine overlapped: the peer's close completes it with the partial count",
        function()
       local c, a, done = pair()
       local buf = wsarecv.buffer(10)
@@ -134,7 +134,7 @@ describe("WSARecv on a stream socket", function()
       done()
     end)
 
-    it("overlapped: a reset after partial data fails with the bytes placed",
+    it("#wine overlapped: a reset after partial data fails with the bytes placed",
        function()
       local c, a, done = pair()
       local buf = wsarecv.buffer(10)

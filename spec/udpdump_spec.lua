@@ -60,7 +60,7 @@ end
 
 local function is_datagram(l) return l:find(" len ", 1, true) ~= nil end
 
-describe("udpdump", function()
+describe("#linux udpdump", function()
   local T = H.tracker()
   local port, tx
   after_each(function() T.cleanup() end)

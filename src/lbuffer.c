@@ -316,8 +316,8 @@ static int fill_slice(lua_State *L, int argn, size_t i, wr_wsabuf *iov) {
   if (off < 0 || (lua_Unsigned)off > b->len) return WSAEFAULT;
   if (has_len && (len < 0 || (lua_Unsigned)len > b->len - (size_t)off))
     return WSAEFAULT;
-  iov->iov_base = b->data + off;
-  iov->iov_len = has_len ? (size_t)len : b->len - (size_t)off;
+  WR_WSABUF_SET(iov, b->data + off,
+                has_len ? (size_t)len : b->len - (size_t)off);
   return 0;
 }
 
@@ -335,8 +335,7 @@ static int fill_one(lua_State *L, int argn, size_t i, wr_wsabuf *iov) {
   if (b->closed)
     return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: buffer is "
                          "closed", (int)i));
-  iov->iov_base = b->data;
-  iov->iov_len = b->len;
+  WR_WSABUF_SET(iov, b->data, b->len);
   return 0;
 }
 

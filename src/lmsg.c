@@ -11,8 +11,10 @@
 ** msg:control() builds tables, and only when called.
 */
 #include <string.h>
+#ifndef _WIN32
 #include <sys/socket.h>
 #include <net/if.h>
+#endif
 
 #include "lbuffer.h"
 #include "lmsg.h"

@@ -154,8 +154,7 @@ static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
   if (b != NULL) {
     if (b->closed) luaL_argerror(L, argn, "buffer is closed");
     p->bufs = wr_overlapped_bufs(&o->ov, 1);
-    p->bufs->iov_base = b->data;
-    p->bufs->iov_len = b->len;
+    WR_WSABUF_SET(p->bufs, b->data, b->len);
     if (o->uv_buf != b) {                /* a repost pins nothing new */
       lua_pushvalue(L, idx);
       lua_setiuservalue(L, p->ovidx, UV_PINS);

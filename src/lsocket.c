@@ -16,8 +16,10 @@
 */
 #include <limits.h>
 #include <string.h>
+#ifndef _WIN32
 #include <sys/socket.h>
 #include <netinet/in.h>
+#endif
 
 #include "lrecv.h"
 #include "lsocket.h"

@@ -108,7 +108,9 @@ static int l_SleepEx(lua_State *L) {
   return 1;
 }
 
+#ifndef WSA_MAXIMUM_WAIT_EVENTS        /* winsock2.h has it on Windows */
 #define WSA_MAXIMUM_WAIT_EVENTS 64
+#endif
 
 /***
 Wait until overlapped objects are signalled (their operations completed).

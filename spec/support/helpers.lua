@@ -60,13 +60,18 @@ function H.wait_for(pred, budget) return poll(pred, budget, true) end
 -- The same with non-alertable waits: I/O progresses, no routine runs.
 function H.progress_until(pred, budget) return poll(pred, budget, false) end
 
--- wall clock in seconds (10 ms resolution); os.clock is CPU time
+-- wall clock in seconds (10 ms resolution); os.clock is CPU time.
+-- Windows has no /proc: the module's monotonic clock there.
 function H.now()
-  local f = assert(io.open("/proc/uptime"))
+  local f = io.open("/proc/uptime")
+  if not f then return wsarecv.now() end
   local t = f:read("n")
   f:close()
   return t
 end
+
+-- running on Windows (or Wine)
+H.windows = package.config:sub(1, 1) == "\\"
 
 -- alertable waits until cond() holds, at most `limit` seconds (default 3)
 -- of wall clock
@@ -371,11 +376,32 @@ function H.pid()
   return pid
 end
 
+-- H.run_child on Windows (below)
+local function run_child_windows(code)
+  -- lua.exe's own default path starts at its directory: "<dir>\\lua\\?.lua"
+  local dir = package.path:match("([^;]*)\\lua\\%?%.lua")
+  local f = ("%s\\wsarecv-child-%d.lua"):format(os.getenv("TEMP") or ".",
+    math.random(1, 1e9))
+  local h = assert(io.open(f, "w"))
+  -- the paths on the code's first line, so its line numbers hold
+  h:write(("package.path = %q; package.cpath = %q; "):format(package.path,
+    package.cpath), code)
+  h:close()
+  local p = assert(io.popen(('"%s\\lua.exe" %s 2>&1'):format(dir, f)))
+  local out = p:read("a")
+  local _, how, rc = p:close()
+  os.remove(f)
+  return out, how, rc
+end
+
 -- Run `code` in a child lua5.4 with our module paths, bounded by `limit`
 -- seconds (default 20); the environment (LD_PRELOAD, ASAN_OPTIONS, ...) is
 -- inherited.  Returns output (stdout and stderr), exit kind ("exit" /
 -- "signal") and code.
 function H.run_child(code, limit)
+  -- Windows: lua.exe through cmd.exe; no `timeout` there (the whole run
+  -- is bounded instead)
+  if H.windows then return run_child_windows(code) end
   local f = os.tmpname()
   local h = assert(io.open(f, "w"))
   h:write(code)

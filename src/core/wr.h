@@ -18,19 +18,38 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#ifdef _WIN32
+/* Winsock's own types: SOCKADDR_STORAGE, WSABUF, socklen_t, AF_UNIX */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <afunix.h>
+#include <iphlpapi.h>        /* if_nametoindex, if_indextoname, IF_NAMESIZE */
+/* the BSD names of shutdown's `how` */
+#define SHUT_RD SD_RECEIVE
+#define SHUT_WR SD_SEND
+#define SHUT_RDWR SD_BOTH
+#else
 #include <sys/socket.h>
 #include <sys/uio.h>
+#endif
 
 /* ---------------------------------------------------------------------
-** Error codes (the Windows values)
+** Error codes (the Windows values; on Windows, Winsock's own)
 ** ------------------------------------------------------------------- */
+#define WR_ERROR_INVALID_HANDLE   6
+#define WR_ERROR_NOT_FOUND        1168
+#ifndef _WIN32
 #define WSA_INVALID_PARAMETER     87
 #define WSA_NOT_ENOUGH_MEMORY     8
 #define WSA_OPERATION_ABORTED     995
 #define WSA_IO_INCOMPLETE         996
 #define WSA_IO_PENDING            997
-#define WR_ERROR_INVALID_HANDLE   6
-#define WR_ERROR_NOT_FOUND        1168
 #define WSAEINTR                  10004
 #define WSAEBADF                  10009
 #define WSAEACCES                 10013
@@ -75,6 +94,7 @@
 #define WSATRY_AGAIN              11002
 #define WSANO_RECOVERY            11003
 #define WSANO_DATA                11004
+#endif
 
 /* wait results (WaitForMultipleObjectsEx / SleepEx) */
 #define WR_WAIT_OBJECT_0          0
@@ -117,10 +137,22 @@
 #define WR_IOV_INLINE             4
 
 /*
-** A WSABUF is a struct iovec: { iov_base = buf, iov_len = len }.  Using the
-** kernel's own layout lets the queue hand the array to recvmsg unchanged.
+** A WSABUF is the kernel's own layout, so the queue hands the array to the
+** receive call unchanged: on Linux a struct iovec { iov_base, iov_len }, on
+** Windows the WSABUF { len, buf } itself (its fields in the other order,
+** its length a ULONG).  Read and write one only through these macros.
 */
+#ifdef _WIN32
+typedef WSABUF wr_wsabuf;
+#define WR_WSABUF_SET(b, p, n) ((b)->buf = (char *)(p), (b)->len = (ULONG)(n))
+#define WR_WSABUF_BUF(b)       ((void *)(b)->buf)
+#define WR_WSABUF_LEN(b)       ((size_t)(b)->len)
+#else
 typedef struct iovec wr_wsabuf;
+#define WR_WSABUF_SET(b, p, n) ((b)->iov_base = (p), (b)->iov_len = (n))
+#define WR_WSABUF_BUF(b)       ((b)->iov_base)
+#define WR_WSABUF_LEN(b)       ((b)->iov_len)
+#endif
 
 typedef struct wr_loop wr_loop;
 typedef struct wr_socket wr_socket;
@@ -215,6 +247,10 @@ struct wr_overlapped {
   wr_wsabuf WR_PRIVATE(iov_inline)[WR_IOV_INLINE];
   wr_wsabuf *WR_PRIVATE(iov_heap);
   size_t WR_PRIVATE(iov_cap);
+#ifdef _WIN32
+  struct wr_win_op *WR_PRIVATE(plat);  /* its OVERLAPPED while the kernel
+                                          has it (wr_win.h) */
+#endif
 };
 
 /* ---------------------------------------------------------------------

@@ -12,15 +12,17 @@
 ** host name goes to getaddrinfo, restricted to the socket's family.
 */
 #define _GNU_SOURCE
+#ifndef _WIN32
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/un.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/un.h>
 
 #include "wr.h"
 
@@ -79,8 +81,10 @@ static int parse_v6(const char *text, int v6only, struct sockaddr_in6 *sin6) {
   strcpy(host, text);
   pct = strchr(host, '%');             /* fe80::1%eth0 */
   if (pct) {
+    uint32_t scope;                    /* a ULONG on Windows */
     *pct++ = '\0';
-    if (!parse_scope(pct, &sin6->sin6_scope_id)) return 0;
+    if (!parse_scope(pct, &scope)) return 0;
+    sin6->sin6_scope_id = scope;
   }
   if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) return 1;
   if (inet_pton(AF_INET, host, &v4) == 1) {   /* dual stack: v4-mapped */
@@ -265,15 +269,16 @@ int wr_addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
       inet_ntop(AF_INET6, &sin6->sin6_addr, buf, (socklen_t)bufsize);
       if (sin6->sin6_scope_id) {
         size_t n = strlen(buf);
-        snprintf(buf + n, bufsize - n, "%%%u", sin6->sin6_scope_id);
+        snprintf(buf + n, bufsize - n, "%%%u", (unsigned)sin6->sin6_scope_id);
       }
       *port = ntohs(sin6->sin6_port);
       return 0;
     }
     case AF_UNIX: {
       const struct sockaddr_un *sun = (const struct sockaddr_un *)sa;
-      size_t n = len > offsetof(struct sockaddr_un, sun_path)
-                     ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+      size_t n = (size_t)len > offsetof(struct sockaddr_un, sun_path)
+                     ? (size_t)len - offsetof(struct sockaddr_un, sun_path)
+                     : 0;
       if (n >= bufsize) n = bufsize - 1;
       if (n > 0 && sun->sun_path[0] == '\0') {   /* abstract */
         buf[0] = '@';

@@ -12,6 +12,9 @@
 ** in the kernel meanwhile and complete at the next wait.
 */
 #define _GNU_SOURCE
+#ifdef _WIN32
+#include "wr_win_posix.h"
+#else
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -20,10 +23,11 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <unistd.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "wr_int.h"
 
@@ -50,7 +54,7 @@ static int wait_fd(wr_socket *s, int events, long ms) {
 static int unknown_scope(const struct sockaddr *sa, socklen_t len) {
   const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
   char name[IF_NAMESIZE];
-  if (sa->sa_family != AF_INET6 || len < sizeof *sin6) return 0;
+  if (sa->sa_family != AF_INET6 || (size_t)len < sizeof *sin6) return 0;
   if (sin6->sin6_scope_id == 0) return 0;
   if (!IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
       !IN6_IS_ADDR_MC_LINKLOCAL(&sin6->sin6_addr))
@@ -361,6 +365,29 @@ static int decimal_index(const char *text, unsigned *index) {
   return 1;
 }
 
+#ifdef _WIN32
+/*
+** Windows takes IP_MULTICAST_IF as an interface address, or an index in
+** the form 0.0.0.x, and reads back what was set.  Returns 0 or a WSA code.
+*/
+static int set_v4_if(wr_socket *s, const char *iface, unsigned index) {
+  struct in_addr a;
+  a.s_addr = htonl(INADDR_ANY);
+  if (iface && (strcmp(iface, "*") == 0 || *iface == '\0')) {
+    index = 0;
+  } else if (iface && inet_pton(AF_INET, iface, &a) == 1) {
+    index = 0;                         /* an address (or 0.0.0.x) as given */
+  } else if (iface && !decimal_index(iface, &index)) {
+    index = if_nametoindex(iface);
+    if (index == 0) return WSAEADDRNOTAVAIL;
+  }
+  if (index) a.s_addr = htonl(index);
+  if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, (const char *)&a,
+                 sizeof a) < 0)
+    return ERRNO_WSA();
+  return 0;
+}
+#else
 /*
 ** An IPv4 interface address of interface `index`, the first the system
 ** lists (INADDR_ANY when it has none).  The kernel keeps an IPv4
@@ -406,6 +433,17 @@ static int v4_iface(const char *iface, unsigned index, struct ip_mreqn *m) {
   return 0;
 }
 
+/* Linux takes an ip_mreqn: index and address, as v4_iface fills it. */
+static int set_v4_if(wr_socket *s, const char *iface, unsigned index) {
+  struct ip_mreqn m;
+  int r;
+  if ((r = v4_iface(iface, index, &m)) != 0) return r;
+  if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) < 0)
+    return ERRNO_WSA();
+  return 0;
+}
+#endif
+
 static int v6_iface(const char *iface, unsigned *index) {
   if (iface == NULL) return 0;
   if (strcmp(iface, "*") == 0 || *iface == '\0') *index = 0;
@@ -421,10 +459,7 @@ int wr_set_multicast_if(wr_socket *s, const wr_sockopt *o, const char *iface,
   int r = wr__usable(s);
   if (r) return r;
   if (o->level == IPPROTO_IP) {
-    struct ip_mreqn m;
-    if ((r = v4_iface(iface, index, &m)) != 0) return r;
-    if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) < 0)
-      return ERRNO_WSA();
+    if ((r = set_v4_if(s, iface, index)) != 0) return r;
   } else {
     int v;
     if ((r = v6_iface(iface, &index)) != 0) return r;

@@ -83,7 +83,7 @@ static int capture(wr_overlapped *ov, wr_wsabuf *bufs, size_t n,
     memcpy(mine, bufs, n * sizeof *bufs);
     bufs = mine;
   }
-  for (i = 0; i < n; i++) total += bufs[i].iov_len;
+  for (i = 0; i < n; i++) total += WR_WSABUF_LEN(&bufs[i]);
   ov->iov = bufs;
   ov->iovcnt = n;
   ov->nbufs = n;

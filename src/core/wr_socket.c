@@ -19,10 +19,14 @@
 ** deferred.  The last one frees the memory, after wr_close.
 */
 #define _GNU_SOURCE
+#ifdef _WIN32
+#include "wr_win_posix.h"
+#else
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#endif
 
 #include "wr_int.h"
 
@@ -120,13 +124,14 @@ int wr__socket_bound(wr_socket *s) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   if ((s->state & WR_S_BOUND) || s->type != SOCK_DGRAM) return 0;
-  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0) return 0;
+  /* Winsock has no name for a socket never bound */
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0) return WSAEINVAL;
   if (ss.ss_family == AF_INET) {
     if (((struct sockaddr_in *)&ss)->sin_port == 0) return WSAEINVAL;
   } else if (ss.ss_family == AF_INET6) {
     if (((struct sockaddr_in6 *)&ss)->sin6_port == 0) return WSAEINVAL;
   } else if (ss.ss_family == AF_UNIX) {
-    if (len <= sizeof(sa_family_t)) {
+    if ((size_t)len <= sizeof(sa_family_t)) {
       /* unnamed, but a connected (socketpair) socket can receive */
       len = sizeof ss;
       if (getpeername(s->fd, (struct sockaddr *)&ss, &len) < 0)
