@@ -133,6 +133,8 @@ local types = {
   { label = "socket", prefix = "sock:", metaclass = "socket:", obj = sock },
   { label = "overlapped", prefix = "ov.", obj = wsarecv.overlapped() },
   { label = "msg", prefix = "msg.", obj = wsarecv.msg{} },
+  { label = "port", prefix = "port:", metaclass = "port:",
+    obj = wsarecv.CreateIoCompletionPort() },
 }
 
 for _, t in ipairs(types) do
@@ -151,6 +153,7 @@ for _, t in ipairs(types) do
   end
 end
 sock:close()
+types[#types].obj:close()
 
 -- ---------------------------------------------------------------------
 -- Fields of overlapped objects and msgs: their __index is a function, so

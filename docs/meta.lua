@@ -10,8 +10,10 @@
 -- luacheck: ignore (stubs: unused arguments, long signature lines)
 
 ---@alias wsarecv.errname
+---| "ERROR_INVALID_HANDLE" # 6: the completion port was closed
 ---| "WSA_NOT_ENOUGH_MEMORY" # 8
 ---| "WSA_INVALID_PARAMETER" # 87
+---| "WAIT_TIMEOUT" # 258: a port's wait took nothing in time
 ---| "WSA_OPERATION_ABORTED" # 995: cancelled (CancelIoEx or close)
 ---| "WSA_IO_INCOMPLETE" # 996: still pending
 ---| "WSA_IO_PENDING" # 997: started, completes later (not a failure)
@@ -56,7 +58,10 @@
 ---| "WSANOTINITIALISED" # 10093
 ---| "WSAEDISCON" # 10101
 ---| "WSASYSCALLFAILURE" # 10107
----| "WSAHOST_NOT_FOUND" # 11001
+---| "WSAHOST_NOT_FOUND" # 11001: no address, no such host name
+---| "WSATRY_AGAIN" # 11002: the name server did not answer
+---| "WSANO_RECOVERY" # 11003: the lookup failed for good
+---| "WSANO_DATA" # 11004: the name has no address of the family
 
 ---@alias wsarecv.family "inet"|"inet6"|"unix"
 ---@alias wsarecv.socktype "stream"|"dgram"|"raw"|"seqpacket"
@@ -92,6 +97,7 @@
 ---| "IP_RECVERR" # boolean
 ---| "IP_MULTICAST_TTL" # integer
 ---| "IP_MULTICAST_LOOP" # boolean
+---| "IP_MULTICAST_IF" # interface: name, index, IPv4 address or "0.0.0.x"; reads back address text
 ---| "IP_ADD_MEMBERSHIP" # set-only {group, interface}
 ---| "IP_DROP_MEMBERSHIP" # set-only {group, interface}
 ---| "IPV6_V6ONLY" # boolean
@@ -105,6 +111,7 @@
 ---| "IPV6_TCLASS" # integer
 ---| "IPV6_MULTICAST_HOPS" # integer
 ---| "IPV6_MULTICAST_LOOP" # boolean
+---| "IPV6_MULTICAST_IF" # interface: name or index; reads back the index
 ---| "IPV6_ADD_MEMBERSHIP" # set-only {group, interface}
 ---| "IPV6_DROP_MEMBERSHIP" # set-only {group, interface}
 ---| "UDP_GRO" # boolean
@@ -184,6 +191,17 @@ function wsarecv.overlapped() end
 ---@param fields { buffers?: wsarecv.wsabufs, control?: integer|wsarecv.buffer, flags?: integer }
 ---@return wsarecv.msg
 function wsarecv.msg(fields) end
+
+---A new I/O completion port (no arguments), or associate `sock` with
+---`port` (a new one when nil) under `key`, any Lua value; returns the port.
+---@param sock? wsarecv.socket
+---@param port? wsarecv.port
+---@param key? any
+---@return wsarecv.port|nil port
+---@return wsarecv.errname? err "WSA_INVALID_PARAMETER": sock has a port already
+---@return integer? code
+---@overload fun(): wsarecv.port
+function wsarecv.CreateIoCompletionPort(sock, port, key) end
 
 ---Alertable: run routines and let I/O progress (and, once wsarecv.async
 ---is loaded, the async tasks that are due).  True while anything is still
@@ -364,14 +382,14 @@ function socket:sendto(data, addr, port) end
 function socket:shutdown(how) end
 
 ---@param name wsarecv.option
----@param value boolean|integer|wsarecv.membership
+---@param value boolean|integer|string|wsarecv.membership a string: an interface (the *_MULTICAST_IF options)
 ---@return 0|nil ok
 ---@return wsarecv.errname? err
 ---@return integer? code
 function socket:setsockopt(name, value) end
 
 ---@param name wsarecv.option
----@return boolean|integer|nil value
+---@return boolean|integer|string|nil value a string: IP_MULTICAST_IF's address
 ---@return wsarecv.errname? err
 ---@return integer? code
 function socket:getsockopt(name) end
@@ -450,13 +468,17 @@ function socket:CancelIoEx(ov) end
 -- Overlapped objects and msgs
 -- ---------------------------------------------------------------------
 
----A reusable WSAOVERLAPPED.  Only `context` can be assigned.
+---A reusable WSAOVERLAPPED.  Only `context`, `noport` and `rearm` can be
+---assigned.
 ---@class wsarecv.overlapped
 ---@field pending boolean the operation is in progress
 ---@field bytes integer? bytes placed, once completed
 ---@field flags integer? output flags, once completed
 ---@field error wsarecv.errname? the failure, once completed (nil: success)
 ---@field context any free for the program
+---@field msg wsarecv.msg? the msg of the last operation, when a WSARecvMsg
+---@field noport boolean completions stay off the socket's port (signalled)
+---@field rearm boolean a port reposts the object after each of its entries
 
 ---A reusable WSAMSG.  Assigning `flags` sets the input flags; assigning
 ---`control` (or `controlbuf`) a size or buffer sets the control buffer.
@@ -464,6 +486,7 @@ function socket:CancelIoEx(ov) end
 ---@field buffers wsarecv.wsabufs the WSABUF array
 ---@field controlbuf wsarecv.buffer? the control buffer
 ---@field controllen integer control bytes the last receive placed
+---@field length integer? the last datagram's full length (placed + discarded); nil before any
 ---@field flags integer read: output flags; write: input flags
 ---@field inflags integer the input flags (0 or MSG_PEEK)
 ---@field pending boolean from the post until the completion is delivered
@@ -478,6 +501,83 @@ function msg:name() end
 ---The last message's control messages, one table each.
 ---@return wsarecv.cmsg[]
 function msg:control() end
+
+-- ---------------------------------------------------------------------
+-- Completion ports
+-- ---------------------------------------------------------------------
+
+---One completion, as GetQueuedCompletionStatusEx writes it.
+---@class wsarecv.entry
+---@field bytes integer
+---@field key any the socket's completion key, or a posted packet's
+---@field ov wsarecv.overlapped? the operation's object, or a packet's
+---@field error wsarecv.errname? the failure (nil: success)
+---@field flags integer output flags
+
+---GetQueuedCompletionStatusEx's columns form: entry i is bytes[i],
+---key[i], ov[i], error[i], flags[i]; #ov entries at most.
+---@class wsarecv.entrycolumns
+---@field bytes integer[]
+---@field key any[]
+---@field ov (wsarecv.overlapped|false)[]
+---@field error (wsarecv.errname|nil)[]
+---@field flags integer[]
+
+---An I/O completion port.  Supports `<close>`; the collector closes it
+---too.  `pollfd`, `events` and `timeout` make it a cqueues pollable.
+---@class wsarecv.port
+local port = {}
+
+---Take one entry: bytes, key, ov; or nil, err, code, key, ov for a failed
+---operation; or nil, "WAIT_TIMEOUT", 258.
+---@param ms? integer nil, -1 or 0xFFFFFFFF: no timeout
+---@return integer|nil bytes
+---@return any key_or_err
+---@return wsarecv.overlapped|integer|nil ov_or_code
+---@return any key
+---@return wsarecv.overlapped? ov
+function port:GetQueuedCompletionStatus(ms) end
+
+---Take up to #entries entries (#entries.ov in the columns form, 1024 at
+---most) into the caller's tables; returns how many.  Alertable: routines
+---run too ("WAIT_IO_COMPLETION" when they ran and nothing was taken).
+---@param entries wsarecv.entry[]|wsarecv.entrycolumns
+---@param ms? integer nil, -1 or 0xFFFFFFFF: no timeout
+---@param alertable? boolean
+---@return integer|nil n
+---@return wsarecv.errname|"WAIT_IO_COMPLETION"|nil err
+---@return integer? code
+function port:GetQueuedCompletionStatusEx(entries, ms, alertable) end
+
+---Queue an entry of the program's own, handed back as posted.
+---@param bytes integer 0..0xFFFFFFFF
+---@param key any
+---@param ov? wsarecv.overlapped
+---@return 0|nil ok
+---@return wsarecv.errname? err "ERROR_INVALID_HANDLE": the port is closed
+---@return integer? code
+function port:PostQueuedCompletionStatus(bytes, key, ov) end
+
+---Entries waiting.
+---@return integer
+function port:queued() end
+
+---Close: what is queued is dropped (the objects left signalled).
+---@return 0
+function port:close() end
+
+---A descriptor readable while the port has entries or I/O to move.
+---@return integer|nil fd
+---@return wsarecv.errname? err
+---@return integer? code
+function port:pollfd() end
+
+---@return "r"
+function port:events() end
+
+---Seconds until the port must be asked again anyway (0: now), or nil.
+---@return number? seconds
+function port:timeout() end
 
 -- ---------------------------------------------------------------------
 -- The Lua modules: wsarecv.luv, wsarecv.socket, wsarecv.async

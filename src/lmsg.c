@@ -105,8 +105,11 @@ A msg.  Fields: `msg.buffers` (the WSABUF array), `msg.controlbuf` (the
 control buffer, or nil), `msg.control = size or buffer` (sets the control
 buffer), `msg.flags` (read: the last receive's output flags; write: the
 input flags), `msg.inflags` (the input flags), `msg.controllen` (control
-bytes the last receive placed; read-only), `msg.pending` (true from the
-post until the completion is delivered; read-only).  Assigning any field
+bytes the last receive placed; read-only), `msg.length` (the full length
+of the last datagram as the kernel reported it, bytes placed plus
+discarded, so above the bytes exactly when `MSG_TRUNC` is set; nil before
+the first; read-only), `msg.pending` (true from the post until the
+completion is delivered; read-only).  Assigning any field
 while it is pending raises, as does assigning an unknown field.
 @type msg
 */

@@ -361,9 +361,10 @@ static int l_overlapped(lua_State *L) {
 An overlapped object.  Between its post and the delivery of its
 completion it belongs to that operation (posting it again meanwhile gives
 `WSAEINVAL`).  Without a routine it is the event `WSAWaitForMultipleEvents`
-waits for: signalled from its completion until it is posted again.  Only
-`context` can be assigned (others raise `overlapped field 'NAME' is
-read-only`); other names read as nil.  `tostring(ov)` gives
+waits for: signalled from its completion until it is posted again; on a
+socket associated with a completion port it completes to the port
+instead.  Only `context`, `noport` and `rearm` can be assigned (others
+raise `overlapped field 'NAME' is read-only`); other names read as nil.  `tostring(ov)` gives
 `wsarecv.overlapped (idle|pending|done): 0x...`.
 @type overlapped
 */
@@ -392,8 +393,33 @@ success (and nil before).
 
 /***
 Free for the program (the "hEvent as context" idiom): any Lua value, kept
-until replaced; nil at first.  The only assignable field.
+until replaced; nil at first.
 @field overlapped.context
+*/
+
+/***
+The msg of the object's last operation when it was a WSARecvMsg (nil
+before, and for a WSARecv): how a completion port's entry reaches its
+message.
+@field overlapped.msg
+*/
+
+/***
+A boolean, false at first: true keeps the object's completions off its
+socket's completion port (Windows' low bit of hEvent); it is signalled
+instead, for WSAGetOverlappedResult.  Assigning anything but a boolean
+raises.
+@field overlapped.noport
+*/
+
+/***
+A boolean, false at first: true has a completion port post the object
+again, with the same socket, buffers, flags and msg, when the port's next
+wait begins after each of its entries was taken (not after
+`WSA_OPERATION_ABORTED`, a stream failure, the end of a stream, or for
+`MSG_WAITALL`).  Setting it false on an object waiting to be reposted
+frees the object at once.  Assigning anything but a boolean raises.
+@field overlapped.rearm
 */
 /* ov.field: one comparison per field on the hot path (ov.context) */
 static int l_ov_index(lua_State *L) {

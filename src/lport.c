@@ -80,6 +80,28 @@ static lwr_port *newport(lua_State *L) {
 ** CreateIoCompletionPort
 ** =================================================================== */
 
+/*** @module wsarecv */
+
+/***
+Make an I/O completion port, or associate a socket with one.  With no
+arguments it returns a new port.  With a socket, it associates the socket
+with `port` (a new port when nil) under `key`, any Lua value, which each
+entry of the socket's operations hands back; an overlapped operation
+posted on the socket without a routine then completes to the port (one
+with a routine keeps it; one whose object has `ov.noport` set is only
+signalled).  A socket belongs to one port at most.
+@function CreateIoCompletionPort
+@tparam[opt] socket sock the socket to associate
+@tparam[opt] port port the port (nil: a new one)
+@param[opt] key the completion key, any value
+@treturn[1] port the port
+@return[2] nil
+@treturn[2] string `WSA_INVALID_PARAMETER` (the socket belongs to a port
+already), `WSAENOTSOCK` (closed socket), `ERROR_INVALID_HANDLE` (closed
+port)
+@treturn[2] int its code
+@raise sock not a socket; port neither a port nor nil
+*/
 /*
 ** wsarecv.CreateIoCompletionPort() -> a new port
 ** wsarecv.CreateIoCompletionPort(sock, port | nil, key) -> port
@@ -205,6 +227,32 @@ static void push_key_ov(lua_State *L, lwr_port *po, const wr_port_entry *e,
   *last = e->key;
 }
 
+/***
+An I/O completion port: a queue of the completions of the operations
+posted without a routine on its sockets, in completion order (posting
+order within one socket).  An operation's object stays busy until its
+entry is taken.  There is no kernel port on Linux: the port's waits do the
+I/O themselves.  `pollfd`, `events` and `timeout` make it a cqueues
+pollable.  `__close` and `__gc` close it; `tostring(port)` gives
+`wsarecv.port (N queued): 0x...` or `wsarecv.port (closed): 0x...`.
+@type port
+*/
+
+/***
+Take one entry, waiting up to `ms` milliseconds.  Not alertable.
+@function port:GetQueuedCompletionStatus
+@tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
+@treturn[1] int the bytes transferred
+@return[1] the key: the socket's, or a posted packet's
+@treturn[1] overlapped|nil the operation's object, or a packet's
+@return[2] nil
+@treturn[2] string a failed operation's WSA error name (then its key and
+object follow), `WAIT_TIMEOUT` (nothing within `ms`),
+`ERROR_INVALID_HANDLE` (closed port), `WSAEINVAL` (a too long timeout, or
+an infinite wait nothing could end)
+@treturn[2] int its code
+@raise a timeout that is not an integer, or negative other than -1
+*/
 /*
 ** port:GetQueuedCompletionStatus([ms])
 **   -> bytes, key, ov                     an entry (ov nil: a packet without)
@@ -298,6 +346,28 @@ static int push_columns(lua_State *L) {
                ? lua_rawlen(L, -F_LAST + F_OV - 1) : MAX_BATCH);
 }
 
+/***
+Take up to `#entries` entries (1024 at most) into tables the caller made
+once, allocating nothing in the steady state: entry i goes into
+`entries[i]` as its fields `bytes`, `key`, `ov`, `error` (nil for a
+success) and `flags`; or, when `entries.ov` is a table (the columns
+form), into `entries.bytes[i]`, `.key[i]`, `.ov[i]`, `.error[i]` and
+`.flags[i]`, up to `#entries.ov`.  Tables past n are left as they were.
+With `alertable`, routines run in the same wait, after the entries are
+taken.
+@function port:GetQueuedCompletionStatusEx
+@tparam table entries an array of tables, or the five columns
+@tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
+@tparam[opt=false] bool alertable let completion routines run
+@treturn[1] int n, the entries taken
+@return[2] nil
+@treturn[2] string `WAIT_TIMEOUT`, `WAIT_IO_COMPLETION` (routines ran,
+nothing was taken), `WSA_INVALID_PARAMETER` (no room for an entry),
+`ERROR_INVALID_HANDLE`, `WSAEINVAL`
+@treturn[2] int its code
+@raise an entry or a column that is not a table; a bad timeout; the error
+a routine raised
+*/
 /*
 ** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]]) -> n
 **   takes up to #entries entries (at most MAX_BATCH) and writes each into
@@ -349,6 +419,18 @@ static int l_GetQueuedCompletionStatusEx(lua_State *L) {
   return 1;
 }
 
+/***
+Queue an entry of the program's own, handed back as it was posted.
+@function port:PostQueuedCompletionStatus
+@tparam int bytes 0..0xFFFFFFFF
+@param key any value
+@tparam[opt] overlapped ov an object (not touched), or nil
+@treturn[1] int 0
+@return[2] nil
+@treturn[2] string `ERROR_INVALID_HANDLE` (closed port)
+@treturn[2] int its code
+@raise bytes out of range; no key; ov not an overlapped object
+*/
 /*
 ** port:PostQueuedCompletionStatus(bytes, key [, ov]) -> 0
 **   queues an entry of its own: bytes (0 .. 2^32-1), key (any value), ov
@@ -393,7 +475,13 @@ static void close_port(lua_State *L, lwr_port *po) {
   lua_setiuservalue(L, 1, PUV_POSTED);
 }
 
-/*** port:close() -> 0 */
+/***
+Close the port (again: nothing); also `__close`.  What is queued is
+dropped, each operation's object left signalled, the posted packets'
+values let go; later completions of its sockets are only signalled.
+@function port:close
+@treturn int 0
+*/
 static int l_close(lua_State *L) {
   lwr_port *po = checkport(L, 1);
   if (!wr_port_closed(po->p)) close_port(L, po);
@@ -426,13 +514,26 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-/*** port:queued() -> entries waiting */
+/***
+The entries waiting in the port.
+@function port:queued
+@treturn int the count
+*/
 static int l_queued(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)wr_port_queued(checkport(L, 1)->p));
   return 1;
 }
 
-/*** port:pollfd() -> fd readable while the port has entries or I/O waits */
+/***
+A descriptor readable while the port has entries or wsarecv has I/O to
+move, for another loop to watch (then call
+`GetQueuedCompletionStatusEx(entries, 0)`).  Do not close it.
+@function port:pollfd
+@treturn[1] int the descriptor
+@return[2] nil
+@treturn[2] string `ERROR_INVALID_HANDLE` (closed port)
+@treturn[2] int its code
+*/
 static int l_pollfd(lua_State *L) {
   lwr_port *po = checkport(L, 1);
   int fd, r = wr_port_pollfd(po->p, &fd);
@@ -441,13 +542,23 @@ static int l_pollfd(lua_State *L) {
   return 1;
 }
 
-/*** port:events() -> "r" */
+/***
+The events to watch `pollfd()` for.
+@function port:events
+@treturn string `"r"`
+*/
 static int l_events(lua_State *L) {
   lua_pushliteral(L, "r");
   return 1;
 }
 
-/*** port:timeout() -> seconds until the port must be asked again, or nil */
+/***
+How long another loop may wait on `pollfd()` before asking the port
+anyway.
+@function port:timeout
+@treturn number|nil seconds: 0 when it has work now, or nil when only the
+descriptor can bring work
+*/
 static int l_timeout(lua_State *L) {
   long ms = wr_port_timeout(checkport(L, 1)->p);
   if (ms < 0) lua_pushnil(L);

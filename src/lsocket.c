@@ -211,7 +211,8 @@ A socket: `tostring(sock)` gives `wsarecv.socket (inet/dgram fd=5): 0x...`;
 socket or an argument has the wrong type; on a closed socket the methods
 (except close, fileno, pending and WSAGetOverlappedResult) return
 `nil, "WSAENOTSOCK", 10038`.  Addresses are text (`"127.0.0.1"`, `"::1"`,
-`"*"`, a unix path); ports are integers 0..65535.
+`"*"`, a unix path, or a host name, looked up for the socket's family:
+the lookup blocks the call); ports are integers 0..65535.
 @type socket
 */
 
@@ -224,7 +225,8 @@ Bind to a local address.
 @return[2] nil
 @treturn[2] string the WSA error name
 @treturn[2] int its code: `WSAEADDRINUSE`, `WSAEADDRNOTAVAIL`, `WSAEACCES`,
-`WSAEINVAL` (already bound), `WSAEAFNOSUPPORT`, `WSAHOST_NOT_FOUND`
+`WSAEINVAL` (already bound), `WSAEAFNOSUPPORT`; for a host name
+`WSAHOST_NOT_FOUND`, `WSATRY_AGAIN`, `WSANO_DATA`, `WSANO_RECOVERY`
 @raise a port out of range; an address with an embedded zero
 */
 static int l_bind(lua_State *L) { return addr_call(L, wr_bind); }
@@ -239,7 +241,7 @@ datagram socket it sets the default peer and filters what is received.
 @treturn[2] string the WSA error name
 @treturn[2] int its code: `WSAECONNREFUSED`, `WSAETIMEDOUT`,
 `WSAENETUNREACH`; under `FIONBIO` `WSAEWOULDBLOCK`, then `WSAEALREADY` or
-`WSAEISCONN`
+`WSAEISCONN`; the address failures of `bind`
 */
 static int l_connect(lua_State *L) { return addr_call(L, wr_connect); }
 
@@ -324,7 +326,8 @@ Send a datagram to an address; binds an unbound socket implicitly.
 @return[2] nil
 @treturn[2] string the WSA error name
 @treturn[2] int its code: `WSAEACCES` (broadcast without
-`SO_BROADCAST`), `WSAEMSGSIZE`, `WSAEAFNOSUPPORT`, `WSAHOST_NOT_FOUND`
+`SO_BROADCAST`), `WSAEMSGSIZE`; the address failures of `bind` (a host
+name is looked up on every call)
 */
 static int l_sendto(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
