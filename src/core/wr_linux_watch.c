@@ -248,9 +248,10 @@ void wr__plat_watch(wr_socket *s) {
 /* An operation lives only on the engine's queue until a step serves it:
 ** nothing in the kernel to take back.  The operations behind it may be
 ** servable now (a buffered MSG_PARTIAL rest). */
-void wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
+int wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
   (void)ov;
   if (s->plat.part && !wr__closed(s)) schedule_flush(s);
+  return 0;
 }
 
 /* Serve the receives routines posted during delivery (see deferred). */

@@ -169,8 +169,7 @@ void wr__complete(wr_socket *s, wr_overlapped *ov) {
 
 /* A queued operation ends, unfinished, with err and what it had placed. */
 static void fail_op(wr_socket *s, wr_overlapped *ov, unsigned err) {
-  wr__plat_cancel(s, ov);
-  wr__finish(ov, err, ov->filled, 0);
+  if (!wr__plat_cancel(s, ov)) wr__finish(ov, err, ov->filled, 0);
   wr__complete(s, ov);
 }
 

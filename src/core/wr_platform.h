@@ -118,11 +118,14 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov);
 void wr__plat_watch(wr_socket *s);
 /*
 ** The engine takes ov back before it finished (cancel, close, shutdown,
-** forget): when this returns, the kernel touches ov's buffers no more, and
-** ov's result is the engine's to set.  Windows: CancelIoEx, then wait for
-** that OVERLAPPED and drop its completion.
+** forget): when this returns, the kernel touches ov's buffers no more.
+** Returns 0 when ov was taken back unfinished (its result is the engine's
+** to set), or 1 when the kernel had finished it first: its result is set,
+** and the data it placed must be reported, not lost.  Windows: CancelIoEx,
+** wait for that OVERLAPPED, take its result unless it was cancelled, and
+** drop its completion packet.
 */
-void wr__plat_cancel(wr_socket *s, wr_overlapped *ov);
+int wr__plat_cancel(wr_socket *s, wr_overlapped *ov);
 
 /*
 ** Poll one descriptor for events (POLLIN, POLLOUT, ...) for up to ms

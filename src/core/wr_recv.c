@@ -292,10 +292,12 @@ int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,
 int wr_cancel(wr_socket *s, wr_overlapped *ov) {
   if (ov) {
     if (ov->state != WR_OV_PENDING || ov->sock != s) return WR_ERROR_NOT_FOUND;
-    wr__plat_cancel(s, ov);
-    wr__finish(ov, WSA_OPERATION_ABORTED, ov->filled, 0);
+    /* an operation the kernel finished first completes with its data,
+    ** and there was nothing to cancel, as CancelIoEx would say */
+    int done = wr__plat_cancel(s, ov);
+    if (!done) wr__finish(ov, WSA_OPERATION_ABORTED, ov->filled, 0);
     wr__complete(s, ov);
-    return 0;
+    return done ? WR_ERROR_NOT_FOUND : 0;
   }
   if (s->npending == 0) return WR_ERROR_NOT_FOUND;
   wr__fail_all(s, WSA_OPERATION_ABORTED);   /* in posting order */

@@ -280,17 +280,26 @@ void wr__plat_watch(wr_socket *s) { (void)s; }
 ** CancelIoEx, then wait (briefly, bounded) until the kernel has let go of
 ** the operation's buffers; its packet, still to come, is dropped.
 */
-void wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
+/*
+** CancelIoEx, then wait (bounded) until the kernel lets go of the buffers.
+** A receive the kernel finished before the cancel took keeps its result:
+** its data was taken from the socket, so reporting it as aborted would lose
+** it.  Either way the packet still to come is dropped (the op is orphaned).
+*/
+int wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
   wr_win_op *op = ov->plat;
-  int i;
-  if (op == NULL) return;
-  if (CancelIoEx((HANDLE)WR_SOCK(s->fd), &op->o) ||
-      GetLastError() != ERROR_NOT_FOUND) {
-    for (i = 0; i < 1000 && !HasOverlappedIoCompleted(&op->o); i++)
-      SleepEx(i < 10 ? 0 : 1, FALSE);
+  int i, done = 0;
+  if (op == NULL) return 0;
+  CancelIoEx((HANDLE)WR_SOCK(s->fd), &op->o);
+  for (i = 0; i < 1000 && !HasOverlappedIoCompleted(&op->o); i++)
+    SleepEx(i < 10 ? 0 : 1, FALSE);
+  if (HasOverlappedIoCompleted(&op->o)) {
+    take_result(s, ov, op);
+    done = ov->error != WSA_OPERATION_ABORTED;
   }
   op->ov = NULL;
   ov->plat = NULL;
+  return done;
 }
 
 /* select: WSAPoll misses a failed connect on older Windows.  The
