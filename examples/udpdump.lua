@@ -156,7 +156,10 @@ end
   control buffer was short: all the data is there.) ]]
 local function length(n, msg)
   if msg.flags & wsarecv.MSG_TRUNC == 0 then return "len " .. n end
-  if msg.length > n then return string.format("len %d (%d placed)", msg.length, n) end
+  -- (Windows does not report the full length: msg.length is nil there)
+  if msg.length and msg.length > n then
+    return string.format("len %d (%d placed)", msg.length, n)
+  end
   return string.format("len >%d (%d placed)", n, n)
 end
 
