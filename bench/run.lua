@@ -190,9 +190,14 @@ local UDP = {
     argv = lua_recv("recv_wsarecv.lua", "WSARecv", P.wsa_ops) },
   { key = "wsamsg", name = "wsarecv WSARecvMsg x" .. P.wsa_ops .. " +PKTINFO, routines", wsa = true,
     lua = true, argv = lua_recv("recv_wsarecv.lua", "WSARecvMsg", P.wsa_ops) },
-  { key = "port", name = string.format("wsarecv WSARecv x%d, port, GQCSEx batch %d", P.wsa_ops, P.port_batch),
+  { key = "port", name = string.format("wsarecv WSARecv x%d, port, GQCSEx batch %d, columns, ov.rearm",
+      P.wsa_ops, P.port_batch),
     wsa = true, lua = true, probe = true,
     argv = lua_recv("recv_wsarecv.lua", "port", P.wsa_ops, P.port_batch) },
+  { key = "portrepost", name = string.format("wsarecv WSARecv x%d, port, GQCSEx batch %d, columns, "
+      .. "sock:WSARecv repost", P.wsa_ops, P.port_batch),
+    wsa = true, lua = true, probe = true,
+    argv = lua_recv("recv_wsarecv.lua", "port-repost", P.wsa_ops, P.port_batch) },
 }
 -- scenario 3's instruction counts add the floor: recv_wsarecv.lua itself,
 -- run against a stub of the C module that does no receive work

@@ -304,46 +304,76 @@ static void fill(lua_State *L, lwr_port *po, int t, int kidx,
 }
 
 /*
-** The columns form: entries.bytes, .key, .ov, .error and .flags are arrays
-** and entry i is their item i (raw sets into array parts: about half the
-** instructions of five named fields).  The columns are at c + F_*.
+** The columns form: entries.ov, and whichever of entries.bytes, .key,
+** .error and .flags the caller gave, are arrays and entry i is their item
+** i.  Raw sets into array parts, and only of the columns given: a receiver
+** that reads the object and the length pays for those two alone.  The
+** columns are at c + F_*, nil where not given.
 */
-static void fill_columns(lua_State *L, lwr_port *po, int c, lua_Integer i,
-                         const wr_port_entry *e, int keyidx,
+typedef struct columns {
+  int c;                   /* column f at c + f */
+  int has[F_LAST + 1];     /* column f given */
+} columns;
+
+static void fill_columns(lua_State *L, lwr_port *po, const columns *cs,
+                         lua_Integer i, const wr_port_entry *e, int keyidx,
                          uintptr_t *last) {
-  lua_pushinteger(L, (lua_Integer)e->bytes);
-  lua_rawseti(L, c + F_BYTES, i);
-  push_key_ov(L, po, e, 0, keyidx, last);
-  lua_rawseti(L, c + F_OV, i);
-  lua_rawseti(L, c + F_KEY, i);
-  if (e->error) lwr_push_error_name(L, e->error);
-  else lua_pushnil(L);
-  lua_rawseti(L, c + F_ERROR, i);
-  lua_pushinteger(L, (lua_Integer)e->flags);
-  lua_rawseti(L, c + F_FLAGS, i);
+  int c = cs->c;
+  if (cs->has[F_BYTES]) {
+    lua_pushinteger(L, (lua_Integer)e->bytes);
+    lua_rawseti(L, c + F_BYTES, i);
+  }
+  if (cs->has[F_KEY]) {
+    push_key_ov(L, po, e, 0, keyidx, last);
+    lua_rawseti(L, c + F_OV, i);
+    lua_rawseti(L, c + F_KEY, i);
+  } else if (!e->posted) {
+    po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
+    lua_rawseti(L, c + F_OV, i);
+  } else {                                 /* a packet: its key let go */
+    push_key_ov(L, po, e, 0, keyidx, last);
+    lua_rawseti(L, c + F_OV, i);
+    lua_pop(L, 1);
+  }
+  if (cs->has[F_ERROR]) {
+    if (e->error) lwr_push_error_name(L, e->error);
+    else lua_pushnil(L);
+    lua_rawseti(L, c + F_ERROR, i);
+  }
+  if (cs->has[F_FLAGS]) {
+    lua_pushinteger(L, (lua_Integer)e->flags);
+    lua_rawseti(L, c + F_FLAGS, i);
+  }
 }
 
 /*
-** Push the arrays of the columns form of entries (at 2): returns how many
-** entries they hold (#entries.ov), or -1 if entries is an array of tables.
+** Push the columns of entries (at 2), nil for those not given, and note
+** which are in cs: returns how many entries they hold (#entries.ov), or -1
+** if entries is an array of tables (entries.ov is not a table).
 */
-static int push_columns(lua_State *L) {
+static int push_columns(lua_State *L, columns *cs) {
+  size_t n;
   int f;
+  cs->c = 0;
   lua_pushvalue(L, lua_upvalueindex(F_OV));
   if (lua_rawget(L, 2) != LUA_TTABLE) {
     lua_pop(L, 1);
     return -1;
   }
   lua_pop(L, 1);
+  cs->c = lua_gettop(L) - F_BYTES + 1;
   for (f = F_BYTES; f <= F_LAST; f++) {
+    int t;
     lua_pushvalue(L, lua_upvalueindex(f));
-    if (lua_rawget(L, 2) != LUA_TTABLE)
+    t = lua_rawget(L, 2);
+    if (t != LUA_TTABLE && t != LUA_TNIL)
       luaL_error(L, "bad argument #1 to 'GetQueuedCompletionStatusEx' "
                  "(entries.%s is not a table)", lua_tostring(L,
                  lua_upvalueindex(f)));
+    cs->has[f] = t == LUA_TTABLE;
   }
-  return (int)(lua_rawlen(L, -F_LAST + F_OV - 1) < MAX_BATCH
-               ? lua_rawlen(L, -F_LAST + F_OV - 1) : MAX_BATCH);
+  n = lua_rawlen(L, cs->c + F_OV);
+  return (int)(n < MAX_BATCH ? n : MAX_BATCH);
 }
 
 /***
@@ -369,26 +399,31 @@ nothing was taken), `WSA_INVALID_PARAMETER` (no room for an entry),
 a routine raised
 */
 /*
-** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]]) -> n
+** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]])
+**     -> n, failed
 **   takes up to #entries entries (at most MAX_BATCH) and writes each into
 **   the caller's table entries[i]: bytes, key, ov, error (name or nil),
-**   flags.  Or, when entries.ov is a table, into the columns:
-**   entries.bytes[i], .key[i], .ov[i], .error[i], .flags[i], up to
-**   #entries.ov.  nil, "WAIT_TIMEOUT", 258 when nothing came within ms;
-**   nil, "WAIT_IO_COMPLETION", 192 when alertable and routines ran.
+**   flags.  Or, when entries.ov is a table, into the columns: entries.ov[i]
+**   and, for each of them given, entries.bytes[i], .key[i], .error[i],
+**   .flags[i], up to #entries.ov.  failed counts the entries taken with an
+**   error (a receiver without an error column asks their ov.error, where
+**   Windows too keeps an entry's status).  nil, "WAIT_TIMEOUT", 258 when
+**   nothing came within ms; nil, "WAIT_IO_COMPLETION", 192 when alertable
+**   and routines ran.
 */
 static int l_GetQueuedCompletionStatusEx(lua_State *L) {
   lwr_port *po = checkport(L, 1);
   long ms;
-  int bad, r, i, n, kidx, cols;
+  int bad, r, i, n, kidx = 0, lastidx, cols;
+  lua_Integer failed = 0;
+  columns cs;
   uintptr_t last = 0;
   size_t got = 0;
   unsigned res = 0;
   luaL_checktype(L, 2, LUA_TTABLE);
   bad = lwr_check_ms(L, 3, &ms);
   lua_settop(L, 4);
-  kidx = 4 - F_BYTES + 1;                   /* columns at kidx + F_BYTES.. */
-  n = push_columns(L);
+  n = push_columns(L, &cs);
   if ((cols = n >= 0) == 0) {
     n = (int)(lua_rawlen(L, 2) < MAX_BATCH ? lua_rawlen(L, 2) : MAX_BATCH);
     luaL_checkstack(L, n + 16, "too many entries");
@@ -403,20 +438,23 @@ static int l_GetQueuedCompletionStatusEx(lua_State *L) {
       lua_pushvalue(L, lua_upvalueindex(i));
   }
   lua_pushnil(L);                                    /* the last key */
+  lastidx = lua_gettop(L);
   if (bad) return lwr_fail(L, bad);
   if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
   reserve(L, po, (size_t)n);
   r = wait(L, po, (size_t)n, ms, lua_toboolean(L, 4), &got, &res);
   if (r || got == 0) return wait_failed(L, r, res);
   for (i = 0; i < (int)got; i++) {
+    const wr_port_entry *e = &po->ents[i];
+    failed += e->error != 0;
     if (cols)
-      fill_columns(L, po, kidx, i + 1, &po->ents[i], kidx + F_LAST + 1,
-                   &last);
+      fill_columns(L, po, &cs, i + 1, e, lastidx, &last);
     else
-      fill(L, po, 5 + i, kidx, &po->ents[i], &last);
+      fill(L, po, 5 + i, kidx, e, &last);
   }
   lua_pushinteger(L, (lua_Integer)got);
-  return 1;
+  lua_pushinteger(L, failed);
+  return 2;
 }
 
 /***
