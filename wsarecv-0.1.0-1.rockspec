@@ -24,8 +24,11 @@ Lua callback in an alertable wait, with Winsock's semantics and errors.
 dependencies = {
   "lua >= 5.4, < 5.5",
 }
+-- libuv is the Linux platform's; the Windows build uses Winsock itself
 external_dependencies = {
-  LIBUV = { header = "uv.h", library = "uv" },
+  platforms = {
+    unix = { LIBUV = { header = "uv.h", library = "uv" } },
+  },
 }
 build = {
   type = "builtin",
@@ -50,6 +53,28 @@ build = {
       incdirs = { "src", "$(LIBUV_INCDIR)" },
       libdirs = { "$(LIBUV_LIBDIR)" },
       libraries = { "uv" },
+    },
+  },
+  -- Windows: the native backend (wr_win_*.c) instead of the Linux one
+  platforms = {
+    windows = {
+      modules = {
+        ["wsarecv.core"] = {
+          sources = {
+            "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
+            "src/core/wr_socket.c", "src/core/wr_bsd.c", "src/core/wr_addr.c",
+            "src/core/wr_errors.c", "src/core/wr_win_port.c",
+            "src/core/wr_win_msg.c", "src/core/wr_port.c",
+            "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c",
+            "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c",
+            "src/lwr_aux.c", "src/lpoll.c", "src/lport.c",
+          },
+          defines = { "NDEBUG", "_WIN32_WINNT=0x0600" },
+          incdirs = { "src" },
+          libdirs = {},
+          libraries = { "ws2_32", "iphlpapi" },
+        },
+      },
     },
   },
   -- the reference (docs/reference.md, meta.lua) installs with the rock
