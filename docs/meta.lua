@@ -514,14 +514,15 @@ function msg:control() end
 ---@field error wsarecv.errname? the failure (nil: success)
 ---@field flags integer output flags
 
----GetQueuedCompletionStatusEx's columns form: entry i is bytes[i],
----key[i], ov[i], error[i], flags[i]; #ov entries at most.
+---GetQueuedCompletionStatusEx's columns form: entry i is ov[i], and
+---bytes[i], key[i], error[i], flags[i] for the columns given; #ov entries
+---at most.
 ---@class wsarecv.entrycolumns
----@field bytes integer[]
----@field key any[]
+---@field bytes? integer[]
+---@field key? any[]
 ---@field ov (wsarecv.overlapped|false)[]
----@field error (wsarecv.errname|nil)[]
----@field flags integer[]
+---@field error? (wsarecv.errname|nil)[]
+---@field flags? integer[]
 
 ---An I/O completion port.  Supports `<close>`; the collector closes it
 ---too.  `pollfd`, `events` and `timeout` make it a cqueues pollable.
@@ -539,13 +540,14 @@ local port = {}
 function port:GetQueuedCompletionStatus(ms) end
 
 ---Take up to #entries entries (#entries.ov in the columns form, 1024 at
----most) into the caller's tables; returns how many.  Alertable: routines
----run too ("WAIT_IO_COMPLETION" when they ran and nothing was taken).
+---most) into the caller's tables; returns how many, and how many of them
+---failed.  Alertable: routines run too ("WAIT_IO_COMPLETION" when they ran
+---and nothing was taken).
 ---@param entries wsarecv.entry[]|wsarecv.entrycolumns
 ---@param ms? integer nil, -1 or 0xFFFFFFFF: no timeout
 ---@param alertable? boolean
 ---@return integer|nil n
----@return wsarecv.errname|"WAIT_IO_COMPLETION"|nil err
+---@return integer|wsarecv.errname|"WAIT_IO_COMPLETION"|nil failed_or_err
 ---@return integer? code
 function port:GetQueuedCompletionStatusEx(entries, ms, alertable) end
 

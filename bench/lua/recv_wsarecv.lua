@@ -25,9 +25,6 @@
 -- (gettimeofday, microseconds), read once at each end of the measured
 -- period (and, in scenario 5, at the start of the steady-state window).
 local C = require "benchcommon"
-if os.getenv("WR_PORT_MOCK") == "1" then      -- testing this script only
-  package.loaded.wsarecv = require "portmock"
-end
 local wsarecv = require "wsarecv"
 local gettime = require "socket".gettime
 
