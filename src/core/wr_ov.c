@@ -162,8 +162,18 @@ void wr__signal(wr_socket *s, wr_overlapped *ov) {
   wr__socket_unref(s);
 }
 
+/* (a receive off the normal queue, the case of every datagram, is
+** unlinked here without unlink_op's questions) */
 void wr__complete(wr_socket *s, wr_overlapped *ov) {
-  unlink_op(ov);
+  if (ov->where == WR_IN_QUEUE && s->loop) {
+    assert(s->npending > 0 && s->loop->npending >= s->npending);
+    s->npending--;
+    s->loop->npending--;
+    wr__list_remove(&s->q, ov);
+    ov->where = WR_IN_NONE;
+  } else {
+    unlink_op(ov);
+  }
   wr__signal(s, ov);
 }
 

@@ -185,7 +185,8 @@ void wr__port_rearm_all(wr_port *port) {
   while ((ov = port->rearm.head) != NULL) {
     wr_socket *s = ov->sock;
     int r;
-    wr__port_unlink(port, ov);
+    wr__list_remove(&port->rearm, ov);
+    ov->where = WR_IN_NONE;
     r = wr__repost(s, ov);
     if (r != 0 && r != WSA_IO_PENDING) {
       ov->sock = s;
