@@ -154,7 +154,12 @@ static void reserve(lua_State *L, lwr_port *po, size_t n) {
 /* What the last wait handed out may lose its anchor now. */
 static void unhold_all(lua_State *L, lwr_port *po) {
   size_t i;
-  for (i = 0; i < po->nheld; i++) lwr_ov_unhold(L, po->held[i]);
+  for (i = 0; i < po->nheld; i++) {
+    lwr_ov *o = po->held[i];
+    /* still held elsewhere, or posted again: only the count goes */
+    if (o->held > 1 || wr_overlapped_busy(&o->ov)) o->held--;
+    else lwr_ov_unhold(L, o);
+  }
   po->nheld = 0;
 }
 
