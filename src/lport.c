@@ -318,6 +318,7 @@ static void fill(lua_State *L, lwr_port *po, int t, int kidx,
 typedef struct columns {
   int c;                   /* column f at c + f */
   int has[F_LAST + 1];     /* column f given */
+  int probe;               /* put_ov still looks for objects in place */
 } columns;
 
 /*
@@ -326,22 +327,27 @@ typedef struct columns {
 ** wait as it keeps operations posted finds each object in the same slot
 ** every time, and then pays no registry read and no table write.  (The
 ** userdata at o's address can only be o.)  What it read stays on the
-** stack, dropped once the batch is written (room for it reserved).
+** stack, dropped once the batch is written (room for it reserved).  The
+** first object not in place ends the looking for the rest of the batch:
+** slots that moved (a short batch, several sockets) cost one look a wait.
 */
 static void put_ov(lua_State *L, lwr_port *po, int col, lua_Integer i,
-                   wr_overlapped *ov) {
+                   wr_overlapped *ov, int *probe) {
   lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
-  if (lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
-      lua_touserdata(L, -1) == (void *)o) {
-    o->held++;                        /* what lwr_ov_hand_out counts */
-    po->held[po->nheld++] = o;
-    return;
+  if (*probe) {
+    if (lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
+        lua_touserdata(L, -1) == (void *)o) {
+      o->held++;                      /* what lwr_ov_hand_out counts */
+      po->held[po->nheld++] = o;
+      return;
+    }
+    *probe = 0;
   }
   po->held[po->nheld++] = lwr_ov_hand_out(L, ov);
   lua_rawseti(L, col, i);
 }
 
-static void fill_columns(lua_State *L, lwr_port *po, const columns *cs,
+static void fill_columns(lua_State *L, lwr_port *po, columns *cs,
                          lua_Integer i, const wr_port_entry *e, int keyidx,
                          uintptr_t *last) {
   int c = cs->c;
@@ -354,7 +360,7 @@ static void fill_columns(lua_State *L, lwr_port *po, const columns *cs,
     lua_rawseti(L, c + F_OV, i);
     lua_rawseti(L, c + F_KEY, i);
   } else if (!e->posted) {
-    put_ov(L, po, c + F_OV, i, e->ov);
+    put_ov(L, po, c + F_OV, i, e->ov, &cs->probe);
   } else {                                 /* a packet: its key let go */
     push_key_ov(L, po, e, 0, keyidx, last);
     lua_rawseti(L, c + F_OV, i);
@@ -471,6 +477,7 @@ static int l_GetQueuedCompletionStatusEx(lua_State *L) {
   r = wait(L, po, (size_t)n, ms, lua_toboolean(L, 4), &got, &res);
   if (r || got == 0) return wait_failed(L, r, res);
   top = lua_gettop(L);
+  cs.probe = 1;
   for (i = 0; i < (int)got; i++) {
     const wr_port_entry *e = &po->ents[i];
     failed += e->error != 0;
