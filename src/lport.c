@@ -154,7 +154,12 @@ static void reserve(lua_State *L, lwr_port *po, size_t n) {
 /* What the last wait handed out may lose its anchor now. */
 static void unhold_all(lua_State *L, lwr_port *po) {
   size_t i;
-  for (i = 0; i < po->nheld; i++) lwr_ov_unhold(L, po->held[i]);
+  for (i = 0; i < po->nheld; i++) {
+    lwr_ov *o = po->held[i];
+    /* still held elsewhere, or posted again: only the count goes */
+    if (o->held > 1 || wr_overlapped_busy(&o->ov)) o->held--;
+    else lwr_ov_unhold(L, o);
+  }
   po->nheld = 0;
 }
 
@@ -313,9 +318,36 @@ static void fill(lua_State *L, lwr_port *po, int t, int kidx,
 typedef struct columns {
   int c;                   /* column f at c + f */
   int has[F_LAST + 1];     /* column f given */
+  int probe;               /* put_ov still looks for objects in place */
 } columns;
 
-static void fill_columns(lua_State *L, lwr_port *po, const columns *cs,
+/*
+** The object of entry e into the ov column col at i.  One already there
+** is only counted as handed out: a receiver that takes as many entries a
+** wait as it keeps operations posted finds each object in the same slot
+** every time, and then pays no registry read and no table write.  (The
+** userdata at o's address can only be o.)  What it read stays on the
+** stack, dropped once the batch is written (room for it reserved).  The
+** first object not in place ends the looking for the rest of the batch:
+** slots that moved (a short batch, several sockets) cost one look a wait.
+*/
+static void put_ov(lua_State *L, lwr_port *po, int col, lua_Integer i,
+                   wr_overlapped *ov, int *probe) {
+  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
+  if (*probe) {
+    if (lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
+        lua_touserdata(L, -1) == (void *)o) {
+      o->held++;                      /* what lwr_ov_hand_out counts */
+      po->held[po->nheld++] = o;
+      return;
+    }
+    *probe = 0;
+  }
+  po->held[po->nheld++] = lwr_ov_hand_out(L, ov);
+  lua_rawseti(L, col, i);
+}
+
+static void fill_columns(lua_State *L, lwr_port *po, columns *cs,
                          lua_Integer i, const wr_port_entry *e, int keyidx,
                          uintptr_t *last) {
   int c = cs->c;
@@ -328,8 +360,7 @@ static void fill_columns(lua_State *L, lwr_port *po, const columns *cs,
     lua_rawseti(L, c + F_OV, i);
     lua_rawseti(L, c + F_KEY, i);
   } else if (!e->posted) {
-    po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
-    lua_rawseti(L, c + F_OV, i);
+    put_ov(L, po, c + F_OV, i, e->ov, &cs->probe);
   } else {                                 /* a packet: its key let go */
     push_key_ov(L, po, e, 0, keyidx, last);
     lua_rawseti(L, c + F_OV, i);
@@ -414,7 +445,7 @@ a routine raised
 static int l_GetQueuedCompletionStatusEx(lua_State *L) {
   lwr_port *po = checkport(L, 1);
   long ms;
-  int bad, r, i, n, kidx = 0, lastidx, cols;
+  int bad, r, i, n, kidx = 0, lastidx, cols, top;
   lua_Integer failed = 0;
   columns cs;
   uintptr_t last = 0;
@@ -442,8 +473,11 @@ static int l_GetQueuedCompletionStatusEx(lua_State *L) {
   if (bad) return lwr_fail(L, bad);
   if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
   reserve(L, po, (size_t)n);
+  if (cols) luaL_checkstack(L, n + 8, "too many entries");    /* put_ov */
   r = wait(L, po, (size_t)n, ms, lua_toboolean(L, 4), &got, &res);
   if (r || got == 0) return wait_failed(L, r, res);
+  top = lua_gettop(L);
+  cs.probe = 1;
   for (i = 0; i < (int)got; i++) {
     const wr_port_entry *e = &po->ents[i];
     failed += e->error != 0;
@@ -452,6 +486,7 @@ static int l_GetQueuedCompletionStatusEx(lua_State *L) {
     else
       fill(L, po, 5 + i, kidx, e, &last);
   }
+  lua_settop(L, top);                /* what put_ov read */
   lua_pushinteger(L, (lua_Integer)got);
   lua_pushinteger(L, failed);
   return 2;

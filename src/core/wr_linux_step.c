@@ -181,7 +181,7 @@ static int step_partial(wr_socket *s, wr_overlapped *ov) {
 ** may not fit either: MSG_TRUNC / MSG_CTRUNC say which (Windows reports
 ** both alike); msg->length keeps the full length.
 */
-static void datagram_done(wr_socket *s, wr_overlapped *ov,
+static inline void datagram_done(wr_socket *s, wr_overlapped *ov,
                           const struct msghdr *mh, size_t full) {
   size_t n = full < ov->total ? full : ov->total;
   if (ov->msg) {

@@ -241,6 +241,8 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
 ** queue that waits while one is buffered is served by the next flush.
 */
 void wr__plat_watch(wr_socket *s) {
+  /* a flush to come watches what it leaves on the normal queue */
+  if (s->plat.flush && s->oobq.head == NULL) return;
   want_events(s);
   if (s->plat.part) schedule_flush(s);
 }

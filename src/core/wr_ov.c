@@ -162,9 +162,28 @@ void wr__signal(wr_socket *s, wr_overlapped *ov) {
   wr__socket_unref(s);
 }
 
+/*
+** A receive off the normal queue, the case of every datagram, is unlinked
+** here without unlink_op's questions; going to a port, it is queued there
+** without wr__signal's (the same steps).
+*/
 void wr__complete(wr_socket *s, wr_overlapped *ov) {
-  unlink_op(ov);
-  wr__signal(s, ov);
+  if (ov->where != WR_IN_QUEUE || s->loop == NULL) {
+    unlink_op(ov);
+    wr__signal(s, ov);
+    return;
+  }
+  assert(s->npending > 0 && s->loop->npending >= s->npending);
+  s->npending--;
+  s->loop->npending--;
+  wr__list_remove(&s->q, ov);
+  ov->where = WR_IN_NONE;
+  if (ov->routine || !to_port(s, ov)) {
+    wr__signal(s, ov);
+    return;
+  }
+  ov->state = WR_OV_DONE;
+  wr__port_queue(s->port, s, ov);
 }
 
 /* A queued operation ends, unfinished, with err and what it had placed. */

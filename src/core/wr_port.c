@@ -128,7 +128,7 @@ int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
 
 /* An error after which the socket still receives (a datagram's). */
 static int survivable(const wr_socket *s, const wr_overlapped *ov) {
-  if (ov->error == 0) return wr__message_oriented(s) || ov->bytes > 0;
+  if (ov->error == 0) return ov->bytes > 0 || wr__message_oriented(s);
   return wr__message_oriented(s) &&
          (ov->error == WSAEMSGSIZE || ov->error == WSAECONNRESET ||
           ov->error == WSAENETRESET);
@@ -144,7 +144,11 @@ static int rearms(const wr_socket *s, const wr_overlapped *ov) {
 static void take_one(wr_port *port, wr_port_entry *e) {
   wr_overlapped *ov = port->q.head;
   wr_socket *s = ov->sock;
-  wr__list_remove(&port->q, ov);
+  assert(ov->link.prev == NULL && port->nq > 0);
+  port->q.head = ov->link.next;       /* the head off: wr__list_remove */
+  if (port->q.head) port->q.head->link.prev = NULL;
+  else port->q.tail = NULL;
+  ov->link.next = NULL;
   port->nq--;
   ov->where = WR_IN_NONE;
   e->key = ov->key;
@@ -185,7 +189,8 @@ void wr__port_rearm_all(wr_port *port) {
   while ((ov = port->rearm.head) != NULL) {
     wr_socket *s = ov->sock;
     int r;
-    wr__port_unlink(port, ov);
+    wr__list_remove(&port->rearm, ov);
+    ov->where = WR_IN_NONE;
     r = wr__repost(s, ov);
     if (r != 0 && r != WSA_IO_PENDING) {
       ov->sock = s;

@@ -132,14 +132,39 @@ static int post(wr_socket *s, wr_overlapped *ov) {
 }
 
 /*
+** Would post() accept a plain receive on s without a look at anything
+** else?  s is open, receiving, has room, and its address is known (it
+** took this very receive before).
+*/
+static int ready_again(const wr_socket *s) {
+  return (s->state & (WR_S_CLOSED | WR_S_SHUT_RD | WR_S_BOUND)) ==
+             WR_S_BOUND &&
+         s->loop != NULL && s->npending < WR_MAX_PENDING;
+}
+
+/* post() for a receive without msg that ready_again(s) let through: the
+** same steps without the checks (a rearm per datagram comes here). */
+static int post_again(wr_socket *s, wr_overlapped *ov) {
+  ov->filled = 0;
+  wr__finish(ov, 0, 0, 0);
+  ov->sock = s;
+  if (wr__plat_start(s, ov)) return finished_at_once(s, ov);
+  wr__queue(s, ov);
+  wr__plat_watch(s);
+  return WSA_IO_PENDING;
+}
+
+/*
 ** A rearm (wr_port.c): ov goes again with the WSABUFs it captured, which
 ** a receive without MSG_WAITALL only skips into, never changes.  A failure
 ** finishes ov with it.
 */
 int wr__repost(wr_socket *s, wr_overlapped *ov) {
-  int r = check_socket(s);
+  int r;
   ov->iov = ov->nbufs <= WR_IOV_INLINE ? ov->iov_inline : ov->iov_heap;
   ov->iovcnt = ov->nbufs;
+  if (ov->msg == NULL && ready_again(s)) return post_again(s, ov);
+  r = check_socket(s);
   if (r == 0 && ov->msg) {
     if (ov->msg->pending) r = WSAEINVAL;      /* another operation has it */
     else ov->msg->flags = 0;
