@@ -343,6 +343,36 @@ describe("GetQueuedCompletionStatusEx", function()
       port:close()
     end)
 
+  it("the columns form hands out the right object in every slot, whatever "
+    .. "the slot held before (another object, a stale one, another value)",
+    function()
+      local port = wsarecv.CreateIoCompletionPort()
+      local rx, send = udp_on(port, "k")
+      local ovs = post_n(rx, 4, 8)
+      for i = 1, 4 do ovs[i].rearm = true end
+      local other = wsarecv.overlapped()
+      local starts = {
+        { false, false, false, false },        -- empty
+        { ovs[4], ovs[3], ovs[2], ovs[1] },    -- the same objects, moved
+        { ovs[1], other, "x", 7 },             -- right, another, non-objects
+        { ovs[1], ovs[2], ovs[3], ovs[4] },    -- exactly as it will be
+      }
+      for round, start in ipairs(starts) do
+        local c = { ov = { table.unpack(start) }, bytes = { 0, 0, 0, 0 } }
+        -- (the rearmed objects are posted again when this wait begins, and
+        -- the datagrams already there complete them all at once)
+        for i = 1, 4 do send(("r%d-%d"):format(round, i)) end
+        assert.same({ 4, 0, n = 2 }, pack(port:GetQueuedCompletionStatusEx(c, 2000)),
+                    "round " .. round)
+        for i = 1, 4 do
+          assert.equal(ovs[i], c.ov[i], ("round %d slot %d"):format(round, i))
+          assert.equal(4, c.bytes[i])
+        end
+      end
+      for i = 1, 4 do ovs[i].rearm = false end
+      port:close()
+    end)
+
   it("alertable: routines run in the same wait (WAIT_IO_COMPLETION), "
     .. "entries come first", function()
       local port = wsarecv.CreateIoCompletionPort()
