@@ -30,6 +30,8 @@
 #include <assert.h>
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "wr.h"
 #include "wr_platform.h"
 
@@ -238,5 +240,43 @@ void wr__pollfd_pumping(wr_loop *loop);   /* a libuv run begins */
 void wr__pollfd_pumped(wr_loop *loop);    /* ... and ended */
 void wr__pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
 void wr__pollfd_free(wr_loop *loop);
+
+/*
+** One record of a control buffer: untrusted input (the caller can write
+** the buffer, or use it as data buffer of another receive), so this is the
+** walk's one rule, for both platforms.  The record at *pos is read when a
+** header (hl bytes) fits in the bytes left and its length covers the
+** header without passing them.  The step is the length rounded up to
+** `align` (a power of two): at least a header, so the walk advances; a
+** step that reaches or passes the end, or whose rounding wraps, ends the
+** walk.  Sets out's level, type, data and len (the rest zeroed); 1, or 0
+** at the end.  Both headers are { size_t len; int level; int type; }
+** (cmsghdr, WSACMSGHDR): each platform checks that its own is.
+*/
+typedef struct wr_cmsg_hdr {
+  size_t len;
+  int level, type;
+} wr_cmsg_hdr;
+
+static inline int wr__cmsg_record(const void *control, size_t used,
+                                  size_t *pos, size_t hl, size_t align,
+                                  wr_cmsg *out) {
+  wr_cmsg_hdr h;
+  const unsigned char *rec;
+  size_t left, step;
+  if (control == NULL || *pos >= used || used - *pos < hl) return 0;
+  left = used - *pos;
+  rec = (const unsigned char *)control + *pos;
+  memcpy(&h, rec, sizeof h);                  /* no alignment assumed */
+  if (h.len < hl || h.len > left) return 0;
+  step = (h.len + align - 1) & ~(align - 1);
+  *pos = step >= h.len && step < left ? *pos + step : used;
+  memset(out, 0, sizeof *out);
+  out->level = h.level;
+  out->type = h.type;
+  out->data = rec + hl;
+  out->len = h.len - hl;
+  return 1;
+}
 
 #endif

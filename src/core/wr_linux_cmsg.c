@@ -212,37 +212,24 @@ static void decode_socket(wr_cmsg *o) {
   }
 }
 
-/*
-** One step of the walk.  A record is read when a header fits in the bytes
-** left and its cmsg_len covers the header without passing them.  The step
-** is cmsg_len rounded up to the alignment (the same as CMSG_SPACE of its
-** payload): at least a header, so the walk advances; a step that reaches
-** or passes the end, or whose rounding wraps, ends the walk.
-*/
+/* The walk (wr__cmsg_record) reads Linux's cmsghdr as wr_cmsg_hdr. */
+typedef char cmsghdr_is_wr_cmsg_hdr[
+  (sizeof(struct cmsghdr) == sizeof(wr_cmsg_hdr) &&
+   offsetof(struct cmsghdr, cmsg_level) == offsetof(wr_cmsg_hdr, level) &&
+   offsetof(struct cmsghdr, cmsg_type) == offsetof(wr_cmsg_hdr, type))
+  ? 1 : -1];
+
 int wr_cmsg_next(const void *control, size_t used, size_t *pos,
                  wr_cmsg *out) {
-  struct cmsghdr h;
-  const unsigned char *rec;
-  size_t hl = CMSG_LEN(0), left, step;
-  if (control == NULL || *pos >= used || used - *pos < hl) return 0;
-  left = used - *pos;
-  rec = (const unsigned char *)control + *pos;
-  memcpy(&h, rec, sizeof h);                  /* no alignment assumed */
-  if (h.cmsg_len < hl || h.cmsg_len > left) return 0;
-  step = CMSG_ALIGN(h.cmsg_len);
-  *pos = step >= h.cmsg_len && step < left ? *pos + step : used;
-  memset(out, 0, sizeof *out);
-  out->level = h.cmsg_level;
-  out->type = h.cmsg_type;
-  out->data = rec + hl;
-  out->len = h.cmsg_len - hl;
-  switch (h.cmsg_level) {
+  if (!wr__cmsg_record(control, used, pos, CMSG_LEN(0), sizeof(size_t), out))
+    return 0;
+  switch (out->level) {
     case IPPROTO_IP: decode_ip(out); break;
     case IPPROTO_IPV6: decode_ipv6(out); break;
     case SOL_SOCKET: decode_socket(out); break;
     case SOL_UDP:
       out->level_name = "IPPROTO_UDP";
-      if (h.cmsg_type == UDP_GRO) decode_int(out, WR_CM_GRO, "UDP_GRO");
+      if (out->type == UDP_GRO) decode_int(out, WR_CM_GRO, "UDP_GRO");
       break;
     default: break;
   }

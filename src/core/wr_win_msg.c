@@ -125,30 +125,18 @@ static void decode_ipv6(wr_cmsg *o) {
   }
 }
 
-/*
-** One step of the walk, as on Linux: a record is read when a header fits
-** in the bytes left and its length covers the header without passing
-** them; the step is the length rounded up, and a step that reaches or
-** passes the end, or wraps, ends the walk.
-*/
+/* The walk (wr__cmsg_record) reads WSACMSGHDR as wr_cmsg_hdr. */
+typedef char wsacmsghdr_is_wr_cmsg_hdr[
+  (sizeof(WSACMSGHDR) == sizeof(wr_cmsg_hdr) &&
+   offsetof(WSACMSGHDR, cmsg_level) == offsetof(wr_cmsg_hdr, level) &&
+   offsetof(WSACMSGHDR, cmsg_type) == offsetof(wr_cmsg_hdr, type))
+  ? 1 : -1];
+
 int wr_cmsg_next(const void *control, size_t used, size_t *pos,
                  wr_cmsg *out) {
-  WSACMSGHDR h;
-  const unsigned char *rec;
-  size_t hl = HDR_LEN, left, step;
-  if (control == NULL || *pos >= used || used - *pos < hl) return 0;
-  left = used - *pos;
-  rec = (const unsigned char *)control + *pos;
-  memcpy(&h, rec, sizeof h);                  /* no alignment assumed */
-  if (h.cmsg_len < hl || h.cmsg_len > left) return 0;
-  step = REC_ALIGN(h.cmsg_len);
-  *pos = step >= h.cmsg_len && step < left ? *pos + step : used;
-  memset(out, 0, sizeof *out);
-  out->level = h.cmsg_level;
-  out->type = h.cmsg_type;
-  out->data = rec + hl;
-  out->len = h.cmsg_len - hl;
-  switch (h.cmsg_level) {
+  if (!wr__cmsg_record(control, used, pos, HDR_LEN, REC_ALIGN(1), out))
+    return 0;
+  switch (out->level) {
     case IPPROTO_IP: decode_ip(out); break;
     case IPPROTO_IPV6: decode_ipv6(out); break;
     case SOL_SOCKET: out->level_name = "SOL_SOCKET"; break;
