@@ -2,9 +2,9 @@
 ** lsocket.c -- wsarecv.socket: the socket type and its BSD calls.
 **
 ** Exports: socket, wrap (constructors); methods bind, connect, listen,
-**          accept, send, sendto, shutdown, setsockopt, getsockopt,
-**          getsockname, getpeername, fileno, close, pending, and the
-**          receive calls of lrecv.c (WSARecv, WSARecvMsg,
+**          accept, send, sendto, shutdown, getsockname, getpeername,
+**          fileno, close, pending, the options of loptions.c
+**          (setsockopt, getsockopt), and the receive calls of lrecv.c (WSARecv, WSARecvMsg,
 **          WSAGetOverlappedResult, CancelIoEx); __gc, __close,
 **          __tostring.  For the module (lsocket.h): lwr_open_socket.
 **
@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #endif
 
+#include "loptions.h"
 #include "lrecv.h"
 #include "lsocket.h"
 
@@ -43,36 +44,6 @@ static int push_addr(lua_State *L, const struct sockaddr_storage *sa,
   return 2;
 }
 
-/*
-** The string at idx, for C that reads up to its first zero: a string with
-** an embedded zero would be cut there without a word ("127.0.0.1\0junk"
-** binding 127.0.0.1, "/tmp/x\0y" binding /tmp/x), so it raises.
-*/
-static const char *checkcstring(lua_State *L, int idx, const char *what) {
-  size_t len;
-  const char *text = luaL_checklstring(L, idx, &len);
-  if (strlen(text) != len)
-    luaL_argerror(L, idx, lua_pushfstring(L, "%s contains an embedded zero",
-                                          what));
-  return text;
-}
-
-/* luaL_checkoption compares with strcmp: refuse "stream\0x" first. */
-static int checkoption(lua_State *L, int idx, const char *def,
-                       const char *const list[]) {
-  if (!lua_isnoneornil(L, idx)) checkcstring(L, idx, "option");
-  return luaL_checkoption(L, idx, def, list);
-}
-
-/* An integer argument C keeps in an int: out of range raises. */
-static int checkint(lua_State *L, int idx, lua_Integer lo, lua_Integer hi,
-                    const char *what) {
-  lua_Integer v = luaL_checkinteger(L, idx);
-  if (v < lo || v > hi)
-    luaL_argerror(L, idx, lua_pushfstring(L, "%s out of range", what));
-  return (int)v;
-}
-
 /* An address argument: text, and a port unless the socket is unix. */
 typedef struct addr_arg {
   const char *text;
@@ -80,7 +51,7 @@ typedef struct addr_arg {
 } addr_arg;
 
 static void check_addr(lua_State *L, wr_socket *s, int idx, addr_arg *a) {
-  a->text = checkcstring(L, idx, "address");
+  a->text = lwr_checkcstring(L, idx, "address");
   a->port = 0;
   if (wr_socket_family(s) != AF_UNIX) {
     lua_Integer port = luaL_checkinteger(L, idx + 1);
@@ -126,8 +97,8 @@ static int l_socket(lua_State *L) {
   static const int typev[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_RAW,
                               SOCK_SEQPACKET};
   lwr_ctx *c = lwr_ctx_get(L);
-  int family = famv[checkoption(L, 1, NULL, fams)];
-  int type = typev[checkoption(L, 2, NULL, types)];
+  int family = famv[lwr_checkoption(L, 1, NULL, fams)];
+  int type = typev[lwr_checkoption(L, 2, NULL, types)];
   int proto = 0, r;
   lwr_sock *so;
   if (lua_type(L, 3) == LUA_TSTRING) {
@@ -135,9 +106,9 @@ static int l_socket(lua_State *L) {
                                          NULL};
     static const int protov[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP,
                                  IPPROTO_ICMPV6};
-    proto = protov[checkoption(L, 3, NULL, protos)];
+    proto = protov[lwr_checkoption(L, 3, NULL, protos)];
   } else if (!lua_isnoneornil(L, 3)) {
-    proto = checkint(L, 3, INT_MIN, INT_MAX, "protocol");
+    proto = lwr_checkint(L, 3, INT_MIN, INT_MAX, "protocol");
   }
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   so = newsock(L);
@@ -259,7 +230,7 @@ static int l_listen(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   int backlog = SOMAXCONN, r;
   if (!lua_isnoneornil(L, 2))
-    backlog = checkint(L, 2, INT_MIN, INT_MAX, "backlog");
+    backlog = lwr_checkint(L, 2, INT_MIN, INT_MAX, "backlog");
   LWR_CHECK_OPEN(L, s);
   r = wr_listen(s, backlog);
   if (r) return lwr_fail(L, r);
@@ -360,155 +331,11 @@ static int l_shutdown(lua_State *L) {
   static const char *const hows[] = {"receive", "send", "both", NULL};
   static const int howv[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
   wr_socket *s = lwr_checksocket(L, 1);
-  int how = howv[checkoption(L, 2, "both", hows)];
+  int how = howv[lwr_checkoption(L, 2, "both", hows)];
   int r;
   LWR_CHECK_OPEN(L, s);
   if ((r = wr_shutdown(s, how)) != 0) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
-  return 1;
-}
-
-static const wr_sockopt *checkopt(lua_State *L, int idx) {
-  const char *name = checkcstring(L, idx, "option name");
-  const wr_sockopt *o = wr_sockopt_find(name);
-  if (o == NULL)
-    luaL_argerror(L, idx, lua_pushfstring(L, "unknown option '%s'", name));
-  return o;
-}
-
-/* Field i (or the named one) of the table at idx, as a C string. */
-static const char *member_field(lua_State *L, int idx, int i,
-                                const char *name) {
-  size_t len;
-  const char *text;
-  lua_rawgeti(L, idx, i);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_getfield(L, idx, name);
-  }
-  text = lua_tolstring(L, -1, &len);
-  if (text && strlen(text) != len)
-    luaL_argerror(L, idx, lua_pushfstring(L, "%s contains an embedded zero",
-                                          name));
-  return text;
-}
-
-/*
-** The value of an integer-valued option, as the core takes it.  Booleans
-** read any integer as true or false; the others must fit the C type the
-** option has (an int, or SO_RCVTIMEO's DWORD of milliseconds; a negative
-** timeout is the core's to refuse), or 2^40 would quietly become 0.
-*/
-static long check_optvalue(lua_State *L, int idx, const wr_sockopt *o) {
-  lua_Integer v;
-  if (lua_isboolean(L, idx)) return lua_toboolean(L, idx);
-  v = luaL_checkinteger(L, idx);
-  switch (o->kind) {
-    case WR_OPT_BOOL:
-    case WR_OPT_FIONBIO:
-      return v != 0;
-    case WR_OPT_RCVTIMEO:
-      luaL_argcheck(L, v <= 0xFFFFFFFF, idx, "value out of range");
-      return (long)v;
-    default:
-      return checkint(L, idx, INT_MIN, INT_MAX, "value");
-  }
-}
-
-/* An interface: a name or address text (in *iface), or an index. */
-static void check_iface(lua_State *L, int idx, const char **iface,
-                        unsigned *index) {
-  *iface = NULL;
-  *index = 0;
-  if (lua_type(L, idx) == LUA_TSTRING)
-    *iface = checkcstring(L, idx, "interface");
-  else if (lua_type(L, idx) == LUA_TNUMBER)
-    *index = (unsigned)checkint(L, idx, 0, INT_MAX, "interface index");
-  else
-    luaL_typeerror(L, idx, "interface name, address or index");
-}
-
-/***
-Set a socket option (the reference lists them all, with their kinds).
-@function socket:setsockopt
-@tparam string name the Winsock or BSD name, `"SO_RCVBUF"`, `"IP_PKTINFO"`...
-@param value a boolean or an integer; `{group, interface}` for the
-membership options; an interface name, index or (IPv4) address for
-`IP_MULTICAST_IF` / `IPV6_MULTICAST_IF`
-@treturn[1] int 0
-@return[2] nil
-@treturn[2] string the WSA error name
-@treturn[2] int its code: `WSAENOPROTOOPT`, `WSAEINVAL`, `WSAEACCES`
-@raise an unknown name; a read-only option; a value of the wrong kind or
-out of range
-*/
-static int l_setsockopt(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  const wr_sockopt *o = checkopt(L, 2);
-  int r;
-  if (o->kind == WR_OPT_GETONLY)
-    return luaL_argerror(L, 2, "option can only be read");
-  if (o->kind == WR_OPT_MEMBERSHIP) {
-    const char *group, *iface;
-    luaL_checktype(L, 3, LUA_TTABLE);
-    group = member_field(L, 3, 1, "group");
-    luaL_argcheck(L, group != NULL, 3, "expected {group, interface}");
-    iface = member_field(L, 3, 2, "interface");
-    LWR_CHECK_OPEN(L, s);
-    r = wr_membership(s, o, group, iface);
-  } else if (o->kind == WR_OPT_MULTICAST_IF) {
-    const char *iface;
-    unsigned index;
-    check_iface(L, 3, &iface, &index);
-    LWR_CHECK_OPEN(L, s);
-    r = wr_set_multicast_if(s, o, iface, index);
-  } else {
-    long v = check_optvalue(L, 3, o);
-    LWR_CHECK_OPEN(L, s);
-    r = wr_setsockopt_int(s, o, v);
-  }
-  if (r) return lwr_fail(L, r);
-  lua_pushinteger(L, 0);
-  return 1;
-}
-
-/* IP_MULTICAST_IF reads back as address text, IPV6_MULTICAST_IF as an
-** index, as each is on Windows. */
-static int get_multicast_if(lua_State *L, wr_socket *s, const wr_sockopt *o) {
-  char addr[INET6_ADDRSTRLEN];
-  unsigned index;
-  int r = wr_get_multicast_if(s, o, addr, sizeof addr, &index);
-  if (r) return lwr_fail(L, r);
-  if (addr[0]) lua_pushstring(L, addr);
-  else lua_pushinteger(L, index);
-  return 1;
-}
-
-/***
-Read a socket option.
-@function socket:getsockopt
-@tparam string name the option's name
-@treturn[1] bool|int|string the value: a boolean for on/off options,
-address text for `IP_MULTICAST_IF`, else an integer
-@return[2] nil
-@treturn[2] string the WSA error name
-@treturn[2] int its code: `WSAENOPROTOOPT`
-@raise an unknown name; a set-only (membership) option
-*/
-static int l_getsockopt(lua_State *L) {
-  wr_socket *s = lwr_checksocket(L, 1);
-  const wr_sockopt *o = checkopt(L, 2);
-  long v;
-  int r;
-  if (o->kind == WR_OPT_MEMBERSHIP)
-    return luaL_argerror(L, 2, "option can only be set");
-  LWR_CHECK_OPEN(L, s);
-  if (o->kind == WR_OPT_MULTICAST_IF) return get_multicast_if(L, s, o);
-  if ((r = wr_getsockopt_int(s, o, &v)) != 0) return lwr_fail(L, r);
-  if (o->kind == WR_OPT_BOOL || o->kind == WR_OPT_FIONBIO)
-    lua_pushboolean(L, v != 0);
-  else
-    lua_pushinteger(L, v);
   return 1;
 }
 
@@ -621,8 +448,6 @@ static const luaL_Reg methods[] = {
   {"send", l_send},
   {"sendto", l_sendto},
   {"shutdown", l_shutdown},
-  {"setsockopt", l_setsockopt},
-  {"getsockopt", l_getsockopt},
   {"getsockname", l_getsockname},
   {"getpeername", l_getpeername},
   {"fileno", l_fileno},
@@ -631,9 +456,9 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
-/* the BSD calls, then the receive calls (lrecv.c) */
-static const luaL_Reg *const method_lists[] = {methods, lwr_recv_methods,
-                                               NULL};
+/* the BSD calls, the options (loptions.c), the receive calls (lrecv.c) */
+static const luaL_Reg *const method_lists[] = {methods, lwr_option_methods,
+                                               lwr_recv_methods, NULL};
 
 static const luaL_Reg ctors[] = {
   {"socket", l_socket},

@@ -12,6 +12,8 @@
 */
 #include <limits.h>
 
+#include <string.h>
+
 #include "lwr_aux.h"
 
 lwr_ctx *lwr_ctx_get(lua_State *L) {
@@ -102,6 +104,17 @@ lwr_msg *lwr_checkmsg(lua_State *L, int idx) {
 ** A wait's timeout
 ** =================================================================== */
 
+lwr_port *lwr_toport(lua_State *L, int idx) {
+  return (lwr_port *)lwr_checktype(L, idx, LWR_T_PORT);
+}
+
+/* An open port, or a raised error for a collected one. */
+lwr_port *lwr_checkport(lua_State *L, int idx) {
+  lwr_port *po = lwr_toport(L, idx);
+  if (po->p == NULL) luaL_argerror(L, idx, "port was collected");
+  return po;
+}
+
 /* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
 #define MAX_TIMEOUT_MS 0xFFFFFFFE
 
@@ -163,4 +176,38 @@ void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
     luaL_setfuncs(L, ctors, 1);
     lua_pop(L, 1);
   }
+}
+
+/* =====================================================================
+** Arguments C keeps in narrower types
+** =================================================================== */
+
+/*
+** The string at idx, for C that reads up to its first zero: a string with
+** an embedded zero would be cut there without a word ("127.0.0.1\0junk"
+** binding 127.0.0.1, "/tmp/x\0y" binding /tmp/x), so it raises.
+*/
+const char *lwr_checkcstring(lua_State *L, int idx, const char *what) {
+  size_t len;
+  const char *text = luaL_checklstring(L, idx, &len);
+  if (strlen(text) != len)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s contains an embedded zero",
+                                          what));
+  return text;
+}
+
+/* luaL_checkoption compares with strcmp: refuse "stream\0x" first. */
+int lwr_checkoption(lua_State *L, int idx, const char *def,
+                       const char *const list[]) {
+  if (!lua_isnoneornil(L, idx)) lwr_checkcstring(L, idx, "option");
+  return luaL_checkoption(L, idx, def, list);
+}
+
+/* An integer argument C keeps in an int: out of range raises. */
+int lwr_checkint(lua_State *L, int idx, lua_Integer lo, lua_Integer hi,
+                    const char *what) {
+  lua_Integer v = luaL_checkinteger(L, idx);
+  if (v < lo || v > hi)
+    luaL_argerror(L, idx, lua_pushfstring(L, "%s out of range", what));
+  return (int)v;
 }

@@ -135,6 +135,18 @@ static inline unsigned lwr_flags(lua_Integer f) {
 #define LWR_CHECK_OPEN(L, s) \
   do { if (wr_socket_closed(s)) return lwr_fail(L, WSAENOTSOCK); } while (0)
 
+/* wsarecv.port.  User value 1: the posted packets' {key, ov} pairs. */
+typedef struct lwr_port {
+  lwr_hdr h;
+  wr_port *p;              /* NULL once collected */
+  uintptr_t nkeys;         /* associations made: the core key of each */
+  wr_port_entry *ents;     /* what a wait takes (grown, kept) */
+  lwr_ov **held;           /* the objects the last wait handed out */
+  size_t cap, nheld;       /* both arrays hold cap */
+} lwr_port;
+
+enum { PUV_POSTED = 1, PUV_COUNT = 1 };
+
 /* The context: upvalue 1 of every function of the module. */
 lwr_ctx *lwr_ctx_get(lua_State *L);
 
@@ -160,11 +172,23 @@ static inline void *lwr_testtype(lua_State *L, int idx, int type) {
 static inline lwr_buf *lwr_tobuffer(lua_State *L, int idx) {
   return (lwr_buf *)lwr_testtype(L, idx, LWR_T_BUFFER);
 }
+lwr_port *lwr_toport(lua_State *L, int idx);       /* closed or not */
+lwr_port *lwr_checkport(lua_State *L, int idx);    /* not collected */
 void *lwr_checktype(lua_State *L, int idx, int type);
 lwr_buf *lwr_checkbuffer(lua_State *L, int idx);    /* open ones only */
 wr_socket *lwr_checksocket(lua_State *L, int idx);  /* not collected */
 lwr_ov *lwr_checkov(lua_State *L, int idx);
 lwr_msg *lwr_checkmsg(lua_State *L, int idx);
+
+/* The string at idx for C that reads up to a zero: an embedded zero raises
+** ("what contains an embedded zero"). */
+const char *lwr_checkcstring(lua_State *L, int idx, const char *what);
+/* luaL_checkoption, refusing an embedded zero first. */
+int lwr_checkoption(lua_State *L, int idx, const char *def,
+                    const char *const list[]);
+/* An integer C keeps in an int, within lo..hi: out of range raises. */
+int lwr_checkint(lua_State *L, int idx, lua_Integer lo, lua_Integer hi,
+                 const char *what);
 
 /*
 ** A wait's timeout at idx, the DWORD of milliseconds Windows takes, into

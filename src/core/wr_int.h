@@ -10,9 +10,9 @@
 **          wr__message_oriented, wr__ov_busy;
 **          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
 **          wr__deliver, wr__has_deliverable;
-**          wr_port.c: wr__port_queue, wr__port_unlink, wr__port_take,
-**          wr__port_rearm_all, wr__port_socket_closing,
-**          wr__port_loop_gone, wr__port_unref;
+**          wr_ov.c: wr__port_queue, wr__port_unlink,
+**          wr__port_socket_closing; wr_port.c: wr__port_take,
+**          wr__port_rearm_all, wr__port_loop_gone;
 **          wr_recv.c: wr__repost;
 **          wr_socket.c: wr__socket_new, wr__socket_bound;
 **          wr_errors.c: wr__wsa_from_io.
@@ -141,7 +141,15 @@ static inline void wr__list_remove(wr_list *l, wr_overlapped *ov) {
 
 static inline void wr__socket_ref(wr_socket *s) { s->refs++; }
 
-void wr__port_unref(wr_port *port);
+/* The port's last reference (its owner's or a socket's) frees it. */
+static inline void wr__port_unref(wr_port *port) {
+  assert(port->refs > 0);
+  if (--port->refs == 0) {
+    assert(port->closed && port->nq == 0 && port->q.head == NULL);
+    assert(port->rearm.head == NULL);
+    free(port);
+  }
+}
 
 /* The last reference frees s: by then it is closed, its platform part
 ** released (wr_close); it lets its port go. */

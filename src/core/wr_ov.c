@@ -5,7 +5,8 @@
 ** Exports: wr_overlapped_init, wr_overlapped_busy, wr_overlapped_bufs,
 **          wr_overlapped_forget, wr_overlapped_msg; for the core:
 **          wr__queue, wr__signal, wr__complete, wr__fail_all, wr__deliver,
-**          wr__has_deliverable.
+**          wr__has_deliverable, wr__port_queue, wr__port_unlink,
+**          wr__port_socket_closing.
 **
 ** The model.  Each socket keeps its pending operations in posting order
 ** (one queue for normal data, one for MSG_OOB); the platform serves them
@@ -239,4 +240,49 @@ size_t wr__deliver(wr_loop *loop) {
   }
   wr__plat_delivered(loop);
   return n;
+}
+
+/* =====================================================================
+** A port's queue: where a completion of a port's socket goes (wr__signal),
+** a sink below every caller as the APC queue is; the port's API and its
+** wait are above (wr_port.c, wr_loop.c)
+** =================================================================== */
+
+void wr__port_queue(wr_port *port, wr_socket *s, wr_overlapped *ov) {
+  assert(ov->where == WR_IN_NONE && ov->sock == s);
+  ov->key = s->key;
+  ov->where = WR_IN_PORT;
+  wr__list_push(&port->q, ov);
+  port->nq++;
+  wr__plat_port_queued(port);
+}
+
+void wr__port_unlink(wr_port *port, wr_overlapped *ov) {
+  if (ov->where == WR_IN_PORT) {
+    assert(port->nq > 0);
+    port->nq--;
+    wr__list_remove(&port->q, ov);
+  } else {
+    assert(ov->where == WR_IN_REARM);
+    wr__list_remove(&port->rearm, ov);
+  }
+  ov->where = WR_IN_NONE;
+}
+
+/*
+** s is closing: what waits on the rearm list to be posted again is, for
+** the caller, still pending: it completes with WSA_OPERATION_ABORTED, in
+** order, after the operations the close cancelled.
+*/
+void wr__port_socket_closing(wr_socket *s) {
+  wr_port *port = s->port;
+  wr_overlapped *ov, *next;
+  if (port == NULL || port->closed) return;
+  for (ov = port->rearm.head; ov; ov = next) {
+    next = ov->link.next;
+    if (ov->sock != s) continue;
+    wr__port_unlink(port, ov);
+    wr__finish(ov, WSA_OPERATION_ABORTED, 0, 0);
+    wr__port_queue(port, s, ov);      /* its reference on s moves along */
+  }
 }

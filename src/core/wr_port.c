@@ -6,9 +6,10 @@
 **          wr_port_close, wr_port_closed, wr_port_release,
 **          wr_socket_port, wr_port_pollfd, wr_port_timeout,
 **          wr_overlapped_rearm, wr_overlapped_rearmed; for the core:
-**          wr__port_queue, wr__port_unlink, wr__port_unref,
-**          wr__port_take, wr__port_rearm_all, wr__port_socket_closing,
-**          wr__port_loop_gone.  (The wait, wr_port_get, is in wr_loop.c.)
+**          wr__port_take, wr__port_rearm_all, wr__port_loop_gone.  (The
+**          wait, wr_port_get, is in wr_loop.c; the queue a completion
+**          goes onto, below every caller, is wr_ov.c's; a port's last
+**          reference, wr_int.h's.)
 **
 ** The model.  A socket associated with a port sends it the completion of
 ** every operation posted without a routine (wr__signal decides): the
@@ -25,6 +26,7 @@
 ** until it is freed (wr_int.h, wr__socket_unref).  The port does not hold
 ** its sockets: the entries do.
 */
+#include <stdlib.h>
 #include <string.h>
 
 #include "wr_int.h"
@@ -54,14 +56,6 @@ static void ports_unlink(wr_port *port) {
   port->prev = port->next = NULL;
 }
 
-void wr__port_unref(wr_port *port) {
-  assert(port->refs > 0);
-  if (--port->refs == 0) {
-    assert(port->closed && port->nq == 0 && port->q.head == NULL);
-    assert(port->rearm.head == NULL);
-    free(port);
-  }
-}
 
 /* =====================================================================
 ** Association and the queue
@@ -83,33 +77,14 @@ size_t wr_port_queued(const wr_port *port) { return port->nq; }
 
 int wr_port_closed(const wr_port *port) { return port->closed; }
 
-void wr__port_queue(wr_port *port, wr_socket *s, wr_overlapped *ov) {
-  assert(ov->where == WR_IN_NONE && ov->sock == s);
-  ov->key = s->key;
-  ov->where = WR_IN_PORT;
-  wr__list_push(&port->q, ov);
-  port->nq++;
-  wr__plat_port_queued(port);
-}
 
-void wr__port_unlink(wr_port *port, wr_overlapped *ov) {
-  if (ov->where == WR_IN_PORT) {
-    assert(port->nq > 0);
-    port->nq--;
-    wr__list_remove(&port->q, ov);
-  } else {
-    assert(ov->where == WR_IN_REARM);
-    wr__list_remove(&port->rearm, ov);
-  }
-  ov->where = WR_IN_NONE;
-}
 
 int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
                  wr_overlapped *ov) {
   wr_overlapped *p;
   if (port->closed || port->loop == NULL) return WR_ERROR_INVALID_HANDLE;
   if ((p = malloc(sizeof *p)) == NULL) return WSA_NOT_ENOUGH_MEMORY;
-  wr_overlapped_init(p);
+  memset(p, 0, sizeof *p);     /* a fresh object of the core's own */
   p->packet = 1;
   p->state = WR_OV_DONE;
   p->bytes = bytes;
@@ -254,23 +229,6 @@ void wr_port_release(wr_port *port) {
   wr__port_unref(port);
 }
 
-/*
-** s is closing: what waits on the rearm list to be posted again is, for
-** the caller, still pending: it completes with WSA_OPERATION_ABORTED, in
-** order, after the operations the close cancelled.
-*/
-void wr__port_socket_closing(wr_socket *s) {
-  wr_port *port = s->port;
-  wr_overlapped *ov, *next;
-  if (port == NULL || port->closed) return;
-  for (ov = port->rearm.head; ov; ov = next) {
-    next = ov->link.next;
-    if (ov->sock != s) continue;
-    wr__port_unlink(port, ov);
-    wr__finish(ov, WSA_OPERATION_ABORTED, 0, 0);
-    wr__port_queue(port, s, ov);      /* its reference on s moves along */
-  }
-}
 
 /* The loop is being destroyed: nobody will take an entry again. */
 void wr__port_loop_gone(wr_loop *loop) {

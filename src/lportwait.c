@@ -1,0 +1,428 @@
+/*
+** lportwait.c -- a completion port's waits: entries handed out to Lua.
+**
+** Exports (port methods, registered by lport.c through lportwait.h):
+**          GetQueuedCompletionStatus, PostQueuedCompletionStatus, and
+**          lwr_GetQueuedCompletionStatusEx (a closure over the entry field
+**          names, made by lwr_open_port); lwr_port_unhold_all.
+**
+** The core keeps the queue (core/wr_port.c); this file turns entries into
+** Lua values.  GetQueuedCompletionStatusEx writes into tables the caller
+** made once, with raw sets of field names held as upvalues: no string is
+** made or hashed per entry, and nothing is allocated once the tables have
+** their fields.  An operation's object is handed out anchored and stays so
+** until the port's next wait (lwr_port_unhold_all), so taking an entry and
+** reposting its object costs no registry traffic.
+*/
+#include <stdlib.h>
+
+#include "loverlapped.h"
+#include "lportwait.h"
+
+/* Most entries one wait takes (the rest wait for the next one). */
+#define MAX_BATCH 1024
+
+/* Room for n entries and as many held objects: 0, or raises. */
+static void reserve(lua_State *L, lwr_port *po, size_t n) {
+  wr_port_entry *e;
+  lwr_ov **h;
+  if (n <= po->cap) return;
+  e = (wr_port_entry *)realloc(po->ents, n * sizeof *e);
+  if (e != NULL) po->ents = e;
+  h = (lwr_ov **)realloc(po->held, n * sizeof *h);
+  if (h != NULL) po->held = h;
+  if (e == NULL || h == NULL) luaL_error(L, "not enough memory");
+  po->cap = n;
+}
+
+/* What the last wait handed out may lose its anchor now. */
+void lwr_port_unhold_all(lua_State *L, lwr_port *po) {
+  size_t i;
+  for (i = 0; i < po->nheld; i++) {
+    lwr_ov *o = po->held[i];
+    /* still held elsewhere, or posted again: only the count goes */
+    if (o->held > 1 || wr_overlapped_busy(&o->ov)) o->held--;
+    else lwr_ov_unhold(L, o);
+  }
+  po->nheld = 0;
+}
+
+/*
+** The port's wait, alertable or not, bracketed for routines: 0 with *got
+** entries in po->ents and the wait's result in *res, or a WSA code.
+*/
+static int wait(lua_State *L, lwr_port *po, size_t n, long ms,
+                int alertable, size_t *got, unsigned *res) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  lua_State *saved;
+  int r;
+  lwr_port_unhold_all(L, po);
+  saved = lwr_wait_enter(c, L);
+  r = wr_port_get(po->p, po->ents, n, ms, alertable, got, res);
+  lwr_wait_leave(c, L, saved);
+  return r;
+}
+
+/*
+** A failed wait's result: nil, name, code (a timeout is WAIT_TIMEOUT, 258;
+** routines that ran with nothing taken, WAIT_IO_COMPLETION, 192).
+*/
+static int wait_failed(lua_State *L, int r, unsigned res) {
+  if (r) return lwr_fail(L, r);
+  if (res == WR_WAIT_IO_COMPLETION) {
+    luaL_pushfail(L);
+    lua_pushliteral(L, "WAIT_IO_COMPLETION");
+    lua_pushinteger(L, WR_WAIT_IO_COMPLETION);
+    return 3;
+  }
+  return lwr_fail(L, WR_WAIT_TIMEOUT);
+}
+
+/*
+** Push the key and the object of entry e: key, ov; or, with a name index
+** (GetQueuedCompletionStatusEx's "ov"), key, name, ov -- ready for a raw
+** set of each, with no stack rotation.  keyidx holds the key of the core
+** key *last (the one a batch from one socket repeats).
+*/
+static void push_key_ov(lua_State *L, lwr_port *po, const wr_port_entry *e,
+                        int nameidx, int keyidx, uintptr_t *last) {
+  int k;
+  if (e->key == *last && !e->posted) {
+    lua_pushvalue(L, keyidx);
+    if (nameidx) lua_pushvalue(L, nameidx);
+    po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
+    return;
+  }
+  lua_pushnil(L);                                    /* the key's slot */
+  k = lua_gettop(L);
+  if (nameidx) lua_pushvalue(L, nameidx);
+  if (e->posted) {
+    lua_getiuservalue(L, 1, PUV_POSTED);
+    lua_rawgeti(L, -1, (lua_Integer)e->key);          /* {key, ov} */
+    luaL_unref(L, -2, (int)e->key);
+    lua_rawgeti(L, -1, 1);
+    lua_replace(L, k);
+    lua_rawgeti(L, -1, 2);
+    lua_replace(L, -3);                               /* ov, over the table */
+    lua_pop(L, 1);
+    return;
+  }
+  po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
+  lua_getiuservalue(L, -1, UV_SOCKET);
+  lua_getiuservalue(L, -1, SUV_KEY);
+  lua_copy(L, -1, keyidx);
+  lua_replace(L, k);
+  lua_pop(L, 1);
+  *last = e->key;
+}
+
+/*** @module wsarecv */
+
+/***
+An I/O completion port: a queue of the completions of the operations
+posted without a routine on its sockets, in completion order (posting
+order within one socket).  An operation's object stays busy until its
+entry is taken.  There is no kernel port on Linux: the port's waits do the
+I/O themselves.  `pollfd`, `events` and `timeout` make it a cqueues
+pollable.  `__close` and `__gc` close it; `tostring(port)` gives
+`wsarecv.port (N queued): 0x...` or `wsarecv.port (closed): 0x...`.
+@type port
+*/
+
+/***
+Take one entry, waiting up to `ms` milliseconds.  Not alertable.
+@function port:GetQueuedCompletionStatus
+@tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
+@treturn[1] int the bytes transferred
+@return[1] the key: the socket's, or a posted packet's
+@treturn[1] overlapped|nil the operation's object, or a packet's
+@return[2] nil
+@treturn[2] string a failed operation's WSA error name (then its key and
+object follow), `WAIT_TIMEOUT` (nothing within `ms`),
+`ERROR_INVALID_HANDLE` (closed port), `WSAEINVAL` (a too long timeout, or
+an infinite wait nothing could end)
+@treturn[2] int its code
+@raise a timeout that is not an integer, or negative other than -1
+*/
+/*
+** port:GetQueuedCompletionStatus([ms])
+**   -> bytes, key, ov                     an entry (ov nil: a packet without)
+**   -> nil, name, code, key, ov           a failed operation's entry
+**   -> nil, "WAIT_TIMEOUT", 258           nothing within ms
+*/
+static int l_GetQueuedCompletionStatus(lua_State *L) {
+  lwr_port *po = lwr_checkport(L, 1);
+  long ms;
+  int bad = lwr_check_ms(L, 2, &ms), r;
+  uintptr_t last = 0;
+  size_t got = 0;
+  unsigned res = 0;
+  const wr_port_entry *e;
+  if (bad) return lwr_fail(L, bad);
+  lua_settop(L, 1);
+  lua_pushnil(L);                                    /* 2: the key slot */
+  reserve(L, po, 1);
+  r = wait(L, po, 1, ms, 0, &got, &res);
+  if (r || got == 0) return wait_failed(L, r, res);
+  e = &po->ents[0];
+  if (e->error == 0) {
+    lua_pushinteger(L, (lua_Integer)e->bytes);
+    push_key_ov(L, po, e, 0, 2, &last);
+    return 3;
+  }
+  lwr_fail(L, (int)e->error);
+  push_key_ov(L, po, e, 0, 2, &last);
+  return 5;
+}
+
+/* entries[i][field] = v, the field's name at kidx + field: a raw set of
+** a string already made (no hashing, no string cache lookup). */
+#define SET(L, t, kidx, field, push) \
+  (lua_pushvalue(L, (kidx) + (field)), push, lua_rawset(L, t))
+
+/* Write entry e into the table at t; the field names are at kidx + F_*,
+** the last key looked up at kidx + F_LAST + 1. */
+static void fill(lua_State *L, lwr_port *po, int t, int kidx,
+                 const wr_port_entry *e, uintptr_t *last) {
+  SET(L, t, kidx, F_BYTES, lua_pushinteger(L, (lua_Integer)e->bytes));
+  lua_pushvalue(L, kidx + F_KEY);
+  push_key_ov(L, po, e, kidx + F_OV, kidx + F_LAST + 1, last);
+  lua_rawset(L, t);                                  /* ov */
+  lua_rawset(L, t);                                  /* key */
+  SET(L, t, kidx, F_ERROR, e->error ? lwr_push_error_name(L, e->error)
+                                    : lua_pushnil(L));
+  SET(L, t, kidx, F_FLAGS, lua_pushinteger(L, (lua_Integer)e->flags));
+}
+
+/*
+** The columns form: entries.ov, and whichever of entries.bytes, .key,
+** .error and .flags the caller gave, are arrays and entry i is their item
+** i.  Raw sets into array parts, and only of the columns given: a receiver
+** that reads the object and the length pays for those two alone.  The
+** columns are at c + F_*, nil where not given.
+*/
+typedef struct columns {
+  int c;                   /* column f at c + f */
+  int has[F_LAST + 1];     /* column f given */
+  int probe;               /* put_ov still looks for objects in place */
+} columns;
+
+/*
+** The object of entry e into the ov column col at i.  One already there
+** is only counted as handed out: a receiver that takes as many entries a
+** wait as it keeps operations posted finds each object in the same slot
+** every time, and then pays no registry read and no table write.  (The
+** userdata at o's address can only be o.)  What it read stays on the
+** stack, dropped once the batch is written (room for it reserved).  The
+** first object not in place ends the looking for the rest of the batch:
+** slots that moved (a short batch, several sockets) cost one look a wait.
+*/
+static void put_ov(lua_State *L, lwr_port *po, int col, lua_Integer i,
+                   wr_overlapped *ov, int *probe) {
+  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
+  if (*probe) {
+    if (lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
+        lua_touserdata(L, -1) == (void *)o) {
+      o->held++;                      /* what lwr_ov_hand_out counts */
+      po->held[po->nheld++] = o;
+      return;
+    }
+    *probe = 0;
+  }
+  po->held[po->nheld++] = lwr_ov_hand_out(L, ov);
+  lua_rawseti(L, col, i);
+}
+
+static void fill_columns(lua_State *L, lwr_port *po, columns *cs,
+                         lua_Integer i, const wr_port_entry *e, int keyidx,
+                         uintptr_t *last) {
+  int c = cs->c;
+  if (cs->has[F_BYTES]) {
+    lua_pushinteger(L, (lua_Integer)e->bytes);
+    lua_rawseti(L, c + F_BYTES, i);
+  }
+  if (cs->has[F_KEY]) {
+    push_key_ov(L, po, e, 0, keyidx, last);
+    lua_rawseti(L, c + F_OV, i);
+    lua_rawseti(L, c + F_KEY, i);
+  } else if (!e->posted) {
+    put_ov(L, po, c + F_OV, i, e->ov, &cs->probe);
+  } else {                                 /* a packet: its key let go */
+    push_key_ov(L, po, e, 0, keyidx, last);
+    lua_rawseti(L, c + F_OV, i);
+    lua_pop(L, 1);
+  }
+  if (cs->has[F_ERROR]) {
+    if (e->error) lwr_push_error_name(L, e->error);
+    else lua_pushnil(L);
+    lua_rawseti(L, c + F_ERROR, i);
+  }
+  if (cs->has[F_FLAGS]) {
+    lua_pushinteger(L, (lua_Integer)e->flags);
+    lua_rawseti(L, c + F_FLAGS, i);
+  }
+}
+
+/*
+** Push the columns of entries (at 2), nil for those not given, and note
+** which are in cs: returns how many entries they hold (#entries.ov), or -1
+** if entries is an array of tables (entries.ov is not a table).
+*/
+static int push_columns(lua_State *L, columns *cs) {
+  size_t n;
+  int f;
+  cs->c = 0;
+  lua_pushvalue(L, lua_upvalueindex(F_OV));
+  if (lua_rawget(L, 2) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return -1;
+  }
+  lua_pop(L, 1);
+  cs->c = lua_gettop(L) - F_BYTES + 1;
+  for (f = F_BYTES; f <= F_LAST; f++) {
+    int t;
+    lua_pushvalue(L, lua_upvalueindex(f));
+    t = lua_rawget(L, 2);
+    if (t != LUA_TTABLE && t != LUA_TNIL)
+      luaL_error(L, "bad argument #1 to 'GetQueuedCompletionStatusEx' "
+                 "(entries.%s is not a table)", lua_tostring(L,
+                 lua_upvalueindex(f)));
+    cs->has[f] = t == LUA_TTABLE;
+  }
+  n = lua_rawlen(L, cs->c + F_OV);
+  return (int)(n < MAX_BATCH ? n : MAX_BATCH);
+}
+
+/***
+Take up to `#entries` entries (1024 at most) into tables the caller made
+once, allocating nothing in the steady state: entry i goes into
+`entries[i]` as its fields `bytes`, `key`, `ov`, `error` (nil for a
+success) and `flags`; or, when `entries.ov` is a table (the columns
+form), into `entries.bytes[i]`, `.key[i]`, `.ov[i]`, `.error[i]` and
+`.flags[i]`, up to `#entries.ov`.  Tables past n are left as they were.
+With `alertable`, routines run in the same wait, after the entries are
+taken.
+@function port:GetQueuedCompletionStatusEx
+@tparam table entries an array of tables, or the five columns
+@tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
+@tparam[opt=false] bool alertable let completion routines run
+@treturn[1] int n, the entries taken
+@return[2] nil
+@treturn[2] string `WAIT_TIMEOUT`, `WAIT_IO_COMPLETION` (routines ran,
+nothing was taken), `WSA_INVALID_PARAMETER` (no room for an entry),
+`ERROR_INVALID_HANDLE`, `WSAEINVAL`
+@treturn[2] int its code
+@raise an entry or a column that is not a table; a bad timeout; the error
+a routine raised
+*/
+/*
+** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]])
+**     -> n, failed
+**   takes up to #entries entries (at most MAX_BATCH) and writes each into
+**   the caller's table entries[i]: bytes, key, ov, error (name or nil),
+**   flags.  Or, when entries.ov is a table, into the columns: entries.ov[i]
+**   and, for each of them given, entries.bytes[i], .key[i], .error[i],
+**   .flags[i], up to #entries.ov.  failed counts the entries taken with an
+**   error (a receiver without an error column asks their ov.error, where
+**   Windows too keeps an entry's status).  nil, "WAIT_TIMEOUT", 258 when
+**   nothing came within ms; nil, "WAIT_IO_COMPLETION", 192 when alertable
+**   and routines ran.
+*/
+int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
+  lwr_port *po = lwr_checkport(L, 1);
+  long ms;
+  int bad, r, i, n, kidx = 0, lastidx, cols, top;
+  lua_Integer failed = 0;
+  columns cs;
+  uintptr_t last = 0;
+  size_t got = 0;
+  unsigned res = 0;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  bad = lwr_check_ms(L, 3, &ms);
+  lua_settop(L, 4);
+  n = push_columns(L, &cs);
+  if ((cols = n >= 0) == 0) {
+    n = (int)(lua_rawlen(L, 2) < MAX_BATCH ? lua_rawlen(L, 2) : MAX_BATCH);
+    luaL_checkstack(L, n + 16, "too many entries");
+    /* every entry checked before anything is taken: no entry is lost */
+    for (i = 1; i <= n; i++)
+      if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
+        return luaL_error(L, "bad argument #1 to "
+                          "'GetQueuedCompletionStatusEx' (entries[%d] is "
+                          "not a table)", i);
+    kidx = lua_gettop(L) - F_BYTES + 1;     /* names at kidx + F_BYTES.. */
+    for (i = F_BYTES; i <= F_LAST; i++)
+      lua_pushvalue(L, lua_upvalueindex(i));
+  }
+  lua_pushnil(L);                                    /* the last key */
+  lastidx = lua_gettop(L);
+  if (bad) return lwr_fail(L, bad);
+  if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
+  reserve(L, po, (size_t)n);
+  if (cols) luaL_checkstack(L, n + 8, "too many entries");    /* put_ov */
+  r = wait(L, po, (size_t)n, ms, lua_toboolean(L, 4), &got, &res);
+  if (r || got == 0) return wait_failed(L, r, res);
+  top = lua_gettop(L);
+  cs.probe = 1;
+  for (i = 0; i < (int)got; i++) {
+    const wr_port_entry *e = &po->ents[i];
+    failed += e->error != 0;
+    if (cols)
+      fill_columns(L, po, &cs, i + 1, e, lastidx, &last);
+    else
+      fill(L, po, 5 + i, kidx, e, &last);
+  }
+  lua_settop(L, top);                /* what put_ov read */
+  lua_pushinteger(L, (lua_Integer)got);
+  lua_pushinteger(L, failed);
+  return 2;
+}
+
+/***
+Queue an entry of the program's own, handed back as it was posted.
+@function port:PostQueuedCompletionStatus
+@tparam int bytes 0..0xFFFFFFFF
+@param key any value
+@tparam[opt] overlapped ov an object (not touched), or nil
+@treturn[1] int 0
+@return[2] nil
+@treturn[2] string `ERROR_INVALID_HANDLE` (closed port)
+@treturn[2] int its code
+@raise bytes out of range; no key; ov not an overlapped object
+*/
+/*
+** port:PostQueuedCompletionStatus(bytes, key [, ov]) -> 0
+**   queues an entry of its own: bytes (0 .. 2^32-1), key (any value), ov
+**   (an overlapped object or nil), handed back as they are.
+*/
+static int l_PostQueuedCompletionStatus(lua_State *L) {
+  lwr_port *po = lwr_checkport(L, 1);
+  lua_Integer bytes = luaL_checkinteger(L, 2);
+  int ref, r;
+  luaL_argcheck(L, bytes >= 0 && bytes <= 0xFFFFFFFF, 2,
+                "bytes must be a DWORD (0 .. 0xFFFFFFFF)");
+  luaL_checkany(L, 3);
+  if (!lua_isnoneornil(L, 4)) lwr_checkov(L, 4);
+  lua_settop(L, 4);
+  if (wr_port_closed(po->p)) return lwr_fail(L, WR_ERROR_INVALID_HANDLE);
+  lua_getiuservalue(L, 1, PUV_POSTED);
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, 3);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, 4);
+  lua_rawseti(L, -2, 2);
+  ref = luaL_ref(L, -2);
+  r = wr_port_post(po->p, (size_t)bytes, (uintptr_t)ref, NULL);
+  if (r) {
+    luaL_unref(L, -1, ref);
+    return lwr_fail(L, r);
+  }
+  lua_pushinteger(L, 0);
+  return 1;
+}
+
+const luaL_Reg lwr_port_wait_methods[] = {
+  {"GetQueuedCompletionStatus", l_GetQueuedCompletionStatus},
+  {"PostQueuedCompletionStatus", l_PostQueuedCompletionStatus},
+  {NULL, NULL}
+};

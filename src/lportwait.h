@@ -1,0 +1,20 @@
+/*
+** lportwait.h -- a completion port's waits (lportwait.c), for the port
+** type.
+*/
+#ifndef LPORTWAIT_H
+#define LPORTWAIT_H
+
+#include "lwr_aux.h"
+
+/* the entry fields, upvalues 2.. of GetQueuedCompletionStatusEx */
+enum { F_BYTES = 2, F_KEY, F_OV, F_ERROR, F_FLAGS, F_LAST = F_FLAGS };
+
+/* GetQueuedCompletionStatus, PostQueuedCompletionStatus */
+extern const luaL_Reg lwr_port_wait_methods[];
+/* GetQueuedCompletionStatusEx: a closure over the field names (F_*). */
+int lwr_GetQueuedCompletionStatusEx(lua_State *L);
+/* Let go of what the last wait handed out (before a wait, or a close). */
+void lwr_port_unhold_all(lua_State *L, lwr_port *po);
+
+#endif
