@@ -8,22 +8,10 @@ local H = require "spec.support.helpers"
 -- local helpers
 ---------------------------------------------------------------------------
 
-local T = H.tracker()
-
--- A bound UDP receiver on 127.0.0.1 and a function sending it a datagram.
--- Nonoverlapped receives here expect data that is already there: should
--- it not be, a timeout turns a hang into a failure.
-local function udp()
-  local ch = H.udp("inet", "127.0.0.1", { socket = T.socket, rcvtimeo = 3000 })
-  return ch.rx, ch.send
-end
+local udp = require "spec.support.completion"(after_each).udp
 
 local pack, assert_pending = H.pack, H.assert_pending
 local wait_for, progress_until = H.wait_for, H.progress_until
-
-after_each(function()
-  T.cleanup(function() H.drain(50, true) end)
-end)
 
 ---------------------------------------------------------------------------
 -- cancelling and closing

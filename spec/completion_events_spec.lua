@@ -8,37 +8,12 @@ local H = require "spec.support.helpers"
 -- local helpers
 ---------------------------------------------------------------------------
 
-local T = H.tracker()
-
--- A bound UDP receiver on 127.0.0.1 and a function sending it a datagram.
--- Nonoverlapped receives here expect data that is already there: should
--- it not be, a timeout turns a hang into a failure.
-local function udp()
-  local ch = H.udp("inet", "127.0.0.1", { socket = T.socket, rcvtimeo = 3000 })
-  return ch.rx, ch.send
-end
+local C = require "spec.support.completion"(after_each)
+local udp, CHILD, assert_clean_exit = C.udp, C.CHILD, C.assert_clean_exit
 
 local pack, assert_pending = H.pack, H.assert_pending
 local wait_for, progress_until = H.wait_for, H.progress_until
 local run_child = H.run_child
-
--- Shared prelude of child scripts.
-local CHILD = 'local wsarecv = require "wsarecv"\n' .. H.CHILD_UDP .. [[
-local function show(...)
-  local t = table.pack(...)
-  for i = 1, t.n do t[i] = tostring(t[i]) end
-  print(table.concat(t, " "))
-end
-]]
-
-local function assert_clean_exit(out, how, rc)
-  H.assert_exit(out, how, rc, 0,
-    { "Segmentation", "AddressSanitizer", "runtime error" })
-end
-
-after_each(function()
-  T.cleanup(function() H.drain(50, true) end)
-end)
 
 ---------------------------------------------------------------------------
 -- event-style operations
