@@ -5,26 +5,10 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
-local T = H.tracker()
+local P = require "spec.support.port"(after_each)
+local T, udp_on, entries = P.T, P.udp_on, P.entries
 local pack = H.pack
 
--- a UDP receiver associated with port under key, and its sender
-local function udp_on(port, key)
-  local ch = H.udp("inet", "127.0.0.1", { socket = T.socket })
-  assert.equal(port, wsarecv.CreateIoCompletionPort(ch.rx, port, key))
-  return ch.rx, ch.send
-end
-
--- n entry tables for GetQueuedCompletionStatusEx
-local function entries(n)
-  local t = {}
-  for i = 1, n do t[i] = {} end
-  return t
-end
-
-after_each(function()
-  T.cleanup(function() H.drain(50, true) end)
-end)
 
 describe("CreateIoCompletionPort", function()
   it("without a socket makes a port; tostring says what it is", function()

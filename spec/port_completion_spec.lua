@@ -6,20 +6,9 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
-local T = H.tracker()
+local P = require "spec.support.port"(after_each)
+local T, udp_on, entries = P.T, P.udp_on, P.entries
 local pack = H.pack
-
-local function udp_on(port, key)
-  local ch = H.udp("inet", "127.0.0.1", { socket = T.socket })
-  assert.equal(port, wsarecv.CreateIoCompletionPort(ch.rx, port, key))
-  return ch.rx, ch.send
-end
-
-local function entries(n)
-  local t = {}
-  for i = 1, n do t[i] = {} end
-  return t
-end
 
 -- n operations posted on rx: their objects and buffers
 local function post_n(rx, n, size)
@@ -44,10 +33,6 @@ local function take(port, want, batch)
   end
   return got
 end
-
-after_each(function()
-  T.cleanup(function() H.drain(50, true) end)
-end)
 
 describe("completion order", function()
   it("within a socket: posting order, in one batch or several", function()
