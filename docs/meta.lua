@@ -179,7 +179,7 @@ function wsarecv.socket(family, type, protocol) end
 ---@param fd integer 0..2^31-1
 ---@param opts? { dup?: boolean }
 ---@return wsarecv.socket|nil sock
----@return wsarecv.errname? err "WSAENOTSOCK": no open descriptor
+---@return wsarecv.errname? err "WSAENOTSOCK": no open descriptor, or no socket; "WSAEINVAL": without dup, an open wsarecv socket's descriptor
 ---@return integer? code
 function wsarecv.wrap(fd, opts) end
 

@@ -130,7 +130,9 @@ is how to share a socket with LuaSocket (wsarecv.socket's `wrap`).
 @return[2] nil
 @treturn[2] string the WSA error name
 @treturn[2] int its code: `WSAENOTSOCK` for a number that is no open
-descriptor, `WSAEMFILE`
+descriptor or no socket (a `pollfd`), `WSAEINVAL` without `dup` for the
+descriptor of an open wsarecv socket (two owners would close it under each
+other: use that socket, or `dup`), `WSAEMFILE`
 @raise a negative or too large number; opts not a table
 */
 /* wrap(fd [, {dup = true}]): adopt fd, or a duplicate the caller keeps */
