@@ -375,9 +375,13 @@ function socket:send(data, flags) end
 ---@return integer? code
 function socket:sendto(data, addr, port) end
 
+---Shut down one or both directions.  After "receive", new receives fail
+---with WSAESHUTDOWN; those already pending complete with data that still
+---arrives.  A connected socket needs its peer (WSAENOTCONN), a datagram
+---socket none.
 ---@param how? wsarecv.how default "both"
 ---@return 0|nil ok
----@return wsarecv.errname? err
+---@return wsarecv.errname? err "WSAENOTCONN"
 ---@return integer? code
 function socket:shutdown(how) end
 

@@ -320,8 +320,10 @@ static int l_sendto(lua_State *L) {
 }
 
 /***
-Shut down one or both directions.  After `"receive"`, pending and new
-receives fail with `WSAESHUTDOWN`, consuming nothing.
+Shut down one or both directions.  After `"receive"`, new receives fail
+with `WSAESHUTDOWN`; those already pending stay, and data that still
+arrives completes them, as on Windows.  A stream or seqpacket socket needs
+its peer (a listener has none), a datagram socket none.
 @function socket:shutdown
 @tparam[opt="both"] string how `"receive"`, `"send"` or `"both"`
 @treturn[1] int 0
