@@ -179,7 +179,7 @@ function wsarecv.socket(family, type, protocol) end
 ---@param fd integer 0..2^31-1
 ---@param opts? { dup?: boolean }
 ---@return wsarecv.socket|nil sock
----@return wsarecv.errname? err "WSAENOTSOCK": no open descriptor
+---@return wsarecv.errname? err "WSAENOTSOCK": no open descriptor, or no socket; "WSAEINVAL": without dup, an open wsarecv socket's descriptor
 ---@return integer? code
 function wsarecv.wrap(fd, opts) end
 
@@ -375,9 +375,13 @@ function socket:send(data, flags) end
 ---@return integer? code
 function socket:sendto(data, addr, port) end
 
+---Shut down one or both directions.  After "receive", new receives fail
+---with WSAESHUTDOWN; those already pending complete with data that still
+---arrives.  A connected socket needs its peer (WSAENOTCONN), a datagram
+---socket none.
 ---@param how? wsarecv.how default "both"
 ---@return 0|nil ok
----@return wsarecv.errname? err
+---@return wsarecv.errname? err "WSAENOTCONN"
 ---@return integer? code
 function socket:shutdown(how) end
 

@@ -1013,7 +1013,8 @@ end
 local function guaranteed(op)
   local ep = op.ep
   if op.flags & MSG_OOB ~= 0 then return false end
-  if ep.closed or ep.shut then return true end
+  if ep.closed then return true end
+  -- (after shutdown(receive) a pending receive still waits for data)
   if ep.eof then return true end
   if ep.msgo and not KB.rest then
     -- (known defect "rest": with a MSG_PARTIAL rest buffered, a queued

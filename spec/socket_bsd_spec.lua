@@ -251,4 +251,76 @@ describe("wsarecv.socket", function()
       a:close(); c:close(); l:close(); u:close()
     end)
   end)
+
+  -- Issue 14, item 13: what Windows does (Wine's sock.c test_shutdown,
+  -- "shutting down with async I/O pending", and its UDP part).
+  describe("shutdown('receive') with a receive pending", function()
+    -- a few non-alertable waits: I/O progresses
+    local function settle()
+      for _ = 1, 5 do wsarecv.SleepEx(10, false) end
+    end
+    local function done(ov)
+      return H.progress_until(function() return not ov.pending end)
+    end
+
+    it("the pending receive waits, then completes with the data that comes "
+       .. "after; new receives fail with WSAESHUTDOWN", function()
+      local c, a, l = tcp_pair("inet", "127.0.0.1")
+      local buf, ov = wsarecv.buffer(5), wsarecv.overlapped()
+      H.assert_pending(a:WSARecv(buf, 0, ov))
+      assert.are.equal(0, a:shutdown("receive"))
+      assert_fail("WSAESHUTDOWN", 10058, a:WSARecv(wsarecv.buffer(5), 0))
+      settle()
+      -- (Linux's own SHUT_RD would end it with 0 bytes, end of stream)
+      assert.is_true(ov.pending, "completed before any data came")
+      assert.are.equal(5, c:send("test\0"))
+      assert.is_true(done(ov))
+      assert.are.same({ nil, 5, "test\0" }, { ov.error, ov.bytes, buf:sub(1, 5) })
+      assert_fail("WSAESHUTDOWN", 10058,
+                  a:WSARecv(buf, 0, wsarecv.overlapped()))
+      -- our sending still works, and the peer's end comes as before
+      assert.are.equal(2, a:send("ok"))
+      a:close(); c:close(); l:close()
+    end)
+
+    it("UDP: a bound socket needs no peer; the pending receive gets the "
+       .. "datagram sent after", function()
+      local u = H.udp("inet", "127.0.0.1")
+      local buf, ov = wsarecv.buffer(8), wsarecv.overlapped()
+      H.assert_pending(u.rx:WSARecv(buf, 0, ov))
+      assert.are.equal(0, u.rx:shutdown("receive"))
+      assert_fail("WSAESHUTDOWN", 10058, u.rx:WSARecv(wsarecv.buffer(5), 0))
+      settle()
+      assert.is_true(ov.pending, "completed before any datagram came")
+      u.send("dgram")
+      assert.is_true(done(ov))
+      assert.are.same({ nil, 5, "dgram" }, { ov.error, ov.bytes, buf:sub(1, 5) })
+      assert_fail("WSAESHUTDOWN", 10058,
+                  u.rx:WSARecv(buf, 0, wsarecv.overlapped()))
+      u.rx:close(); u.tx:close()
+    end)
+
+    it("UDP: shutdown('send') needs no peer either; sendto then fails with "
+       .. "WSAESHUTDOWN", function()
+      local u = H.udp("inet", "127.0.0.1")
+      assert.are.equal(0, u.tx:shutdown("send"))
+      assert_fail("WSAESHUTDOWN", 10058, u.tx:sendto("x", "127.0.0.1", u.port))
+      assert.are.equal(0, u.tx:shutdown("both"))
+      u.rx:close(); u.tx:close()
+    end)
+
+    it("a listening socket has no peer: WSAENOTCONN, and it still accepts",
+       function()
+      local l = wsarecv.socket("inet", "stream")
+      assert.are.equal(0, l:bind("127.0.0.1", 0))
+      assert.are.equal(0, l:listen())
+      local _, port = l:getsockname()
+      assert_fail("WSAENOTCONN", 10057, l:shutdown("receive"))
+      assert_fail("WSAENOTCONN", 10057, l:shutdown("send"))
+      local c = wsarecv.socket("inet", "stream")
+      assert.are.equal(0, c:connect("127.0.0.1", port))
+      local a = assert(l:accept())
+      a:close(); c:close(); l:close()
+    end)
+  end)
 end)

@@ -11,13 +11,6 @@ local tcp_pair = H.stream_pair
 -- a bounded alertable wait until cond() is true (at most ~2 s)
 local function wait_until(cond) return H.wait_for(cond, 200) end
 
--- keep objects alive until the Lua state closes (used for wrap: two socket
--- objects own one descriptor, so neither may close it during the run)
-local keep = debug.getregistry()
-keep["wsarecv socket_spec keepalive"] = keep["wsarecv socket_spec keepalive"]
-                                        or {}
-local keepalive = keep["wsarecv socket_spec keepalive"]
-
 describe("wsarecv.socket", function()
 
   describe("creation", function()
@@ -123,14 +116,12 @@ describe("wsarecv.socket", function()
   end)
 
   describe("wrap", function()
-    it("adopts another socket's descriptor and receives on it", function()
+    it("adopts a duplicate of another socket's descriptor and receives on it",
+       function()
       local c, a, l = tcp_pair("inet", "127.0.0.1")
-      local w = wsarecv.wrap(c:fileno())
-      -- c and w share one descriptor: keep both open until the state closes
-      keepalive[#keepalive + 1] = c
-      keepalive[#keepalive + 1] = w
+      local w = wsarecv.wrap(c:fileno(), { dup = true })
       assert.are.equal("userdata", type(w))
-      assert.are.equal(c:fileno(), w:fileno())
+      assert.are_not.equal(c:fileno(), w:fileno())
       assert.is_truthy(tostring(w):find("inet/stream", 1, true))
       local ca, cp = c:getsockname()
       local wa, wp = w:getsockname()
@@ -156,6 +147,8 @@ describe("wsarecv.socket", function()
       assert.is_true(wait_until(function() return calls > 0 end))
       assert.are.equal(1, calls)
       assert.are.same({ nil, 6, "world!" }, got)
+      w:close()
+      c:close()
       a:close()
       l:close()
     end)
@@ -164,9 +157,7 @@ describe("wsarecv.socket", function()
       local u = wsarecv.socket("inet", "dgram")
       assert.are.equal(0, u:bind("127.0.0.1", 0))
       local addr, port = u:getsockname()
-      local w = wsarecv.wrap(u:fileno())
-      keepalive[#keepalive + 1] = u
-      keepalive[#keepalive + 1] = w
+      local w = wsarecv.wrap(u:fileno(), { dup = true })
       assert.is_truthy(tostring(w):find("inet/dgram", 1, true))
       local tx = wsarecv.socket("inet", "dgram")
       assert.are.equal(4, tx:sendto("ping", addr, port))
@@ -176,6 +167,89 @@ describe("wsarecv.socket", function()
       -- message-oriented now: MSG_WAITALL is refused, as for dgram sockets
       assert_fail("WSAEOPNOTSUPP", 10045, w:WSARecv(buf, wsarecv.MSG_WAITALL))
       tx:close()
+      w:close()
+      u:close()
+    end)
+
+    -- Issue 14, item 9: two sockets on one descriptor.  Without the
+    -- refusal, closing the second one aborted the process inside libuv
+    -- (two watches of one descriptor), hence the child process.
+    local CHILD = 'local wsarecv = require "wsarecv"\n'
+      .. 'io.stdout:setvbuf("no")\n' .. H.CHILD_UDP
+
+    it("refuses the descriptor of an open socket (WSAEINVAL); dup is fine",
+       function()
+      local out, how, rc = H.run_child(CHILD .. [[
+        local s, send = udp()
+        local buf, ov = wsarecv.buffer(8), wsarecv.overlapped()
+        assert(select(2, s:WSARecv(buf, 0, ov)) == "WSA_IO_PENDING")
+        local w, e, c = wsarecv.wrap(s:fileno())
+        print("plain", w == nil, e, c)
+        if w then
+          w:WSARecv(wsarecv.buffer(8), 0, wsarecv.overlapped())
+          w:close()
+        end
+        wsarecv.SleepEx(10, false)
+        local d = assert(wsarecv.wrap(s:fileno(), { dup = true }))
+        d:WSARecv(wsarecv.buffer(8), 0, wsarecv.overlapped())
+        d:close()
+        wsarecv.SleepEx(10, false)
+        -- the owner goes on receiving
+        send("ping")
+        for _ = 1, 300 do
+          if not ov.pending then break end
+          wsarecv.SleepEx(10, false)
+        end
+        print("owner", ov.pending, ov.error, ov.bytes, buf:sub(1, ov.bytes))
+        print("close", s:close())
+      ]])
+      assert.equal("exit", how, out)
+      assert.equal(0, rc, out)
+      assert.equal("plain\ttrue\tWSAEINVAL\t10022\n"
+        .. "owner\tfalse\tnil\t4\tping\nclose\t0\n", out)
+    end)
+
+    it("refuses the descriptor of a socket that was never used", function()
+      local out, how, rc = H.run_child(CHILD .. [[
+        local s = udp()
+        print("plain", select(2, wsarecv.wrap(s:fileno())))
+        print("close", s:close())
+      ]])
+      assert.equal("exit", how, out)
+      assert.equal(0, rc, out)
+      assert.equal("plain\tWSAEINVAL\t10022\nclose\t0\n", out)
+    end)
+
+    -- #linux: pollfd() is the Linux platform's epoll descriptor
+    it("#linux refuses a descriptor that is no socket: the loop's and a "
+       .. "port's pollfd (WSAENOTSOCK)", function()
+      local out, how, rc = H.run_child(CHILD .. [[
+        local port = wsarecv.CreateIoCompletionPort()
+        for _, fd in ipairs { wsarecv.pollfd(), port:pollfd() } do
+          for _, opts in ipairs { {}, { dup = true } } do
+            local w, e, c = wsarecv.wrap(fd, opts)
+            print(w == nil, e, c)
+            if w then w:close() end
+          end
+        end
+        -- both still work
+        local s, send = udp()
+        local ov = wsarecv.overlapped()
+        s:WSARecv(wsarecv.buffer(8), 0, ov)
+        send("x")
+        for _ = 1, 300 do
+          if not ov.pending then break end
+          wsarecv.SleepEx(10, false)
+        end
+        print("received", ov.bytes)
+        port:PostQueuedCompletionStatus(7, 1)
+        print("port", port:GetQueuedCompletionStatus(0))
+        port:close()
+      ]])
+      assert.equal("exit", how, out)
+      assert.equal(0, rc, out)
+      assert.equal(("true\tWSAENOTSOCK\t10038\n"):rep(4)
+        .. "received\t1\nport\t7\t1\tnil\n", out)
     end)
 
     it("returns WSAENOTSOCK for a descriptor that is not open", function()

@@ -130,7 +130,9 @@ is how to share a socket with LuaSocket (wsarecv.socket's `wrap`).
 @return[2] nil
 @treturn[2] string the WSA error name
 @treturn[2] int its code: `WSAENOTSOCK` for a number that is no open
-descriptor, `WSAEMFILE`
+descriptor or no socket (a `pollfd`), `WSAEINVAL` without `dup` for the
+descriptor of an open wsarecv socket (two owners would close it under each
+other: use that socket, or `dup`), `WSAEMFILE`
 @raise a negative or too large number; opts not a table
 */
 /* wrap(fd [, {dup = true}]): adopt fd, or a duplicate the caller keeps */
@@ -318,8 +320,10 @@ static int l_sendto(lua_State *L) {
 }
 
 /***
-Shut down one or both directions.  After `"receive"`, pending and new
-receives fail with `WSAESHUTDOWN`, consuming nothing.
+Shut down one or both directions.  After `"receive"`, new receives fail
+with `WSAESHUTDOWN`; those already pending stay, and data that still
+arrives completes them, as on Windows.  A stream or seqpacket socket needs
+its peer (a listener has none), a datagram socket none.
 @function socket:shutdown
 @tparam[opt="both"] string how `"receive"`, `"send"` or `"both"`
 @treturn[1] int 0

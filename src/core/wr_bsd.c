@@ -139,16 +139,44 @@ int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
   return 0;
 }
 
+#ifdef _WIN32
+/* Windows's own shutdown is the one to follow. */
+static int kernel_shutdown(wr_socket *s, int how) {
+  return shutdown(s->fd, how) < 0 ? ERRNO_WSA() : 0;
+}
+#else
+/*
+** Windows's answers: a connection-oriented socket needs its peer (a
+** listener has none: WSAENOTCONN), a datagram socket none.  SHUT_RD is not
+** passed on (see wr_shutdown).  An unconnected datagram socket gets
+** ENOTCONN from Linux, which has shut its sending all the same.
+*/
+static int kernel_shutdown(wr_socket *s, int how) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int conn = s->type == SOCK_STREAM || s->type == SOCK_SEQPACKET;
+  if (conn && getpeername(s->fd, (struct sockaddr *)&ss, &len) < 0)
+    return ERRNO_WSA();
+  if (how == SHUT_RD) return 0;
+  if (shutdown(s->fd, SHUT_WR) < 0 && (conn || errno != ENOTCONN))
+    return ERRNO_WSA();
+  return 0;
+}
+#endif
+
+/*
+** After SD_RECEIVE new receives fail with WSAESHUTDOWN (wr_recv.c), and
+** those already pending stay: data that still arrives completes them, as
+** on Windows (Wine's sock.c test_shutdown).  On Linux that half is the
+** socket's own state: SHUT_RD there makes recvmsg return end-of-stream and
+** the descriptor readable for ever, so a pending receive could not wait
+** for the data, which Linux still queues.
+*/
 int wr_shutdown(wr_socket *s, int how) {
   int r = wr__usable(s);
   if (r) return r;
-  if (shutdown(s->fd, how) < 0) return ERRNO_WSA();
-  if (how == SHUT_RD || how == SHUT_RDWR) {
-    s->state |= WR_S_SHUT_RD;
-    /* pending receives can no longer complete: they fail, having
-    ** consumed nothing */
-    wr__fail_all(s, WSAESHUTDOWN);
-  }
+  if ((r = kernel_shutdown(s, how)) != 0) return r;
+  if (how != SHUT_WR) s->state |= WR_S_SHUT_RD;
   return 0;
 }
 

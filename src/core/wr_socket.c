@@ -88,9 +88,28 @@ int wr_socket_open(wr_loop *loop, int family, int type, int protocol,
   return r;
 }
 
+/* Is fd the descriptor of a live socket of this loop? */
+static int owned(const wr_loop *loop, int fd) {
+  const wr_socket *s;
+  for (s = loop->sockets; s; s = s->next)
+    if (s->fd == fd) return 1;
+  return 0;
+}
+
+/*
+** Adopt fd.  Refused: a descriptor that is no socket (an epoll or event
+** descriptor, such as a pollfd or libuv's own), and one a live socket of
+** this loop owns already.  Two owners of one descriptor would close it
+** under each other, and libuv aborts the process on a second watch of a
+** descriptor or on a watched one closed.  (A duplicate, adopt_dup, is
+** another descriptor: fine.)
+*/
 int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out) {
-  int fl = fcntl(fd, F_GETFL);
-  if (fl < 0) return WSAENOTSOCK;
+  int fl = fcntl(fd, F_GETFL), type;
+  socklen_t len = sizeof type;
+  if (fl < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+    return WSAENOTSOCK;
+  if (owned(loop, fd)) return WSAEINVAL;
   if (!(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   return wr__socket_new(loop, fd, out);
 }
