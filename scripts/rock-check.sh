@@ -96,7 +96,8 @@ if [ "${1:-}" = "--local" ]; then
   # the README's install lines, each one line of its own, run as written
   readme_line() {
     n=$(grep -c -E "$1" README.md)
-    [ "$n" = 1 ] || { echo "README.md: $n lines match $1" >>"$log"; fail "the README's install lines"; }
+    [ "$n" = 1 ] ||
+      { echo "README.md: $n lines match $1" >>"$log"; fail "the README's install lines"; }
     line=$(grep -E "$1" README.md)
   }
   readme_line '^luarocks --lua-version=5\.4 install \./' && as_root=$line
@@ -135,7 +136,7 @@ if [ "${1:-}" = "--local" ]; then
   as_user "$home" "$as_user" || fail "luarocks install --local as $user"
   echo "$profile" >>"$home/.profile"
   as_user / "$try" ||
-    fail "lua5.4 from / as $user after the --local install and the README's ~/.profile line"
+    fail "lua5.4 from / as $user, --local install and the README's ~/.profile line"
   as_user / "lua5.4 $work/check.lua $home/.luarocks" ||
     fail "receive through the --local install"
   check_docs "$home/.luarocks"
