@@ -132,8 +132,10 @@ fuzz-cmsg:
 
 # docs: the HTML reference in build/docs/ (LDoc over config.ld: the module's
 # LDoc comments and docs/reference.md), after docs/check.lua has checked
-# that the reference names everything the module has.  lua-ldoc and
-# lua-discount (markdown tables) are installed for this target only.
+# that the reference names everything the module has (and the markdown's
+# links); then every link of the pages must resolve, none to the Lua 5.1
+# manual (docs/check.lua --links).  lua-ldoc and lua-discount (markdown
+# tables) are installed for this target only.
 .PHONY: docs
 
 docs:
@@ -142,6 +144,7 @@ docs:
 	$(LUA) docs/check.lua
 	@rm -rf $(BUILD)/docs
 	ldoc --fatalwarnings -d $(BUILD)/docs .
+	$(LUA) docs/check.lua --links $(BUILD)/docs
 
 # Windows: mingw-w64 and Wine 8 from Debian (scripts/windows/).
 # windows-deps: the packages and a private wine prefix (build-win/wineprefix);

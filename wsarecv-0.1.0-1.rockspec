@@ -77,8 +77,24 @@ build = {
       },
     },
   },
-  -- the reference (docs/reference.md, meta.lua) installs with the rock
-  copy_directories = { "docs" },
+  -- The docs a user gets, in the rock's doc/ directory, where `luarocks
+  -- doc wsarecv` finds them (and opens the README): README.md and the
+  -- docs/ it links to, laid out as here so that every relative link holds
+  -- (the reference links back to the README), and not docs/check.lua, a
+  -- development tool.  copy_directories copies a directory whole, so the
+  -- files are listed one by one; LuaRocks puts such files in the rock's
+  -- conf/ directory, hence "../doc/".  (scripts/rock-check.sh checks the
+  -- installed docs' links.)
+  copy_directories = {},
+  install = {
+    conf = {
+      ["../doc/README.md"] = "README.md",
+      ["../doc/docs/reference.md"] = "docs/reference.md",
+      ["../doc/docs/loops.md"] = "docs/loops.md",
+      ["../doc/docs/ARCHITECTURE.md"] = "docs/ARCHITECTURE.md",
+      ["../doc/docs/meta.lua"] = "docs/meta.lua",
+    },
+  },
 }
 test = {
   type = "busted",

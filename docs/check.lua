@@ -7,7 +7,10 @@
 -- from docs/reference.md, or a public name is missing from docs/meta.lua.
 -- Names starting with "_" other than _VERSION are internal and skipped.  Also checks that every
 -- option docs/reference.md lists is one setsockopt knows, and that every
--- ```lua block of the reference and docs/meta.lua compile.
+-- ```lua block of the reference and docs/meta.lua compile, and that the
+-- links of README.md and docs/*.md resolve.  `lua5.4 docs/check.lua --links
+-- DIR` checks only links, those of the pages under DIR (the HTML `make
+-- docs` writes, the docs a rock installs), and needs no build.
 --
 -- Run from anywhere after `make`: lua5.4 docs/check.lua (it finds the
 -- checkout's lua/ and build/ itself; LUA_PATH/LUA_CPATH are searched
@@ -17,6 +20,172 @@ local root = ((arg and arg[0] or ""):match("^(.*)/[^/]*$") or ".") .. "/../"
 package.path = root .. "lua/?.lua;" .. package.path
 package.cpath = root .. (os.getenv("WSARECV_BUILD") or "build") .. "/?.so;"
                 .. package.cpath
+
+-- ---------------------------------------------------------------------
+-- Links.  `lua5.4 docs/check.lua --links DIR` checks only these, in every
+-- .md and .html file under DIR (the pages `make docs` writes, the docs a
+-- rock installs); the plain run checks them in README.md and docs/*.md
+-- too.  A relative link must name a file under the same root and its
+-- #fragment an anchor of that file (<a name>, id, or a markdown heading
+-- as GitHub names it); a link to the Lua manual must be to the 5.4 one.
+-- ---------------------------------------------------------------------
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+-- "a/b/../c" -> "a/c"; nil when the path climbs out of its root
+local function normalize(path)
+  local out = {}
+  for piece in path:gmatch("[^/]+") do
+    if piece == ".." then
+      if #out == 0 then return nil end
+      out[#out] = nil
+    elseif piece ~= "." then
+      out[#out + 1] = piece
+    end
+  end
+  return table.concat(out, "/")
+end
+
+-- markdown without fenced blocks and `code` spans (their text is code)
+local function markdown_prose(text)
+  local lines, fenced = {}, false
+  for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+    if line:match("^%s*```") then
+      fenced = not fenced
+    elseif not fenced then
+      lines[#lines + 1] = (line:gsub("`[^`]*`", "``"))
+    end
+  end
+  return table.concat(lines, "\n")
+end
+
+-- a markdown heading's anchor, as GitHub makes it
+local function heading_slug(title)
+  title = title:gsub("%[([^%]]*)%]%b()", "%1"):gsub("[`*]", "")
+  return (title:lower():gsub("[^%w _%-]", ""):gsub(" ", "-"))
+end
+
+local function anchors_of(text, markdown)
+  local names = {}
+  for attr in ("name id"):gmatch("%a+") do
+    for name in text:gmatch("%f[%w]" .. attr .. '%s*=%s*"([^"]*)"') do
+      names[name] = true
+    end
+  end
+  if markdown then
+    local seen = {}
+    for line in (text:gsub("```.-```", "")):gmatch("[^\n]+") do
+      local title = line:match("^#+%s+(.-)%s*#*%s*$")
+      if title then
+        local slug = heading_slug(title)
+        names[seen[slug] and slug .. "-" .. seen[slug] or slug] = true
+        seen[slug] = (seen[slug] or 0) + 1
+      end
+    end
+  end
+  return names
+end
+
+local function links_of(text, markdown)
+  local found = {}
+  if markdown then
+    text = markdown_prose(text)
+    for target in text:gmatch("%]%(<?([^%s)>]+)") do
+      found[#found + 1] = target
+    end
+    for target in text:gmatch("\n%s*%[[^%]]+%]:%s*<?([^%s>]+)") do
+      found[#found + 1] = target
+    end
+  end
+  for attr in ("href src"):gmatch("%a+") do
+    for target in text:gmatch("%f[%w]" .. attr .. '%s*=%s*"([^"]*)"') do
+      found[#found + 1] = target
+    end
+  end
+  return found
+end
+
+-- Checks the links of `files` (paths relative to `dir`); returns the
+-- problems found (each once, with how many links have it), the number of
+-- links checked and the number of broken ones.
+local function check_links(dir, files)
+  local problems, count, broken, cache, times = {}, 0, 0, {}, {}
+  local function page(rel)
+    if cache[rel] == nil then
+      local text = read_file(dir .. "/" .. rel)
+      local markdown = rel:match("%.md$") ~= nil
+      cache[rel] = text and { text = text, markdown = markdown,
+                              anchors = anchors_of(text, markdown) } or false
+    end
+    return cache[rel]
+  end
+  for _, from in ipairs(files) do
+    local source = page(from)
+    local here = from:match("^(.*/)") or ""
+    for _, link in ipairs(source and links_of(source.text, source.markdown)
+                          or {}) do
+      count = count + 1
+      local problem
+      local version = link:match("lua%.org/manual/([%d.]+)/")
+      if link:match("^%a[%w+.-]*:") then
+        if version and version ~= "5.4" then
+          problem = "a link to the Lua " .. version .. " manual"
+        end
+      else
+        local path, fragment = link:match("^([^#?]*)[^#]*#?(.*)$")
+        local rel = path == "" and from or normalize(here .. path)
+        local target = rel and page(rel)
+        if not rel then
+          problem = "leads out of " .. dir
+        elseif not target then
+          problem = "no such file"
+        elseif fragment ~= "" and not target.anchors[fragment] then
+          problem = "no anchor #" .. fragment .. " in " .. rel
+        end
+      end
+      if problem then
+        problem = ("%s: link %s: %s"):format(from, link, problem)
+        if not times[problem] then problems[#problems + 1] = problem end
+        broken = broken + 1
+        times[problem] = (times[problem] or 0) + 1
+      end
+    end
+  end
+  for i, problem in ipairs(problems) do
+    if times[problem] > 1 then
+      problems[i] = ("%s (%d links)"):format(problem, times[problem])
+    end
+  end
+  return problems, count, broken
+end
+
+if arg and arg[1] == "--links" then
+  local dir = assert(arg[2], "usage: docs/check.lua --links DIR")
+  local p = assert(io.popen("cd '" .. dir:gsub("'", "'\\''") .. "' && "
+                            .. "find . -type f -name '*.md' -o -type f "
+                            .. "-name '*.html'"))
+  local files = {}
+  for line in p:lines() do files[#files + 1] = line:gsub("^%./", "") end
+  p:close()
+  table.sort(files)
+  local problems, count, broken = check_links(dir, files)
+  if #files == 0 then problems[1] = "no .md or .html file" end
+  if #problems > 0 then
+    io.stderr:write(("docs/check.lua: %d of %d links broken in %s:\n  ")
+                    :format(broken, count, dir),
+                    table.concat(problems, "\n  "), "\n")
+    os.exit(1)
+  end
+  print(("docs/check.lua: %d links in %d files under %s, all resolve"):format(
+        count, #files, dir))
+  os.exit(0)
+end
 
 local wsarecv = require "wsarecv"
 
@@ -265,6 +434,21 @@ end
 checked = checked + 1
 local ok, err = load(meta, "=meta.lua")
 if not ok then missing[#missing + 1] = err end
+
+-- ---------------------------------------------------------------------
+-- Links of the checkout's own markdown (see "Links" above)
+-- ---------------------------------------------------------------------
+
+local top = root:gsub("/$", "")
+local pages = { "README.md" }
+p = io.popen("cd " .. root .. " && ls docs/*.md 2>/dev/null")
+for path in (p and p:read("a") or ""):gmatch("[^\n]+") do
+  pages[#pages + 1] = path
+end
+if p then p:close() end
+local link_problems, nlinks = check_links(top, pages)
+checked = checked + nlinks
+for _, problem in ipairs(link_problems) do missing[#missing + 1] = problem end
 
 if #missing > 0 then
   io.stderr:write("docs/check.lua: the docs are incomplete:\n  ",
