@@ -13,11 +13,23 @@
 -- wsarecv.timeout() (wsarecv.async's timers).  Idle, nothing is readable
 -- and no timer runs: the process sleeps in luv's own poll.
 --
+-- Liveness, as a luv handle has it.  While wsarecv has work (a receive
+-- pending, a completion or an async task waiting) the poll handle is
+-- referenced and keeps uv.run() going; once wsarecv.run says there is
+-- none, it is unreferenced, and uv.run() returns when nothing else of
+-- luv's is alive.  A post made from outside a wait (another luv callback)
+-- makes wsarecv.timeout() 0: a check handle, which luv runs after every
+-- poll, references the poll handle again before luv decides to stop.
+--
 -- Errors.  luv prints an error raised in a callback and exits the process.
 -- The adapter catches a routine's error instead, stops watching, stops
 -- luv's loop (uv.stop) and keeps the error: adapter.run() raises it once
 -- uv.run() returns; adapter.error() hands it over to code that calls
 -- uv.run() itself.  Watching resumes at the next adapter.run().
+--
+-- The handles are never closed: detach() stops them and keeps them for the
+-- next attach(), and luv closes them with its loop.  (A luv handle closed
+-- and not yet freed by a run crashes luv when the process exits.)
 --
 -- @module wsarecv.luv
 
@@ -25,35 +37,63 @@ local wsarecv = require "wsarecv"
 
 local M = {}
 
-local st          -- the attached state: { uv, poll, timer }
+local st          -- the attached state: { uv, poll, timer, check }
+local spare       -- the handles of the last detach, for the next attach
 local failure     -- a routine's error, not yet handed over
 local busy = false
 
+-- the longest timer luv is given: an async.sleep(math.huge) or a huge
+-- one is waited for in such steps (the step re-arms it)
+local MAX_MS = 0xFFFFFFFE
+
 local arm
+
+-- Reference the poll handle while wsarecv has work (luv's loop then stays
+-- alive for it), unreference it when idle.
+local function keep_alive(on)
+  if on == st.alive then return end
+  st.alive = on
+  if on then st.poll:ref() else st.poll:unref() end
+end
+
+-- One alertable wait, a routine's error kept: false when one was raised,
+-- else whether wsarecv has more to do.
+local function deliver()
+  busy = true
+  local ok, more = pcall(wsarecv.run, "nowait")
+  busy = false
+  if not ok then failure = more end
+  return ok, more
+end
 
 -- luv's callback: one alertable wait, then a new timeout.
 local function step()
   if busy then
     -- a routine runs uv.run itself: stay out of its way (the outer step
     -- watches again when the routine returns)
-    st.poll:stop()
+    if st then st.poll:stop() end
     return
   end
-  busy = true
-  local ok, err = pcall(wsarecv.run, "nowait")
-  busy = false
-  if not st then                -- a routine detached the adapter
-    if not ok then failure = err end
+  local ok, more = deliver()
+  if not st then                -- a routine detached the adapter:
+    -- what the routines' closes aborted meanwhile is not left behind
+    if ok and wsarecv.ready() > 0 then deliver() end
     return
   end
   if not ok then
-    failure = err
     st.poll:stop()
     st.timer:stop()
     st.uv.stop()
     return
   end
+  keep_alive(more and true or false)
   arm()
+end
+
+-- After each poll: a post made in another callback (timeout() 0 now)
+-- needs the poll handle referenced before luv looks at what is alive.
+local function check()
+  if st and not st.alive and wsarecv.timeout() ~= nil then keep_alive(true) end
 end
 
 -- Watch pollfd() and wsarecv.timeout() (again).
@@ -63,7 +103,7 @@ function arm()
   if t == nil then
     st.timer:stop()
   else
-    st.timer:start(math.ceil(t * 1000), 0, step)
+    st.timer:start(math.min(math.ceil(t * 1000), MAX_MS), 0, step)
   end
 end
 
@@ -77,23 +117,36 @@ function M.attach(uv)
   uv = uv or require "luv"
   if st then error("wsarecv.luv: already attached", 2) end
   local fd = assert(wsarecv.pollfd())
-  st = { uv = uv, poll = assert(uv.new_poll(fd)), timer = uv.new_timer() }
+  if spare and spare.uv == uv and spare.fd == fd then
+    st, spare = spare, nil
+  else
+    st = { uv = uv, fd = fd, poll = assert(uv.new_poll(fd)),
+           timer = uv.new_timer(), check = uv.new_check() }
+    st.check:unref()
+  end
+  st.alive = true
+  st.check:start(check)
+  wsarecv.wake()       -- a first step says whether wsarecv is idle
   arm()
   return M
 end
 
---- Stop watching and close the two handles; wsarecv keeps its operations.
--- Does nothing when not attached.  Call it outside routines, and let
--- luv's loop run once afterwards (`uv.run("nowait")`): luv frees closed
--- handles only in a run, and a process that exits before can crash in
--- luv's cleanup.
+--- Stop watching; wsarecv keeps its operations.  The routines that are
+-- ready run first (a socket closed in the same callback does not leave
+-- its aborted routines behind; an error one raises is kept for
+-- `adapter.error()`), unless `detach` is called from a routine.  Does
+-- nothing when not attached.  The handles are stopped, not closed (the
+-- next `attach` takes them again; luv closes them with its loop), so
+-- nothing needs a `uv.run` afterwards.
 function M.detach()
   if not st then return end
+  if not busy and wsarecv.ready() > 0 then deliver() end
+  if not st then return end     -- a routine detached it meanwhile
   st.poll:stop()
-  st.poll:close()
   st.timer:stop()
-  st.timer:close()
-  st = nil
+  st.check:stop()
+  st.poll:ref()
+  st, spare = nil, st
 end
 
 --- The error a routine raised, once (and watching resumes), or nil: for
