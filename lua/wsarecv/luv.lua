@@ -14,12 +14,11 @@
 -- and no timer runs: the process sleeps in luv's own poll.
 --
 -- Liveness, as a luv handle has it.  While wsarecv has work (a receive
--- pending, a completion or an async task waiting) the poll handle is
--- referenced and keeps uv.run() going; once wsarecv.run says there is
--- none, it is unreferenced, and uv.run() returns when nothing else of
--- luv's is alive.  A post made from outside a wait (another luv callback)
--- makes wsarecv.timeout() 0: a check handle, which luv runs after every
--- poll, references the poll handle again before luv decides to stop.
+-- pending, a completion or an async task waiting, or a post since the
+-- last step: wsarecv.timeout() is then 0) the adapter keeps uv.run()
+-- going.  Once wsarecv.run says there is none, a prepare handle, which
+-- luv runs before each poll, stops luv's loop if nothing else of luv's
+-- is alive: uv.run() returns, as with only unreferenced handles left.
 --
 -- Errors.  luv prints an error raised in a callback and exits the process.
 -- The adapter catches a routine's error instead, stops watching, stops
@@ -37,7 +36,8 @@ local wsarecv = require "wsarecv"
 
 local M = {}
 
-local st          -- the attached state: { uv, poll, timer, check }
+local st          -- the attached state: { uv, fd, poll, timer, prepare,
+                  -- more (the last step found work) }
 local spare       -- the handles of the last detach, for the next attach
 local failure     -- a routine's error, not yet handed over
 local busy = false
@@ -48,12 +48,15 @@ local MAX_MS = 0xFFFFFFFE
 
 local arm
 
--- Reference the poll handle while wsarecv has work (luv's loop then stays
--- alive for it), unreference it when idle.
-local function keep_alive(on)
-  if on == st.alive then return end
-  st.alive = on
-  if on then st.poll:ref() else st.poll:unref() end
+-- Before each poll: with wsarecv idle, end the run unless another luv
+-- handle keeps the loop alive (ours is referenced so that a post made
+-- between two runs finds the loop running).
+local function prepare()
+  if st.more or wsarecv.timeout() ~= nil then return end
+  st.poll:unref()
+  local others = st.uv.loop_alive()
+  st.poll:ref()
+  if not others then st.uv.stop() end
 end
 
 -- One alertable wait, a routine's error kept: false when one was raised,
@@ -86,14 +89,8 @@ local function step()
     st.uv.stop()
     return
   end
-  keep_alive(more and true or false)
+  st.more = more
   arm()
-end
-
--- After each poll: a post made in another callback (timeout() 0 now)
--- needs the poll handle referenced before luv looks at what is alive.
-local function check()
-  if st and not st.alive and wsarecv.timeout() ~= nil then keep_alive(true) end
 end
 
 -- Watch pollfd() and wsarecv.timeout() (again).
@@ -121,12 +118,12 @@ function M.attach(uv)
     st, spare = spare, nil
   else
     st = { uv = uv, fd = fd, poll = assert(uv.new_poll(fd)),
-           timer = uv.new_timer(), check = uv.new_check() }
-    st.check:unref()
+           timer = uv.new_timer(), prepare = uv.new_prepare() }
+    st.prepare:unref()
   end
-  st.alive = true
-  st.check:start(check)
-  wsarecv.wake()       -- a first step says whether wsarecv is idle
+  st.more = true       -- until a first step says whether wsarecv is idle
+  st.prepare:start(prepare)
+  wsarecv.wake()
   arm()
   return M
 end
@@ -144,8 +141,7 @@ function M.detach()
   if not st then return end     -- a routine detached it meanwhile
   st.poll:stop()
   st.timer:stop()
-  st.check:stop()
-  st.poll:ref()
+  st.prepare:stop()
   st, spare = nil, st
 end
 
