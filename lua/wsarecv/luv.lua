@@ -105,7 +105,9 @@ function arm()
 end
 
 --- Watch wsarecv from luv's default loop: a poll handle on
--- `wsarecv.pollfd()` and a timer for `wsarecv.timeout()`.
+-- `wsarecv.pollfd()`, a timer for `wsarecv.timeout()`, and a prepare
+-- handle that lets `uv.run()` return once wsarecv is idle (and nothing
+-- else of luv's is alive).
 -- @tparam[opt] table uv the luv module (default `require "luv"`)
 -- @return the adapter module
 -- @raise `wsarecv.luv: already attached`; the error name when
