@@ -52,7 +52,7 @@ local arm
 -- handle keeps the loop alive (ours is referenced so that a post made
 -- between two runs finds the loop running).
 local function prepare()
-  if st.more or wsarecv.timeout() ~= nil then return end
+  if not st or st.more or wsarecv.timeout() ~= nil then return end
   st.poll:unref()
   local others = st.uv.loop_alive()
   st.poll:ref()
