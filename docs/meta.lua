@@ -232,7 +232,8 @@ function wsarecv.SleepEx(ms, alertable) end
 function wsarecv.WSAWaitForMultipleEvents(ovs, waitall, ms, alertable) end
 
 ---A descriptor readable whenever wsarecv has work (I/O to move, routines
----to run): watch it for reading, then call `wsarecv.run("nowait")`.
+---to run, receives of a port's socket held for the next wait): watch it
+---for reading, then call `wsarecv.run("nowait")`.
 ---Made on the first call, closed with the Lua state: do not close it.
 ---@return integer|nil fd
 ---@return wsarecv.errname? err "WSAEMFILE", "WSAENOBUFS"
@@ -251,7 +252,8 @@ function wsarecv.getfd() end
 function wsarecv.events() end
 
 ---Seconds until `wsarecv.run("nowait")` must be called anyway: 0 when
----there is work now, nil when only `pollfd()` can bring work.
+---there is work now (receives held for the next wait included), nil when
+---only `pollfd()` can bring work.
 ---@return number? seconds
 function wsarecv.timeout() end
 
@@ -572,7 +574,8 @@ function port:queued() end
 ---@return 0
 function port:close() end
 
----A descriptor readable while the port has entries or I/O to move.
+---A descriptor readable while the port has entries, I/O to move, or
+---receives held for the next wait.
 ---@return integer|nil fd
 ---@return wsarecv.errname? err
 ---@return integer? code
@@ -581,7 +584,8 @@ function port:pollfd() end
 ---@return "r"
 function port:events() end
 
----Seconds until the port must be asked again anyway (0: now), or nil.
+---Seconds until the port must be asked again anyway (0: now, also while
+---receives are held for the next wait), or nil.
 ---@return number? seconds
 function port:timeout() end
 
@@ -600,15 +604,16 @@ function port:timeout() end
 local adapter = {}
 
 ---Watch `wsarecv.pollfd()` and `wsarecv.timeout()` from luv's default
----loop; routines then run from luv callbacks.  Raises when already
+---loop; routines then run from luv callbacks.  luv's loop is kept alive
+---while wsarecv has work, not when it is idle.  Raises when already
 ---attached.
 ---@param uv? table the luv module (default `require "luv"`)
 ---@return wsarecv.luv adapter
 function adapter.attach(uv) end
 
----Stop watching and close the adapter's luv handles (wsarecv keeps its
----operations).  Not from inside a routine; let luv's loop run once
----afterwards so that it frees the handles.
+---Run the routines that are ready, then stop watching (wsarecv keeps its
+---operations).  The handles are stopped, not closed: no `uv.run` is
+---needed afterwards.
 function adapter.detach() end
 
 ---`uv.run(mode)`; raises the error a routine raised.  Raises when not
@@ -643,7 +648,8 @@ function ws.wrap(luasock) end
 ---@param timeout? number seconds
 ---@return table readable
 ---@return table writable
----@return string? err "timeout", or socket.select's error
+---@return string? err "timeout", socket.select's error, or "wsarecv.pollfd()
+---N is past socket._SETSIZE: ..." (use wsarecv.luv, cqueues or poll/epoll)
 function ws.select(recvt, sendt, timeout) end
 
 ---`require "wsarecv.async"`: coroutine tasks on overlapped receives.
@@ -678,7 +684,7 @@ function async.recv(sock, buffers, flags) end
 function async.recvmsg(sock, msg) end
 
 ---Suspend the task for ms milliseconds (0: let the other due tasks run
----first).  Raises outside a task.
+---first; any length, math.huge: for ever).  Raises outside a task.
 ---@param ms number 0 or more
 function async.sleep(ms) end
 

@@ -95,25 +95,67 @@ describe("async", function()
     assert.are.same({ nil, "WSA_OPERATION_ABORTED", 995, 0, n = 4 }, r)
   end)
 
+  -- Deadlines are read from the clock inside async.sleep, so which of two
+  -- sleeps is due first depends on how long the tasks between them ran: a
+  -- loaded machine may rightly wake the 10 ms sleeper before the third
+  -- sleep(0).  What never depends on it: each sleep's deadline lies between
+  -- the clock read just before the call and the next read of any task (the
+  -- call reads it and yields before another task runs), so the wake order
+  -- must never contradict those bounds, and nobody wakes before its lower
+  -- bound.
   it("sleep: tasks wake in deadline order; sleep(0) lets the others run", function()
-    local order = {}
+    local open, sleeps, nwoke = {}, {}, 0
+    local function clock()                 -- every read bounds open sleeps
+      local t = wsarecv.now()
+      for i = #open, 1, -1 do
+        open[i].hi = t + open[i].ms / 1000
+        open[i] = nil
+      end
+      return t
+    end
+    local function sleep(name, ms)
+      local t = clock()
+      local rec = { name = name, ms = ms, start = t, lo = t + ms / 1000 }
+      sleeps[#sleeps + 1] = rec
+      open[#open + 1] = rec
+      async.sleep(ms)
+      rec.woke_at = clock()
+      nwoke = nwoke + 1
+      rec.woke = nwoke
+    end
     for _, ms in ipairs { 30, 10, 20 } do
-      async.spawn(function()
-        async.sleep(ms)
-        order[#order + 1] = ms
-      end)
+      async.spawn(function() sleep(ms, ms) end)
     end
     async.spawn(function()
-      for i = 1, 3 do
-        order[#order + 1] = "y" .. i
-        async.sleep(0)
-      end
+      for i = 1, 3 do sleep("y" .. i, 0) end
     end)
-    local t0 = wsarecv.now()
     async.run()
-    local took = wsarecv.now() - t0
-    assert.are.same({ "y1", "y2", "y3", 10, 20, 30 }, order)
-    assert.is_true(took >= 0.029, "took " .. took)
+    assert.are.equal(6, nwoke)
+    for _, a in ipairs(sleeps) do
+      assert.is_true(a.woke_at >= a.lo, a.name .. " woke early")
+      for _, b in ipairs(sleeps) do
+        -- a woke first while b slept: b's deadline was not surely earlier
+        if a.woke < b.woke and b.start < a.woke_at then
+          assert.is_false(b.hi < a.lo, ("%s woke before %s, due earlier")
+            :format(a.name, b.name))
+        end
+      end
+    end
+  end)
+
+  it("sleep(0) lets each other due task run before the caller again", function()
+    local order = {}
+    for _, name in ipairs { "a", "b", "c" } do
+      async.spawn(function()
+        for i = 1, 3 do
+          order[#order + 1] = name .. i
+          async.sleep(0)
+        end
+      end)
+    end
+    async.run()
+    assert.are.same({ "a1", "b1", "c1", "a2", "b2", "c2", "a3", "b3", "c3" },
+      order)
   end)
 
   it("an error in a task comes out of run with the task's traceback", function()
@@ -207,5 +249,48 @@ describe("async", function()
     print(("[measure] async: %.1f KiB of Lua heap growth over %d receives "
       .. "(after 1000 to warm up)"):format(kb, N - 1000))
     assert.is_true(kb < 64, kb .. " KiB")
+  end)
+end)
+
+-- issue 14 item 7: SleepEx takes at most 0xFFFFFFFE ms; a longer sleep
+-- made async.run raise "SleepEx failed: WSAEINVAL".  A sleeper that never
+-- wakes in the test's life stays a task, so each case runs in a child.
+describe("async.sleep longer than one wait", function()
+  local CHILD = 'local wsarecv = require "wsarecv"\nio.stdout:setvbuf("no")\n'
+    .. H.CHILD_UDP .. [[
+local async = require "wsarecv.async"
+local rx, send = udp()
+local got
+local function receiver(after)
+  async.spawn(function()
+    local b = wsarecv.buffer(8)
+    got = b:sub(1, assert(async.recv(rx, b)))
+    after()
+  end)
+  async.spawn(function() async.sleep(20); send("data") end)
+end
+]]
+
+  it("5e9 ms: run goes on waiting while other tasks work", function()
+    local out, how, rc = H.run_child(CHILD .. [[
+      async.spawn(function() async.sleep(5e9) end)
+      receiver(function() error("the receiver's end") end)
+      local ok, err = pcall(async.run)
+      print("END", got, async.count(), (tostring(err):match("[^\n]*")))
+    ]])
+    H.assert_exit(out, how, rc, 0)
+    assert.matches("^END\tdata\t1\t[^\n]*the receiver's end\n$", out)
+  end)
+
+  it("math.huge: run says the task waits for nothing that can come", function()
+    local out, how, rc = H.run_child(CHILD .. [[
+      async.spawn(function() async.sleep(math.huge) end)
+      receiver(function() end)
+      local ok, err = pcall(async.run)
+      print("END", got, async.count(), wsarecv.timeout(), err)
+    ]])
+    H.assert_exit(out, how, rc, 0)
+    assert.matches("^END\tdata\t1\tnil\t[^\n]*1 task%(s%) wait for nothing "
+      .. "that can come", out)
   end)
 end)

@@ -112,4 +112,36 @@ describe("#linux cqueues.poll(wsarecv)", function()
     assert.are.same({ "c1", "c2", "c3" }, got)
     assert.is_true(woke >= 0.029, "woke after " .. tostring(woke))
   end)
+
+  -- issue 14 item 3: a port's datagram socket holds a receive posted
+  -- outside a wait for the next wait's flush; the port's descriptor must
+  -- say so (it slept for ever: no kernel event announces data already
+  -- queued before the post)
+  it("cqueues.poll(port) wakes for a receive posted outside a wait, data "
+    .. "already there", function()
+    local port = assert(wsarecv.CreateIoCompletionPort())
+    local ch = udp()
+    assert.are.equal(port, wsarecv.CreateIoCompletionPort(ch.rx, port, 7))
+    assert(port:pollfd())
+    ch.send("hello")
+    H.progress_until(function() return false end, 3)   -- it is queued
+    local ov = wsarecv.overlapped()
+    local buf = wsarecv.buffer(16)
+    H.assert_pending(ch.rx:WSARecv(buf, 0, ov))
+    local timeout = port:timeout()          -- 0: a wait has work now
+    local cq = cqueues.new()
+    local polled, got, entries = nil, nil, { {} }
+    cq:wrap(function()
+      polled = cqueues.poll(port, 3)          -- bounded: nil when it slept
+      got = port:GetQueuedCompletionStatusEx(entries, 0)
+    end)
+    local ok, err = cq:loop(10)
+    port:close()
+    assert.is_true(ok, tostring(err))
+    assert.are.equal(port, polled, "cqueues.poll(port) timed out")
+    assert.are.equal(0, timeout)
+    assert.are.equal(1, got)
+    assert.are.same({ 7, 5, "hello" }, { entries[1].key, entries[1].bytes,
+      buf:sub(1, 5) })
+  end)
 end)

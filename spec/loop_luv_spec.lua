@@ -41,6 +41,17 @@ local function guard(s)
   return t
 end
 
+-- An unreferenced luv timer (it keeps no loop alive) that stops the loop
+-- after `s` seconds if it still runs: returns fired() -> whether it did.
+-- Closed after the test (after_each's uv.run("nowait") frees it).
+local function bound(s)
+  local t, fired = uv.new_timer(), false
+  t:unref()
+  t:start(math.floor(s * 1000), 0, function() fired = true; uv.stop() end)
+  T.track({ close = function() if not t:is_closing() then t:close() end end })
+  return function() return fired end
+end
+
 local function median(t)
   table.sort(t)
   return t[(#t + 1) // 2] or 0
@@ -181,4 +192,124 @@ describe("#linux wsarecv.luv", function()
     assert.are.same({ "t1", "t2", "t3" }, got)
     assert.is_true(woke >= 0.029, "woke after " .. tostring(woke))
   end)
+
+  -- issue 14 item 4: a receive posted outside a wait on a port's datagram
+  -- socket is held for the next wait's flush; the adapter slept on a
+  -- descriptor that never said so (the data already queued)
+  it("serves a receive held for a port's flush: adapter.run() returns", function()
+    local port = assert(wsarecv.CreateIoCompletionPort())
+    T.track(port)
+    local ch = udp()
+    assert.are.equal(port, wsarecv.CreateIoCompletionPort(ch.rx, port, 1))
+    ch.send("hello")
+    H.progress_until(function() return false end, 3)   -- queued in the kernel
+    uv.run("nowait")
+    local ov = wsarecv.overlapped()
+    ov.noport = true                   -- signalled, not queued on the port
+    local buf = wsarecv.buffer(16)
+    H.assert_pending(ch.rx:WSARecv(buf, 0, ov))
+    local fired = bound(5)
+    adapter.run()
+    assert.is_false(fired(), "adapter.run() did not return")
+    assert.are.same({ 5, "hello" }, { ov.bytes, buf:sub(1, 5) })
+  end)
+
+  -- issue 14 item 19: idle, the adapter keeps luv's loop no more alive
+  -- than an unreferenced handle would; busy, it does
+  it("uv.run() returns when wsarecv is idle, not before its work is done", function()
+    local fired = bound(5)
+    uv.run()
+    assert.is_false(fired(), "uv.run() did not return with wsarecv idle")
+    local ch = udp()
+    local got = {}
+    local function routine(err, n) got[#got + 1] = err or n end
+    ch.rx:WSARecv(wsarecv.buffer(8), 0, nil, routine)
+    every(30, 1, function() ch.send("abc") end)
+    uv.run()                           -- the receive keeps it going
+    assert.is_false(fired(), "uv.run() did not return after the receive")
+    assert.are.same({ 3 }, got)
+    -- a receive posted from luv's last callback keeps the loop alive too
+    local t = uv.new_timer()
+    t:start(10, 0, function()
+      t:close()
+      ch.rx:WSARecv(wsarecv.buffer(8), 0, nil, routine)
+      ch.send("abcd")
+    end)
+    uv.run()
+    assert.is_false(fired())
+    assert.are.same({ 3, 4 }, got)
+  end)
+
+  it("detach() in the callback that closes a socket runs its aborted "
+    .. "routines", function()
+    local ch = udp()
+    local got = {}
+    for _ = 1, 2 do
+      ch.rx:WSARecv(wsarecv.buffer(8), 0, nil, function(err) got[#got + 1] = err end)
+    end
+    local fired = bound(5)
+    every(10, 1, function()
+      ch.rx:close()
+      adapter.detach()
+    end)
+    uv.run()
+    assert.is_false(fired())
+    assert.are.same({ "WSA_OPERATION_ABORTED", "WSA_OPERATION_ABORTED" }, got)
+    assert.are.equal(0, wsarecv.ready())
+  end)
+end)
+
+-- Child processes: what may end the process must not end busted's.
+local CHILD = 'local wsarecv = require "wsarecv"\nio.stdout:setvbuf("no")\n'
+  .. H.CHILD_UDP .. [[
+local uv = require "luv"
+local adapter = require "wsarecv.luv"
+local async = require "wsarecv.async"
+]]
+
+describe("#linux wsarecv.luv in a child process", function()
+  -- issue 14 item 6: timer:start was given math.huge (no integer form),
+  -- in a luv callback, outside the adapter's protection: luv exited
+  it("async.sleep(math.huge) under the adapter", function()
+    local out, how, rc = H.run_child(CHILD .. [[
+      adapter.attach(uv)
+      local rx, send = udp()
+      local got
+      async.spawn(function() async.sleep(math.huge) end)
+      async.spawn(function()
+        local b = wsarecv.buffer(8)
+        got = b:sub(1, assert(async.recv(rx, b)))
+      end)
+      local t = uv.new_timer()
+      t:start(20, 0, function() t:close(); send("data") end)
+      local g = uv.new_timer()             -- the sleeper keeps it running
+      g:start(300, 0, function() g:close(); uv.stop() end)
+      adapter.run()
+      print("END", got, async.count(), wsarecv.timeout() ~= nil)
+    ]])
+    H.assert_exit(out, how, rc, 0)
+    assert.are.equal("END\tdata\t1\tfalse\n", out)
+  end)
+
+  -- issue 14 item 19: luv crashed at exit on the handles detach() closed
+  -- when no uv.run freed them
+  for _, v in ipairs {
+    { "right after attach()", "" },
+    { "after a run that delivered", [[
+      local rx, send = udp()
+      rx:WSARecv(wsarecv.buffer(8), 0, nil, function(e, n) print("got", n) end)
+      send("abc")
+      adapter.run()
+    ]] },
+  } do
+    it("detach() " .. v[1] .. " and no uv.run after it: a clean exit", function()
+      local out, how, rc = H.run_child(CHILD .. "adapter.attach(uv)\n" .. v[2]
+        .. [[
+        adapter.detach()
+        print("END")
+      ]])
+      H.assert_exit(out, how, rc, 0)
+      assert.matches("END\n$", out)
+    end)
+  end
 end)

@@ -120,3 +120,25 @@ describe("#linux LuaSocket", function()
     H.assert_fail("WSAENOTSOCK", 10038, wsarecv.wrap(0x7ffffff0, { dup = true }))
   end)
 end)
+
+-- issue 14 item 11: select() takes descriptors below FD_SETSIZE only, and
+-- LuaSocket raises for one past it.  pollfd() is made once per state, so a
+-- child with more than 1024 descriptors open makes it high.
+describe("#linux ws.select past FD_SETSIZE", function()
+  it("returns an error naming what to use instead; it does not raise", function()
+    local out, how, rc = H.run_child([[
+      local files = {}
+      for i = 1, 1100 do files[i] = assert(io.open("/dev/null")) end
+      local wsarecv = require "wsarecv"
+      local socket = require "socket"
+      local ws = require "wsarecv.socket"
+      local fd = assert(wsarecv.pollfd())
+      assert(fd >= socket._SETSIZE, "pollfd " .. fd .. " is not high")
+      local ok, r, w, err = pcall(ws.select, {}, nil, 0)
+      print("END", ok, type(r) == "table" and #r or r, type(w) == "table" and #w, err)
+    ]])
+    H.assert_exit(out, how, rc, 0)
+    assert.matches("^END\ttrue\t0\t0\twsarecv.pollfd%(%) %d+ is past "
+      .. "socket._SETSIZE: use wsarecv.luv, cqueues or poll/epoll\n$", out)
+  end)
+end)

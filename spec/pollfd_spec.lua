@@ -183,6 +183,55 @@ describe("#linux pollfd()", function()
   end)
 end)
 
+-- issue 14 items 3 and 4: every post on a port's datagram socket is held
+-- on the loop's flush list for the next wait (one recvmmsg for the
+-- batch).  Posted outside a wait, with the datagram already queued, no
+-- kernel event will announce it: the descriptors must, or an integrator
+-- sleeps for ever next to the data.
+describe("#linux pollfd() with receives held for a flush", function()
+  local port
+  after_each(function()
+    if port then port:close() end
+    port = nil
+  end)
+
+  -- a port's UDP socket with "hello" queued in the kernel, the
+  -- descriptors quiet; then ov (noport: it is signalled, off the port)
+  -- posted outside a wait
+  local function held()
+    port = assert(wsarecv.CreateIoCompletionPort())
+    local ch = udp()
+    assert.are.equal(port, wsarecv.CreateIoCompletionPort(ch.rx, port, 3))
+    local pfd = assert(port:pollfd())
+    ch.send("hello")
+    wsarecv.run("nowait")                 -- the new descriptor's first run
+    assert.is_true(settle())
+    assert.is_false(readable(pfd))
+    local ov = wsarecv.overlapped()
+    ov.noport = true
+    local buf = wsarecv.buffer(16)
+    H.assert_pending(ch.rx:WSARecv(buf, 0, ov))
+    return ov, buf, pfd
+  end
+
+  it("pollfd() is readable and timeout() 0 until a run serves it", function()
+    local ov, buf = held()
+    local r, t = pollable(), wsarecv.timeout()
+    wsarecv.run("nowait")
+    assert.are.same({ true, 0 }, { r, t })
+    assert.are.same({ 5, "hello" }, { ov.bytes, buf:sub(1, 5) })
+    assert.is_true(settle())
+  end)
+
+  it("port:pollfd() is readable and port:timeout() 0 too", function()
+    local ov, buf, pfd = held()
+    local r, t = readable(pfd), port:timeout()
+    wsarecv.run("nowait")
+    assert.are.same({ true, 0 }, { r, t })
+    assert.are.same({ 5, "hello" }, { ov.bytes, buf:sub(1, 5) })
+  end)
+end)
+
 describe("#linux ready()", function()
   it("counts completions waiting for an alertable wait", function()
     local ch = udp()

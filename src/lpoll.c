@@ -19,7 +19,9 @@ A descriptor readable whenever wsarecv has work: I/O to move, or
 completions waiting for an alertable wait.  Level-triggered: after
 `run("nowait")` returns, either `ready()` is 0 or it is readable again,
 so nothing is stranded.  Also readable until the next run after a
-receive posted outside a wait, a close, or `wake()`.  Made on the first
+receive posted outside a wait, a close, or `wake()`; and while receives
+of a port's datagram socket, posted outside a wait, are held for the
+next one (`timeout()` is then 0).  Made on the first
 call, the same one after that, closed with the Lua state: do not close
 or read it.  With `events` and `timeout`, cqueues' pollable protocol:
 `cqueues.poll(wsarecv)` works.  Ignores its arguments.
@@ -54,8 +56,9 @@ How long an integrator may wait on `pollfd()` before calling
 `run("nowait")` anyway.  Once wsarecv.async is loaded it includes the
 async timers.  Ignores its arguments.
 @function timeout
-@treturn number|nil seconds: 0 when there is work now, the time until a
-timer is due, or nil when only `pollfd()` can bring work
+@treturn number|nil seconds: 0 when there is work now (receives held for
+the next wait included), the time until a timer is due, or nil when only
+`pollfd()` can bring work
 */
 static int l_timeout(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);

@@ -171,9 +171,10 @@ static int l_queued(lua_State *L) {
 }
 
 /***
-A descriptor readable while the port has entries or wsarecv has I/O to
-move, for another loop to watch (then call
-`GetQueuedCompletionStatusEx(entries, 0)`).  Do not close it.
+A descriptor readable while the port has entries, wsarecv has I/O to
+move, or a receive posted outside a wait is held for the next one, for
+another loop to watch (then call `GetQueuedCompletionStatusEx(entries,
+0)`).  Do not close it.
 @function port:pollfd
 @treturn[1] int the descriptor
 @return[2] nil

@@ -175,8 +175,10 @@ function M.recvmsg(sock, msg)
 end
 
 --- Suspend the task for `ms` milliseconds; `sleep(0)` lets the other due
--- tasks run first.
--- @tparam number ms 0 or more
+-- tasks run first.  Any length works: one beyond what a single wait takes
+-- (`SleepEx`'s 0xFFFFFFFE ms, about 49.7 days) is waited for in steps,
+-- and `math.huge` is for ever.
+-- @tparam number ms 0 or more (`math.huge` included)
 -- @raise a negative or NaN `ms` (`bad argument #1 to 'sleep'`); outside a
 -- task
 function M.sleep(ms)
@@ -233,13 +235,22 @@ local function run_due()
   return ntasks > 0
 end
 
+-- Seconds until the first timer is due, or nil: none, or only
+-- sleep(math.huge)s, which nothing but the end of time wakes.
 local function timers_timeout()
-  if nheap == 0 then return nil end
+  if nheap == 0 or heap[1].at == math.huge then return nil end
   local d = heap[1].at - now()
   return d > 0 and d or 0
 end
 
 wsarecv._add_source { timeout = timers_timeout, run = run_due }
+
+-- SleepEx's timeout for d seconds: at most its longest finite one (a
+-- longer sleep is waited for in such steps: run_due wakes nobody early).
+local MAX_MS = 0xFFFFFFFE
+local function sleep_ms(d)
+  return math.min(math.ceil(d * 1000), MAX_MS)
+end
 
 --- Run wsarecv as the main loop (alertable `wsarecv.SleepEx`) until every
 -- task has ended.  Under an adapter (wsarecv.luv, cqueues, `ws.select`)
@@ -247,14 +258,14 @@ wsarecv._add_source { timeout = timers_timeout, run = run_due }
 -- @raise an error raised in a task, with the task's traceback (the other
 -- tasks are not ended: `run` may be called again); `called inside a
 -- task`; `N task(s) wait for nothing that can come` when no receive is
--- pending and no timer is set
+-- pending and no timer is set (a `sleep(math.huge)` sets none)
 function M.run()
   if tasks[running()] then error("async.run: called inside a task", 2) end
   while ntasks > 0 do
     run_due()
     if ntasks == 0 then break end
     local d = timers_timeout()
-    local r, name, code = wsarecv.SleepEx(d and math.ceil(d * 1000), true)
+    local r, name, code = wsarecv.SleepEx(d and sleep_ms(d), true)
     if r == nil then
       if name == "WSAEINVAL" and d == nil then
         error(("async.run: %d task(s) wait for nothing that can come "

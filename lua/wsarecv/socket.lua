@@ -12,6 +12,12 @@
 -- then wsarecv.run("nowait") when it is in the result.  ws.select does
 -- that for you and hides wsarecv from the results.
 --
+-- select() takes descriptors below FD_SETSIZE (socket._SETSIZE, 1024 on
+-- Linux) only.  In a process with more descriptors open, pollfd() can be
+-- past it: ws.select then returns an error, and wsarecv needs a poller
+-- without the limit: wsarecv.luv, cqueues.poll(wsarecv), or poll/epoll on
+-- wsarecv.pollfd().
+--
 -- @module wsarecv.socket
 
 local wsarecv = require "wsarecv"
@@ -55,8 +61,17 @@ end
 -- @tparam[opt] number timeout seconds (nil or negative: no limit)
 -- @treturn table the readable sockets (an array, also indexed by socket)
 -- @treturn table the writable sockets
--- @treturn[opt] string `"timeout"`, or another error of `socket.select`
+-- @treturn[opt] string `"timeout"`, or another error of `socket.select`;
+-- `"wsarecv.pollfd() N is past socket._SETSIZE: use wsarecv.luv, cqueues
+-- or poll/epoll"` when select cannot watch wsarecv (then the two tables are
+-- empty and nothing waited), or pollfd()'s error name
 function M.select(recvt, sendt, timeout)
+  local fd, name = wsarecv.pollfd()
+  if fd == nil then return {}, {}, name end
+  if fd >= (socket._SETSIZE or 1024) then
+    return {}, {}, ("wsarecv.pollfd() %d is past socket._SETSIZE: use "
+      .. "wsarecv.luv, cqueues or poll/epoll"):format(fd)
+  end
   local deadline = timeout and timeout >= 0 and wsarecv.now() + timeout
   local rt = { wsarecv }
   for i = 1, recvt and #recvt or 0 do rt[i + 1] = recvt[i] end

@@ -80,6 +80,7 @@ void wr__lx_pollfd_changed(wr_loop *loop);   /* a watch started, a handle closes
 void wr__lx_pollfd_pumping(wr_loop *loop);   /* a libuv run begins */
 void wr__lx_pollfd_pumped(wr_loop *loop);    /* ... and ended */
 void wr__lx_pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
+void wr__lx_pollfd_held(wr_loop *loop);      /* receives wait for a flush */
 void wr__lx_pollfd_free(wr_loop *loop);
 
 #endif

@@ -9,7 +9,7 @@
 **          wr__plat_port_queued, wr__plat_port_close; for the
 **          other Linux files: wr__lx_pollfd_changed, wr__lx_pollfd_pumping,
 **          wr__lx_pollfd_pumped, wr__lx_pollfd_delivered,
-**          wr__lx_pollfd_free.
+**          wr__lx_pollfd_held, wr__lx_pollfd_free.
 **
 ** The model.  wsarecv has work in two cases: the kernel has I/O for a
 ** watched socket (libuv's backend epoll descriptor is readable), or
@@ -23,7 +23,11 @@
 ** Two more cases keep the eventfd signalled: libuv applies a started watch
 ** (epoll_ctl) only in its next run, so after a post from outside a wait
 ** the socket is not in the backend yet; and a closed socket's handle is
-** freed only by a run.  Both set `dirty`, cleared when a run begins.
+** freed only by a run.  Both set `dirty`, cleared when a run begins.  And
+** a third: receives held on the loop's flush list (a port's datagram
+** sockets defer every post) are tried by no one but the next wait, and no
+** kernel event announces data already queued for them: while the list is
+** not empty every descriptor is readable and its timeout 0.
 **
 ** libuv's backend is in our set only while its loop is alive (a handle is
 ** active): a run of a dead loop returns before polling, so a descriptor
@@ -79,9 +83,11 @@ static void set_backend(wr_loop *loop, struct wr_pollfd *p, int on) {
     p->backend = on;
 }
 
-/* What keeps p signalled besides changes: the APC queue for the loop's
-** descriptor, entries (or rearms to post) for a port's. */
+/* What keeps p signalled besides changes: receives held for a flush; the
+** APC queue for the loop's descriptor, entries (or rearms to post) for a
+** port's. */
 static int has_work(wr_loop *loop, const struct wr_pollfd *p) {
+  if (loop->plat.flush != NULL) return 1;
   if (p->port) return p->port->nq > 0 || p->port->rearm.head != NULL;
   return loop->napc > 0;
 }
@@ -110,6 +116,13 @@ void wr__lx_pollfd_changed(wr_loop *loop) {
     p->dirty = 1;
     set_signal(p, 1);
   }
+}
+
+/* Receives went on the flush list outside a wait: only a wait serves
+** them (see has_work). */
+void wr__lx_pollfd_held(wr_loop *loop) {
+  struct wr_pollfd *p;
+  for (p = loop->plat.pfds; p; p = p->next) set_signal(p, 1);
 }
 
 /* A run begins: it applies every change made so far (those its own
@@ -210,8 +223,10 @@ int wr__plat_port_pollfd(wr_port *port, int *fd) {
   return 0;
 }
 
-/* ms until a run is due for libuv's sake, or for p's changes. */
+/* ms until a run is due for libuv's sake, for p's changes, or for
+** receives held for a flush. */
 static long timeout_of(wr_loop *loop, const struct wr_pollfd *p) {
+  if (loop->plat.flush != NULL) return 0;      /* held for the next wait */
   if (p && (p->dirty || p->woken)) return 0;
   if (!uv_loop_alive(&loop->plat.uv)) return -1;
   return uv_backend_timeout(&loop->plat.uv);

@@ -217,13 +217,18 @@ static int deferred(wr_socket *s, wr_overlapped *ov) {
          wr__batchable(ov);
 }
 
-/* Put s on the loop's list of sockets whose queue a flush serves. */
+/*
+** Put s on the loop's list of sockets whose queue a flush serves.  Outside
+** a delivery pass (which flushes when it ends) the next wait does it: an
+** integrator asleep on a descriptor must then be told to call one.
+*/
 static void schedule_flush(wr_socket *s) {
   if (s->plat.flush) return;
   s->plat.flush = 1;
   wr__socket_ref(s);
   s->plat.flush_next = s->loop->plat.flush;
   s->loop->plat.flush = s;
+  if (!s->loop->delivering) wr__lx_pollfd_held(s->loop);
 }
 
 int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
