@@ -211,7 +211,7 @@ int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, int ovidx,
   }
   if (wr_overlapped_busy(&p->o->ov)) {
     lwr_check_bufs(L, bufidx, 2);            /* still a type error first */
-    return WSAEINVAL;
+    return lwr_why(L, WSAEINVAL, WR_WHY_BUSY);
   }
   if ((r = take_bufs(L, bufidx, 2, p)) != 0) return r;
   if (wr_socket_closed(s)) return WSAENOTSOCK;

@@ -2,8 +2,8 @@
 ** lwr_aux.c -- the binding's ground floor: the helpers every other file of
 ** the binding uses (lwr_aux.h lists them and the layouts they share).
 **
-** Exports: lwr_ctx_get, lwr_fail, lwr_recv_fail, lwr_push_error_name,
-**          lwr_push_addr, lwr_checktype, lwr_checkbuffer,
+** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
+**          lwr_push_error_name, lwr_push_addr, lwr_checktype, lwr_checkbuffer,
 **          lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
 **          lwr_register.
 **
@@ -30,7 +30,28 @@ void lwr_push_error_name(lua_State *L, unsigned code) {
   else lua_pushfstring(L, "WSA_ERROR_%d", (int)code);
 }
 
+int lwr_why(lua_State *L, int code, const char *why) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  if (c) {
+    c->why_code = code;
+    c->why = why;
+  }
+  return code;
+}
+
+/* The failure about to be returned becomes the state's last one; both
+** notes are taken, so neither outlives the call it was made for. */
+static void remember(lwr_ctx *c, int code) {
+  const char *core = c->loop ? wr_loop_reason(c->loop, code) : NULL;
+  c->last_why = (c->why != NULL && c->why_code == code) ? c->why : core;
+  c->last_code = code;
+  c->why = NULL;
+  c->why_code = 0;
+}
+
 int lwr_fail(lua_State *L, int code) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  if (c) remember(c, code);
   luaL_pushfail(L);
   lwr_push_error_name(L, (unsigned)code);
   lua_pushinteger(L, code);
@@ -117,6 +138,8 @@ lwr_port *lwr_checkport(lua_State *L, int idx) {
 
 /* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
 #define MAX_TIMEOUT_MS 0xFFFFFFFE
+#define WHY_TOO_LONG "a timeout above 0xFFFFFFFE ms (a DWORD; about 49.7 " \
+  "days): use nil or -1 for INFINITE"
 
 int lwr_check_ms(lua_State *L, int idx, long *out) {
   lua_Integer ms;
@@ -128,13 +151,13 @@ int lwr_check_ms(lua_State *L, int idx, long *out) {
     /* 2^63, math.huge: too long, not ill-typed (NaN and 1.5 still raise) */
     if (lua_type(L, idx) == LUA_TNUMBER &&
         lua_tonumber(L, idx) > (lua_Number)MAX_TIMEOUT_MS)
-      return WSAEINVAL;
+      return lwr_why(L, WSAEINVAL, WHY_TOO_LONG);
     ms = luaL_checkinteger(L, idx);
   }
   luaL_argcheck(L, ms >= -1, idx, "milliseconds must be >= 0 (or -1/nil "
                 "for INFINITE)");
   if (ms == -1 || ms == 0xFFFFFFFF) return 0;         /* INFINITE */
-  if (ms > MAX_TIMEOUT_MS) return WSAEINVAL;
+  if (ms > MAX_TIMEOUT_MS) return lwr_why(L, WSAEINVAL, WHY_TOO_LONG);
 #if LONG_MAX < MAX_TIMEOUT_MS
   if (ms > LONG_MAX) ms = LONG_MAX;       /* a 32-bit long: ~24.8 days */
 #endif
