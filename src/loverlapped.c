@@ -460,6 +460,8 @@ static int l_ov_index(lua_State *L) {
 ** = boolean: a port reposts the object after each of its entries
 ** (wr_overlapped_rearm).
 */
+static const char *const fields[] = {"pending", "bytes", "flags", "error",
+  "context", "msg", "noport", "rearm", NULL};
 static int l_ov_newindex(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   const char *k = luaL_checkstring(L, 2);
@@ -475,8 +477,10 @@ static int l_ov_newindex(lua_State *L) {
     wr_overlapped_rearm(&o->ov, lua_toboolean(L, 3));
     /* no longer waiting to be reposted: its anchor may go */
     if (!wr_overlapped_busy(&o->ov)) unanchor(L, o);
-  } else {
+  } else if (lwr_inlist(k, fields)) {
     return luaL_error(L, "overlapped field '%s' is read-only", k);
+  } else {
+    return lwr_nofield(L, "overlapped", k, fields);   /* a typo, likely */
   }
   return 0;
 }

@@ -5,13 +5,13 @@
 ** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype, lwr_checkbuffer,
 **          lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
-**          lwr_register.
+**          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
 ** them may use it without an arrow running back up.
 */
+#include <ctype.h>
 #include <limits.h>
-
 #include <string.h>
 
 #include "lwr_aux.h"
@@ -166,8 +166,87 @@ int lwr_check_ms(lua_State *L, int idx, long *out) {
 }
 
 /* =====================================================================
+** Mistyped names
+** =================================================================== */
+
+#define NEAR_MAX 32        /* names longer than this have no near names */
+
+/* Edits (insert, delete, change, swap two neighbours) from a to b, case
+** aside; NEAR_MAX for anything long. */
+static int distance(const char *a, const char *b) {
+  int d[NEAR_MAX + 1][NEAR_MAX + 1];
+  int la = (int)strlen(a), lb = (int)strlen(b), i, j;
+  if (la >= NEAR_MAX || lb >= NEAR_MAX) return NEAR_MAX;
+  for (i = 0; i <= la; i++) d[i][0] = i;
+  for (j = 0; j <= lb; j++) d[0][j] = j;
+  for (i = 1; i <= la; i++)
+    for (j = 1; j <= lb; j++) {
+      int same = tolower((unsigned char)a[i - 1]) ==
+                 tolower((unsigned char)b[j - 1]);
+      int v = d[i - 1][j - 1] + !same;
+      if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+          d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
+      d[i][j] = v;
+    }
+  return d[la][lb];
+}
+
+const char *lwr_nearest(const char *key, const char *const list[]) {
+  const char *best = NULL;
+  int bestd = NEAR_MAX, i;
+  for (i = 0; list[i]; i++) {
+    int d = distance(key, list[i]);
+    /* one edit for a short name, two for a longer one */
+    int most = strlen(list[i]) >= 6 ? 2 : 1;
+    if (d <= most && d < bestd) {
+      best = list[i];
+      bestd = d;
+    }
+  }
+  return best;
+}
+
+int lwr_inlist(const char *key, const char *const list[]) {
+  int i;
+  for (i = 0; list[i]; i++)
+    if (strcmp(list[i], key) == 0) return 1;
+  return 0;
+}
+
+int lwr_nofield(lua_State *L, const char *what, const char *key,
+                const char *const list[]) {
+  const char *near = lwr_nearest(key, list);
+  if (near)
+    return luaL_error(L, "%s has no field '%s'; did you mean '%s'?", what,
+                      key, near);
+  return luaL_error(L, "%s has no field '%s'", what, key);
+}
+
+/* =====================================================================
 ** Registration
 ** =================================================================== */
+
+/*
+** t.k = v on a type with methods only: it has no fields, and a method
+** replaced on one object would be replaced on all.  Upvalue 2: the type's
+** short name.
+*/
+static int l_nonewindex(lua_State *L) {
+  const char *what = lua_tostring(L, lua_upvalueindex(2));
+  const char *k = lua_tostring(L, 2);
+  int method;
+  if (k == NULL) return luaL_error(L, "%s has no fields to set", what);
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__index");
+  method = lua_istable(L, -1) && lua_getfield(L, -1, k) != LUA_TNIL;
+  if (method)
+    return luaL_error(L, "%s method '%s' cannot be replaced", what, k);
+  return luaL_error(L, "%s has no field '%s' (it has methods only)", what,
+                    k);
+}
 
 static int count_funcs(const luaL_Reg *const *lists) {
   int n = 0, i, k;
@@ -189,6 +268,13 @@ void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
       luaL_setfuncs(L, methods[i], 1);
     }
     lua_setfield(L, -2, "__index");
+    if (lua_getfield(L, -1, "__newindex") == LUA_TNIL) {
+      lua_pushvalue(L, -3);                          /* the context */
+      lua_pushstring(L, tname + sizeof "wsarecv." - 1);
+      lua_pushcclosure(L, l_nonewindex, 2);
+      lua_setfield(L, -3, "__newindex");
+    }
+    lua_pop(L, 1);
   }
   lua_pushstring(L, tname);
   lua_setfield(L, -2, "__name");

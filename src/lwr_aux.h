@@ -6,7 +6,8 @@
 ** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
-**          lwr_checkmsg, lwr_check_ms, lwr_register; inline lwr_testtype,
+**          lwr_checkmsg, lwr_check_ms, lwr_nearest, lwr_inlist, lwr_nofield,
+**          lwr_register; inline lwr_testtype,
 **          lwr_tobuffer,
 **          lwr_flags;
 **          the macro LWR_CHECK_OPEN.
@@ -212,10 +213,22 @@ int lwr_checkint(lua_State *L, int idx, lua_Integer lo, lua_Integer hi,
 int lwr_check_ms(lua_State *L, int idx, long *out);
 
 /*
+** A mistyped name: the name of the NULL-ended list nearest key (an edit or
+** two away, case aside), or NULL.  lwr_nofield raises "what has no field
+** 'key'", adding "; did you mean 'x'?" when list has a near name.
+*/
+const char *lwr_nearest(const char *key, const char *const list[]);
+int lwr_inlist(const char *key, const char *const list[]);
+int lwr_nofield(lua_State *L, const char *what, const char *key,
+                const char *const list[]);
+
+/*
 ** A userdata type, with the module table and the context on the stack top:
 ** the metatable tname with the meta functions, a method table as __index
 ** made of the NULL-ended lists in methods (none if NULL), and the
 ** constructors ctors (or NULL) in the module.  All close over the context.
+** A type with methods and no __newindex of its own gets one that raises
+** (it has no fields to set, and its methods stay what they are).
 */
 void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
                   const luaL_Reg *const *methods, const luaL_Reg *ctors);
