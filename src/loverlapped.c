@@ -495,10 +495,54 @@ static int l_ov_gc(lua_State *L) {
   return 0;
 }
 
+/* ", MSG_TRUNC|MSG_PARTIAL" for the output flags set in f, into b. */
+static void add_flags(luaL_Buffer *b, unsigned f) {
+  static const struct { unsigned bit; const char *name; } names[] = {
+    {WR_MSG_OOB, "MSG_OOB"}, {WR_MSG_PEEK, "MSG_PEEK"},
+    {WR_MSG_WAITALL, "MSG_WAITALL"}, {WR_MSG_TRUNC, "MSG_TRUNC"},
+    {WR_MSG_CTRUNC, "MSG_CTRUNC"}, {WR_MSG_BCAST, "MSG_BCAST"},
+    {WR_MSG_MCAST, "MSG_MCAST"}, {WR_MSG_PARTIAL, "MSG_PARTIAL"}
+  };
+  const char *sep = ", ";
+  size_t i;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (f & names[i].bit) {
+      luaL_addstring(b, sep);
+      luaL_addstring(b, names[i].name);
+      sep = "|";
+    }
+}
+
+/*
+** What a person at the REPL wants to know: idle, pending, or done with its
+** bytes and flags, or failed with its error (and the bytes it placed);
+** "not yet delivered" while its routine or its port entry waits.
+*/
 static int l_ov_tostring(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
-  static const char *const states[] = {"idle", "pending", "done"};
-  lua_pushfstring(L, "wsarecv.overlapped (%s): %p", states[o->ov.state], o);
+  const wr_overlapped *ov = &o->ov;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "wsarecv.overlapped (");
+  if (ov->state == WR_OV_IDLE) luaL_addstring(&b, "idle");
+  else if (ov->state == WR_OV_PENDING) luaL_addstring(&b, "pending");
+  else {
+    luaL_addstring(&b, ov->error ? "failed " : "done");
+    if (ov->error) {
+      lwr_push_error_name(L, ov->error);
+      luaL_addvalue(&b);
+    }
+    if (!ov->error || ov->bytes > 0) {
+      lua_pushfstring(L, ", %I byte%s", (lua_Integer)ov->bytes,
+                      ov->bytes == 1 ? "" : "s");
+      luaL_addvalue(&b);
+    }
+    add_flags(&b, ov->flags);
+    if (wr_overlapped_busy(ov)) luaL_addstring(&b, ", not yet delivered");
+  }
+  lua_pushfstring(L, "): %p", (void *)o);
+  luaL_addvalue(&b);
+  luaL_pushresult(&b);
   return 1;
 }
 
