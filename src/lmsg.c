@@ -100,7 +100,8 @@ needs (a `WSARecvMsg` allocates nothing).
 control buffer: a size 0..1 MiB, or a buffer; nil: none), `flags` (input
 flags, 0 or `MSG_PEEK`)
 @treturn msg the msg
-@raise a wrong type in any field
+@raise a wrong type in any field; any other key (`unknown field 'buffer';
+did you mean 'buffers'?`)
 */
 static int l_msg(lua_State *L) {
   lwr_msg *mo;
@@ -135,7 +136,9 @@ of the last datagram as the kernel reported it, bytes placed plus
 discarded, so above the bytes exactly when `MSG_TRUNC` is set; nil before
 the first; read-only), `msg.pending` (true from the post until the
 completion is delivered; read-only).  Assigning any field
-while it is pending raises, as does assigning an unknown field.
+while it is pending raises, as does assigning a read-only field (`msg
+field 'NAME' is read-only`) or an unknown one (`msg has no field
+'NAME'`).
 @type msg
 */
 

@@ -363,9 +363,14 @@ completion it belongs to that operation (posting it again meanwhile gives
 `WSAEINVAL`).  Without a routine it is the event `WSAWaitForMultipleEvents`
 waits for: signalled from its completion until it is posted again; on a
 socket associated with a completion port it completes to the port
-instead.  Only `context`, `noport` and `rearm` can be assigned (others
-raise `overlapped field 'NAME' is read-only`); other names read as nil.  `tostring(ov)` gives
-`wsarecv.overlapped (idle|pending|done): 0x...`.
+instead.  Only `context`, `noport` and `rearm` can be assigned (the
+other fields raise `overlapped field 'NAME' is read-only`, other names
+`overlapped has no field 'NAME'`, with `did you mean ...?` for a near
+one); other names read as nil.  `tostring(ov)` gives its state and, once
+completed, bytes, flags and error: `wsarecv.overlapped (idle): 0x...`,
+`(pending)`, `(done, 12 bytes)`, `(failed WSAEMSGSIZE, 4 bytes,
+MSG_TRUNC)`, with `, not yet delivered` while its routine or port entry
+waits.
 @type overlapped
 */
 

@@ -178,8 +178,11 @@ static int addr_call(lua_State *L,
 }
 
 /***
-A socket: `tostring(sock)` gives `wsarecv.socket (inet/dgram fd=5): 0x...`;
-`__close` and `__gc` close it.  Every method raises when `sock` is not a
+A socket: `tostring(sock)` gives its family, type, descriptor and
+addresses, `wsarecv.socket (inet/dgram fd=5, 127.0.0.1:5000 ->
+127.0.0.1:6000): 0x...` (`unbound`, `listening`; `(inet/dgram, closed)`
+once closed); `__close` and `__gc` close it.  It has methods only:
+assigning a field raises.  Every method raises when `sock` is not a
 socket or an argument has the wrong type; on a closed socket the methods
 (except close, fileno, pending and WSAGetOverlappedResult) return
 `nil, "WSAENOTSOCK", 10038`.  Addresses are text (`"127.0.0.1"`, `"::1"`,
