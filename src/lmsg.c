@@ -77,12 +77,12 @@ static void check_ctor_keys(lua_State *L) {
   while (lua_next(L, 1) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
                                                    : NULL;
-    const char *near;
+    const char *guess;
     lua_pop(L, 1);
     if (k != NULL && lwr_inlist(k, ctor_fields)) continue;
-    if (k != NULL && (near = lwr_nearest(k, ctor_fields)) != NULL)
+    if (k != NULL && (guess = lwr_nearest(k, ctor_fields)) != NULL)
       luaL_argerror(L, 1, lua_pushfstring(L, "unknown field '%s'; did you "
-                                          "mean '%s'?", k, near));
+                                          "mean '%s'?", k, guess));
     if (k == NULL) k = luaL_tolstring(L, -1, NULL);   /* msg{b}: "1" */
     luaL_argerror(L, 1, lua_pushfstring(L, "unknown field '%s'; the fields "
                                         "are buffers, control and flags",

@@ -169,7 +169,7 @@ int lwr_check_ms(lua_State *L, int idx, long *out) {
 ** Mistyped names
 ** =================================================================== */
 
-#define NEAR_MAX 32        /* names longer than this have no near names */
+#define NEAR_MAX 32        /* longer names have no near names */
 
 /* Edits (insert, delete, change, swap two neighbours) from a to b, case
 ** aside; NEAR_MAX for anything long. */
@@ -218,10 +218,10 @@ int lwr_inlist(const char *key, const char *const list[]) {
 
 int lwr_nofield(lua_State *L, const char *what, const char *key,
                 const char *const list[]) {
-  const char *near = lwr_nearest(key, list);
-  if (near)
+  const char *guess = lwr_nearest(key, list);
+  if (guess)
     return luaL_error(L, "%s has no field '%s'; did you mean '%s'?", what,
-                      key, near);
+                      key, guess);
   return luaL_error(L, "%s has no field '%s'", what, key);
 }
 
