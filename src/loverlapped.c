@@ -459,14 +459,16 @@ static int l_ov_index(lua_State *L) {
   return 1;
 }
 
+/* The fields an object reads (l_ov_index): the names a typo is near. */
+static const char *const fields[] = {"pending", "bytes", "flags", "error",
+  "context", "msg", "noport", "rearm", NULL};
+
 /*
 ** ov.context = anything; ov.noport = boolean: the low bit of hEvent, which
 ** keeps a completion off the socket's port (Windows' convention); ov.rearm
 ** = boolean: a port reposts the object after each of its entries
 ** (wr_overlapped_rearm).
 */
-static const char *const fields[] = {"pending", "bytes", "flags", "error",
-  "context", "msg", "noport", "rearm", NULL};
 static int l_ov_newindex(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   const char *k = luaL_checkstring(L, 2);

@@ -3,8 +3,8 @@
 ** the binding uses (lwr_aux.h lists them and the layouts they share).
 **
 ** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
-**          lwr_push_error_name, lwr_push_addr, lwr_checktype, lwr_checkbuffer,
-**          lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
+**          lwr_push_error_name, lwr_push_addr, lwr_checktype,
+**          lwr_checkbuffer, lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
 **          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
@@ -39,11 +39,15 @@ int lwr_why(lua_State *L, int code, const char *why) {
   return code;
 }
 
-/* The failure about to be returned becomes the state's last one; both
-** notes are taken, so neither outlives the call it was made for. */
+/*
+** The failure about to be returned becomes the state's last one; both
+** notes are taken.  The core's comes first: it is always this call's (the
+** core notes only what it returns), while a binding note can be left from
+** a call that raised after making it.
+*/
 static void remember(lwr_ctx *c, int code) {
   const char *core = c->loop ? wr_loop_reason(c->loop, code) : NULL;
-  c->last_why = (c->why != NULL && c->why_code == code) ? c->why : core;
+  c->last_why = core ? core : (c->why_code == code ? c->why : NULL);
   c->last_code = code;
   c->why = NULL;
   c->why_code = 0;

@@ -6,8 +6,8 @@
 ** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
-**          lwr_checkmsg, lwr_check_ms, lwr_nearest, lwr_inlist, lwr_nofield,
-**          lwr_register; inline lwr_testtype,
+**          lwr_checkmsg, lwr_check_ms, lwr_nearest, lwr_inlist,
+**          lwr_nofield, lwr_register; inline lwr_testtype,
 **          lwr_tobuffer,
 **          lwr_flags;
 **          the macro LWR_CHECK_OPEN.

@@ -112,8 +112,8 @@ struct wr_loop {
   int delivering;            /* routines running (nested waits count) */
   wr_event_hook hook;
   void *hook_data;
-  int why_code;              /* the last failure a call noted a reason */
-  const char *why;           /* for (wr__why), until wr_loop_reason */
+  int why_code;              /* wr__why's note: the code returned, and */
+  const char *why;           /* why (static text), until wr_loop_reason */
   wr_plat_loop plat;         /* the platform's (wr_linux.h) */
 };
 

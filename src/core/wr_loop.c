@@ -4,8 +4,8 @@
 ** routines run.
 **
 ** Exports: wr_loop_new, wr_loop_destroy, wr_loop_interrupt,
-**          wr_loop_interrupted, wr_loop_reason, wr_sleep_ex, wr_wait_for_multiple, wr_run,
-**          wr_port_get,
+**          wr_loop_interrupted, wr_loop_reason, wr_sleep_ex,
+**          wr_wait_for_multiple, wr_run, wr_port_get,
 **          wr_loop_pollfd, wr_loop_timeout, wr_loop_ready, wr_loop_wake,
 **          wr_now.
 **

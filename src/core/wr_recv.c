@@ -23,10 +23,11 @@
 ** The rules
 ** =================================================================== */
 
-/* Flag rules of WSARecv's lpFlags table. */
+/* WSAEOPNOTSUPP, and why (a socket s in scope). */
 #define NOTSUPP(why) wr__why(s->loop, WSAEOPNOTSUPP, why)
 #define WHY_PEEK "MSG_PEEK only on a nonoverlapped receive"
 
+/* Flag rules of WSARecv's lpFlags table. */
 static int check_flags(wr_socket *s, unsigned f, int overlapped) {
   const unsigned known = WR_MSG_OOB | WR_MSG_PEEK | WR_MSG_WAITALL |
                          WR_MSG_PUSH_IMMEDIATE | WR_MSG_PARTIAL;
