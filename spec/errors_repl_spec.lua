@@ -146,6 +146,10 @@ describe("lasterror (issue 14)", function()
       assert_pending(rx:WSARecvMsg(m, wsarecv.overlapped()))
       case("the msg is in use", "WSAEINVAL", 10022,
         rx:WSARecvMsg(m, wsarecv.overlapped()))
+      local port = assert(wsarecv.CreateIoCompletionPort(st))
+      case("belongs to a completion port already", "WSA_INVALID_PARAMETER",
+        87, wsarecv.CreateIoCompletionPort(st))
+      port:close()
     end)
 end)
 
