@@ -269,10 +269,19 @@ function wsarecv.wake() end
 ---@return number seconds
 function wsarecv.now() end
 
----The one-line meaning of an error name or code.
+---The one-line meaning of an error name or code (with no guess at the
+---cause: `lasterror` gives that).
 ---@param name_or_code wsarecv.errname|string|integer
 ---@return string
 function wsarecv.strerror(name_or_code) end
+
+---The last failure a call of this Lua state returned, and why: the
+---specific reason noted where it failed (WSAEINVAL has several), else
+---strerror's meaning.  nil before any failure.
+---@return wsarecv.errname? name
+---@return integer? code
+---@return string? why
+function wsarecv.lasterror() end
 
 ---The names of the flags set, joined by "|" ("0" for none).
 ---@param flags integer

@@ -313,9 +313,10 @@ static int fill_slice(lua_State *L, int argn, size_t i, wr_wsabuf *iov) {
   if (b->closed)
     return luaL_argerror(L, argn, lua_pushfstring(L, "item %d: buffer is "
                          "closed", (int)i));
-  if (off < 0 || (lua_Unsigned)off > b->len) return WSAEFAULT;
-  if (has_len && (len < 0 || (lua_Unsigned)len > b->len - (size_t)off))
-    return WSAEFAULT;
+  if (off < 0 || (lua_Unsigned)off > b->len ||
+      (has_len && (len < 0 || (lua_Unsigned)len > b->len - (size_t)off)))
+    return lwr_why(L, WSAEFAULT, "a slice {buf, offset, length} lies "
+                   "outside its buffer");
   WR_WSABUF_SET(iov, b->data + off,
                 has_len ? (size_t)len : b->len - (size_t)off);
   return 0;

@@ -66,6 +66,30 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
   lua_setiuservalue(L, msgidx, MUV_CONTROL);
 }
 
+/*
+** msg{...}: every key of the table is a field the constructor takes, so a
+** typo (`buffer`) raises instead of making a msg without buffers.
+*/
+static void check_ctor_keys(lua_State *L) {
+  static const char *const ctor_fields[] = {"buffers", "control", "flags",
+                                            NULL};
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
+                                                   : NULL;
+    const char *guess;
+    lua_pop(L, 1);
+    if (k != NULL && lwr_inlist(k, ctor_fields)) continue;
+    if (k != NULL && (guess = lwr_nearest(k, ctor_fields)) != NULL)
+      luaL_argerror(L, 1, lua_pushfstring(L, "unknown field '%s'; did you "
+                                          "mean '%s'?", k, guess));
+    if (k == NULL) k = luaL_tolstring(L, -1, NULL);   /* msg{b}: "1" */
+    luaL_argerror(L, 1, lua_pushfstring(L, "unknown field '%s'; the fields "
+                                        "are buffers, control and flags",
+                                        k));
+  }
+}
+
 /*** @module wsarecv */
 
 /***
@@ -76,12 +100,14 @@ needs (a `WSARecvMsg` allocates nothing).
 control buffer: a size 0..1 MiB, or a buffer; nil: none), `flags` (input
 flags, 0 or `MSG_PEEK`)
 @treturn msg the msg
-@raise a wrong type in any field
+@raise a wrong type in any field; any other key (`unknown field 'buffer';
+did you mean 'buffers'?`)
 */
 static int l_msg(lua_State *L) {
   lwr_msg *mo;
   int idx;
   luaL_checktype(L, 1, LUA_TTABLE);
+  check_ctor_keys(L);
   mo = (lwr_msg *)lua_newuserdatauv(L, sizeof *mo, MUV_COUNT);
   memset(mo, 0, sizeof *mo);
   mo->m.length = NO_LENGTH;
@@ -110,7 +136,9 @@ of the last datagram as the kernel reported it, bytes placed plus
 discarded, so above the bytes exactly when `MSG_TRUNC` is set; nil before
 the first; read-only), `msg.pending` (true from the post until the
 completion is delivered; read-only).  Assigning any field
-while it is pending raises, as does assigning an unknown field.
+while it is pending raises, as does assigning a read-only field (`msg
+field 'NAME' is read-only`) or an unknown one (`msg has no field
+'NAME'`).
 @type msg
 */
 
@@ -257,16 +285,26 @@ static int l_msg_index(lua_State *L) {
   return 1;
 }
 
+/* The fields a msg reads (l_msg_index). */
+static const char *const fields[] = {"flags", "inflags", "length", "buffers",
+  "controlbuf", "controllen", "pending", "name", "control", NULL};
+
 static int l_msg_newindex(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   const char *k = luaL_checkstring(L, 2);
+  int settable = strcmp(k, "flags") == 0 || strcmp(k, "inflags") == 0 ||
+                 strcmp(k, "buffers") == 0 || strcmp(k, "control") == 0 ||
+                 strcmp(k, "controlbuf") == 0;
+  if (!settable) {
+    if (lwr_inlist(k, fields))
+      return luaL_error(L, "msg field '%s' is read-only", k);
+    return lwr_nofield(L, "msg", k, fields);          /* a typo, likely */
+  }
   check_idle(L, mo);
-  if (strcmp(k, "flags") == 0 || strcmp(k, "inflags") == 0)
+  if (k[0] == 'f' || k[0] == 'i')                   /* flags, inflags */
     mo->m.in_flags = lwr_flags(luaL_checkinteger(L, 3));
-  else if (strcmp(k, "buffers") == 0) set_buffers(L, 1, 3);
-  else if (strcmp(k, "control") == 0 || strcmp(k, "controlbuf") == 0)
-    set_control(L, mo, 1, 3, 3);
-  else return luaL_error(L, "msg field '%s' cannot be set", k);
+  else if (k[0] == 'b') set_buffers(L, 1, 3);
+  else set_control(L, mo, 1, 3, 3);                 /* control(buf) */
   return 0;
 }
 

@@ -211,7 +211,7 @@ int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, int ovidx,
   }
   if (wr_overlapped_busy(&p->o->ov)) {
     lwr_check_bufs(L, bufidx, 2);            /* still a type error first */
-    return WSAEINVAL;
+    return lwr_why(L, WSAEINVAL, WR_WHY_BUSY);
   }
   if ((r = take_bufs(L, bufidx, 2, p)) != 0) return r;
   if (wr_socket_closed(s)) return WSAENOTSOCK;
@@ -363,9 +363,14 @@ completion it belongs to that operation (posting it again meanwhile gives
 `WSAEINVAL`).  Without a routine it is the event `WSAWaitForMultipleEvents`
 waits for: signalled from its completion until it is posted again; on a
 socket associated with a completion port it completes to the port
-instead.  Only `context`, `noport` and `rearm` can be assigned (others
-raise `overlapped field 'NAME' is read-only`); other names read as nil.  `tostring(ov)` gives
-`wsarecv.overlapped (idle|pending|done): 0x...`.
+instead.  Only `context`, `noport` and `rearm` can be assigned (the
+other fields raise `overlapped field 'NAME' is read-only`, other names
+`overlapped has no field 'NAME'`, with `did you mean ...?` for a near
+one); other names read as nil.  `tostring(ov)` gives its state and, once
+completed, bytes, flags and error: `wsarecv.overlapped (idle): 0x...`,
+`(pending)`, `(done, 12 bytes)`, `(failed WSAEMSGSIZE, 4 bytes,
+MSG_TRUNC)`, with `, not yet delivered` while its routine or port entry
+waits.
 @type overlapped
 */
 
@@ -454,6 +459,10 @@ static int l_ov_index(lua_State *L) {
   return 1;
 }
 
+/* The fields an object reads (l_ov_index): the names a typo is near. */
+static const char *const fields[] = {"pending", "bytes", "flags", "error",
+  "context", "msg", "noport", "rearm", NULL};
+
 /*
 ** ov.context = anything; ov.noport = boolean: the low bit of hEvent, which
 ** keeps a completion off the socket's port (Windows' convention); ov.rearm
@@ -475,8 +484,10 @@ static int l_ov_newindex(lua_State *L) {
     wr_overlapped_rearm(&o->ov, lua_toboolean(L, 3));
     /* no longer waiting to be reposted: its anchor may go */
     if (!wr_overlapped_busy(&o->ov)) unanchor(L, o);
-  } else {
+  } else if (lwr_inlist(k, fields)) {
     return luaL_error(L, "overlapped field '%s' is read-only", k);
+  } else {
+    return lwr_nofield(L, "overlapped", k, fields);   /* a typo, likely */
   }
   return 0;
 }
@@ -491,10 +502,54 @@ static int l_ov_gc(lua_State *L) {
   return 0;
 }
 
+/* ", MSG_TRUNC|MSG_PARTIAL" for the output flags set in f, into b. */
+static void add_flags(luaL_Buffer *b, unsigned f) {
+  static const struct { unsigned bit; const char *name; } names[] = {
+    {WR_MSG_OOB, "MSG_OOB"}, {WR_MSG_PEEK, "MSG_PEEK"},
+    {WR_MSG_WAITALL, "MSG_WAITALL"}, {WR_MSG_TRUNC, "MSG_TRUNC"},
+    {WR_MSG_CTRUNC, "MSG_CTRUNC"}, {WR_MSG_BCAST, "MSG_BCAST"},
+    {WR_MSG_MCAST, "MSG_MCAST"}, {WR_MSG_PARTIAL, "MSG_PARTIAL"}
+  };
+  const char *sep = ", ";
+  size_t i;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (f & names[i].bit) {
+      luaL_addstring(b, sep);
+      luaL_addstring(b, names[i].name);
+      sep = "|";
+    }
+}
+
+/*
+** What a person at the REPL wants to know: idle, pending, or done with its
+** bytes and flags, or failed with its error (and the bytes it placed);
+** "not yet delivered" while its routine or its port entry waits.
+*/
 static int l_ov_tostring(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
-  static const char *const states[] = {"idle", "pending", "done"};
-  lua_pushfstring(L, "wsarecv.overlapped (%s): %p", states[o->ov.state], o);
+  const wr_overlapped *ov = &o->ov;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "wsarecv.overlapped (");
+  if (ov->state == WR_OV_IDLE) luaL_addstring(&b, "idle");
+  else if (ov->state == WR_OV_PENDING) luaL_addstring(&b, "pending");
+  else {
+    luaL_addstring(&b, ov->error ? "failed " : "done");
+    if (ov->error) {
+      lwr_push_error_name(L, ov->error);
+      luaL_addvalue(&b);
+    }
+    if (!ov->error || ov->bytes > 0) {
+      lua_pushfstring(L, ", %I byte%s", (lua_Integer)ov->bytes,
+                      ov->bytes == 1 ? "" : "s");
+      luaL_addvalue(&b);
+    }
+    add_flags(&b, ov->flags);
+    if (wr_overlapped_busy(ov)) luaL_addstring(&b, ", not yet delivered");
+  }
+  lua_pushfstring(L, "): %p", (void *)o);
+  luaL_addvalue(&b);
+  luaL_pushresult(&b);
   return 1;
 }
 

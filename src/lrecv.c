@@ -138,7 +138,7 @@ static int l_WSARecvMsg(lua_State *L) {
   if (!has_ov && !has_routine) return recv_now(L, s, bi, &mo->m, 0);
   if (wr_msg_pending(&mo->m)) {
     lwr_check_bufs(L, bi, 2);                 /* still a type error first */
-    return lwr_fail(L, WSAEINVAL);
+    return lwr_fail(L, lwr_why(L, WSAEINVAL, WR_WHY_MSG_BUSY));
   }
   if ((r = lwr_ov_begin(L, s, bi, 3, 4, &p)) != 0) return lwr_fail(L, r);
   prev = wr_overlapped_msg(&p.o->ov);

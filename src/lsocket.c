@@ -15,6 +15,7 @@
 ** C reads up to a zero may not contain one.
 */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #ifndef _WIN32
 #include <sys/socket.h>
@@ -179,8 +180,11 @@ static int addr_call(lua_State *L,
 }
 
 /***
-A socket: `tostring(sock)` gives `wsarecv.socket (inet/dgram fd=5): 0x...`;
-`__close` and `__gc` close it.  Every method raises when `sock` is not a
+A socket: `tostring(sock)` gives its family, type, descriptor and
+addresses, `wsarecv.socket (inet/dgram fd=5, 127.0.0.1:5000 ->
+127.0.0.1:6000): 0x...` (`unbound`, `listening`; `(inet/dgram, closed)`
+once closed); `__close` and `__gc` close it.  It has methods only:
+assigning a field raises.  Every method raises when `sock` is not a
 socket or an argument has the wrong type; on a closed socket the methods
 (except close, fileno, pending and WSAGetOverlappedResult) return
 `nil, "WSAENOTSOCK", 10038`.  Addresses are text (`"127.0.0.1"`, `"::1"`,
@@ -420,20 +424,61 @@ static int l_sock_gc(lua_State *L) {
   return 0;
 }
 
+/* An address as a person writes it: "127.0.0.1:5000", "[::1]:5000", a
+** unix path.  0 when it names nothing (port 0, an unnamed unix socket). */
+static int format_addr(char *out, size_t size,
+                       const struct sockaddr_storage *sa, socklen_t len) {
+  char text[128];
+  int port;
+  wr_addr_format((const struct sockaddr *)sa, len, text, sizeof text, &port);
+  if (port < 0) snprintf(out, size, "%s", text[0] ? text : "unnamed");
+  else if (strchr(text, ':')) snprintf(out, size, "[%s]:%d", text, port);
+  else snprintf(out, size, "%s:%d", text, port);
+  return port < 0 ? text[0] != '\0' : port != 0;
+}
+
+/* ", local -> peer", ", local listening", ", local" or ", unbound". */
+static const char *names_of(lua_State *L, wr_socket *s) {
+  struct sockaddr_storage sa;
+  socklen_t len;
+  char local[160], peer[160];
+  long listening = 0;
+  int named = wr_getsockname(s, &sa, &len) == 0 &&
+              format_addr(local, sizeof local, &sa, len);
+  if (wr_getpeername(s, &sa, &len) == 0) {
+    format_addr(peer, sizeof peer, &sa, len);
+    return lua_pushfstring(L, ", %s -> %s", named ? local : "unnamed", peer);
+  }
+  if (!named) return lua_pushliteral(L, ", unbound");
+  wr_getsockopt_int(s, wr_sockopt_find("SO_ACCEPTCONN"), &listening);
+  return lua_pushfstring(L, ", %s%s", local, listening ? " listening" : "");
+}
+
+/*
+** "wsarecv.socket (inet/dgram fd=5, 127.0.0.1:5000 -> 127.0.0.1:6000)":
+** what a person at the REPL needs; closed, only what it was.
+*/
 static int l_sock_tostring(lua_State *L) {
   lwr_sock *so = tosock(L, 1);
   static const char *const types[] = {"?", "stream", "dgram", "raw", "rdm",
                                       "seqpacket"};
-  if (so->s == NULL || wr_socket_closed(so->s)) {
+  const char *family, *type;
+  int t, f;
+  if (so->s == NULL) {
     lua_pushfstring(L, "wsarecv.socket (closed): %p", so);
-  } else {
-    int t = wr_socket_type(so->s), f = wr_socket_family(so->s);
-    lua_pushfstring(L, "wsarecv.socket (%s/%s fd=%d): %p",
-                    f == AF_INET ? "inet" : f == AF_INET6 ? "inet6"
-                    : f == AF_UNIX ? "unix" : "?",
-                    (t >= 1 && t <= 5) ? types[t] : "?",
-                    wr_socket_fd(so->s), so);
+    return 1;
   }
+  t = wr_socket_type(so->s);
+  f = wr_socket_family(so->s);
+  family = f == AF_INET ? "inet" : f == AF_INET6 ? "inet6"
+           : f == AF_UNIX ? "unix" : "?";
+  type = (t >= 1 && t <= 5) ? types[t] : "?";
+  if (wr_socket_closed(so->s))
+    lua_pushfstring(L, "wsarecv.socket (%s/%s, closed): %p", family, type,
+                    so);
+  else
+    lua_pushfstring(L, "wsarecv.socket (%s/%s fd=%d%s): %p", family, type,
+                    wr_socket_fd(so->s), names_of(L, so->s), so);
   return 1;
 }
 

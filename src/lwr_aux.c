@@ -2,16 +2,16 @@
 ** lwr_aux.c -- the binding's ground floor: the helpers every other file of
 ** the binding uses (lwr_aux.h lists them and the layouts they share).
 **
-** Exports: lwr_ctx_get, lwr_fail, lwr_recv_fail, lwr_push_error_name,
-**          lwr_push_addr, lwr_checktype, lwr_checkbuffer,
-**          lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
-**          lwr_register.
+** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
+**          lwr_push_error_name, lwr_push_addr, lwr_checktype,
+**          lwr_checkbuffer, lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
+**          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
 ** them may use it without an arrow running back up.
 */
+#include <ctype.h>
 #include <limits.h>
-
 #include <string.h>
 
 #include "lwr_aux.h"
@@ -30,7 +30,32 @@ void lwr_push_error_name(lua_State *L, unsigned code) {
   else lua_pushfstring(L, "WSA_ERROR_%d", (int)code);
 }
 
+int lwr_why(lua_State *L, int code, const char *why) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  if (c) {
+    c->why_code = code;
+    c->why = why;
+  }
+  return code;
+}
+
+/*
+** The failure about to be returned becomes the state's last one; both
+** notes are taken.  The core's comes first: it is always this call's (the
+** core notes only what it returns), while a binding note can be left from
+** a call that raised after making it.
+*/
+static void remember(lwr_ctx *c, int code) {
+  const char *core = c->loop ? wr_loop_reason(c->loop, code) : NULL;
+  c->last_why = core ? core : (c->why_code == code ? c->why : NULL);
+  c->last_code = code;
+  c->why = NULL;
+  c->why_code = 0;
+}
+
 int lwr_fail(lua_State *L, int code) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  if (c) remember(c, code);
   luaL_pushfail(L);
   lwr_push_error_name(L, (unsigned)code);
   lua_pushinteger(L, code);
@@ -117,6 +142,8 @@ lwr_port *lwr_checkport(lua_State *L, int idx) {
 
 /* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
 #define MAX_TIMEOUT_MS 0xFFFFFFFE
+#define WHY_TOO_LONG "a timeout above 0xFFFFFFFE ms (a DWORD; about 49.7 " \
+  "days): use nil or -1 for INFINITE"
 
 int lwr_check_ms(lua_State *L, int idx, long *out) {
   lua_Integer ms;
@@ -128,13 +155,13 @@ int lwr_check_ms(lua_State *L, int idx, long *out) {
     /* 2^63, math.huge: too long, not ill-typed (NaN and 1.5 still raise) */
     if (lua_type(L, idx) == LUA_TNUMBER &&
         lua_tonumber(L, idx) > (lua_Number)MAX_TIMEOUT_MS)
-      return WSAEINVAL;
+      return lwr_why(L, WSAEINVAL, WHY_TOO_LONG);
     ms = luaL_checkinteger(L, idx);
   }
   luaL_argcheck(L, ms >= -1, idx, "milliseconds must be >= 0 (or -1/nil "
                 "for INFINITE)");
   if (ms == -1 || ms == 0xFFFFFFFF) return 0;         /* INFINITE */
-  if (ms > MAX_TIMEOUT_MS) return WSAEINVAL;
+  if (ms > MAX_TIMEOUT_MS) return lwr_why(L, WSAEINVAL, WHY_TOO_LONG);
 #if LONG_MAX < MAX_TIMEOUT_MS
   if (ms > LONG_MAX) ms = LONG_MAX;       /* a 32-bit long: ~24.8 days */
 #endif
@@ -143,8 +170,87 @@ int lwr_check_ms(lua_State *L, int idx, long *out) {
 }
 
 /* =====================================================================
+** Mistyped names
+** =================================================================== */
+
+#define NEAR_MAX 32        /* longer names have no near names */
+
+/* Edits (insert, delete, change, swap two neighbours) from a to b, case
+** aside; NEAR_MAX for anything long. */
+static int distance(const char *a, const char *b) {
+  int d[NEAR_MAX + 1][NEAR_MAX + 1];
+  int la = (int)strlen(a), lb = (int)strlen(b), i, j;
+  if (la >= NEAR_MAX || lb >= NEAR_MAX) return NEAR_MAX;
+  for (i = 0; i <= la; i++) d[i][0] = i;
+  for (j = 0; j <= lb; j++) d[0][j] = j;
+  for (i = 1; i <= la; i++)
+    for (j = 1; j <= lb; j++) {
+      int same = tolower((unsigned char)a[i - 1]) ==
+                 tolower((unsigned char)b[j - 1]);
+      int v = d[i - 1][j - 1] + !same;
+      if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+          d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
+      d[i][j] = v;
+    }
+  return d[la][lb];
+}
+
+const char *lwr_nearest(const char *key, const char *const list[]) {
+  const char *best = NULL;
+  int bestd = NEAR_MAX, i;
+  for (i = 0; list[i]; i++) {
+    int d = distance(key, list[i]);
+    /* one edit for a short name, two for a longer one */
+    int most = strlen(list[i]) >= 6 ? 2 : 1;
+    if (d <= most && d < bestd) {
+      best = list[i];
+      bestd = d;
+    }
+  }
+  return best;
+}
+
+int lwr_inlist(const char *key, const char *const list[]) {
+  int i;
+  for (i = 0; list[i]; i++)
+    if (strcmp(list[i], key) == 0) return 1;
+  return 0;
+}
+
+int lwr_nofield(lua_State *L, const char *what, const char *key,
+                const char *const list[]) {
+  const char *guess = lwr_nearest(key, list);
+  if (guess)
+    return luaL_error(L, "%s has no field '%s'; did you mean '%s'?", what,
+                      key, guess);
+  return luaL_error(L, "%s has no field '%s'", what, key);
+}
+
+/* =====================================================================
 ** Registration
 ** =================================================================== */
+
+/*
+** t.k = v on a type with methods only: it has no fields, and a method
+** replaced on one object would be replaced on all.  Upvalue 2: the type's
+** short name.
+*/
+static int l_nonewindex(lua_State *L) {
+  const char *what = lua_tostring(L, lua_upvalueindex(2));
+  const char *k = lua_tostring(L, 2);
+  int method;
+  if (k == NULL) return luaL_error(L, "%s has no fields to set", what);
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__index");
+  method = lua_istable(L, -1) && lua_getfield(L, -1, k) != LUA_TNIL;
+  if (method)
+    return luaL_error(L, "%s method '%s' cannot be replaced", what, k);
+  return luaL_error(L, "%s has no field '%s' (it has methods only)", what,
+                    k);
+}
 
 static int count_funcs(const luaL_Reg *const *lists) {
   int n = 0, i, k;
@@ -166,6 +272,13 @@ void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
       luaL_setfuncs(L, methods[i], 1);
     }
     lua_setfield(L, -2, "__index");
+    if (lua_getfield(L, -1, "__newindex") == LUA_TNIL) {
+      lua_pushvalue(L, -3);                          /* the context */
+      lua_pushstring(L, tname + sizeof "wsarecv." - 1);
+      lua_pushcclosure(L, l_nonewindex, 2);
+      lua_setfield(L, -3, "__newindex");
+    }
+    lua_pop(L, 1);
   }
   lua_pushstring(L, tname);
   lua_setfield(L, -2, "__name");

@@ -3,10 +3,11 @@
 ** shares.  The per-state context, the userdata layouts, the type checks by
 ** tag, the error pushes, the address push and type registration.
 **
-** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_recv_fail,
+** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
-**          lwr_checkmsg, lwr_check_ms, lwr_register; inline lwr_testtype,
+**          lwr_checkmsg, lwr_check_ms, lwr_nearest, lwr_inlist,
+**          lwr_nofield, lwr_register; inline lwr_testtype,
 **          lwr_tobuffer,
 **          lwr_flags;
 **          the macro LWR_CHECK_OPEN.
@@ -62,6 +63,13 @@ typedef struct lwr_ctx {
                           allocates nothing, so nothing can fail) */
   int has_err;
   int pending_ref;     /* the string "WSA_IO_PENDING", kept for speed */
+  /* the last failure a call returned (lwr_fail), for wsarecv.lasterror:
+  ** its code and the reason noted with it (static text, or NULL) */
+  int last_code;
+  const char *last_why;
+  /* a reason the binding noted (lwr_why) for the next lwr_fail */
+  int why_code;
+  const char *why;
 } lwr_ctx;
 
 /*
@@ -150,8 +158,14 @@ enum { PUV_POSTED = 1, PUV_COUNT = 1 };
 /* The context: upvalue 1 of every function of the module. */
 lwr_ctx *lwr_ctx_get(lua_State *L);
 
-/* Results: nil, name, code; a receive's adds the bytes placed, if any. */
+/*
+** Results: nil, name, code; a receive's adds the bytes placed, if any.
+** Each failure is remembered as the state's last one, with the reason the
+** core (wr_loop_reason) or the binding (lwr_why) noted for it.
+*/
 int lwr_fail(lua_State *L, int code);
+/* Return code, noting why for the lwr_fail that reports it (static text). */
+int lwr_why(lua_State *L, int code, const char *why);
 int lwr_recv_fail(lua_State *L, int r, size_t bytes);
 void lwr_push_error_name(lua_State *L, unsigned code);
 void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
@@ -199,10 +213,22 @@ int lwr_checkint(lua_State *L, int idx, lua_Integer lo, lua_Integer hi,
 int lwr_check_ms(lua_State *L, int idx, long *out);
 
 /*
+** A mistyped name: the name of the NULL-ended list nearest key (an edit or
+** two away, case aside), or NULL.  lwr_nofield raises "what has no field
+** 'key'", adding "; did you mean 'x'?" when list has a near name.
+*/
+const char *lwr_nearest(const char *key, const char *const list[]);
+int lwr_inlist(const char *key, const char *const list[]);
+int lwr_nofield(lua_State *L, const char *what, const char *key,
+                const char *const list[]);
+
+/*
 ** A userdata type, with the module table and the context on the stack top:
 ** the metatable tname with the meta functions, a method table as __index
 ** made of the NULL-ended lists in methods (none if NULL), and the
 ** constructors ctors (or NULL) in the module.  All close over the context.
+** A type with methods and no __newindex of its own gets one that raises
+** (it has no fields to set, and its methods stay what they are).
 */
 void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
                   const luaL_Reg *const *methods, const luaL_Reg *ctors);

@@ -3,8 +3,8 @@
 ** per-state loop, the error table, the flags and the waits.
 **
 ** Exports: luaopen_wsarecv_core; in the module: run, SleepEx,
-**          WSAWaitForMultipleEvents, strerror, interpose, errors, MSG_*
-**          flags, INFINITE, MAX_PENDING, WSA_MAXIMUM_WAIT_EVENTS, and
+**          WSAWaitForMultipleEvents, strerror, lasterror, interpose, errors,
+**          MSG_* flags, INFINITE, MAX_PENDING, WSA_MAXIMUM_WAIT_EVENTS, and
 **          (from the type files) buffer, overlapped, socket, wrap, msg.
 **
 ** Routines run only inside the waits here, on the thread that called the
@@ -142,7 +142,7 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
   size_t n, i;
   int waitall = lua_toboolean(L, 2);
   long ms, r = 0;
-  int bad = lwr_check_ms(L, 3, &ms);
+  int bad;
   int alertable = lua_toboolean(L, 4);
   lua_State *saved;
   int e;
@@ -153,7 +153,9 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     n = (size_t)lua_rawlen(L, 1);
     if (n == 0 || n > WSA_MAXIMUM_WAIT_EVENTS)
-      return lwr_fail(L, WSA_INVALID_PARAMETER);
+      return lwr_fail(L, lwr_why(L, WSA_INVALID_PARAMETER, "an empty "
+                                 "array, or more than "
+                                 "WSA_MAXIMUM_WAIT_EVENTS (64) objects"));
     for (i = 0; i < n; i++) {
       lua_rawgeti(L, 1, (lua_Integer)i + 1);
       if (!lwr_testtype(L, -1, LWR_T_OV))
@@ -163,6 +165,7 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
       lua_pop(L, 1);
     }
   }
+  bad = lwr_check_ms(L, 3, &ms);   /* after the raises: it notes a reason */
   if (bad) return lwr_fail(L, bad);
   if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   saved = lwr_wait_enter(c, L);
@@ -181,7 +184,9 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
 ** =================================================================== */
 
 /***
-The meaning of an error name or code, one line of English.
+The meaning of an error name or code, one line of English: what the code
+means wherever it comes from.  Why a call failed, when a code has several
+causes, is `lasterror`'s third result.
 @function strerror
 @tparam string|int name_or_code `"WSAEMSGSIZE"` or 10040
 @treturn string the meaning, or `unknown error X`
@@ -195,6 +200,34 @@ static int l_strerror(lua_State *L) {
   if (e) lua_pushstring(L, e->message);
   else lua_pushfstring(L, "unknown error %s", luaL_tolstring(L, 1, NULL));
   return 1;
+}
+
+/***
+The last failure a call of this Lua state returned (as `nil, name, code`),
+and why: the specific reason wsarecv noted where it failed (`WSAEINVAL`,
+for one, answers a busy object, a second bind, an unbound socket and a
+wait that could never end), else `strerror`'s meaning of the code.  A
+routine's calls count; successes and `WSA_IO_PENDING` leave it as it was.
+@function lasterror
+@treturn[1] string the error name, `"WSAEINVAL"`
+@treturn[1] int its code, 10022
+@treturn[1] string why: `"the socket is not bound: ..."`
+@return[2] nil when no call has failed yet
+*/
+static int l_lasterror(lua_State *L) {
+  lwr_ctx *c = lwr_ctx_get(L);
+  const wr_error_info *e;
+  if (c->last_code == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  e = wr_error_by_code(c->last_code);
+  lwr_push_error_name(L, (unsigned)c->last_code);
+  lua_pushinteger(L, c->last_code);
+  if (c->last_why) lua_pushstring(L, c->last_why);
+  else if (e) lua_pushstring(L, e->message);
+  else lua_pushfstring(L, "unknown error %d", c->last_code);
+  return 3;
 }
 
 /*
@@ -372,6 +405,7 @@ int luaopen_wsarecv_core(lua_State *L) {
     {"WSAWaitForMultipleEvents", l_WSAWaitForMultipleEvents},
     {"interpose", l_interpose},
     {"strerror", l_strerror},
+    {"lasterror", l_lasterror},
     {NULL, NULL}
   };
   lua_newtable(L);                                   /* module */

@@ -270,6 +270,13 @@ void wr_loop_destroy(wr_loop *loop);
 void wr_loop_interrupt(wr_loop *loop);
 /* Nonzero if a delivery was interrupted; clears the mark. */
 int wr_loop_interrupted(wr_loop *loop);
+/*
+** Why the last call failed with `code`, when the code has several causes:
+** a short static sentence the core noted where it returned the code
+** ("the socket is not bound"), or NULL (none noted, or the last note was
+** for another code).  Reading it forgets the note.
+*/
+const char *wr_loop_reason(wr_loop *loop, int code);
 
 /* ---------------------------------------------------------------------
 ** Sockets (the BSD calls; each returns 0 or a WSA code)
@@ -376,6 +383,12 @@ void wr_overlapped_init(wr_overlapped *ov);
 ** belongs to its operation until the completion has been delivered.
 */
 int wr_overlapped_busy(const wr_overlapped *ov);
+/* Why a post of a busy object fails (wr_loop_reason), and of a busy msg. */
+#define WR_WHY_BUSY "the overlapped object is in use: its operation is " \
+  "pending, or its completion not yet delivered (a routine to run, a " \
+  "port entry to take)"
+#define WR_WHY_MSG_BUSY "the msg is in use by a WSARecvMsg whose " \
+  "completion is not yet delivered"
 /* Storage for n WSABUFs inside ov (NULL on out-of-memory). */
 wr_wsabuf *wr_overlapped_bufs(wr_overlapped *ov, size_t n);
 /* Unlink a (pending) operation without completing it; frees ov's memory. */

@@ -66,7 +66,12 @@ int wr_bind(wr_socket *s, const struct sockaddr *sa, socklen_t len) {
   int r = wr__usable(s);
   if (r) return r;
   if (unknown_scope(sa, len)) return WSAEADDRNOTAVAIL;
-  if (bind(s->fd, sa, len) < 0) return ERRNO_WSA();
+  if (bind(s->fd, sa, len) < 0) {
+    if (errno == EINVAL)         /* the binding built sa: it fits s */
+      return wr__why(s->loop, WSAEINVAL, "the socket is already bound (a "
+                     "socket binds once; connect and sendto bind too)");
+    return ERRNO_WSA();
+  }
   s->state |= WR_S_BOUND;
   return 0;
 }
@@ -121,9 +126,12 @@ int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
   int sysf = MSG_NOSIGNAL;
   ssize_t n;
   if (r) return r;
-  if (flags & ~(unsigned)WR_MSG_OOB) return WSAEOPNOTSUPP;
+  if (flags & ~(unsigned)WR_MSG_OOB)
+    return wr__why(s->loop, WSAEOPNOTSUPP, "send takes 0 or MSG_OOB");
   if (flags & WR_MSG_OOB) {
-    if (s->type != SOCK_STREAM) return WSAEOPNOTSUPP;
+    if (s->type != SOCK_STREAM)
+      return wr__why(s->loop, WSAEOPNOTSUPP, "MSG_OOB only on a stream "
+                     "socket");
     sysf |= MSG_OOB;
   }
   for (;;) {
@@ -286,13 +294,16 @@ int wr_setsockopt_int(wr_socket *s, const wr_sockopt *o, long value) {
       else s->state &= ~WR_S_NBIO;
       return 0;
     case WR_OPT_RCVTIMEO:
-      if (value < 0) return WSAEINVAL;
+      if (value < 0)
+        return wr__why(s->loop, WSAEINVAL, "a negative SO_RCVTIMEO");
       s->rcvtimeo_ms = value;
       return 0;
     case WR_OPT_GETONLY:
+      return wr__why(s->loop, WSAEINVAL, "the option can only be read");
     case WR_OPT_MEMBERSHIP:
     case WR_OPT_MULTICAST_IF:
-      return WSAEINVAL;
+      return wr__why(s->loop, WSAEINVAL, "the option takes an address, "
+                     "not a number");
     default:
       break;
   }
@@ -326,7 +337,7 @@ int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value) {
       return 0;
     case WR_OPT_MEMBERSHIP:
     case WR_OPT_MULTICAST_IF:
-      return WSAEINVAL;
+      return wr__why(s->loop, WSAEINVAL, "the option can only be set");
     default:
       break;
   }
@@ -342,6 +353,9 @@ int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value) {
   return 0;
 }
 
+#define WHY_GROUP "the group is not a numeric address of the option's family"
+#define WHY_IF "no interface has that name or address"
+
 int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
                   const char *iface) {
   int r = wr__usable(s);
@@ -349,11 +363,12 @@ int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
   if (o->level == IPPROTO_IP) {
     struct ip_mreqn m;
     memset(&m, 0, sizeof m);
-    if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1) return WSAEINVAL;
+    if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1)
+      return wr__why(s->loop, WSAEINVAL, WHY_GROUP);
     if (iface && *iface) {
       if (inet_pton(AF_INET, iface, &m.imr_address) != 1) {
         m.imr_ifindex = (int)if_nametoindex(iface);
-        if (m.imr_ifindex == 0) return WSAEINVAL;
+        if (m.imr_ifindex == 0) return wr__why(s->loop, WSAEINVAL, WHY_IF);
       }
     }
     if (setsockopt(s->fd, IPPROTO_IP, o->optname, &m, sizeof m) < 0)
@@ -362,13 +377,14 @@ int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
     struct ipv6_mreq m;
     memset(&m, 0, sizeof m);
     if (inet_pton(AF_INET6, group, &m.ipv6mr_multiaddr) != 1)
-      return WSAEINVAL;
+      return wr__why(s->loop, WSAEINVAL, WHY_GROUP);
     if (iface && *iface) {
       char *end;
       unsigned long idx = strtoul(iface, &end, 10);
       m.ipv6mr_interface = *end == '\0' ? (unsigned)idx
                                         : if_nametoindex(iface);
-      if (m.ipv6mr_interface == 0 && *end != '\0') return WSAEINVAL;
+      if (m.ipv6mr_interface == 0 && *end != '\0')
+        return wr__why(s->loop, WSAEINVAL, WHY_IF);
     }
     if (setsockopt(s->fd, IPPROTO_IPV6, o->optname, &m, sizeof m) < 0)
       return ERRNO_WSA();

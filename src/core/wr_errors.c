@@ -37,9 +37,9 @@ static const wr_error_info errors[] = {
   E(WSAEINTR, "A blocking call was interrupted."),
   E(WSAEBADF, "The file handle supplied is not valid."),
   E(WSAEACCES, "Permission denied."),
-  E(WSAEFAULT, "A buffer is not completely contained in valid memory "
-    "(a slice lies outside its buffer)."),
-  E(WSAEINVAL, "Invalid argument (for a receive: the socket is not bound)."),
+  E(WSAEFAULT, "A buffer is not completely contained in valid memory."),
+  E(WSAEINVAL, "Invalid argument: the call is not valid with these "
+    "arguments or in the object's present state."),
   E(WSAEMFILE, "Too many open sockets."),
   E(WSAEWOULDBLOCK, "The operation would block (nonblocking socket), or "
     "there are too many outstanding overlapped requests."),
@@ -47,8 +47,8 @@ static const wr_error_info errors[] = {
   E(WSAEALREADY, "An operation is already in progress."),
   E(WSAENOTSOCK, "The descriptor is not a socket (or it was closed)."),
   E(WSAEDESTADDRREQ, "A destination address is required."),
-  E(WSAEMSGSIZE, "The message was too large for the buffers; the excess "
-    "was discarded."),
+  E(WSAEMSGSIZE, "The message was too large: for a receive, for the "
+    "buffers (the excess was discarded); for a send, for the transport."),
   E(WSAEPROTOTYPE, "Protocol wrong type for socket."),
   E(WSAENOPROTOOPT, "Bad protocol option."),
   E(WSAEPROTONOSUPPORT, "Protocol not supported."),
@@ -70,7 +70,7 @@ static const wr_error_info errors[] = {
   E(WSAENOBUFS, "No buffer space available."),
   E(WSAEISCONN, "The socket is already connected."),
   E(WSAENOTCONN, "The socket is not connected."),
-  E(WSAESHUTDOWN, "The socket has been shut down for receiving."),
+  E(WSAESHUTDOWN, "The socket has been shut down in that direction."),
   E(WSAETIMEDOUT, "The operation timed out."),
   E(WSAECONNREFUSED, "The connection was refused."),
   E(WSAELOOP, "Too many levels of symbolic links."),

@@ -7,7 +7,7 @@
 **          WR_S_*, WR_O_*;
 **          inline: wr__list_push, wr__list_remove, wr__socket_ref,
 **          wr__socket_unref, wr__finish, wr__closed, wr__usable,
-**          wr__message_oriented, wr__ov_busy;
+**          wr__message_oriented, wr__ov_busy, wr__why;
 **          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
 **          wr__deliver, wr__has_deliverable;
 **          wr_ov.c: wr__port_queue, wr__port_unlink,
@@ -112,6 +112,8 @@ struct wr_loop {
   int delivering;            /* routines running (nested waits count) */
   wr_event_hook hook;
   void *hook_data;
+  int why_code;              /* wr__why's note: the code returned, and */
+  const char *why;           /* why (static text), until wr_loop_reason */
   wr_plat_loop plat;         /* the platform's (wr_linux.h) */
 };
 
@@ -182,6 +184,19 @@ static inline int wr__usable(const wr_socket *s) {
 static inline int wr__message_oriented(const wr_socket *s) {
   return s->type == SOCK_DGRAM || s->type == SOCK_RAW ||
          s->type == SOCK_SEQPACKET;
+}
+
+/*
+** Return code, noting why for wr_loop_reason: one of several causes a
+** code has (WSAEINVAL above all), said where the code is returned.  A
+** static sentence: nothing allocated, nothing to free.
+*/
+static inline int wr__why(wr_loop *loop, int code, const char *why) {
+  if (loop) {
+    loop->why_code = code;
+    loop->why = why;
+  }
+  return code;
 }
 
 /* Pending, or its completion not yet delivered (on the APC queue, on a

@@ -4,8 +4,8 @@
 ** routines run.
 **
 ** Exports: wr_loop_new, wr_loop_destroy, wr_loop_interrupt,
-**          wr_loop_interrupted, wr_sleep_ex, wr_wait_for_multiple, wr_run,
-**          wr_port_get,
+**          wr_loop_interrupted, wr_loop_reason, wr_sleep_ex,
+**          wr_wait_for_multiple, wr_run, wr_port_get,
 **          wr_loop_pollfd, wr_loop_timeout, wr_loop_ready, wr_loop_wake,
 **          wr_now.
 **
@@ -70,6 +70,13 @@ int wr_loop_interrupted(wr_loop *loop) {
   return r;
 }
 
+const char *wr_loop_reason(wr_loop *loop, int code) {
+  const char *why = loop->why_code == code ? loop->why : NULL;
+  loop->why_code = 0;
+  loop->why = NULL;
+  return why;
+}
+
 /* =====================================================================
 ** The waits
 ** =================================================================== */
@@ -89,6 +96,10 @@ static uint64_t deadline_of(wr_loop *loop, long ms) {
   return ms < 0 ? 0 : now + (uint64_t)ms;
 }
 
+/* An infinite wait with nothing that could end it is refused. */
+#define WR_WHY_FOREVER "an infinite wait with no operation pending: " \
+  "it could never end"
+
 /* Hand a wait's result back the header's way: *out set, 0 returned. */
 #define WAIT_RESULT(out, v) return (*(out) = (v), 0)
 
@@ -102,7 +113,8 @@ int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result) {
     if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
     left = ms < 0 ? -1 : time_left(loop, deadline);
     if (!first && left == 0) WAIT_RESULT(result, 0);
-    if (left < 0 && loop->npending == 0) return WSAEINVAL;   /* forever */
+    if (left < 0 && loop->npending == 0)                      /* forever */
+      return wr__why(loop, WSAEINVAL, WR_WHY_FOREVER);
     wr__plat_pump(loop, left);
     first = 0;
   }
@@ -132,7 +144,9 @@ int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
     if (!first && left == 0) WAIT_RESULT(result, WR_WAIT_TIMEOUT);
     if (left < 0 && (pending == 0 || (waitall && done + pending < n)) &&
         !(alertable && wr__has_deliverable(loop)))
-      return WSAEINVAL;                /* nothing could ever signal */
+      return wr__why(loop, WSAEINVAL, "an infinite wait on objects none of "
+                     "which can become signalled (idle, or not all pending "
+                     "with waitall): it could never end");
     wr__plat_pump(loop, left);
     first = 0;
   }
@@ -193,7 +207,7 @@ int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
     if (!first && left == 0) WAIT_RESULT(result, WR_WAIT_TIMEOUT);
     if (left < 0 && loop->npending == 0 &&
         !(alertable && wr__has_deliverable(loop)))
-      return WSAEINVAL;                /* nothing could ever complete */
+      return wr__why(loop, WSAEINVAL, WR_WHY_FOREVER);
     wr__plat_pump(loop, left);
     first = 0;
   }

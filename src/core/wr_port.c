@@ -64,7 +64,10 @@ static void ports_unlink(wr_port *port) {
 int wr_port_associate(wr_port *port, wr_socket *s, uintptr_t key) {
   if (port->closed || port->loop == NULL) return WR_ERROR_INVALID_HANDLE;
   if (wr__closed(s)) return WSAENOTSOCK;
-  if (s->port != NULL || s->loop != port->loop) return WSA_INVALID_PARAMETER;
+  if (s->port != NULL)
+    return wr__why(port->loop, WSA_INVALID_PARAMETER, "the socket belongs "
+                   "to a completion port already (one port per socket)");
+  if (s->loop != port->loop) return WSA_INVALID_PARAMETER;
   s->port = port;
   s->key = key;
   port->refs++;

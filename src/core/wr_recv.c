@@ -23,18 +23,29 @@
 ** The rules
 ** =================================================================== */
 
+/* WSAEOPNOTSUPP, and why (a socket s in scope). */
+#define NOTSUPP(why) wr__why(s->loop, WSAEOPNOTSUPP, why)
+#define WHY_PEEK "MSG_PEEK only on a nonoverlapped receive"
+
 /* Flag rules of WSARecv's lpFlags table. */
 static int check_flags(wr_socket *s, unsigned f, int overlapped) {
   const unsigned known = WR_MSG_OOB | WR_MSG_PEEK | WR_MSG_WAITALL |
                          WR_MSG_PUSH_IMMEDIATE | WR_MSG_PARTIAL;
-  if (f & ~known) return WSAEOPNOTSUPP;
-  if ((f & WR_MSG_PEEK) && overlapped) return WSAEOPNOTSUPP;
+  if (f & ~known)
+    return NOTSUPP("an unknown flag (a receive takes MSG_OOB, MSG_PEEK, "
+                   "MSG_WAITALL, MSG_PUSH_IMMEDIATE, MSG_PARTIAL)");
+  if ((f & WR_MSG_PEEK) && overlapped) return NOTSUPP(WHY_PEEK);
   if (f & WR_MSG_WAITALL) {
-    if (wr__message_oriented(s)) return WSAEOPNOTSUPP;
-    if (f & (WR_MSG_OOB | WR_MSG_PEEK | WR_MSG_PARTIAL)) return WSAEOPNOTSUPP;
-    if (!overlapped && (s->state & WR_S_NBIO)) return WSAEOPNOTSUPP;
+    if (wr__message_oriented(s))
+      return NOTSUPP("MSG_WAITALL only on a stream socket");
+    if (f & (WR_MSG_OOB | WR_MSG_PEEK | WR_MSG_PARTIAL))
+      return NOTSUPP("MSG_WAITALL with MSG_OOB, MSG_PEEK or MSG_PARTIAL");
+    if (!overlapped && (s->state & WR_S_NBIO))
+      return NOTSUPP("MSG_WAITALL on a nonblocking (FIONBIO) socket "
+                     "needs an overlapped receive");
   }
-  if ((f & WR_MSG_OOB) && s->type != SOCK_STREAM) return WSAEOPNOTSUPP;
+  if ((f & WR_MSG_OOB) && s->type != SOCK_STREAM)
+    return NOTSUPP("MSG_OOB only on a stream socket");
   return 0;
 }
 
@@ -61,6 +72,8 @@ static int completes_later(const wr_overlapped *ov) {
 /* =====================================================================
 ** Posting
 ** =================================================================== */
+
+#define WHY_NOOV "a routine without an overlapped object"
 
 /* bufs is ov's own storage (wr_overlapped_bufs): no copy needed. */
 static int own_storage(const wr_overlapped *ov, const wr_wsabuf *bufs) {
@@ -121,8 +134,13 @@ static int post(wr_socket *s, wr_overlapped *ov) {
   ov->filled = 0;           /* first: a failure below reports no bytes */
   wr__finish(ov, 0, 0, 0);
   ov->where = WR_IN_NONE;
-  if (s->npending >= WR_MAX_PENDING) return WSAEWOULDBLOCK;
-  if ((r = wr__socket_bound(s)) != 0) return r;
+  if (s->npending >= WR_MAX_PENDING)
+    return wr__why(s->loop, WSAEWOULDBLOCK, "too many receives pending on "
+                   "the socket (MAX_PENDING)");
+  if ((r = wr__socket_bound(s)) != 0)
+    return wr__why(s->loop, r, "the socket is not bound: a datagram "
+                   "socket's address must be known before a receive "
+                   "(bind, connect or sendto first)");
   ov->sock = s;
   if (ov->msg) ov->msg->pending = 1;
   if (wr__plat_start(s, ov)) return finished_at_once(s, ov);
@@ -170,7 +188,10 @@ int wr__repost(wr_socket *s, wr_overlapped *ov) {
     else ov->msg->flags = 0;
   }
   if (r == 0) r = post(s, ov);
-  if (r != 0 && r != WSA_IO_PENDING) wr__finish(ov, (unsigned)r, 0, 0);
+  if (r != 0 && r != WSA_IO_PENDING) {
+    wr__finish(ov, (unsigned)r, 0, 0);
+    wr__why(s->loop, 0, NULL);      /* its completion says it, no call */
+  }
   return r;
 }
 
@@ -212,7 +233,8 @@ static int recv_blocking(wr_socket *s, wr_overlapped *ov, size_t *bytes,
       if (ov->link.prev) wr__plat_pump(s->loop, 0);
       if (ov->state == WR_OV_PENDING) {
         wr_overlapped_forget(ov);
-        return WSAEWOULDBLOCK;
+        return wr__why(s->loop, WSAEWOULDBLOCK, "no data yet, and the "
+                       "socket is nonblocking (FIONBIO)");
       }
     } else if (!wait_blocking(s, ov)) {
       size_t got = ov->filled;
@@ -250,7 +272,7 @@ static inline int start(wr_socket *s, wr_overlapped *ov, wr_wsabuf *bufs,
     if (msg) msg->pending = 0;
     return r;
   }
-  if (wr__ov_busy(ov)) return WSAEINVAL;
+  if (wr__ov_busy(ov)) return wr__why(s->loop, WSAEINVAL, WR_WHY_BUSY);
   if ((r = capture(ov, bufs, nbufs, in, routine, 1)) != 0) return r;
   ov->msg = msg;
   r = post(s, ov);
@@ -269,7 +291,7 @@ int wr_recv(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
   int r;
   if ((r = check_socket(s)) != 0) return r;
   if ((r = check_flags(s, in, overlapped)) != 0) return r;
-  if (overlapped && ov == NULL) return WSAEFAULT;
+  if (overlapped && ov == NULL) return wr__why(s->loop, WSAEFAULT, WHY_NOOV);
   return start(s, ov, bufs, nbufs, in, routine, NULL, bytes, flags);
 }
 
@@ -280,12 +302,15 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
   unsigned fl;
   int r;
   if ((r = check_socket(s)) != 0) return r;
-  if (s->type != SOCK_DGRAM && s->type != SOCK_RAW) return WSAEOPNOTSUPP;
-  if (msg->in_flags & ~(unsigned)WR_MSG_PEEK) return WSAEOPNOTSUPP;
-  if ((msg->in_flags & WR_MSG_PEEK) && overlapped) return WSAEOPNOTSUPP;
-  if (msg->pending) return WSAEINVAL;
-  if (msg->sysctl == NULL) return WSAEFAULT;
-  if (overlapped && ov == NULL) return WSAEFAULT;
+  if (s->type != SOCK_DGRAM && s->type != SOCK_RAW)
+    return NOTSUPP("WSARecvMsg only on a datagram or raw socket");
+  if (msg->in_flags & ~(unsigned)WR_MSG_PEEK)
+    return NOTSUPP("a msg's input flags are 0 or MSG_PEEK");
+  if ((msg->in_flags & WR_MSG_PEEK) && overlapped) return NOTSUPP(WHY_PEEK);
+  if (msg->pending) return wr__why(s->loop, WSAEINVAL, WR_WHY_MSG_BUSY);
+  if (msg->sysctl == NULL)
+    return wr__why(s->loop, WSAEFAULT, "the msg has no control space");
+  if (overlapped && ov == NULL) return wr__why(s->loop, WSAEFAULT, WHY_NOOV);
   msg->flags = 0;
   wr__plat_msg_prepare(s);
   return start(s, ov, bufs, nbufs, msg->in_flags, routine, msg, bytes, &fl);
@@ -297,12 +322,17 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
 
 int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,
                              int wait, unsigned *flags) {
-  if (ov->state == WR_OV_IDLE) return WSAEINVAL;
+  if (ov->state == WR_OV_IDLE)
+    return wr__why(s->loop, WSAEINVAL, "the object was never posted");
   if (ov->state == WR_OV_PENDING) {
     wr_loop *loop = ov->sock->loop;
-    if (ov->sock != s) return WSAEINVAL;
+    if (ov->sock != s)
+      return wr__why(s->loop, WSAEINVAL, "the object's operation is on "
+                     "another socket");
     if (wait) {
-      if (ov->routine) return WSAEINVAL;
+      if (ov->routine)
+        return wr__why(s->loop, WSAEINVAL, "wait = true on an operation "
+                       "with a routine (an alertable wait delivers it)");
       while (ov->state == WR_OV_PENDING) wr__plat_pump(loop, -1);
     } else {
       wr__plat_pump(loop, 0);   /* let the I/O progress, as the kernel would */
