@@ -70,6 +70,7 @@ static int l_run(lua_State *L) {
   saved = lwr_wait_enter(c, L);
   more = wr_run(c->loop, mode);
   lwr_wait_leave(c, L, saved);
+  if (more == WSAEINTR) return lwr_fail(L, WSAEINTR);
   lua_pushboolean(L, more);
   return 1;
 }
