@@ -106,14 +106,17 @@ static void uninstall(void) {
 ** A loop's slot
 ** =================================================================== */
 
-static void on_wake(uv_poll_t *h, int status, int events) {
-  (void)h; (void)status; (void)events;   /* waking was the point */
-}
-
 /* Empty a slot's eventfd. */
 static void drain(struct wr_sigslot *slot) {
   uint64_t v;
   while (read(slot->fd, &v, sizeof v) < 0 && errno == EINTR) {}
+}
+
+/* Waking was the point; emptied at once, so that a wait a routine begins
+** after the signal (a host's handler raised nothing) can block again. */
+static void on_wake(uv_poll_t *h, int status, int events) {
+  (void)status; (void)events;
+  drain((struct wr_sigslot *)h->data);
 }
 
 /* A slot for loop, with its eventfd watched: 0, or -1 (none left). */
@@ -130,6 +133,7 @@ static int claim(wr_loop *loop) {
     slots[i].made = 1;
   }
   if (uv_poll_init(&p->uv, &p->sigpoll, slots[i].fd) < 0) return -1;
+  p->sigpoll.data = &slots[i];
   uv_poll_start(&p->sigpoll, UV_READABLE, on_wake);
   uv_unref((uv_handle_t *)&p->sigpoll);
   slots[i].taken = 1;
@@ -219,7 +223,7 @@ int wr__plat_poll_wait(wr_loop *loop, int fd, int events, long ms,
       return -1;
     }
     if (r < 0 && errno == EINTR) continue;
-    if (r > 0 && p[0].revents == 0) {        /* another loop's wake */
+    if (r > 0 && p[0].revents == 0) {        /* an earlier signal's wake */
       drain(loop->plat.sig);
       continue;
     }
