@@ -61,6 +61,7 @@ typedef struct wr_plat_loop {
                                 keeps the loop alive) */
   int waits;                 /* wait brackets open (they nest) */
   int armed;                 /* WR_SIG_*: this bracket's state */
+  unsigned armed_at;         /* the SIGINT count when it was armed */
 } wr_plat_loop;
 
 /* wr_plat_loop.armed */

@@ -98,8 +98,8 @@ static int install(void) {
 ** (laction sets SIG_DFL for a second Ctrl-C: that stays).  Under lock. */
 static void uninstall(void) {
   struct sigaction now;
-  if (sigaction(SIGINT, NULL, &now) == 0 && is_ours(&now))
-    sigaction(SIGINT, &chained, NULL);
+  if (sigaction(SIGINT, &chained, &now) == 0 && !is_ours(&now))
+    sigaction(SIGINT, &now, NULL);
 }
 
 /* =====================================================================
@@ -149,6 +149,7 @@ void wr__lx_signal_arm(wr_loop *loop) {
   wr_plat_loop *p = &loop->plat;
   int ok;
   if (p->waits == 0 || p->armed != WR_SIG_OFF) return;
+  p->armed_at = wr__plat_signals();
   pthread_mutex_lock(&lock);
   ok = (p->sig != NULL || claim(loop) == 0) && (narmed > 0 || install());
   if (ok) {
@@ -165,7 +166,8 @@ static void disarm(wr_loop *loop) {
   __atomic_store_n(&p->sig->armed, 0, __ATOMIC_RELEASE);
   if (--narmed == 0) uninstall();
   pthread_mutex_unlock(&lock);
-  drain(p->sig);            /* a signal's wake is not the next wait's */
+  /* a signal's wake is not the next wait's */
+  if (wr__plat_signals() != p->armed_at) drain(p->sig);
 }
 
 /* The loop closes: close the watch (its run follows), free the slot. */
