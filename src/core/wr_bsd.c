@@ -44,7 +44,7 @@ static int wait_fd(wr_socket *s, int events, long ms) {
   if (s->loop == NULL) {
     r = wr__plat_poll_fd(s->fd, events, ms, &rev);
   } else {
-    wr__plat_wait_begin(s->loop);
+    wr__plat_wait_begin(s->loop, ms);
     r = wr__plat_poll_wait(s->loop, s->fd, events, ms, &rev);
     wr__plat_wait_end(s->loop);
   }

@@ -8,11 +8,12 @@
 **
 ** The model.  lua.c turns SIGINT into "interrupted!" with a hook that
 ** fires at the next Lua instruction: a C function that blocks holds it
-** until it returns.  So, for the duration of a wait that may block (armed
-** lazily, by the first pump or poll that can block), SIGINT goes to a
-** handler of ours, which counts it, writes the eventfd of every armed
-** loop (each loop's uv_poll_t watches its own, so epoll wakes) and then
-** calls the handler it replaced, with that handler's own flags and mask:
+** until it returns.  So, for the duration of a wait that may block (one
+** with a timeout other than 0; a pump that blocks in a wait begun with 0
+** arms it too), SIGINT goes to a handler of ours, which counts it, writes
+** the eventfd of every armed loop (each loop's uv_poll_t watches its own,
+** so epoll wakes) and then calls the handler it replaced, with that
+** handler's own flags and mask:
 ** lua.c's laction still sets its hook (and its SIG_DFL for a second
 ** Ctrl-C), a host's handler still runs.  When the outermost wait of the
 ** last armed loop ends, that handler is put back, unless someone
@@ -142,8 +143,9 @@ static int claim(wr_loop *loop) {
 }
 
 /*
-** A pump or a poll may block inside a wait: let SIGINT wake it, once per
-** outermost wait.
+** A wait may block: let SIGINT wake it, once per outermost wait.  Three
+** sigaction calls per wait (look, install, put back): the price of leaving
+** the process's handler in place between waits.
 */
 void wr__lx_signal_arm(wr_loop *loop) {
   wr_plat_loop *p = &loop->plat;
@@ -187,7 +189,12 @@ void wr__lx_signal_close(wr_loop *loop) {
 ** The seam
 ** =================================================================== */
 
-void wr__plat_wait_begin(wr_loop *loop) { loop->plat.waits++; }
+/* Armed from the start, not at the first pump: a SIGINT that came while
+** the wait flushed or ran routines, before it blocks, still ends it. */
+void wr__plat_wait_begin(wr_loop *loop, long ms) {
+  loop->plat.waits++;
+  if (ms != 0) wr__lx_signal_arm(loop);
+}
 
 void wr__plat_wait_end(wr_loop *loop) {
   wr_plat_loop *p = &loop->plat;

@@ -94,17 +94,19 @@ static uint64_t deadline_of(wr_loop *loop, long ms) {
 #define WAIT_RESULT(out, v) return (*(out) = (v), 0)
 
 /*
-** Ctrl-C.  Each wait is bracketed (wr__plat_wait_begin/end: the platform
-** lets SIGINT wake a pump that blocks) and ends with WSAEINTR once a
-** SIGINT came since it began (`sig`), before it takes or delivers
-** anything more: what completed meanwhile stays queued for the next wait,
-** and nothing is handed to Lua just before lua.c's hook raises.
+** Ctrl-C.  Each wait is bracketed (wr__plat_wait_begin/end: while a wait
+** may block, SIGINT wakes the loop) and ends with WSAEINTR once a SIGINT
+** came since it began (`sig`, read before the bracket opens), before it
+** takes or delivers anything more: what completed meanwhile stays queued
+** for the next wait, and nothing is handed to Lua just before lua.c's
+** hook raises.
 */
 #define SIGNALLED(sig) (wr__plat_signals() != (sig))
 
-static unsigned wait_begin(wr_loop *loop) {
-  wr__plat_wait_begin(loop);
-  return wr__plat_signals();
+static unsigned wait_begin(wr_loop *loop, long ms) {
+  unsigned sig = wr__plat_signals();
+  wr__plat_wait_begin(loop, ms);
+  return sig;
 }
 
 static int sleep_ex(wr_loop *loop, unsigned sig, long ms, int alertable,
@@ -126,7 +128,7 @@ static int sleep_ex(wr_loop *loop, unsigned sig, long ms, int alertable,
 }
 
 int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result) {
-  unsigned sig = wait_begin(loop);
+  unsigned sig = wait_begin(loop, ms);
   int r = sleep_ex(loop, sig, ms, alertable, result);
   wr__plat_wait_end(loop);
   return r;
@@ -166,7 +168,7 @@ static int wait_multiple(wr_loop *loop, unsigned sig,
 
 int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
                          int waitall, long ms, int alertable, long *result) {
-  unsigned sig = wait_begin(loop);
+  unsigned sig = wait_begin(loop, ms);
   int r = wait_multiple(loop, sig, ovs, n, waitall, ms, alertable, result);
   wr__plat_wait_end(loop);
   return r;
@@ -199,7 +201,7 @@ static int run(wr_loop *loop, unsigned sig, int mode) {
 }
 
 int wr_run(wr_loop *loop, int mode) {
-  unsigned sig = wait_begin(loop);
+  unsigned sig = wait_begin(loop, mode == WR_RUN_NOWAIT ? 0 : -1);
   int r = run(loop, sig, mode);
   wr__plat_wait_end(loop);
   return r;
@@ -251,7 +253,7 @@ int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
   *got = 0;
   if (loop == NULL) return port->closed ? WR_ERROR_INVALID_HANDLE
                                         : WSANOTINITIALISED;
-  sig = wait_begin(loop);
+  sig = wait_begin(loop, ms);
   r = port_get(port, sig, e, n, ms, alertable, got, result);
   wr__plat_wait_end(loop);
   return r;

@@ -181,13 +181,14 @@ void wr__plat_port_close(wr_port *port);
 ** ------------------------------------------------------------------- */
 
 /*
-** A wait begins, and ends (brackets nest; pair them).  Inside one, a pump
-** or a wr__plat_poll_wait that may block first lets SIGINT wake the loop,
-** when the process handles SIGINT (lua.c's handler, a host's): that
-** handler is chained to, never replaced, and is back when the outermost
-** bracket ends.  Windows: nothing (a wait holds a console Ctrl-C).
+** A wait that may block ms (< 0: forever; 0: it will not block) begins,
+** and ends (brackets nest; pair them).  While one that may block is open,
+** SIGINT wakes the loop, when the process handles SIGINT (lua.c's
+** handler, a host's): that handler is chained to, never replaced, and is
+** back when the outermost bracket ends.  Windows: nothing (a wait holds a
+** console Ctrl-C).
 */
-void wr__plat_wait_begin(wr_loop *loop);
+void wr__plat_wait_begin(wr_loop *loop, long ms);
 void wr__plat_wait_end(wr_loop *loop);
 /*
 ** How many SIGINTs have woken waits so far: a wait that sees it change

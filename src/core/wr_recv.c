@@ -187,7 +187,7 @@ static int wait_blocking(wr_socket *s, wr_overlapped *ov) {
   if (s->rcvtimeo_ms > 0)
     deadline = wr__plat_now(loop) + (uint64_t)s->rcvtimeo_ms;
   wr__socket_ref(s);      /* s must outlive our look at it */
-  wr__plat_wait_begin(loop);
+  wr__plat_wait_begin(loop, -1);
   while (ov->state == WR_OV_PENDING) {
     long left = -1;
     if (wr__plat_signals() != sig) {
@@ -312,7 +312,7 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
 static int wait_result(wr_loop *loop, wr_overlapped *ov) {
   unsigned sig = wr__plat_signals();
   int r = 0;
-  wr__plat_wait_begin(loop);
+  wr__plat_wait_begin(loop, -1);
   while (ov->state == WR_OV_PENDING) {
     if (wr__plat_signals() != sig) {
       r = WSAEINTR;

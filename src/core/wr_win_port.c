@@ -337,7 +337,10 @@ int wr__plat_poll_fd(int fd, int events, long ms, short *revents) {
 ** SIGINT handler on a thread of its own; the waits hold it, as before.
 ** =================================================================== */
 
-void wr__plat_wait_begin(wr_loop *loop) { (void)loop; }
+void wr__plat_wait_begin(wr_loop *loop, long ms) {
+  (void)loop;
+  (void)ms;
+}
 
 void wr__plat_wait_end(wr_loop *loop) { (void)loop; }
 
