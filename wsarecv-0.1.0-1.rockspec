@@ -44,7 +44,7 @@ build = {
         "src/core/wr_errors.c", "src/core/wr_linux_watch.c",
         "src/core/wr_linux_step.c", "src/core/wr_linux_msg.c",
         "src/core/wr_linux_cmsg.c", "src/core/wr_linux_pollfd.c",
-        "src/core/wr_port.c",
+        "src/core/wr_linux_signal.c", "src/core/wr_port.c",
         "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/loverlapped.c",
         "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c", "src/lpoll.c",
         "src/lport.c", "src/loptions.c", "src/lportwait.c",

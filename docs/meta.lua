@@ -18,7 +18,7 @@
 ---| "WSA_IO_INCOMPLETE" # 996: still pending
 ---| "WSA_IO_PENDING" # 997: started, completes later (not a failure)
 ---| "ERROR_NOT_FOUND" # 1168: CancelIoEx found nothing
----| "WSAEINTR" # 10004
+---| "WSAEINTR" # 10004: a wait ended by SIGINT (lua5.4 raises "interrupted!")
 ---| "WSAEBADF" # 10009
 ---| "WSAEACCES" # 10013
 ---| "WSAEFAULT" # 10014: a slice outside its buffer
@@ -217,7 +217,7 @@ function wsarecv.run(mode) end
 ---@param ms? integer
 ---@param alertable? boolean
 ---@return 0|"WAIT_IO_COMPLETION"|nil result
----@return wsarecv.errname? err WSAEINVAL: too long, or a wait nothing could end
+---@return wsarecv.errname? err WSAEINVAL: too long, or a wait nothing could end; WSAEINTR: SIGINT
 ---@return integer? code
 function wsarecv.SleepEx(ms, alertable) end
 

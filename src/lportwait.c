@@ -140,7 +140,8 @@ Take one entry, waiting up to `ms` milliseconds.  Not alertable.
 @treturn[2] string a failed operation's WSA error name (then its key and
 object follow), `WAIT_TIMEOUT` (nothing within `ms`),
 `ERROR_INVALID_HANDLE` (closed port), `WSAEINVAL` (a too long timeout, or
-an infinite wait nothing could end)
+an infinite wait nothing could end), `WSAEINTR` (SIGINT ended it, nothing
+taken: see `run`)
 @treturn[2] int its code
 @raise a timeout that is not an integer, or negative other than -1
 */
@@ -310,7 +311,7 @@ taken.
 @return[2] nil
 @treturn[2] string `WAIT_TIMEOUT`, `WAIT_IO_COMPLETION` (routines ran,
 nothing was taken), `WSA_INVALID_PARAMETER` (no room for an entry),
-`ERROR_INVALID_HANDLE`, `WSAEINVAL`
+`ERROR_INVALID_HANDLE`, `WSAEINVAL`, `WSAEINTR` (SIGINT, nothing taken)
 @treturn[2] int its code
 @raise an entry or a column that is not a table; a bad timeout; the error
 a routine raised

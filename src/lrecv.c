@@ -166,8 +166,9 @@ completes.
 @treturn[1] int the output flags
 @return[2] nil
 @treturn[2] string `WSA_IO_INCOMPLETE` (still pending), `WSAEINVAL`
-(never posted, posted on another socket, or `wait` with a routine), or the
-operation's own failure
+(never posted, posted on another socket, or `wait` with a routine),
+`WSAEINTR` (SIGINT ended the wait: still pending), or the operation's own
+failure
 @treturn[2] int its code
 @treturn[2] int the bytes placed by a failed operation, when any (always
 for `WSAEMSGSIZE`)

@@ -55,8 +55,10 @@ here, with the routine's traceback; the rest stay queued.
 @treturn[1] bool true while operations are pending, routines queued or
 async tasks left
 @return[2] nil
-@treturn[2] string `"WSANOTINITIALISED"` while the Lua state closes
-@treturn[2] int 10093
+@treturn[2] string `"WSANOTINITIALISED"` while the Lua state closes,
+`"WSAEINTR"` when SIGINT (Ctrl-C) ended the wait (Linux; lua5.4 raises
+`"interrupted!"` there instead)
+@treturn[2] int 10093, 10004
 @raise any other mode; a routine's error
 */
 static int l_run(lua_State *L) {
@@ -70,6 +72,7 @@ static int l_run(lua_State *L) {
   saved = lwr_wait_enter(c, L);
   more = wr_run(c->loop, mode);
   lwr_wait_leave(c, L, saved);
+  if (more == WSAEINTR) return lwr_fail(L, WSAEINTR);
   lua_pushboolean(L, more);
   return 1;
 }
@@ -85,8 +88,9 @@ routines that are ready and returns.
 when routines ran
 @return[2] nil
 @treturn[2] string `"WSAEINVAL"`: a timeout above 0xFFFFFFFE, or an
-infinite wait nothing could end (no operation pending)
-@treturn[2] int 10022
+infinite wait nothing could end (no operation pending); `"WSAEINTR"`:
+SIGINT ended it (as for `run`)
+@treturn[2] int its code
 @raise other negative values, fractions, NaN; a routine's error
 */
 static int l_SleepEx(lua_State *L) {
@@ -127,7 +131,7 @@ An object is signalled from its completion until it is posted again.
 @return[2] nil
 @treturn[2] string `"WSA_INVALID_PARAMETER"` (an empty or too long
 array), `"WSAEINVAL"` (a too long timeout, or an infinite wait that could
-never end)
+never end), `"WSAEINTR"` (SIGINT, as for `run`)
 @treturn[2] int its code
 @raise an item that is not an overlapped object; a bad timeout; a
 routine's error

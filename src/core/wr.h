@@ -482,7 +482,8 @@ int wr_ifname(unsigned ifindex, char *buf);
 /* SO_EE_ORIGIN_* name */
 const char *wr_ee_origin_name(int origin);
 
-/* WSAGetOverlappedResult: 0, WSA_IO_INCOMPLETE, or the failure. */
+/* WSAGetOverlappedResult: 0, WSA_IO_INCOMPLETE, WSAEINTR (a wait ended
+** by SIGINT: still pending), or the failure. */
 int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,
                              int wait, unsigned *flags);
 
@@ -491,27 +492,36 @@ int wr_cancel(wr_socket *s, wr_overlapped *ov);
 
 /* ---------------------------------------------------------------------
 ** Waits.  Only alertable waits run completion routines; all of them let
-** I/O progress.  ms < 0 is INFINITE.
+** I/O progress.  ms < 0 is INFINITE.  Every wait (these, a port's,
+** WSAGetOverlappedResult's, a nonoverlapped receive's, a blocking
+** connect/accept/send's) ends with WSAEINTR when a SIGINT comes while the
+** process has a handler for it (Linux; lua.c's raises "interrupted!"):
+** nothing is taken or run after the signal, pending operations stay
+** pending.
 ** ------------------------------------------------------------------- */
 
 /*
 ** SleepEx: *result is 0, or WR_WAIT_IO_COMPLETION if routines ran.
-** Returns 0, or WSAEINVAL for an infinite sleep nothing could end.
+** Returns 0, WSAEINTR, or WSAEINVAL for an infinite sleep nothing could
+** end.
 */
 int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result);
 
 /*
 ** WSAWaitForMultipleEvents over overlapped objects: *result is
 ** WR_WAIT_OBJECT_0 + i, WR_WAIT_TIMEOUT or WR_WAIT_IO_COMPLETION.  Returns
-** 0, or WSAEINVAL when an infinite wait could never end (no object can
-** become signalled).
+** 0, WSAEINTR, or WSAEINVAL when an infinite wait could never end (no
+** object can become signalled).
 */
 int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
                          int waitall, long ms, int alertable, long *result);
 
 /* run: WR_RUN_DEFAULT until nothing is outstanding; ONCE; NOWAIT. */
 enum { WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT };
-/* Returns nonzero while operations or routines are still outstanding. */
+/*
+** Returns 1 while operations or routines are still outstanding, 0 when
+** none are, or WSAEINTR when a SIGINT ended it.
+*/
 int wr_run(wr_loop *loop, int mode);
 
 /* ---------------------------------------------------------------------
@@ -558,8 +568,9 @@ int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
 ** object stays busy until its entry is taken here; one with rearm set
 ** (wr_overlapped_rearm) is posted again, with the same buffers and flags,
 ** when the next wr_port_get on its port begins.  Returns 0,
-** WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED (loop gone) or
-** WSAEINVAL (an infinite wait nothing could end).
+** WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED (loop gone),
+** WSAEINTR (nothing taken) or WSAEINVAL (an infinite wait nothing could
+** end).
 */
 int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
                 int alertable, size_t *got, unsigned *result);

@@ -33,10 +33,21 @@
 
 #define ERRNO_WSA() wr_wsa_from_errno(errno)
 
-/* Wait until s is ready for `events` or ms pass (ms < 0: forever). */
+/*
+** Wait until s is ready for `events` or ms pass (ms < 0: forever), or a
+** SIGINT comes (WSAEINTR: nothing was consumed or sent, and a connect
+** goes on in the kernel).
+*/
 static int wait_fd(wr_socket *s, int events, long ms) {
   short rev;
-  int r = wr__plat_poll_fd(s->fd, events, ms, &rev);
+  int r;
+  if (s->loop == NULL) {
+    r = wr__plat_poll_fd(s->fd, events, ms, &rev);
+  } else {
+    wr__plat_wait_begin(s->loop, ms);
+    r = wr__plat_poll_wait(s->loop, s->fd, events, ms, &rev);
+    wr__plat_wait_end(s->loop);
+  }
   if (r < 0) return ERRNO_WSA();
   if (r == 0) return WSAETIMEDOUT;
   return 0;

@@ -55,6 +55,18 @@ typedef struct wr_plat_loop {
                                 for (wr_linux_pollfd.c) */
   struct wr_pollfd *pfds;    /* every descriptor made: the loop's and its
                                 ports' */
+  /* Ctrl-C in a wait (wr_linux_signal.c) */
+  struct wr_sigslot *sig;    /* the eventfd SIGINT writes, once claimed */
+  uv_poll_t sigpoll;         /* watches it (unreferenced: wakes, never
+                                keeps the loop alive) */
+  int waits;                 /* wait brackets open (they nest) */
+  int armed;                 /* WR_SIG_*: this bracket's state */
+  unsigned armed_at;         /* the SIGINT count when it was armed */
 } wr_plat_loop;
+
+/* wr_plat_loop.armed */
+#define WR_SIG_OFF      0    /* not yet asked to block */
+#define WR_SIG_ARMED    1    /* SIGINT wakes this loop */
+#define WR_SIG_NOHANDLE 2    /* SIGINT is SIG_DFL or SIG_IGN: left alone */
 
 #endif

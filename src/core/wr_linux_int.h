@@ -6,7 +6,8 @@
 **          wr_linux_step.c: wr__step_now, wr__drain;
 **          wr_linux_msg.c: wr__msg_filter, wr__errqueue,
 **          wr__loop_free_bcast;
-**          wr_linux_cmsg.c: wr__ee_error.
+**          wr_linux_cmsg.c: wr__ee_error;
+**          wr_linux_signal.c: wr__lx_signal_arm, wr__lx_signal_close.
 **
 ** Floors: wr_linux_watch.c (the libuv side) calls the step; the step calls
 ** the control messages; those call the decoder's wr__ee_error.  None calls
@@ -82,5 +83,9 @@ void wr__lx_pollfd_pumped(wr_loop *loop);    /* ... and ended */
 void wr__lx_pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
 void wr__lx_pollfd_held(wr_loop *loop);      /* receives wait for a flush */
 void wr__lx_pollfd_free(wr_loop *loop);
+
+/* wr_linux_signal.c: Ctrl-C in a wait */
+void wr__lx_signal_arm(wr_loop *loop);       /* a pump may block */
+void wr__lx_signal_close(wr_loop *loop);     /* before the last run */
 
 #endif

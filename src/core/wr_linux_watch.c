@@ -47,6 +47,7 @@ static void drop_flush(wr_loop *loop) {
 void wr__plat_loop_close(wr_loop *loop) {
   wr_plat_loop *p = &loop->plat;
   drop_flush(loop);
+  wr__lx_signal_close(loop);
   uv_close((uv_handle_t *)&p->timer, NULL);
   uv_run(&p->uv, UV_RUN_DEFAULT);      /* only close callbacks remain */
   uv_loop_close(&p->uv);
@@ -59,6 +60,7 @@ static void on_timer(uv_timer_t *t) { (void)t; }
 void wr__plat_pump(wr_loop *loop, long ms) {
   wr_plat_loop *p = &loop->plat;
   wr__plat_flush(loop);                /* what no poll event announces */
+  if (ms != 0) wr__lx_signal_arm(loop);   /* Ctrl-C ends a blocking wait */
   wr__lx_pollfd_pumping(loop);
   /*
   ** The timer bounds the wait.  libuv runs due timers before it polls and

@@ -12,6 +12,7 @@
 ** Every wait lets I/O progress (wr__plat_pump); an alertable one also
 ** delivers the completions queued for routines (wr__deliver).  A wait that
 ** nothing could ever end is refused with WSAEINVAL instead of hanging.
+** A SIGINT ends a wait with WSAEINTR (see SIGNALLED).
 */
 #include <stdlib.h>
 
@@ -103,11 +104,29 @@ static uint64_t deadline_of(wr_loop *loop, long ms) {
 /* Hand a wait's result back the header's way: *out set, 0 returned. */
 #define WAIT_RESULT(out, v) return (*(out) = (v), 0)
 
-int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result) {
+/*
+** Ctrl-C.  Each wait is bracketed (wr__plat_wait_begin/end: while a wait
+** may block, SIGINT wakes the loop) and ends with WSAEINTR once a SIGINT
+** came since it began (`sig`, read before the bracket opens), before it
+** takes or delivers anything more: what completed meanwhile stays queued
+** for the next wait, and nothing is handed to Lua just before lua.c's
+** hook raises.
+*/
+#define SIGNALLED(sig) (wr__plat_signals() != (sig))
+
+static unsigned wait_begin(wr_loop *loop, long ms) {
+  unsigned sig = wr__plat_signals();
+  wr__plat_wait_begin(loop, ms);
+  return sig;
+}
+
+static int sleep_ex(wr_loop *loop, unsigned sig, long ms, int alertable,
+                    unsigned *result) {
   uint64_t deadline = deadline_of(loop, ms);
   int first = 1;
   for (;;) {
     long left;
+    if (SIGNALLED(sig)) return WSAEINTR;
     if (alertable && wr__deliver(loop))
       WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
     if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
@@ -120,13 +139,22 @@ int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result) {
   }
 }
 
-int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
-                         int waitall, long ms, int alertable, long *result) {
+int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result) {
+  unsigned sig = wait_begin(loop, ms);
+  int r = sleep_ex(loop, sig, ms, alertable, result);
+  wr__plat_wait_end(loop);
+  return r;
+}
+
+static int wait_multiple(wr_loop *loop, unsigned sig,
+                         wr_overlapped *const *ovs, size_t n, int waitall,
+                         long ms, int alertable, long *result) {
   uint64_t deadline = deadline_of(loop, ms);
   int first = 1;
   for (;;) {
     size_t i, done = 0, pending = 0;
     long left;
+    if (SIGNALLED(sig)) return WSAEINTR;
     for (i = 0; i < n; i++) {
       if (ovs[i]->state == WR_OV_DONE) {
         if (!waitall) WAIT_RESULT(result, WR_WAIT_OBJECT_0 + (long)i);
@@ -152,7 +180,15 @@ int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
   }
 }
 
-int wr_run(wr_loop *loop, int mode) {
+int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
+                         int waitall, long ms, int alertable, long *result) {
+  unsigned sig = wait_begin(loop, ms);
+  int r = wait_multiple(loop, sig, ovs, n, waitall, ms, alertable, result);
+  wr__plat_wait_end(loop);
+  return r;
+}
+
+static int run(wr_loop *loop, unsigned sig, int mode) {
   switch (mode) {
     case WR_RUN_NOWAIT:
       wr__plat_pump(loop, 0);
@@ -161,11 +197,13 @@ int wr_run(wr_loop *loop, int mode) {
     case WR_RUN_ONCE:
       if (!wr__deliver(loop) && loop->npending > 0 && !loop->interrupted) {
         wr__plat_pump(loop, -1);
+        if (SIGNALLED(sig)) return WSAEINTR;
         wr__deliver(loop);
       }
       break;
     default:
       for (;;) {
+        if (SIGNALLED(sig)) return WSAEINTR;
         wr__deliver(loop);
         if (loop->interrupted) break;
         if (wr__has_deliverable(loop)) continue;   /* ready now: no blocking */
@@ -176,13 +214,20 @@ int wr_run(wr_loop *loop, int mode) {
   return loop->npending > 0 || wr__has_deliverable(loop);
 }
 
+int wr_run(wr_loop *loop, int mode) {
+  unsigned sig = wait_begin(loop, mode == WR_RUN_NOWAIT ? 0 : -1);
+  int r = run(loop, sig, mode);
+  wr__plat_wait_end(loop);
+  return r;
+}
+
 /*
 ** GetQueuedCompletionStatusEx.  The receives posted since the last wait
 ** (rearmed ones first) are served before anything is looked at, so a
 ** receiver that reposts a batch finds the next one ready at once.
 */
-int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
-                int alertable, size_t *got, unsigned *result) {
+static int port_get(wr_port *port, unsigned sig, wr_port_entry *e, size_t n,
+                    long ms, int alertable, size_t *got, unsigned *result) {
   wr_loop *loop = port->loop;
   uint64_t deadline;
   int first = 1;
@@ -195,6 +240,7 @@ int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
   deadline = deadline_of(loop, ms);
   for (;;) {
     long left;
+    if (SIGNALLED(sig)) return WSAEINTR;      /* before anything is taken */
     if (port->nq > 0) {
       *got = wr__port_take(port, e, n);
       WAIT_RESULT(result, WR_WAIT_OBJECT_0);
@@ -211,6 +257,20 @@ int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
     wr__plat_pump(loop, left);
     first = 0;
   }
+}
+
+int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
+                int alertable, size_t *got, unsigned *result) {
+  wr_loop *loop = port->loop;
+  unsigned sig;
+  int r;
+  *got = 0;
+  if (loop == NULL) return port->closed ? WR_ERROR_INVALID_HANDLE
+                                        : WSANOTINITIALISED;
+  sig = wait_begin(loop, ms);
+  r = port_get(port, sig, e, n, ms, alertable, got, result);
+  wr__plat_wait_end(loop);
+  return r;
 }
 
 /* =====================================================================

@@ -218,13 +218,17 @@ int wr__has_deliverable(wr_loop *loop) {
 ** Run the routines queued when the delivery began (those queued by the
 ** routines themselves wait for the next alertable wait), skipping any
 ** socket whose routine is already running further up the stack.  Then the
-** platform serves what the routines posted.
+** platform serves what the routines posted.  A SIGINT stops it before the
+** next routine: lua.c's hook would raise at that routine's first
+** instruction, and its completion would be gone with nothing run.
 */
 size_t wr__deliver(wr_loop *loop) {
   unsigned long upto = loop->apc_seq;
+  unsigned sig = wr__plat_signals();
   size_t n = 0;
   wr_overlapped *ov;
-  while (!loop->interrupted && (ov = next_deliverable(loop, upto))) {
+  while (!loop->interrupted && wr__plat_signals() == sig &&
+         (ov = next_deliverable(loop, upto))) {
     wr_socket *s = ov->sock;
     wr_completion_routine routine = ov->routine;
     unlink_op(ov);

@@ -9,7 +9,8 @@
 **          wr__plat_timeout, wr__plat_wake, wr__plat_apc_queued,
 **          wr__plat_clock; wr__plat_flush, wr__plat_port_queued,
 **          wr__plat_port_pollfd, wr__plat_port_timeout,
-**          wr__plat_port_close.
+**          wr__plat_port_close; wr__plat_wait_begin, wr__plat_wait_end,
+**          wr__plat_signals, wr__plat_poll_wait.
 **
 ** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c) keeps the
 ** operations: their queues in posting order, their results, completion
@@ -174,5 +175,31 @@ int wr__plat_port_pollfd(wr_port *port, int *fd);
 long wr__plat_port_timeout(wr_port *port);
 /* The port closes (or its loop goes): drop its descriptor. */
 void wr__plat_port_close(wr_port *port);
+
+/* ---------------------------------------------------------------------
+** Ctrl-C in a wait
+** ------------------------------------------------------------------- */
+
+/*
+** A wait that may block ms (< 0: forever; 0: it will not block) begins,
+** and ends (brackets nest; pair them).  While one that may block is open,
+** SIGINT wakes the loop, when the process handles SIGINT (lua.c's
+** handler, a host's): that handler is chained to, never replaced, and is
+** back when the outermost bracket ends.  Windows: nothing (a wait holds a
+** console Ctrl-C).
+*/
+void wr__plat_wait_begin(wr_loop *loop, long ms);
+void wr__plat_wait_end(wr_loop *loop);
+/*
+** How many SIGINTs have woken waits so far: a wait that sees it change
+** since it began ends with WSAEINTR.  Windows: always 0.
+*/
+unsigned wr__plat_signals(void);
+/*
+** wr__plat_poll_fd for a blocking call inside a wait bracket: also ends,
+** -1 with errno EINTR, when a SIGINT comes.  Windows: wr__plat_poll_fd.
+*/
+int wr__plat_poll_wait(wr_loop *loop, int fd, int events, long ms,
+                       short *revents);
 
 #endif

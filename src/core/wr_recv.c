@@ -197,17 +197,24 @@ int wr__repost(wr_socket *s, wr_overlapped *ov) {
 
 /*
 ** Wait, non-alertably, for a nonoverlapped call's object: 1 when it
-** finished, 0 when SO_RCVTIMEO passed first (it is still pending).
+** finished, 0 when SO_RCVTIMEO passed first, -1 when a SIGINT came first
+** (it is still pending either way).
 */
 static int wait_blocking(wr_socket *s, wr_overlapped *ov) {
   wr_loop *loop = s->loop;
   uint64_t deadline = 0;
+  unsigned sig = wr__plat_signals();
   int done = 1;
   if (s->rcvtimeo_ms > 0)
     deadline = wr__plat_now(loop) + (uint64_t)s->rcvtimeo_ms;
   wr__socket_ref(s);      /* s must outlive our look at it */
+  wr__plat_wait_begin(loop, -1);
   while (ov->state == WR_OV_PENDING) {
     long left = -1;
+    if (wr__plat_signals() != sig) {
+      done = -1;
+      break;
+    }
     if (deadline) {
       uint64_t now = wr__plat_now(loop);
       if (now >= deadline) {
@@ -218,14 +225,20 @@ static int wait_blocking(wr_socket *s, wr_overlapped *ov) {
     }
     wr__plat_pump(loop, left);
   }
+  wr__plat_wait_end(loop);
   wr__socket_unref(s);    /* a pending ov still holds its own reference */
   return done;
 }
 
-/* A nonoverlapped call: post a stack object and wait for it. */
+/*
+** A nonoverlapped call: post a stack object and wait for it.  Given up
+** (SO_RCVTIMEO, a SIGINT), it is forgotten; what a stream receive placed
+** so far is reported with the failure.
+*/
 static int recv_blocking(wr_socket *s, wr_overlapped *ov, size_t *bytes,
                          unsigned *flags) {
   int r = post(s, ov);
+  int w;
   if (r == WSA_IO_PENDING) {
     if (s->state & WR_S_NBIO) {
       /* queued behind other receives: let what the kernel has move
@@ -236,12 +249,12 @@ static int recv_blocking(wr_socket *s, wr_overlapped *ov, size_t *bytes,
         return wr__why(s->loop, WSAEWOULDBLOCK, "no data yet, and the "
                        "socket is nonblocking (FIONBIO)");
       }
-    } else if (!wait_blocking(s, ov)) {
+    } else if ((w = wait_blocking(s, ov)) <= 0) {
       size_t got = ov->filled;
       wr_overlapped_forget(ov);
       *bytes = got;
       *flags = 0;
-      return WSAETIMEDOUT;
+      return w < 0 ? WSAEINTR : WSAETIMEDOUT;
     }
     r = (int)ov->error;
   }
@@ -320,6 +333,22 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
 ** Results and cancelling
 ** =================================================================== */
 
+/* Wait for ov (non-alertably): 0, or WSAEINTR (still pending). */
+static int wait_result(wr_loop *loop, wr_overlapped *ov) {
+  unsigned sig = wr__plat_signals();
+  int r = 0;
+  wr__plat_wait_begin(loop, -1);
+  while (ov->state == WR_OV_PENDING) {
+    if (wr__plat_signals() != sig) {
+      r = WSAEINTR;
+      break;
+    }
+    wr__plat_pump(loop, -1);
+  }
+  wr__plat_wait_end(loop);
+  return r;
+}
+
 int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,
                              int wait, unsigned *flags) {
   if (ov->state == WR_OV_IDLE)
@@ -333,7 +362,7 @@ int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,
       if (ov->routine)
         return wr__why(s->loop, WSAEINVAL, "wait = true on an operation "
                        "with a routine (an alertable wait delivers it)");
-      while (ov->state == WR_OV_PENDING) wr__plat_pump(loop, -1);
+      if (wait_result(loop, ov)) return WSAEINTR;
     } else {
       wr__plat_pump(loop, 0);   /* let the I/O progress, as the kernel would */
       if (ov->state == WR_OV_PENDING) return WSA_IO_INCOMPLETE;

@@ -9,7 +9,9 @@
 **          wr__plat_pollfd, wr__plat_timeout, wr__plat_wake,
 **          wr__plat_apc_queued, wr__plat_clock, wr__plat_flush,
 **          wr__plat_port_queued, wr__plat_port_pollfd,
-**          wr__plat_port_timeout, wr__plat_port_close.
+**          wr__plat_port_timeout, wr__plat_port_close,
+**          wr__plat_wait_begin, wr__plat_wait_end, wr__plat_signals,
+**          wr__plat_poll_wait.
 **
 ** The kernel does what the Linux platform emulates (MSG_PARTIAL,
 ** MSG_WAITALL, MSG_OOB, sticky stream errors): each operation goes to
@@ -328,6 +330,26 @@ int wr__plat_poll_fd(int fd, int events, long ms, short *revents) {
                      (FD_ISSET(h, &ws) ? POLLOUT : 0) |
                      (FD_ISSET(h, &xs) ? POLLERR : 0));
   return 1;
+}
+
+/* =====================================================================
+** Ctrl-C in a wait: not on Windows yet.  A console Ctrl-C runs the CRT's
+** SIGINT handler on a thread of its own; the waits hold it, as before.
+** =================================================================== */
+
+void wr__plat_wait_begin(wr_loop *loop, long ms) {
+  (void)loop;
+  (void)ms;
+}
+
+void wr__plat_wait_end(wr_loop *loop) { (void)loop; }
+
+unsigned wr__plat_signals(void) { return 0; }
+
+int wr__plat_poll_wait(wr_loop *loop, int fd, int events, long ms,
+                       short *revents) {
+  (void)loop;
+  return wr__plat_poll_fd(fd, events, ms, revents);
 }
 
 /* =====================================================================
