@@ -185,6 +185,7 @@ describe("wsarecv.socket", function()
         assert(select(2, s:WSARecv(buf, 0, ov)) == "WSA_IO_PENDING")
         local w, e, c = wsarecv.wrap(s:fileno())
         print("plain", w == nil, e, c)
+        print("why", select(3, wsarecv.lasterror()))
         if w then
           w:WSARecv(wsarecv.buffer(8), 0, wsarecv.overlapped())
           w:close()
@@ -206,6 +207,8 @@ describe("wsarecv.socket", function()
       assert.equal("exit", how, out)
       assert.equal(0, rc, out)
       assert.equal("plain\ttrue\tWSAEINVAL\t10022\n"
+        .. "why\tan open wsarecv socket owns this descriptor: use that "
+        .. "socket, or wrap a dup of it\n"
         .. "owner\tfalse\tnil\t4\tping\nclose\t0\n", out)
     end)
 

@@ -109,7 +109,9 @@ int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out) {
   socklen_t len = sizeof type;
   if (fl < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
     return WSAENOTSOCK;
-  if (owned(loop, fd)) return WSAEINVAL;
+  if (owned(loop, fd))
+    return wr__why(loop, WSAEINVAL, "an open wsarecv socket owns this "
+                   "descriptor: use that socket, or wrap a dup of it");
   if (!(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   return wr__socket_new(loop, fd, out);
 }
