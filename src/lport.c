@@ -38,13 +38,11 @@ static lwr_port *newport(lua_State *L) {
   po->h.tag = LWR_TAG(LWR_T_PORT);
   po->p = NULL;
   po->nkeys = 0;
-  po->ents = NULL;
   po->held = NULL;
   po->cap = po->nheld = 0;
   luaL_setmetatable(L, LWR_PORT);
   lua_newtable(L);
   lua_setiuservalue(L, -2, PUV_POSTED);
-  if (c->loop == NULL) luaL_error(L, "wsarecv: the loop is gone");
   if ((r = wr_port_new(c->loop, &po->p)) != 0)
     luaL_error(L, "wsarecv: cannot make a port (%d)", r);
   return po;
@@ -87,6 +85,8 @@ static int l_CreateIoCompletionPort(lua_State *L) {
   wr_socket *s;
   lwr_port *po;
   int r;
+  /* the state is closing (a finalizer calls): as every other call */
+  if (lwr_ctx_get(L)->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   if (lua_isnoneornil(L, 1)) {
     newport(L);
     return 1;
@@ -142,9 +142,7 @@ static int l_gc(lua_State *L) {
     wr_port_release(po->p);
     po->p = NULL;
   }
-  free(po->ents);
   free(po->held);
-  po->ents = NULL;
   po->held = NULL;
   po->cap = 0;
   return 0;

@@ -140,9 +140,8 @@ typedef struct lwr_port {
   lwr_hdr h;
   wr_port *p;              /* NULL once collected */
   uintptr_t nkeys;         /* associations made: the core key of each */
-  wr_port_entry *ents;     /* what a wait takes (grown, kept) */
   lwr_ov **held;           /* the objects the last wait handed out */
-  size_t cap, nheld;       /* both arrays hold cap */
+  size_t cap, nheld;       /* held has room for cap (grown, kept) */
 } lwr_port;
 
 enum { PUV_POSTED = 1, PUV_COUNT = 1 };

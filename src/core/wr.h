@@ -524,6 +524,7 @@ typedef struct wr_port_entry {
   unsigned error;         /* 0 or the operation's WSA code */
   unsigned flags;         /* its output flags */
   int posted;             /* 1: a wr_port_post packet (ov is not ours) */
+  unsigned long seq;      /* which queued entry it is (wr_port_take) */
 } wr_port_entry;
 
 /* CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0) */
@@ -539,17 +540,30 @@ int wr_port_associate(wr_port *port, wr_socket *s, uintptr_t key);
 int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
                  wr_overlapped *ov);
 /*
-** GetQueuedCompletionStatusEx: up to n entries into e.  *result is
-** WR_WAIT_OBJECT_0 (*got >= 1 entries), WR_WAIT_TIMEOUT or, alertable,
-** WR_WAIT_IO_COMPLETION (routines ran, nothing dequeued).  An operation's
-** object stays busy until its entry is taken here; one with rearm set
-** (wr_overlapped_rearm) is posted again, with the same buffers and flags,
-** when the next wr_port_get on its port begins.  Returns 0,
+** GetQueuedCompletionStatusEx's wait: returns once the port has entries,
+** taking none.  *result is WR_WAIT_OBJECT_0 (entries wait: wr_port_peek
+** and wr_port_take hand them out), WR_WAIT_TIMEOUT or, alertable,
+** WR_WAIT_IO_COMPLETION (routines ran, nothing queued).  The objects the
+** last wait took with rearm set (wr_overlapped_rearm) are posted again,
+** with the same buffers and flags, when it begins.  Returns 0,
 ** WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED (loop gone) or
 ** WSAEINVAL (an infinite wait nothing could end).
 */
-int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
-                int alertable, size_t *got, unsigned *result);
+int wr_port_get(wr_port *port, long ms, int alertable, unsigned *result);
+/*
+** The entry at the head of the queue into *e, still queued (its object
+** busy): 1, or 0 when none waits.  A caller that must do more before the
+** entry is its own (write it where another wait or a close of the port can
+** run meanwhile) peeks, does it, then takes.
+*/
+int wr_port_peek(const wr_port *port, wr_port_entry *e);
+/*
+** Take the entry *e that wr_port_peek gave, if it is still the head: 1,
+** and it is the caller's (an operation's object is free, or waits to be
+** rearmed; a packet is freed).  0 when it was taken or dropped meanwhile:
+** peek again.
+*/
+int wr_port_take(wr_port *port, const wr_port_entry *e);
 /* Completions waiting in the port. */
 size_t wr_port_queued(const wr_port *port);
 /*

@@ -165,26 +165,23 @@ int wr_run(wr_loop *loop, int mode) {
 /*
 ** GetQueuedCompletionStatusEx.  The receives posted since the last wait
 ** (rearmed ones first) are served before anything is looked at, so a
-** receiver that reposts a batch finds the next one ready at once.
+** receiver that reposts a batch finds the next one ready at once.  The
+** entries stay queued: the caller takes each once it has written it
+** (wr_port_peek, wr_port_take), so none is lost or handed out twice
+** whatever runs while it writes.
 */
-int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
-                int alertable, size_t *got, unsigned *result) {
+int wr_port_get(wr_port *port, long ms, int alertable, unsigned *result) {
   wr_loop *loop = port->loop;
   uint64_t deadline;
   int first = 1;
-  *got = 0;
   if (port->closed) return WR_ERROR_INVALID_HANDLE;
   if (loop == NULL) return WSANOTINITIALISED;
-  if (n == 0) return WSA_INVALID_PARAMETER;
   wr__port_rearm_all(port);
   wr__plat_flush(loop);
   deadline = deadline_of(loop, ms);
   for (;;) {
     long left;
-    if (port->nq > 0) {
-      *got = wr__port_take(port, e, n);
-      WAIT_RESULT(result, WR_WAIT_OBJECT_0);
-    }
+    if (port->nq > 0) WAIT_RESULT(result, WR_WAIT_OBJECT_0);
     if (alertable && wr__deliver(loop))
       WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
     if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
