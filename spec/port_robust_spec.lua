@@ -14,7 +14,7 @@ local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
 local P = require "spec.support.port"(after_each)
-local T, udp_on, entries = P.T, P.udp_on, P.entries
+local udp_on, entries = P.udp_on, P.entries
 local pack = H.pack
 
 local CHILD = 'local wsarecv = require "wsarecv"\nlocal W = wsarecv\n'
@@ -376,5 +376,3 @@ describe("GetQueuedCompletionStatusEx's columns form", function()
     port:close()
   end)
 end)
-
--- luacheck: ignore T

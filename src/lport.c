@@ -60,8 +60,9 @@ arguments it returns a new port.  With a socket, it associates the socket
 with `port` (a new port when nil) under `key`, any Lua value, which each
 entry of the socket's operations hands back; an overlapped operation
 posted on the socket without a routine then completes to the port (one
-with a routine keeps it; one whose object has `ov.noport` set is only
-signalled).  A socket belongs to one port at most.
+whose object has `ov.noport` set is only signalled); one posted with a
+routine fails with `WSAEINVAL`, as on Windows, and the routine never
+runs.  A socket belongs to one port at most.
 @function CreateIoCompletionPort
 @tparam[opt] socket sock the socket to associate
 @tparam[opt] port port the port (nil: a new one)
@@ -70,7 +71,7 @@ signalled).  A socket belongs to one port at most.
 @return[2] nil
 @treturn[2] string `WSA_INVALID_PARAMETER` (the socket belongs to a port
 already), `WSAENOTSOCK` (closed socket), `ERROR_INVALID_HANDLE` (closed
-port)
+port), `WSANOTINITIALISED` (the Lua state is closing)
 @treturn[2] int its code
 @raise sock not a socket; port neither a port nor nil
 */

@@ -363,9 +363,13 @@ once, allocating nothing in the steady state: entry i goes into
 `entries[i]` as its fields `bytes`, `key`, `ov`, `error` (nil for a
 success) and `flags`; or, when `entries.ov` is a table (the columns
 form), into `entries.bytes[i]`, `.key[i]`, `.ov[i]`, `.error[i]` and
-`.flags[i]`, up to `#entries.ov`.  Tables past n are left as they were.
-With `alertable`, routines run in the same wait, after the entries are
-taken.
+`.flags[i]`, up to `#entries.ov` (fill it with false to size the batch).
+Tables past n are left as they were.  With `alertable`, routines run in
+the same wait, after the entries are taken.  Each entry is handed out
+once, by the wait that wrote it: it is taken only once written, so a
+nested wait on the port (a finalizer's, a routine's) takes entries of its
+own, a close mid-batch ends the batch, and a memory error leaves the
+entry it struck and those after it queued.
 @function port:GetQueuedCompletionStatusEx
 @tparam table entries an array of tables, or the five columns
 @tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
@@ -373,11 +377,11 @@ taken.
 @treturn[1] int n, the entries taken
 @return[2] nil
 @treturn[2] string `WAIT_TIMEOUT`, `WAIT_IO_COMPLETION` (routines ran,
-nothing was taken), `WSA_INVALID_PARAMETER` (no room for an entry),
+nothing was taken), `WSA_INVALID_PARAMETER` (an empty entries array),
 `ERROR_INVALID_HANDLE`, `WSAEINVAL`
 @treturn[2] int its code
-@raise an entry or a column that is not a table; a bad timeout; the error
-a routine raised
+@raise an entry or a column that is not a table; an empty `entries.ov`; a
+bad timeout; the error a routine raised
 */
 /*
 ** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]])

@@ -507,7 +507,8 @@ int wr_run(wr_loop *loop, int mode);
 ** A port collects the completions of the routine-less operations of the
 ** sockets associated with it, in completion order (posting order within
 ** one socket), and hands them out in batches.  An operation posted with a
-** routine keeps its routine; one whose hEvent has its low bit set
+** routine on such a socket fails with WSAEINVAL (wr_recv.c, as Windows
+** refuses it); one whose hEvent has its low bit set
 ** (WR_NOPORT, Windows' convention) is only signalled, for
 ** WSAGetOverlappedResult.  Closing a socket still completes its pending
 ** operations with WSA_OPERATION_ABORTED, to the port.
