@@ -117,6 +117,64 @@ describe("a port wait re-entered while it writes its batch", function()
       reentered(300, "columns")
     end)
 
+  it("a finalizer's wait does not repost the objects the outer batch took "
+    .. "with ov.rearm: their buffers keep the data its caller reads",
+    function()
+      local out, how, rc = H.run_child(CHILD .. [==[
+        for round = 1, 5 do
+          local port = W.CreateIoCompletionPort()
+          local rx, send = udp()
+          assert(W.CreateIoCompletionPort(rx, port, "a") == port)
+          local bufs, index = {}, {}
+          for i = 1, 100 do
+            local ov = W.overlapped()
+            ov.rearm = true
+            bufs[i], index[ov] = W.buffer(8), i
+            assert(select(2, rx:WSARecv(bufs[i], 0, ov)) == "WSA_IO_PENDING")
+          end
+          for i = 1, 100 do send("d" .. i) end
+          local e = fresh(200, "array")
+          for _ = 1, 200 do                -- the datagrams reach the port
+            if port:queued() == 100 then break end
+            W.SleepEx(5, false)
+          end
+          assert(port:queued() == 100, port:queued())
+          -- then 100 failed entries of another socket (collector steps)
+          local other = udp()
+          assert(W.CreateIoCompletionPort(other, port, "b") == port)
+          for _ = 1, 100 do other:WSARecv(W.buffer(8), 0, W.overlapped()) end
+          assert(other:CancelIoEx() == 0)
+          for i = 1, 100 do send("e" .. i) end       -- for reposted ones
+          local active, inner = false, 0
+          local mt = { __gc = function()
+            if not active then return end
+            inner = inner + 1
+            port:GetQueuedCompletionStatusEx(fresh(5, "array"), 0)
+          end }
+          arm(mt)
+          active = true
+          local n = assert(port:GetQueuedCompletionStatusEx(e, 0))
+          active = false
+          if inner > 0 then
+            local bad = 0
+            for i = 1, n do
+              local t = e[i]
+              if t.key == "a" then
+                local k = index[t.ov]
+                if bufs[k]:sub(1, t.bytes) ~= "d" .. k then bad = bad + 1 end
+              end
+            end
+            print("nested", n > 0, "overwritten", bad)
+            break
+          end
+          port:close()
+        end
+        print("done")
+      ]==])
+      H.assert_exit(out, how, rc, 0)
+      assert.equal("nested\ttrue\toverwritten\t0\ndone\n", out)
+    end)
+
   it("a finalizer that closes the port mid-batch: each packet handed out "
     .. "keeps its own key and object; the rest are dropped", function()
       local out, how, rc = H.run_child(CHILD .. [[
@@ -180,6 +238,7 @@ describe("a memory error while a wait writes its batch", function()
       ovs[i], bufs[i] = wsarecv.overlapped(), wsarecv.buffer(8)
       H.assert_pending(rx:WSARecv(bufs[i], 0, ovs[i]))
     end
+    ovs[1].rearm = true                 -- reposted by the wait after it
     send("d1")
     send("d22")
     H.progress_until(function() return port:queued() == 2 end)
@@ -194,7 +253,7 @@ describe("a memory error while a wait writes its batch", function()
       { bytes = 7, key = "p1", ov = pov },
       { bytes = 0, key = "k", ov = ovs[3], error = "WSA_OPERATION_ABORTED" },
       { bytes = 8, key = "p2" },
-    }, { ovs[1], ovs[2], ovs[3] }, rx
+    }, { ovs[1], ovs[2], ovs[3] }, rx, send
   end
 
   local function read(t, i, form)
@@ -222,7 +281,7 @@ describe("a memory error while a wait writes its batch", function()
     local mid, k = 0, 0
     repeat
       k = k + 1
-      local port, want, ops, rx = five()
+      local port, want, ops, rx, send = five()
       local weak = setmetatable({}, { __mode = "k" })
       for _, ov in ipairs(ops) do weak[ov] = true end
       local e = fresh(form)
@@ -240,6 +299,12 @@ describe("a memory error while a wait writes its batch", function()
       end
       assert.same({ nil, "WAIT_TIMEOUT", 258, n = 3 },
         pack(port:GetQueuedCompletionStatusEx(entries(1), 0)))
+      -- the rearmed object was posted again: the error left no mark that
+      -- would keep later waits from reposting
+      send("x")
+      assert.same({ 1, "k", ops[1], n = 3 },
+        pack(port:GetQueuedCompletionStatus(2000)))
+      ops[1].rearm = false
       port:close()
       rx:close()
       want, ops, e = nil, nil, nil                    -- luacheck: ignore

@@ -40,9 +40,12 @@ static lwr_port *newport(lua_State *L) {
   po->nkeys = 0;
   po->held = NULL;
   po->cap = po->nheld = 0;
+  po->writing = 0;
   luaL_setmetatable(L, LWR_PORT);
   lua_newtable(L);
   lua_setiuservalue(L, -2, PUV_POSTED);
+  lwr_port_new_guard(L, po);
+  lua_setiuservalue(L, -2, PUV_GUARD);
   if ((r = wr_port_new(c->loop, &po->p)) != 0)
     luaL_error(L, "wsarecv: cannot make a port (%d)", r);
   return po;
@@ -243,6 +246,7 @@ void lwr_open_port(lua_State *L) {
                                        "flags"};
   int i;
   lwr_register(L, LWR_PORT, meta, method_lists, ctors);
+  lwr_open_port_guard(L);
   luaL_getmetatable(L, LWR_PORT);
   lua_getfield(L, -1, "__index");
   lua_pushvalue(L, -3);                              /* the context */

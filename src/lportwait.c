@@ -4,7 +4,8 @@
 ** Exports (port methods, registered by lport.c through lportwait.h):
 **          GetQueuedCompletionStatus, PostQueuedCompletionStatus, and
 **          lwr_GetQueuedCompletionStatusEx (a closure over the entry field
-**          names, made by lwr_open_port); lwr_port_unhold_all.
+**          names, made by lwr_open_port); lwr_port_unhold_all,
+**          lwr_port_new_guard, lwr_open_port_guard.
 **
 ** The core keeps the queue (core/wr_port.c); this file turns entries into
 ** Lua values.  GetQueuedCompletionStatusEx writes into tables the caller
@@ -54,9 +55,46 @@ void lwr_port_unhold_all(lua_State *L, lwr_port *po) {
 }
 
 /*
+** While a wait writes its batch the port is marked (po->writing), so that
+** a wait nested in it leaves that batch's rearmed objects alone.  The mark
+** is a to-be-closed guard on the writer's stack: Lua clears it when the
+** call returns, and when an error (a memory error mid-batch) unwinds it,
+** so no mark is left behind.  One guard per port, made with it: nothing
+** is allocated per wait.
+*/
+static int guard_close(lua_State *L) {
+  lwr_port *po = *(lwr_port **)lua_touserdata(L, 1);
+  po->writing--;
+  return 0;
+}
+
+void lwr_port_new_guard(lua_State *L, lwr_port *po) {
+  lwr_port **g = (lwr_port **)lua_newuserdatauv(L, sizeof *g, 0);
+  *g = po;
+  luaL_setmetatable(L, LWR_PORT_GUARD);
+}
+
+void lwr_open_port_guard(lua_State *L) {
+  luaL_newmetatable(L, LWR_PORT_GUARD);
+  lua_pushcfunction(L, guard_close);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+}
+
+/* Mark the port as writing until the slot pushed here is closed (the
+** call returns, an error unwinds it, or lua_settop below it). */
+static void begin_writing(lua_State *L, lwr_port *po) {
+  lua_getiuservalue(L, 1, PUV_GUARD);
+  lua_toclose(L, -1);
+  po->writing++;
+}
+
+/*
 ** The port's wait, alertable or not, bracketed for routines: 0 with the
 ** wait's result in *res (WR_WAIT_OBJECT_0: entries are queued), or a WSA
-** code.
+** code.  A wait nested in the writing of a batch (a finalizer's, a
+** routine's) does not repost the objects that batch took with rearm set:
+** their buffers are its caller's to read until its next wait.
 */
 static int wait(lua_State *L, lwr_port *po, long ms, int alertable,
                 unsigned *res) {
@@ -65,7 +103,7 @@ static int wait(lua_State *L, lwr_port *po, long ms, int alertable,
   int r;
   lwr_port_unhold_all(L, po);
   saved = lwr_wait_enter(c, L);
-  r = wr_port_get(po->p, ms, alertable, res);
+  r = wr_port_get(po->p, ms, alertable, po->writing == 0, res);
   lwr_wait_leave(c, L, saved);
   return r;
 }
@@ -200,17 +238,19 @@ static int l_GetQueuedCompletionStatus(lua_State *L) {
     /* what the wait found may go to another wait, or a close, while it
     ** is pushed (the error name can step the collector): then the next
     ** head, else wait again */
+    begin_writing(L, po);                            /* 3: the guard */
     while (wr_port_peek(po->p, &e)) {
       uintptr_t last = 0;
-      lua_settop(L, 2);
+      lua_settop(L, 3);
       if (e.error == 0) lua_pushinteger(L, (lua_Integer)e.bytes);
       push_key_ov(L, &e, 0, 2, &last);
       if (e.error) {
         lwr_fail(L, (int)e.error);
-        lua_rotate(L, 3, 3);              /* nil, name, code, key, ov */
+        lua_rotate(L, 4, 3);              /* nil, name, code, key, ov */
       }
       if (take(L, po, &e)) return e.error ? 5 : 3;
     }
+    lua_settop(L, 2);                                /* the guard closed */
   }
 }
 
@@ -425,11 +465,14 @@ int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   if (bad) return lwr_fail(L, bad);
   if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
   reserve(L, po, (size_t)n);
-  do {      /* until it wrote one: what it found may have gone elsewhere */
+  for (;;) {  /* until it wrote one: what it found may have gone elsewhere */
     r = wait(L, po, ms, lua_toboolean(L, 4), &res);
     if (r || res != WR_WAIT_OBJECT_0) return wait_failed(L, r, res);
+    begin_writing(L, po);
     got = write_batch(L, po, n, &cs, kidx, lastidx, &failed);
-  } while (got == 0);
+    if (got > 0) break;
+    lua_settop(L, lastidx);                          /* the guard closed */
+  }
   lua_pushinteger(L, (lua_Integer)got);
   lua_pushinteger(L, failed);
   return 2;

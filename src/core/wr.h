@@ -544,13 +544,16 @@ int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
 ** GetQueuedCompletionStatusEx's wait: returns once the port has entries,
 ** taking none.  *result is WR_WAIT_OBJECT_0 (entries wait: wr_port_peek
 ** and wr_port_take hand them out), WR_WAIT_TIMEOUT or, alertable,
-** WR_WAIT_IO_COMPLETION (routines ran, nothing queued).  The objects the
-** last wait took with rearm set (wr_overlapped_rearm) are posted again,
-** with the same buffers and flags, when it begins.  Returns 0,
+** WR_WAIT_IO_COMPLETION (routines ran, nothing queued).  With repost, the
+** objects taken with rearm set (wr_overlapped_rearm) are posted again,
+** with the same buffers and flags, when it begins (without: a wait nested
+** in the writing of a batch leaves them to the caller who reads it).
+** Returns 0,
 ** WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED (loop gone) or
 ** WSAEINVAL (an infinite wait nothing could end).
 */
-int wr_port_get(wr_port *port, long ms, int alertable, unsigned *result);
+int wr_port_get(wr_port *port, long ms, int alertable, int repost,
+                unsigned *result);
 /*
 ** The entry at the head of the queue into *e, still queued (its object
 ** busy): 1, or 0 when none waits.  A caller that must do more before the

@@ -170,13 +170,14 @@ int wr_run(wr_loop *loop, int mode) {
 ** (wr_port_peek, wr_port_take), so none is lost or handed out twice
 ** whatever runs while it writes.
 */
-int wr_port_get(wr_port *port, long ms, int alertable, unsigned *result) {
+int wr_port_get(wr_port *port, long ms, int alertable, int repost,
+                unsigned *result) {
   wr_loop *loop = port->loop;
   uint64_t deadline;
   int first = 1;
   if (port->closed) return WR_ERROR_INVALID_HANDLE;
   if (loop == NULL) return WSANOTINITIALISED;
-  wr__port_rearm_all(port);
+  if (repost) wr__port_rearm_all(port);
   wr__plat_flush(loop);
   deadline = deadline_of(loop, ms);
   for (;;) {
