@@ -50,7 +50,17 @@ local function entry_ov(t, i, form)
 end
 -- objects with a finalizer, made garbage just before a wait
 local function arm(mt) for _ = 1, 20 do setmetatable({}, mt) end end
-collectgarbage("generational", 1)
+-- The collector made eager: no pause between cycles, and a step that
+-- does a whole cycle (finalizers included), so every allocation brings a
+-- cycle at the next step.  arm() then leaves one armed object unfinalized
+-- (each creation collects the one before), and the first error name the
+-- batch pushes after an allocation runs its finalizer.  normal() puts the
+-- defaults back.
+local function eager()
+  collectgarbage("incremental", 1, 1000, 20)
+  collectgarbage()                  -- the new pause applies from here
+end
+local function normal() collectgarbage("incremental", 200, 100, 13) end
 ]]
 
 describe("a port wait re-entered while it writes its batch", function()
@@ -71,10 +81,12 @@ describe("a port wait re-entered while it writes its batch", function()
           if n then inner = inner + 1 end
         end }
         local e = fresh(200, FORM)
+        eager()
         arm(mt)
         active = true
         local n = assert(port:GetQueuedCompletionStatusEx(e, 0))
         active = false
+        normal()
         for i = 1, n do
           local ov, key, err = entry_ov(e, i, FORM)
           assert(key == "k" and err == "WSA_OPERATION_ABORTED")
@@ -151,10 +163,12 @@ describe("a port wait re-entered while it writes its batch", function()
             inner = inner + 1
             port:GetQueuedCompletionStatusEx(fresh(5, "array"), 0)
           end }
+          eager()
           arm(mt)
           active = true
           local n = assert(port:GetQueuedCompletionStatusEx(e, 0))
           active = false
+          normal()
           if inner > 0 then
             local bad = 0
             for i = 1, n do
@@ -195,10 +209,12 @@ describe("a port wait re-entered while it writes its batch", function()
             if active and not closed then closed = true; port:close() end
           end }
           local e = fresh(400, "array")
+          eager()
           arm(mt)
           active = true
-          local n, f = port:GetQueuedCompletionStatusEx(e, 0)
+          local n = port:GetQueuedCompletionStatusEx(e, 0)
           active = false
+          normal()
           if closed then
             local packets = 0
             for i = 1, n or 0 do
@@ -399,7 +415,9 @@ describe("a routine on a socket of a completion port", function()
       assert.equal(0, ran)
       assert.equal(0, port:queued())
       -- the object and the msg are free: a receive without a routine
-      H.assert_pending(rx:WSARecvMsg(msg, ov))
+      -- (Windows may complete it at once; the entry goes to the port)
+      local r = pack(rx:WSARecvMsg(msg, ov))
+      assert.is_true(r[1] == 0 or r[2] == "WSA_IO_PENDING")
       assert.same({ 4, "k", ov, n = 3 }, pack(port:GetQueuedCompletionStatus(2000)))
       assert.equal(0, ran)
       port:close()
