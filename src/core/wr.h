@@ -238,7 +238,8 @@ struct wr_overlapped {
   size_t WR_PRIVATE(total);   /* capacity of the whole array */
   size_t WR_PRIVATE(filled);  /* bytes placed so far (MSG_WAITALL) */
   wr_msg *WR_PRIVATE(msg);    /* WSARecvMsg only */
-  unsigned long WR_PRIVATE(seq);     /* order of arrival in the APC queue */
+  unsigned long WR_PRIVATE(seq);     /* order of arrival in the APC queue,
+                                        or a port's queue */
   unsigned WR_PRIVATE(internal) : 1; /* a nonoverlapped call's stack object */
   unsigned WR_PRIVATE(packet) : 1;   /* wr_port_post's, the core's memory */
   unsigned WR_PRIVATE(rearm) : 1;    /* repost when its entry was taken */
@@ -548,9 +549,8 @@ int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
 ** objects taken with rearm set (wr_overlapped_rearm) are posted again,
 ** with the same buffers and flags, when it begins (without: a wait nested
 ** in the writing of a batch leaves them to the caller who reads it).
-** Returns 0,
-** WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED (loop gone) or
-** WSAEINVAL (an infinite wait nothing could end).
+** Returns 0, WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED
+** (loop gone) or WSAEINVAL (an infinite wait nothing could end).
 */
 int wr_port_get(wr_port *port, long ms, int alertable, int repost,
                 unsigned *result);

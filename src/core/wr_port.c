@@ -7,10 +7,9 @@
 **          wr_socket_port, wr_port_pollfd, wr_port_timeout,
 **          wr_overlapped_rearm, wr_overlapped_rearmed, wr_port_peek,
 **          wr_port_take; for the core: wr__port_rearm_all,
-**          wr__port_loop_gone.  (The
-**          wait, wr_port_get, is in wr_loop.c; the queue a completion
-**          goes onto, below every caller, is wr_ov.c's; a port's last
-**          reference, wr_int.h's.)
+**          wr__port_loop_gone.  (The wait, wr_port_get, is in wr_loop.c;
+**          the queue a completion goes onto, below every caller, is
+**          wr_ov.c's; a port's last reference, wr_int.h's.)
 **
 ** The model.  A socket associated with a port sends it the completion of
 ** every operation posted without a routine (wr__signal decides): the
