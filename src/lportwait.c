@@ -447,6 +447,7 @@ int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   bad = lwr_check_ms(L, 3, &ms);
   lua_settop(L, 4);
   n = push_columns(L, &cs);
+  luaL_checkstack(L, 16, NULL);       /* the guard, what a fill pushes */
   if (n < 0) {
     n = (int)(lua_rawlen(L, 2) < MAX_BATCH ? lua_rawlen(L, 2) : MAX_BATCH);
     luaL_checkstack(L, n + 16, "too many entries");
