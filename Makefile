@@ -35,11 +35,18 @@ BUSTED   := $(LUA) /usr/bin/busted
 .PHONY: all deps test demo tour bench asan asan-test clean
 .PHONY: fuzz-cmsg
 
-all: $(SO)
+# memfail: a spec helper (spec/support/memfail.c), never installed
+MEMFAIL  := $(BUILD)/memfail.so
+
+all: $(SO) $(MEMFAIL)
 
 $(SO): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -shared -o $@ $(SRC) $(LDLIBS)
+
+$(MEMFAIL): spec/support/memfail.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ spec/support/memfail.c
 
 deps:
 	@sh scripts/deps.sh
@@ -214,8 +221,12 @@ $(WIN_DLL): $(WIN_SRC) $(HDR) $(WIN)/lib/liblua54.a
 	  -I$(WIN)/include -Isrc -o $@ $(WIN_SRC) -L$(WIN)/lib -llua54 \
 	  -lws2_32 -liphlpapi
 
+$(WIN)/memfail.dll: spec/support/memfail.c $(WIN)/lib/liblua54.a
+	$(WCC) -std=gnu99 $(WARN) $(CFLAGS) -shared -I$(WIN)/include -o $@ \
+	  spec/support/memfail.c -L$(WIN)/lib -llua54
+
 windows: windows-lua
-	@$(MAKE) --no-print-directory $(WIN_DLL)
+	@$(MAKE) --no-print-directory $(WIN_DLL) $(WIN)/memfail.dll
 	@cp -R lua/. $(WIN)/lua/
 	@cp -L /usr/share/lua/5.4/argparse.lua $(WIN)/lua/ 2>/dev/null || true
 

@@ -198,7 +198,7 @@ function wsarecv.msg(fields) end
 ---@param port? wsarecv.port
 ---@param key? any
 ---@return wsarecv.port|nil port
----@return wsarecv.errname? err "WSA_INVALID_PARAMETER": sock has a port already
+---@return wsarecv.errname? err "WSA_INVALID_PARAMETER": sock has a port already; "WSANOTINITIALISED": the state is closing
 ---@return integer? code
 ---@overload fun(): wsarecv.port
 function wsarecv.CreateIoCompletionPort(sock, port, key) end
@@ -432,7 +432,8 @@ function socket:pending() end
 function socket:close() end
 
 ---Receive into buffers: nonoverlapped (ov and routine nil), with a
----completion routine, or event style (ov only).
+---completion routine (WSAEINVAL on a socket of a completion port), or
+---event style (ov only).
 ---Returns 0, bytes, flags; nil, "WSA_IO_PENDING", 997; or nil, err, code
 ---[, bytes placed].
 ---@param buffers wsarecv.wsabufs
@@ -531,7 +532,7 @@ function msg:control() end
 
 ---GetQueuedCompletionStatusEx's columns form: entry i is ov[i], and
 ---bytes[i], key[i], error[i], flags[i] for the columns given; #ov entries
----at most.
+---at most (an empty ov raises: fill it with false to size the batch).
 ---@class wsarecv.entrycolumns
 ---@field bytes? integer[]
 ---@field key? any[]
@@ -557,7 +558,9 @@ function port:GetQueuedCompletionStatus(ms) end
 ---Take up to #entries entries (#entries.ov in the columns form, 1024 at
 ---most) into the caller's tables; returns how many, and how many of them
 ---failed.  Alertable: routines run too ("WAIT_IO_COMPLETION" when they ran
----and nothing was taken).
+---and nothing was taken).  Each entry is taken once written: a nested wait
+---(a finalizer's, a routine's) takes entries of its own, and a memory
+---error leaves the unwritten ones queued.
 ---@param entries wsarecv.entry[]|wsarecv.entrycolumns
 ---@param ms? integer nil, -1 or 0xFFFFFFFF: no timeout
 ---@param alertable? boolean

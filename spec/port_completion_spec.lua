@@ -132,15 +132,18 @@ describe("failures", function()
 end)
 
 describe("what does not go to the port", function()
-  it("an operation with a routine keeps its routine; others in the same "
-    .. "socket's stream still reach the port", function()
+  it("an operation posted with a routine before the association keeps "
+    .. "its routine; others in the same socket's stream still reach the port",
+    function()
       local port = wsarecv.CreateIoCompletionPort()
-      local rx, send = udp_on(port, "k")
+      local ch = H.udp("inet", "127.0.0.1", { socket = T.socket })
+      local rx, send = ch.rx, ch.send
       local seen = {}
       local ovr, br = wsarecv.overlapped(), wsarecv.buffer(8)
       H.assert_pending(rx:WSARecv(br, 0, ovr, function(err, n, o)
         seen[#seen + 1] = { err = err, n = n, ov = o }
       end))
+      assert.equal(port, wsarecv.CreateIoCompletionPort(rx, port, "k"))
       local ovp = post_n(rx, 1)[1]
       send("r")
       send("pp")

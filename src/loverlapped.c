@@ -7,8 +7,8 @@
 **          and rearm (completion ports); __gc, __tostring.
 **          For the other binding files (loverlapped.h):
 **          lwr_open_overlapped, lwr_ov_begin, lwr_ov_end, lwr_routine,
-**          lwr_event_hook, lwr_ov_hand_out, lwr_ov_unhold, lwr_wait_enter,
-**          lwr_wait_leave.
+**          lwr_event_hook, lwr_ov_push, lwr_ov_hold, lwr_ov_unhold,
+**          lwr_wait_enter, lwr_wait_leave.
 **
 ** An overlapped object is reusable: post it, wait for it, post it again.
 ** While its operation is pending, or its routine is waiting to run, it is
@@ -34,9 +34,9 @@
 **             unless the routine posted the object again.
 **   port      without a routine, on a socket of a completion port, the
 **             object stays anchored on the port's queue; the port's wait
-**             (lport.c) hands it out with lwr_ov_hand_out, and its next
-**             wait drops the anchor (lwr_ov_unhold) unless it was posted
-**             again.
+**             (lportwait.c) hands it out (lwr_ov_push, lwr_ov_hold), and
+**             its next wait drops the anchor (lwr_ov_unhold) unless it was
+**             posted again.
 **   errors    an error a routine raises goes into the context's reserved
 **             slot and interrupts the delivery; lwr_wait_leave raises it
 **             again, out of the wait.
@@ -79,7 +79,7 @@ static void anchor(lua_State *L, lwr_ov *o, int idx) {
 }
 
 /* Drop the anchor, unless a port handed the object out since its last
-** wait (lwr_ov_hand_out): that port's next wait drops it. */
+** wait (lwr_ov_hold): that port's next wait drops it. */
 static void unanchor(lua_State *L, lwr_ov *o) {
   if (o->ref != LUA_NOREF && !o->held) {
     luaL_unref(L, LUA_REGISTRYINDEX, o->ref);
@@ -305,17 +305,25 @@ void lwr_event_hook(wr_overlapped *ov, void *data) {
 }
 
 /*
-** A port's wait took an entry of ov: push the object.  It stays anchored
-** (and is counted as held) until lwr_ov_unhold, at that port's next wait:
-** a receiver that reposts what it took then costs no registry traffic,
-** and one that drops it loses the anchor one wait later.
+** The object of ov, an entry still on a port's queue (so anchored):
+** pushed and returned.  Once the port took it, lwr_ov_hold keeps it
+** anchored until lwr_ov_unhold, at that port's next wait: a receiver that
+** reposts what it took then costs no registry traffic, and one that drops
+** it loses the anchor one wait later.  (Nil and NULL if the entry was
+** dropped meanwhile: its anchor is gone.)
 */
-lwr_ov *lwr_ov_hand_out(lua_State *L, wr_overlapped *ov) {
+lwr_ov *lwr_ov_push(lua_State *L, wr_overlapped *ov) {
   lwr_ov *o = ov_of(ov);
+  if (o->ref == LUA_NOREF) {
+    lua_pushnil(L);
+    return NULL;
+  }
   lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
-  o->held++;
   return o;
 }
+
+/* A port's wait took the entry of o. */
+void lwr_ov_hold(lwr_ov *o) { o->held++; }
 
 /* The next wait of the port that handed o out. */
 void lwr_ov_unhold(lua_State *L, lwr_ov *o) {

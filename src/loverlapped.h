@@ -26,9 +26,11 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
                  unsigned flags);
 void lwr_event_hook(wr_overlapped *ov, void *data);
 
-/* A port's wait hands out the object of ov (pushed), anchored until the
-** port's next wait calls lwr_ov_unhold. */
-lwr_ov *lwr_ov_hand_out(lua_State *L, wr_overlapped *ov);
+/* A port's wait pushes the object of a queued entry, and once it took the
+** entry holds it anchored until the port's next wait calls
+** lwr_ov_unhold. */
+lwr_ov *lwr_ov_push(lua_State *L, wr_overlapped *ov);
+void lwr_ov_hold(lwr_ov *o);
 void lwr_ov_unhold(lua_State *L, lwr_ov *o);
 
 /* Around every wait that may run routines (the saved thread, for nesting) */

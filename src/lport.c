@@ -38,13 +38,14 @@ static lwr_port *newport(lua_State *L) {
   po->h.tag = LWR_TAG(LWR_T_PORT);
   po->p = NULL;
   po->nkeys = 0;
-  po->ents = NULL;
   po->held = NULL;
   po->cap = po->nheld = 0;
+  po->writing = 0;
   luaL_setmetatable(L, LWR_PORT);
   lua_newtable(L);
   lua_setiuservalue(L, -2, PUV_POSTED);
-  if (c->loop == NULL) luaL_error(L, "wsarecv: the loop is gone");
+  lwr_port_new_guard(L, po);
+  lua_setiuservalue(L, -2, PUV_GUARD);
   if ((r = wr_port_new(c->loop, &po->p)) != 0)
     luaL_error(L, "wsarecv: cannot make a port (%d)", r);
   return po;
@@ -62,8 +63,9 @@ arguments it returns a new port.  With a socket, it associates the socket
 with `port` (a new port when nil) under `key`, any Lua value, which each
 entry of the socket's operations hands back; an overlapped operation
 posted on the socket without a routine then completes to the port (one
-with a routine keeps it; one whose object has `ov.noport` set is only
-signalled).  A socket belongs to one port at most.
+whose object has `ov.noport` set is only signalled); one posted with a
+routine fails with `WSAEINVAL`, as on Windows, and the routine never
+runs.  A socket belongs to one port at most.
 @function CreateIoCompletionPort
 @tparam[opt] socket sock the socket to associate
 @tparam[opt] port port the port (nil: a new one)
@@ -72,7 +74,7 @@ signalled).  A socket belongs to one port at most.
 @return[2] nil
 @treturn[2] string `WSA_INVALID_PARAMETER` (the socket belongs to a port
 already), `WSAENOTSOCK` (closed socket), `ERROR_INVALID_HANDLE` (closed
-port)
+port), `WSANOTINITIALISED` (the Lua state is closing)
 @treturn[2] int its code
 @raise sock not a socket; port neither a port nor nil
 */
@@ -87,6 +89,8 @@ static int l_CreateIoCompletionPort(lua_State *L) {
   wr_socket *s;
   lwr_port *po;
   int r;
+  /* the state is closing (a finalizer calls): as every other call */
+  if (lwr_ctx_get(L)->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
   if (lua_isnoneornil(L, 1)) {
     newport(L);
     return 1;
@@ -142,9 +146,7 @@ static int l_gc(lua_State *L) {
     wr_port_release(po->p);
     po->p = NULL;
   }
-  free(po->ents);
   free(po->held);
-  po->ents = NULL;
   po->held = NULL;
   po->cap = 0;
   return 0;
@@ -245,6 +247,7 @@ void lwr_open_port(lua_State *L) {
                                        "flags"};
   int i;
   lwr_register(L, LWR_PORT, meta, method_lists, ctors);
+  lwr_open_port_guard(L);
   luaL_getmetatable(L, LWR_PORT);
   lua_getfield(L, -1, "__index");
   lua_pushvalue(L, -3);                              /* the context */

@@ -4,7 +4,8 @@
 ** Exports (port methods, registered by lport.c through lportwait.h):
 **          GetQueuedCompletionStatus, PostQueuedCompletionStatus, and
 **          lwr_GetQueuedCompletionStatusEx (a closure over the entry field
-**          names, made by lwr_open_port); lwr_port_unhold_all.
+**          names, made by lwr_open_port); lwr_port_unhold_all,
+**          lwr_port_new_guard, lwr_open_port_guard.
 **
 ** The core keeps the queue (core/wr_port.c); this file turns entries into
 ** Lua values.  GetQueuedCompletionStatusEx writes into tables the caller
@@ -13,6 +14,15 @@
 ** their fields.  An operation's object is handed out anchored and stays so
 ** until the port's next wait (lwr_port_unhold_all), so taking an entry and
 ** reposting its object costs no registry traffic.
+**
+** Writing an entry can run Lua code: an allocation steps the collector,
+** and a finalizer may wait on the port, close it, or post to it; an
+** allocation may fail.  So an entry is written while it is still queued,
+** and taken only once it is written (wr_port_peek, then wr_port_take):
+** one that another wait took or a close dropped meanwhile is not taken,
+** and the next head is written over it; a memory error leaves it, and
+** every entry after it, queued in order.  Each entry is handed out once,
+** by the wait that wrote it; a nested wait takes entries of its own.
 */
 #include <stdlib.h>
 
@@ -22,16 +32,13 @@
 /* Most entries one wait takes (the rest wait for the next one). */
 #define MAX_BATCH 1024
 
-/* Room for n entries and as many held objects: 0, or raises. */
+/* Room for n held objects: 0, or raises. */
 static void reserve(lua_State *L, lwr_port *po, size_t n) {
-  wr_port_entry *e;
   lwr_ov **h;
   if (n <= po->cap) return;
-  e = (wr_port_entry *)realloc(po->ents, n * sizeof *e);
-  if (e != NULL) po->ents = e;
   h = (lwr_ov **)realloc(po->held, n * sizeof *h);
-  if (h != NULL) po->held = h;
-  if (e == NULL || h == NULL) luaL_error(L, "not enough memory");
+  if (h == NULL) luaL_error(L, "not enough memory");
+  po->held = h;
   po->cap = n;
 }
 
@@ -48,17 +55,55 @@ void lwr_port_unhold_all(lua_State *L, lwr_port *po) {
 }
 
 /*
-** The port's wait, alertable or not, bracketed for routines: 0 with *got
-** entries in po->ents and the wait's result in *res, or a WSA code.
+** While a wait writes its batch the port is marked (po->writing), so that
+** a wait nested in it leaves that batch's rearmed objects alone.  The mark
+** is a to-be-closed guard on the writer's stack: Lua clears it when the
+** call returns, and when an error (a memory error mid-batch) unwinds it,
+** so no mark is left behind.  One guard per port, made with it: nothing
+** is allocated per wait.
 */
-static int wait(lua_State *L, lwr_port *po, size_t n, long ms,
-                int alertable, size_t *got, unsigned *res) {
+static int guard_close(lua_State *L) {
+  lwr_port *po = *(lwr_port **)lua_touserdata(L, 1);
+  po->writing--;
+  return 0;
+}
+
+void lwr_port_new_guard(lua_State *L, lwr_port *po) {
+  lwr_port **g = (lwr_port **)lua_newuserdatauv(L, sizeof *g, 0);
+  *g = po;
+  luaL_setmetatable(L, LWR_PORT_GUARD);
+}
+
+void lwr_open_port_guard(lua_State *L) {
+  luaL_newmetatable(L, LWR_PORT_GUARD);
+  lua_pushcfunction(L, guard_close);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+}
+
+/* Mark the port as writing until the slot pushed here is closed (the
+** call returns, an error unwinds it, or lua_settop below it). */
+static void begin_writing(lua_State *L, lwr_port *po) {
+  lua_getiuservalue(L, 1, PUV_GUARD);
+  lua_toclose(L, -1);
+  po->writing++;
+}
+
+/*
+** The port's wait, alertable or not, bracketed for routines: 0 with the
+** wait's result in *res (WR_WAIT_OBJECT_0: entries are queued), or a WSA
+** code.  A wait nested in the writing of a batch (a finalizer's, a
+** routine's) does not repost the objects that batch took with rearm set:
+** their buffers are its caller's to read until its next wait.
+*/
+static int wait(lua_State *L, lwr_port *po, long ms, int alertable,
+                unsigned *res) {
   lwr_ctx *c = lwr_ctx_get(L);
   lua_State *saved;
   int r;
   lwr_port_unhold_all(L, po);
   saved = lwr_wait_enter(c, L);
-  r = wr_port_get(po->p, po->ents, n, ms, alertable, got, res);
+  r = wr_port_get(po->p, ms, alertable, po->writing == 0, res);
   lwr_wait_leave(c, L, saved);
   return r;
 }
@@ -79,18 +124,42 @@ static int wait_failed(lua_State *L, int r, unsigned res) {
 }
 
 /*
+** Take the entry e, written: 1, and it is the caller's (its object held
+** until the port's next wait, a packet's values let go); 0 if another
+** wait took it or a close dropped it meanwhile.  A nested wait lets go of
+** the held list and fills it anew, so the room reserved may be used up:
+** an object past it is let go at once (it loses only the anchor's reuse).
+*/
+static int take(lua_State *L, lwr_port *po, const wr_port_entry *e) {
+  lwr_ov *o;
+  if (!wr_port_take(po->p, e)) return 0;
+  if (e->posted) {
+    lua_getiuservalue(L, 1, PUV_POSTED);
+    luaL_unref(L, -1, (int)e->key);
+    lua_pop(L, 1);
+    return 1;
+  }
+  o = (lwr_ov *)(void *)((char *)e->ov - offsetof(lwr_ov, ov));
+  lwr_ov_hold(o);
+  if (po->nheld < po->cap) po->held[po->nheld++] = o;
+  else lwr_ov_unhold(L, o);
+  return 1;
+}
+
+/*
 ** Push the key and the object of entry e: key, ov; or, with a name index
 ** (GetQueuedCompletionStatusEx's "ov"), key, name, ov -- ready for a raw
 ** set of each, with no stack rotation.  keyidx holds the key of the core
-** key *last (the one a batch from one socket repeats).
+** key *last (the one a batch from one socket repeats).  Nothing here runs
+** Lua code: e is still the head when both are pushed.
 */
-static void push_key_ov(lua_State *L, lwr_port *po, const wr_port_entry *e,
-                        int nameidx, int keyidx, uintptr_t *last) {
+static void push_key_ov(lua_State *L, const wr_port_entry *e, int nameidx,
+                        int keyidx, uintptr_t *last) {
   int k;
   if (e->key == *last && !e->posted) {
     lua_pushvalue(L, keyidx);
     if (nameidx) lua_pushvalue(L, nameidx);
-    po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
+    lwr_ov_push(L, e->ov);
     return;
   }
   lua_pushnil(L);                                    /* the key's slot */
@@ -98,16 +167,19 @@ static void push_key_ov(lua_State *L, lwr_port *po, const wr_port_entry *e,
   if (nameidx) lua_pushvalue(L, nameidx);
   if (e->posted) {
     lua_getiuservalue(L, 1, PUV_POSTED);
-    lua_rawgeti(L, -1, (lua_Integer)e->key);          /* {key, ov} */
-    luaL_unref(L, -2, (int)e->key);
-    lua_rawgeti(L, -1, 1);
+    if (lua_rawgeti(L, -1, (lua_Integer)e->key) != LUA_TTABLE) {
+      lua_pop(L, 2);                   /* dropped: its values let go */
+      lua_pushnil(L);
+      return;
+    }
+    lua_rawgeti(L, -1, 1);                            /* {key, ov} */
     lua_replace(L, k);
     lua_rawgeti(L, -1, 2);
     lua_replace(L, -3);                               /* ov, over the table */
     lua_pop(L, 1);
     return;
   }
-  po->held[po->nheld++] = lwr_ov_hand_out(L, e->ov);
+  if (lwr_ov_push(L, e->ov) == NULL) return;
   lua_getiuservalue(L, -1, UV_SOCKET);
   lua_getiuservalue(L, -1, SUV_KEY);
   lua_copy(L, -1, keyidx);
@@ -155,25 +227,32 @@ static int l_GetQueuedCompletionStatus(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);
   long ms;
   int bad = lwr_check_ms(L, 2, &ms), r;
-  uintptr_t last = 0;
-  size_t got = 0;
   unsigned res = 0;
-  const wr_port_entry *e;
+  wr_port_entry e;
   if (bad) return lwr_fail(L, bad);
   lua_settop(L, 1);
   lua_pushnil(L);                                    /* 2: the key slot */
   reserve(L, po, 1);
-  r = wait(L, po, 1, ms, 0, &got, &res);
-  if (r || got == 0) return wait_failed(L, r, res);
-  e = &po->ents[0];
-  if (e->error == 0) {
-    lua_pushinteger(L, (lua_Integer)e->bytes);
-    push_key_ov(L, po, e, 0, 2, &last);
-    return 3;
+  for (;;) {
+    r = wait(L, po, ms, 0, &res);
+    if (r || res != WR_WAIT_OBJECT_0) return wait_failed(L, r, res);
+    /* what the wait found may go to another wait, or a close, while it
+    ** is pushed (the error name can step the collector): then the next
+    ** head, else wait again */
+    begin_writing(L, po);                            /* 3: the guard */
+    while (wr_port_peek(po->p, &e)) {
+      uintptr_t last = 0;
+      lua_settop(L, 3);
+      if (e.error == 0) lua_pushinteger(L, (lua_Integer)e.bytes);
+      push_key_ov(L, &e, 0, 2, &last);
+      if (e.error) {
+        lwr_fail(L, (int)e.error);
+        lua_rotate(L, 4, 3);              /* nil, name, code, key, ov */
+      }
+      if (take(L, po, &e)) return e.error ? 5 : 3;
+    }
+    lua_settop(L, 2);                                /* the guard closed */
   }
-  lwr_fail(L, (int)e->error);
-  push_key_ov(L, po, e, 0, 2, &last);
-  return 5;
 }
 
 /* entries[i][field] = v, the field's name at kidx + field: a raw set of
@@ -183,11 +262,11 @@ static int l_GetQueuedCompletionStatus(lua_State *L) {
 
 /* Write entry e into the table at t; the field names are at kidx + F_*,
 ** the last key looked up at kidx + F_LAST + 1. */
-static void fill(lua_State *L, lwr_port *po, int t, int kidx,
-                 const wr_port_entry *e, uintptr_t *last) {
+static void fill(lua_State *L, int t, int kidx, const wr_port_entry *e,
+                 uintptr_t *last) {
   SET(L, t, kidx, F_BYTES, lua_pushinteger(L, (lua_Integer)e->bytes));
   lua_pushvalue(L, kidx + F_KEY);
-  push_key_ov(L, po, e, kidx + F_OV, kidx + F_LAST + 1, last);
+  push_key_ov(L, e, kidx + F_OV, kidx + F_LAST + 1, last);
   lua_rawset(L, t);                                  /* ov */
   lua_rawset(L, t);                                  /* key */
   SET(L, t, kidx, F_ERROR, e->error ? lwr_push_error_name(L, e->error)
@@ -210,32 +289,29 @@ typedef struct columns {
 
 /*
 ** The object of entry e into the ov column col at i.  One already there
-** is only counted as handed out: a receiver that takes as many entries a
-** wait as it keeps operations posted finds each object in the same slot
-** every time, and then pays no registry read and no table write.  (The
-** userdata at o's address can only be o.)  What it read stays on the
-** stack, dropped once the batch is written (room for it reserved).  The
-** first object not in place ends the looking for the rest of the batch:
-** slots that moved (a short batch, several sockets) cost one look a wait.
+** is left there: a receiver that takes as many entries a wait as it keeps
+** operations posted finds each object in the same slot every time, and
+** then pays no registry read and no table write.  (The userdata at o's
+** address can only be o.)  The first object not in place ends the looking
+** for the rest of the batch: slots that moved (a short batch, several
+** sockets) cost one look a wait.
 */
-static void put_ov(lua_State *L, lwr_port *po, int col, lua_Integer i,
-                   wr_overlapped *ov, int *probe) {
+static void put_ov(lua_State *L, int col, lua_Integer i, wr_overlapped *ov,
+                   int *probe) {
   lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
   if (*probe) {
-    if (lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
-        lua_touserdata(L, -1) == (void *)o) {
-      o->held++;                      /* what lwr_ov_hand_out counts */
-      po->held[po->nheld++] = o;
-      return;
-    }
+    int same = lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
+               lua_touserdata(L, -1) == (void *)o;
+    lua_pop(L, 1);
+    if (same) return;
     *probe = 0;
   }
-  po->held[po->nheld++] = lwr_ov_hand_out(L, ov);
+  lwr_ov_push(L, ov);
   lua_rawseti(L, col, i);
 }
 
-static void fill_columns(lua_State *L, lwr_port *po, columns *cs,
-                         lua_Integer i, const wr_port_entry *e, int keyidx,
+static void fill_columns(lua_State *L, columns *cs, lua_Integer i,
+                         const wr_port_entry *e, int keyidx,
                          uintptr_t *last) {
   int c = cs->c;
   if (cs->has[F_BYTES]) {
@@ -243,13 +319,13 @@ static void fill_columns(lua_State *L, lwr_port *po, columns *cs,
     lua_rawseti(L, c + F_BYTES, i);
   }
   if (cs->has[F_KEY]) {
-    push_key_ov(L, po, e, 0, keyidx, last);
+    push_key_ov(L, e, 0, keyidx, last);
     lua_rawseti(L, c + F_OV, i);
     lua_rawseti(L, c + F_KEY, i);
   } else if (!e->posted) {
-    put_ov(L, po, c + F_OV, i, e->ov, &cs->probe);
-  } else {                                 /* a packet: its key let go */
-    push_key_ov(L, po, e, 0, keyidx, last);
+    put_ov(L, c + F_OV, i, e->ov, &cs->probe);
+  } else {                                 /* a packet: its key unread */
+    push_key_ov(L, e, 0, keyidx, last);
     lua_rawseti(L, c + F_OV, i);
     lua_pop(L, 1);
   }
@@ -291,7 +367,35 @@ static int push_columns(lua_State *L, columns *cs) {
     cs->has[f] = t == LUA_TTABLE;
   }
   n = lua_rawlen(L, cs->c + F_OV);
+  if (n == 0)
+    luaL_error(L, "bad argument #1 to 'GetQueuedCompletionStatusEx' "
+               "(entries.ov is empty: the columns form takes up to "
+               "#entries.ov entries; fill it with false to size the batch)");
   return (int)(n < MAX_BATCH ? n : MAX_BATCH);
+}
+
+/*
+** Write up to n entries, each taken once written: how many.  An entry
+** that another wait took or a close dropped while it was written is
+** written over by the next head.
+*/
+static int write_batch(lua_State *L, lwr_port *po, int n, columns *cs,
+                       int kidx, int lastidx, lua_Integer *failed) {
+  uintptr_t last = 0;
+  int got = 0;
+  wr_port_entry e;
+  cs->probe = 1;
+  while (got < n && wr_port_peek(po->p, &e)) {
+    if (cs->c)
+      fill_columns(L, cs, got + 1, &e, lastidx, &last);
+    else
+      fill(L, 5 + got, kidx, &e, &last);
+    if (take(L, po, &e)) {
+      *failed += e.error != 0;
+      got++;
+    }
+  }
+  return got;
 }
 
 /***
@@ -300,9 +404,13 @@ once, allocating nothing in the steady state: entry i goes into
 `entries[i]` as its fields `bytes`, `key`, `ov`, `error` (nil for a
 success) and `flags`; or, when `entries.ov` is a table (the columns
 form), into `entries.bytes[i]`, `.key[i]`, `.ov[i]`, `.error[i]` and
-`.flags[i]`, up to `#entries.ov`.  Tables past n are left as they were.
-With `alertable`, routines run in the same wait, after the entries are
-taken.
+`.flags[i]`, up to `#entries.ov` (fill it with false to size the batch).
+Tables past n are left as they were.  With `alertable`, routines run in
+the same wait, after the entries are taken.  Each entry is handed out
+once, by the wait that wrote it: it is taken only once written, so a
+nested wait on the port (a finalizer's, a routine's) takes entries of its
+own, a close mid-batch ends the batch, and a memory error leaves the
+entry it struck and those after it queued.
 @function port:GetQueuedCompletionStatusEx
 @tparam table entries an array of tables, or the five columns
 @tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
@@ -310,11 +418,11 @@ taken.
 @treturn[1] int n, the entries taken
 @return[2] nil
 @treturn[2] string `WAIT_TIMEOUT`, `WAIT_IO_COMPLETION` (routines ran,
-nothing was taken), `WSA_INVALID_PARAMETER` (no room for an entry),
+nothing was taken), `WSA_INVALID_PARAMETER` (an empty entries array),
 `ERROR_INVALID_HANDLE`, `WSAEINVAL`, `WSAEINTR` (SIGINT, nothing taken)
 @treturn[2] int its code
-@raise an entry or a column that is not a table; a bad timeout; the error
-a routine raised
+@raise an entry or a column that is not a table; an empty `entries.ov`; a
+bad timeout; the error a routine raised
 */
 /*
 ** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]])
@@ -332,20 +440,19 @@ a routine raised
 int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);
   long ms;
-  int bad, r, i, n, kidx = 0, lastidx, cols, top;
+  int bad, r, i, n, kidx = 0, lastidx, got;
   lua_Integer failed = 0;
   columns cs;
-  uintptr_t last = 0;
-  size_t got = 0;
   unsigned res = 0;
   luaL_checktype(L, 2, LUA_TTABLE);
   bad = lwr_check_ms(L, 3, &ms);
   lua_settop(L, 4);
   n = push_columns(L, &cs);
-  if ((cols = n >= 0) == 0) {
+  luaL_checkstack(L, 16, NULL);       /* the guard, what a fill pushes */
+  if (n < 0) {
     n = (int)(lua_rawlen(L, 2) < MAX_BATCH ? lua_rawlen(L, 2) : MAX_BATCH);
     luaL_checkstack(L, n + 16, "too many entries");
-    /* every entry checked before anything is taken: no entry is lost */
+    /* every entry checked before anything is taken */
     for (i = 1; i <= n; i++)
       if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
         return luaL_error(L, "bad argument #1 to "
@@ -360,20 +467,14 @@ int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   if (bad) return lwr_fail(L, bad);
   if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
   reserve(L, po, (size_t)n);
-  if (cols) luaL_checkstack(L, n + 8, "too many entries");    /* put_ov */
-  r = wait(L, po, (size_t)n, ms, lua_toboolean(L, 4), &got, &res);
-  if (r || got == 0) return wait_failed(L, r, res);
-  top = lua_gettop(L);
-  cs.probe = 1;
-  for (i = 0; i < (int)got; i++) {
-    const wr_port_entry *e = &po->ents[i];
-    failed += e->error != 0;
-    if (cols)
-      fill_columns(L, po, &cs, i + 1, e, lastidx, &last);
-    else
-      fill(L, po, 5 + i, kidx, e, &last);
+  for (;;) {  /* until it wrote one: what it found may have gone elsewhere */
+    r = wait(L, po, ms, lua_toboolean(L, 4), &res);
+    if (r || res != WR_WAIT_OBJECT_0) return wait_failed(L, r, res);
+    begin_writing(L, po);
+    got = write_batch(L, po, n, &cs, kidx, lastidx, &failed);
+    if (got > 0) break;
+    lua_settop(L, lastidx);                          /* the guard closed */
   }
-  lua_settop(L, top);                /* what put_ov read */
   lua_pushinteger(L, (lua_Integer)got);
   lua_pushinteger(L, failed);
   return 2;

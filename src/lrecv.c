@@ -73,7 +73,8 @@ flags)`; err is nil or the WSA error name
 @treturn[2] int 997
 @return[3] nil: failed (no completion follows)
 @treturn[3] string the WSA error name: `WSAENOTSOCK`, `WSAESHUTDOWN`,
-`WSAEOPNOTSUPP` (flags), `WSAEINVAL` (ov busy; datagram socket not bound),
+`WSAEOPNOTSUPP` (flags), `WSAEINVAL` (ov busy; datagram socket not bound;
+a routine on a socket of a completion port, which never runs),
 `WSAEFAULT` (a slice outside its buffer), `WSAENOBUFS` (over 1024
 buffers), `WSAEWOULDBLOCK`, `WSAEMSGSIZE`, `WSAECONNRESET`...
 @treturn[3] int its code
@@ -187,9 +188,11 @@ static int l_WSAGetOverlappedResult(lua_State *L) {
 }
 
 /***
-Cancel the operation on `ov`, or all the socket's pending operations.
+Cancel the operation on `ov`, or all the socket's pending operations,
+and the objects waiting on the socket's port to be rearmed (`ov.rearm`).
 Each cancelled one completes once with `WSA_OPERATION_ABORTED`, having
-consumed no data; its routine runs in the next alertable wait.
+consumed no data; its routine runs in the next alertable wait, a port's
+object goes to the port (after the receives, and is not rearmed).
 @function socket:CancelIoEx
 @tparam[opt] overlapped ov the operation to cancel (default: all)
 @treturn[1] int 0

@@ -36,6 +36,7 @@
 #define LWR_OV       "wsarecv.overlapped"
 #define LWR_MSG      "wsarecv.msg"
 #define LWR_PORT     "wsarecv.port"
+#define LWR_PORT_GUARD "wsarecv.port.guard"
 
 /* The binding's userdata types, for the fast type checks. */
 enum { LWR_T_BUFFER, LWR_T_SOCKET, LWR_T_OV, LWR_T_MSG, LWR_T_PORT,
@@ -143,17 +144,18 @@ static inline unsigned lwr_flags(lua_Integer f) {
 #define LWR_CHECK_OPEN(L, s) \
   do { if (wr_socket_closed(s)) return lwr_fail(L, WSAENOTSOCK); } while (0)
 
-/* wsarecv.port.  User value 1: the posted packets' {key, ov} pairs. */
+/* wsarecv.port.  User value 1: the posted packets' {key, ov} pairs;
+** 2: its guard (lportwait.c), a userdata holding the lwr_port pointer. */
 typedef struct lwr_port {
   lwr_hdr h;
   wr_port *p;              /* NULL once collected */
   uintptr_t nkeys;         /* associations made: the core key of each */
-  wr_port_entry *ents;     /* what a wait takes (grown, kept) */
   lwr_ov **held;           /* the objects the last wait handed out */
-  size_t cap, nheld;       /* both arrays hold cap */
+  size_t cap, nheld;       /* held has room for cap (grown, kept) */
+  int writing;             /* batches being written (lportwait.c) */
 } lwr_port;
 
-enum { PUV_POSTED = 1, PUV_COUNT = 1 };
+enum { PUV_POSTED = 1, PUV_GUARD, PUV_COUNT = 2 };
 
 /* The context: upvalue 1 of every function of the module. */
 lwr_ctx *lwr_ctx_get(lua_State *L);

@@ -238,7 +238,8 @@ struct wr_overlapped {
   size_t WR_PRIVATE(total);   /* capacity of the whole array */
   size_t WR_PRIVATE(filled);  /* bytes placed so far (MSG_WAITALL) */
   wr_msg *WR_PRIVATE(msg);    /* WSARecvMsg only */
-  unsigned long WR_PRIVATE(seq);     /* order of arrival in the APC queue */
+  unsigned long WR_PRIVATE(seq);     /* order of arrival in the APC queue,
+                                        or a port's queue */
   unsigned WR_PRIVATE(internal) : 1; /* a nonoverlapped call's stack object */
   unsigned WR_PRIVATE(packet) : 1;   /* wr_port_post's, the core's memory */
   unsigned WR_PRIVATE(rearm) : 1;    /* repost when its entry was taken */
@@ -530,7 +531,8 @@ int wr_run(wr_loop *loop, int mode);
 ** A port collects the completions of the routine-less operations of the
 ** sockets associated with it, in completion order (posting order within
 ** one socket), and hands them out in batches.  An operation posted with a
-** routine keeps its routine; one whose hEvent has its low bit set
+** routine on such a socket fails with WSAEINVAL (wr_recv.c, as Windows
+** refuses it); one whose hEvent has its low bit set
 ** (WR_NOPORT, Windows' convention) is only signalled, for
 ** WSAGetOverlappedResult.  Closing a socket still completes its pending
 ** operations with WSA_OPERATION_ABORTED, to the port.
@@ -547,6 +549,7 @@ typedef struct wr_port_entry {
   unsigned error;         /* 0 or the operation's WSA code */
   unsigned flags;         /* its output flags */
   int posted;             /* 1: a wr_port_post packet (ov is not ours) */
+  unsigned long seq;      /* which queued entry it is (wr_port_take) */
 } wr_port_entry;
 
 /* CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0) */
@@ -562,18 +565,33 @@ int wr_port_associate(wr_port *port, wr_socket *s, uintptr_t key);
 int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
                  wr_overlapped *ov);
 /*
-** GetQueuedCompletionStatusEx: up to n entries into e.  *result is
-** WR_WAIT_OBJECT_0 (*got >= 1 entries), WR_WAIT_TIMEOUT or, alertable,
-** WR_WAIT_IO_COMPLETION (routines ran, nothing dequeued).  An operation's
-** object stays busy until its entry is taken here; one with rearm set
-** (wr_overlapped_rearm) is posted again, with the same buffers and flags,
-** when the next wr_port_get on its port begins.  Returns 0,
-** WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED (loop gone),
-** WSAEINTR (nothing taken) or WSAEINVAL (an infinite wait nothing could
-** end).
+** GetQueuedCompletionStatusEx's wait: returns once the port has entries,
+** taking none.  *result is WR_WAIT_OBJECT_0 (entries wait: wr_port_peek
+** and wr_port_take hand them out), WR_WAIT_TIMEOUT or, alertable,
+** WR_WAIT_IO_COMPLETION (routines ran, nothing queued).  With repost, the
+** objects taken with rearm set (wr_overlapped_rearm) are posted again,
+** with the same buffers and flags, when it begins (without: a wait nested
+** in the writing of a batch leaves them to the caller who reads it).
+** Returns 0, WR_ERROR_INVALID_HANDLE (port closed), WSANOTINITIALISED
+** (loop gone), WSAEINTR (a signal came; nothing taken) or WSAEINVAL (an
+** infinite wait nothing could end).
 */
-int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
-                int alertable, size_t *got, unsigned *result);
+int wr_port_get(wr_port *port, long ms, int alertable, int repost,
+                unsigned *result);
+/*
+** The entry at the head of the queue into *e, still queued (its object
+** busy): 1, or 0 when none waits.  A caller that must do more before the
+** entry is its own (write it where another wait or a close of the port can
+** run meanwhile) peeks, does it, then takes.
+*/
+int wr_port_peek(const wr_port *port, wr_port_entry *e);
+/*
+** Take the entry *e that wr_port_peek gave, if it is still the head: 1,
+** and it is the caller's (an operation's object is free, or waits to be
+** rearmed; a packet is freed).  0 when it was taken or dropped meanwhile:
+** peek again.
+*/
+int wr_port_take(wr_port *port, const wr_port_entry *e);
 /* Completions waiting in the port. */
 size_t wr_port_queued(const wr_port *port);
 /*

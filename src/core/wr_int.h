@@ -11,7 +11,7 @@
 **          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
 **          wr__deliver, wr__has_deliverable;
 **          wr_ov.c: wr__port_queue, wr__port_unlink,
-**          wr__port_socket_closing; wr_port.c: wr__port_take,
+**          wr__port_socket_closing, wr__port_abort_rearmed; wr_port.c:
 **          wr__port_rearm_all, wr__port_loop_gone;
 **          wr_recv.c: wr__repost;
 **          wr_socket.c: wr__socket_new, wr__socket_bound;
@@ -97,6 +97,7 @@ struct wr_port {
   wr_list rearm;
   int refs;                  /* the owner + every associated socket */
   int closed;
+  unsigned long seq;         /* numbers the entries as they are queued */
   wr_port *prev, *next;      /* the loop's list of ports */
   wr_plat_port plat;         /* the platform's (wr_linux.h) */
 };
@@ -230,12 +231,12 @@ int wr__has_deliverable(wr_loop *loop);
 void wr__port_queue(wr_port *port, wr_socket *s, wr_overlapped *ov);
 /* ov, on port's queue or rearm list, comes off it. */
 void wr__port_unlink(wr_port *port, wr_overlapped *ov);
-/* Take up to n entries from the head of the queue: how many. */
-size_t wr__port_take(wr_port *port, wr_port_entry *e, size_t n);
 /* Post again the objects the last wait took with rearm set. */
 void wr__port_rearm_all(wr_port *port);
 /* s is closing: its objects waiting to be reposted complete, aborted. */
 void wr__port_socket_closing(wr_socket *s);
+/* The same for one of them (only), or all of s (NULL): how many. */
+size_t wr__port_abort_rearmed(wr_socket *s, const wr_overlapped *only);
 /* The loop is going: drop every port's entries, detach the ports. */
 void wr__port_loop_gone(wr_loop *loop);
 

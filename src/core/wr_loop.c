@@ -224,27 +224,25 @@ int wr_run(wr_loop *loop, int mode) {
 /*
 ** GetQueuedCompletionStatusEx.  The receives posted since the last wait
 ** (rearmed ones first) are served before anything is looked at, so a
-** receiver that reposts a batch finds the next one ready at once.
+** receiver that reposts a batch finds the next one ready at once.  The
+** entries stay queued: the caller takes each once it has written it
+** (wr_port_peek, wr_port_take), so none is lost or handed out twice
+** whatever runs while it writes.
 */
-static int port_get(wr_port *port, unsigned sig, wr_port_entry *e, size_t n,
-                    long ms, int alertable, size_t *got, unsigned *result) {
+static int port_get(wr_port *port, unsigned sig, long ms, int alertable,
+                    int repost, unsigned *result) {
   wr_loop *loop = port->loop;
   uint64_t deadline;
   int first = 1;
-  *got = 0;
   if (port->closed) return WR_ERROR_INVALID_HANDLE;
   if (loop == NULL) return WSANOTINITIALISED;
-  if (n == 0) return WSA_INVALID_PARAMETER;
-  wr__port_rearm_all(port);
+  if (repost) wr__port_rearm_all(port);
   wr__plat_flush(loop);
   deadline = deadline_of(loop, ms);
   for (;;) {
     long left;
     if (SIGNALLED(sig)) return WSAEINTR;      /* before anything is taken */
-    if (port->nq > 0) {
-      *got = wr__port_take(port, e, n);
-      WAIT_RESULT(result, WR_WAIT_OBJECT_0);
-    }
+    if (port->nq > 0) WAIT_RESULT(result, WR_WAIT_OBJECT_0);
     if (alertable && wr__deliver(loop))
       WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
     if (loop->interrupted) WAIT_RESULT(result, WR_WAIT_IO_COMPLETION);
@@ -259,16 +257,15 @@ static int port_get(wr_port *port, unsigned sig, wr_port_entry *e, size_t n,
   }
 }
 
-int wr_port_get(wr_port *port, wr_port_entry *e, size_t n, long ms,
-                int alertable, size_t *got, unsigned *result) {
+int wr_port_get(wr_port *port, long ms, int alertable, int repost,
+                unsigned *result) {
   wr_loop *loop = port->loop;
   unsigned sig;
   int r;
-  *got = 0;
   if (loop == NULL) return port->closed ? WR_ERROR_INVALID_HANDLE
                                         : WSANOTINITIALISED;
   sig = wait_begin(loop, ms);
-  r = port_get(port, sig, e, n, ms, alertable, got, result);
+  r = port_get(port, sig, ms, alertable, repost, result);
   wr__plat_wait_end(loop);
   return r;
 }

@@ -6,7 +6,7 @@
 **          wr_overlapped_forget, wr_overlapped_msg; for the core:
 **          wr__queue, wr__signal, wr__complete, wr__fail_all, wr__deliver,
 **          wr__has_deliverable, wr__port_queue, wr__port_unlink,
-**          wr__port_socket_closing.
+**          wr__port_socket_closing, wr__port_abort_rearmed.
 **
 ** The model.  Each socket keeps its pending operations in posting order
 ** (one queue for normal data, one for MSG_OOB); the platform serves them
@@ -255,6 +255,7 @@ size_t wr__deliver(wr_loop *loop) {
 void wr__port_queue(wr_port *port, wr_socket *s, wr_overlapped *ov) {
   assert(ov->where == WR_IN_NONE && ov->sock == s);
   ov->key = s->key;
+  ov->seq = ++port->seq;
   ov->where = WR_IN_PORT;
   wr__list_push(&port->q, ov);
   port->nq++;
@@ -274,19 +275,27 @@ void wr__port_unlink(wr_port *port, wr_overlapped *ov) {
 }
 
 /*
-** s is closing: what waits on the rearm list to be posted again is, for
-** the caller, still pending: it completes with WSA_OPERATION_ABORTED, in
-** order, after the operations the close cancelled.
+** s is closing, or its operations are cancelled: what waits on the rearm
+** list to be posted again is, for the caller, still pending: it completes
+** with WSA_OPERATION_ABORTED, in order, after the operations the close or
+** the cancel ended.  Once: on the queue it is not rearmed again.
 */
-void wr__port_socket_closing(wr_socket *s) {
+size_t wr__port_abort_rearmed(wr_socket *s, const wr_overlapped *only) {
   wr_port *port = s->port;
   wr_overlapped *ov, *next;
-  if (port == NULL || port->closed) return;
+  size_t n = 0;
+  if (port == NULL || port->closed) return 0;
   for (ov = port->rearm.head; ov; ov = next) {
     next = ov->link.next;
-    if (ov->sock != s) continue;
+    if (ov->sock != s || (only && ov != only)) continue;
     wr__port_unlink(port, ov);
     wr__finish(ov, WSA_OPERATION_ABORTED, 0, 0);
     wr__port_queue(port, s, ov);      /* its reference on s moves along */
+    n++;
   }
+  return n;
+}
+
+void wr__port_socket_closing(wr_socket *s) {
+  wr__port_abort_rearmed(s, NULL);
 }

@@ -5,11 +5,11 @@
 ** Exports: wr_port_new, wr_port_associate, wr_port_post, wr_port_queued,
 **          wr_port_close, wr_port_closed, wr_port_release,
 **          wr_socket_port, wr_port_pollfd, wr_port_timeout,
-**          wr_overlapped_rearm, wr_overlapped_rearmed; for the core:
-**          wr__port_take, wr__port_rearm_all, wr__port_loop_gone.  (The
-**          wait, wr_port_get, is in wr_loop.c; the queue a completion
-**          goes onto, below every caller, is wr_ov.c's; a port's last
-**          reference, wr_int.h's.)
+**          wr_overlapped_rearm, wr_overlapped_rearmed, wr_port_peek,
+**          wr_port_take; for the core: wr__port_rearm_all,
+**          wr__port_loop_gone.  (The wait, wr_port_get, is in wr_loop.c;
+**          the queue a completion goes onto, below every caller, is
+**          wr_ov.c's; a port's last reference, wr_int.h's.)
 **
 ** The model.  A socket associated with a port sends it the completion of
 ** every operation posted without a routine (wr__signal decides): the
@@ -92,6 +92,7 @@ int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
   p->state = WR_OV_DONE;
   p->bytes = bytes;
   p->key = key;
+  p->seq = ++port->seq;
   p->hEvent = ov;                    /* handed back untouched */
   p->where = WR_IN_PORT;
   wr__list_push(&port->q, p);
@@ -117,9 +118,22 @@ static int rearms(const wr_socket *s, const wr_overlapped *ov) {
          s->loop != NULL && survivable(s, ov);
 }
 
-/* The head entry, into e: the packet freed, or the operation's object
-** released (its msg too), or kept busy on the rearm list. */
-static void take_one(wr_port *port, wr_port_entry *e) {
+int wr_port_peek(const wr_port *port, wr_port_entry *e) {
+  const wr_overlapped *ov = port->q.head;
+  if (ov == NULL) return 0;
+  e->key = ov->key;
+  e->bytes = ov->bytes;
+  e->error = ov->error;
+  e->flags = ov->flags;
+  e->posted = ov->packet;
+  e->ov = ov->packet ? (wr_overlapped *)ov->hEvent : (wr_overlapped *)ov;
+  e->seq = ov->seq;
+  return 1;
+}
+
+/* The head entry off the queue: the packet freed, or the operation's
+** object released (its msg too), or kept busy on the rearm list. */
+static void take_one(wr_port *port) {
   wr_overlapped *ov = port->q.head;
   wr_socket *s = ov->sock;
   assert(ov->link.prev == NULL && port->nq > 0);
@@ -129,18 +143,10 @@ static void take_one(wr_port *port, wr_port_entry *e) {
   ov->link.next = NULL;
   port->nq--;
   ov->where = WR_IN_NONE;
-  e->key = ov->key;
-  e->bytes = ov->bytes;
-  e->error = ov->error;
-  e->flags = ov->flags;
   if (ov->packet) {
-    e->ov = (wr_overlapped *)ov->hEvent;
-    e->posted = 1;
     free(ov);
     return;
   }
-  e->ov = ov;
-  e->posted = 0;
   if (ov->msg) ov->msg->pending = 0;
   if (rearms(s, ov)) {
     ov->where = WR_IN_REARM;          /* busy, its reference on s kept */
@@ -151,10 +157,13 @@ static void take_one(wr_port *port, wr_port_entry *e) {
   wr__socket_unref(s);
 }
 
-size_t wr__port_take(wr_port *port, wr_port_entry *e, size_t n) {
-  size_t k = 0;
-  while (k < n && port->q.head) take_one(port, &e[k++]);
-  return k;
+/* The queue changes only at its head when an entry is taken or dropped,
+** and each entry has its own number: the same number at the head is the
+** same entry, untouched. */
+int wr_port_take(wr_port *port, const wr_port_entry *e) {
+  if (port->q.head == NULL || port->q.head->seq != e->seq) return 0;
+  take_one(port);
+  return 1;
 }
 
 /*

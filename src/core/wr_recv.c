@@ -286,6 +286,12 @@ static inline int start(wr_socket *s, wr_overlapped *ov, wr_wsabuf *bufs,
     return r;
   }
   if (wr__ov_busy(ov)) return wr__why(s->loop, WSAEINVAL, WR_WHY_BUSY);
+  /* a socket of a completion port completes there: Windows refuses a
+  ** routine on it, and the routine never runs */
+  if (routine && s->port)
+    return wr__why(s->loop, WSAEINVAL, "a completion routine on a socket "
+                   "associated with a completion port (its completions "
+                   "go to the port)");
   if ((r = capture(ov, bufs, nbufs, in, routine, 1)) != 0) return r;
   ov->msg = msg;
   r = post(s, ov);
@@ -373,8 +379,16 @@ int wr_get_overlapped_result(wr_socket *s, wr_overlapped *ov, size_t *bytes,
   return (int)ov->error;
 }
 
+/*
+** An object waiting on its port to be rearmed is still pending for the
+** caller: cancel ends it too, with WSA_OPERATION_ABORTED (after the
+** receives, as close does), once.
+*/
 int wr_cancel(wr_socket *s, wr_overlapped *ov) {
+  size_t pending = s->npending;
   if (ov) {
+    if (ov->where == WR_IN_REARM && ov->sock == s)
+      return wr__port_abort_rearmed(s, ov) ? 0 : WR_ERROR_NOT_FOUND;
     if (ov->state != WR_OV_PENDING || ov->sock != s) return WR_ERROR_NOT_FOUND;
     /* an operation the kernel finished first completes with its data,
     ** and there was nothing to cancel, as CancelIoEx would say */
@@ -383,7 +397,8 @@ int wr_cancel(wr_socket *s, wr_overlapped *ov) {
     wr__complete(s, ov);
     return done ? WR_ERROR_NOT_FOUND : 0;
   }
-  if (s->npending == 0) return WR_ERROR_NOT_FOUND;
   wr__fail_all(s, WSA_OPERATION_ABORTED);   /* in posting order */
+  if (wr__port_abort_rearmed(s, NULL) == 0 && pending == 0)
+    return WR_ERROR_NOT_FOUND;
   return 0;
 }
