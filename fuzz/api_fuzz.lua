@@ -25,7 +25,17 @@ alertable or not, WSAWaitForMultipleEvents any/all/alertable, run
 "nowait"/"once"/"default", WSAGetOverlappedResult wait/no-wait; some from
 inside routines or coroutines), wrong argument types -- while the sender
 feeds a known byte stream (a pattern with a prime period) and numbered
-datagrams whose content follows from their number.
+datagrams whose content follows from their number.  fuzz/port_ops.lua
+(its header says more) adds completion ports and the pollfd surface:
+ports made and closed (also with entries queued and packets posted, and
+from finalizers), receivers associated under keys of any type, receives
+without routine completing to the port, ov.rearm and ov.noport,
+GetQueuedCompletionStatus(Ex) in both entry forms with timeouts 0, short
+and INFINITE, alertable or not, from routines and from __gc finalizers
+(objects with __gc dropped at random, and waits primed so that their own
+allocations run finalizers while the batch is written),
+PostQueuedCompletionStatus packets, port:queued()/timeout()/pollfd(),
+wsarecv.pollfd()/events()/timeout()/ready()/wake().
 
 Invariants checked (a break prints the seed, the iteration and the recent
 operation log, and exits 1):
@@ -55,11 +65,29 @@ operation log, and exits 1):
     past 1024 WSABUFs, WSAEOPNOTSUPP for the flag rules, WSAEINVAL for busy
     objects, WSAENOTSOCK after close, ...);
   - wrong argument types raise (pcall gives false, "bad argument ..."),
-    with no side effect.
+    with no side effect;
+  - completion ports: every entry is handed out exactly once -- an
+    operation posted without routine on an associated socket completes
+    once, through the port, with the socket's key, its own object and
+    ov.bytes/error/flags as the entry says (WSA_OPERATION_ABORTED exactly
+    for the cancelled and closed ones, also those waiting to be rearmed),
+    its data checked as above; a packet comes back once with its own
+    bytes, key and object; entries of a socket in posting order; an
+    object with ov.rearm is posted again by the port's next wait, exactly
+    when the rules say; a batch writes no table past n and counts its
+    failed entries; nothing is stranded: at a session's end, waits drain
+    every port of every outstanding entry;
+  - port:queued() is the model's count, port:timeout() 0 while entries or
+    rearms wait, port:pollfd() readable while entries are queued;
+    wsarecv.ready() within the model's bounds, pollfd() readable (or
+    timeout() 0) after wake() and whenever run("nowait") leaves routines
+    ready; after a post with its datagram waiting, the port's descriptor
+    and the module's are readable or their timeout() is 0 (LuaSocket's
+    select polls them).
 
 Known defects.  Each id below names a defect this test found or was
-written against; all are fixed now, and the test demands the fixed
-behaviour (--known-bugs on, the default).  --known-bugs off (or a comma
+written against; the test demands the fixed behaviour (--known-bugs on,
+the default).  All are fixed but the p ids (issue 14, being fixed).  --known-bugs off (or a comma
 list of ids) avoids the inputs that would crash or hang on the defects
 named, accepting the old behaviour where it differed: for bisecting an old
 build.
@@ -94,6 +122,10 @@ build.
       even after it is cancelled.  With it off, no receive is counted on to
       complete while a rest may be buffered (no INFINITE wait relies on it,
       the liveness check skips it).
+  p1, p2, p3, p4, p5, p8, p12  (issue 14) the completion-port defects:
+      see fuzz/port_ops.lua.  p1, p2 and p5 are probed in a child process
+      first (p5 only without ASan); p1 and p2 are made in this process only
+      once their probe passed.
 ]]
 
 local wsarecv = require "wsarecv"

@@ -85,6 +85,7 @@ return function(C)
   local inwait = {}                      -- port record -> waits on the stack
   local in_fin = false
   local calling = 0                      -- inside the C call of a port wait
+  local see_held = false                 -- P.held says no
   local recorded = 0                     -- entries recorded (nesting check)
   local safe = {}                        -- crash probes that passed
   local next_packet = 0
@@ -631,9 +632,13 @@ return function(C)
     local ep = op.ep
     local ov = C.ovref(op)
     if not ov or not ov.pending or ep.k.type ~= "dgram" or ep.closed
-       or ep.shut or not C.guaranteed(op) then
+       or ep.shut then
       return
     end
+    see_held = true                  -- is its datagram there, held or not?
+    local waiting = C.guaranteed(op)
+    see_held = false
+    if not waiting then return end
     stats.poll_checks = stats.poll_checks + 1
     local pr = port_of(ep)
     if pr and op.mode == "port" and KB.p3 then
@@ -856,7 +861,7 @@ return function(C)
   -- pump makes and then sleeps anyway (p4 not demanded)?  Such an op is
   -- not counted on to end a wait.
   function P.held(op)
-    return not KB.p4 and op.ep.port ~= nil and op.ep.k.type == "dgram"
+    return not see_held and not KB.p4 and op.ep.port ~= nil and op.ep.k.type == "dgram"
   end
 
   -- does the model still expect something of ep's socket?
