@@ -2232,6 +2232,7 @@ do
     wsarecv = wsarecv, KB = KB, stats = stats, check = check, fail = fail,
     log = log, show = show, chance = chance, rint = rint, pick = pick,
     random = random, child = child, eps = function() return eps end,
+    waitstack = waitstack, routines = function() return routines_run end,
     rxof = rxof, ovref = ovref, post_op = post_op, record = record,
     finish_op = finish_op, prep_bufs = prep_bufs, add_order = add_order,
     guaranteed = guaranteed, call_wait = call_wait, do_cancel = do_cancel,
