@@ -122,10 +122,10 @@ build.
       even after it is cancelled.  With it off, no receive is counted on to
       complete while a rest may be buffered (no INFINITE wait relies on it,
       the liveness check skips it).
-  p1, p2, p3, p4, p5, p8, p12  (issue 14) the completion-port defects:
-      see fuzz/port_ops.lua.  p1, p2 and p5 are probed in a child process
-      first (p5 only without ASan); p1 and p2 are made in this process only
-      once their probe passed.
+  p1, p2, p3, p4, p4w, p5, p8, p12  (issue 14) the completion-port
+      defects: see fuzz/port_ops.lua.  p1, p2, p4w and p5 are probed in a
+      child process first (p5 only without ASan); p1 and p2 are made in
+      this process only once their probe passed.
 ]]
 
 local wsarecv = require "wsarecv"
@@ -144,8 +144,8 @@ local ERR = wsarecv.errors
 ---------------------------------------------------------------------------
 
 local KNOWN_BUG_IDS = { "1", "2a", "3", "4", "5", "6", "7", "10", "11", "12",
-                        "timer", "rest", "p1", "p2", "p3", "p4", "p5", "p8",
-                        "p12" }
+                        "timer", "rest", "p1", "p2", "p3", "p4", "p4w", "p5",
+                        "p8", "p12" }
 
 local opt = {
   seed = tonumber(os.getenv("FUZZ_SEED") or ""),
@@ -1047,7 +1047,7 @@ end
 local function guaranteed(op)
   local ep = op.ep
   if op.flags & MSG_OOB ~= 0 then return false end
-  if P.held(op) then return false end        -- (known defect p4)
+  if P.held(op) then return false end        -- (known defect p4w)
   if ep.closed or ep.shut then return true end
   if ep.eof then return true end
   if ep.msgo and not KB.rest then
