@@ -412,9 +412,9 @@ return function(C)
     stats.port_waits = stats.port_waits + 1
     local meanwhile = recorded - rec0          -- taken by nested waits
     local batch = { seq = {}, nested = nested or meanwhile > 0 }
-    -- a close mid-batch drops the entry being written, its table perhaps
-    -- half written: n + 1 is not checked then
-    local cut = pr.closed and not closed0 and 1 or 0
+    -- a close mid-batch drops the entry being written, and a nested wait
+    -- may take it: its table perhaps half written, n + 1 is not checked
+    local cut = ((pr.closed and not closed0) or meanwhile > 0) and 1 or 0
     log("port%d %s -> %s ran %d", pr.id, ex and "GQCSEx" or "GQCS",
       r == "raised" and "raised" or show(r[2]) .. " " .. show(r[3]), ran)
     if r == "raised" or r == "refused" then return end
