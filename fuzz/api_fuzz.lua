@@ -74,8 +74,9 @@ operation log, and exits 1):
     its data checked as above; a packet comes back once with its own
     bytes, key and object; entries of a socket in posting order; an
     object with ov.rearm is posted again by the port's next wait, exactly
-    when the rules say; a batch writes no table past n and counts its
-    failed entries; nothing is stranded: at a session's end, waits drain
+    when the rules say; a batch writes no table past n (past n + 1 when
+    a nested wait or a close came mid-batch) and counts its failed
+    entries; nothing is stranded: at a session's end, waits drain
     every port of every outstanding entry;
   - port:queued() is the model's count, port:timeout() 0 while entries or
     rearms wait, port:pollfd() readable while entries are queued;
@@ -87,10 +88,10 @@ operation log, and exits 1):
 
 Known defects.  Each id below names a defect this test found or was
 written against; the test demands the fixed behaviour (--known-bugs on,
-the default).  All are fixed but the p ids (issue 14, being fixed).  --known-bugs off (or a comma
-list of ids) avoids the inputs that would crash or hang on the defects
-named, accepting the old behaviour where it differed: for bisecting an old
-build.
+the default).  All are fixed but the p ids (issue 14, being fixed).
+--known-bugs off (or a comma list of ids) avoids the inputs that would
+crash or hang on the defects named, accepting the old behaviour where it
+differed: for bisecting an old build, or today's code for the p ids.
   1   msg:control() on a control buffer the caller overwrote (bad cmsg_len)
       overflows or loops (probed in a child process, bounded by timeout)
   2a  a slice {buf, math.mininteger} (no length) overflows a signed integer

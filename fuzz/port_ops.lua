@@ -4,8 +4,8 @@ API-sequence fuzzer (fuzz/api_fuzz.lua loads it; not run on its own).
 
   local P = dofile(dir .. "/port_ops.lua")(ctx)
 
-ctx is the fuzzer's model and checker (its functions and state, listed at
-the bottom of api_fuzz.lua where the table is made).  P has the hooks the
+ctx is the fuzzer's model and checker (its functions and state; see where
+api_fuzz.lua makes the table).  P has the hooks the
 fuzzer calls: P.step (one random port action), P.routine_action, P.mode
 (the completion mode of a post), P.refuses_routine, P.on_close,
 P.cancel_all, P.holds, P.check (between steps), P.drain and
