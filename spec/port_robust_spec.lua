@@ -459,3 +459,31 @@ describe("GetQueuedCompletionStatusEx's columns form", function()
     port:close()
   end)
 end)
+
+-- Found by the API-sequence fuzzer (its id p4w): a receive posted outside
+-- any wait on a port's datagram socket is held for the next wait's flush.
+-- A wait that counted on it served it in its first step, then slept with
+-- no timeout while another socket's receive kept the loop busy.
+describe("a wait counting on a receive held for a port's flush", function()
+  it("WSAGetOverlappedResult with wait returns it, data already there",
+     function()
+    local out, how, rc = H.run_child(CHILD .. [[
+      local port = W.CreateIoCompletionPort()
+      local rx, send = udp()
+      assert(W.CreateIoCompletionPort(rx, port, "k") == port)
+      send("x")
+      local other = udp()                          -- something else pending
+      assert(select(2, other:WSARecv(W.buffer(8), 0, W.overlapped()))
+             == "WSA_IO_PENDING")
+      local buf, ov = W.buffer(8), W.overlapped()
+      assert(select(2, rx:WSARecv(buf, 0, ov)) == "WSA_IO_PENDING")
+      print("result", rx:WSAGetOverlappedResult(ov, true))
+      print("data", buf:sub(1, ov.bytes))
+      -- the completion still goes to the port, once
+      local bytes, key, got = port:GetQueuedCompletionStatus(0)
+      print("entry", bytes, key, got == ov, port:queued())
+    ]], 10)
+    H.assert_exit(out, how, rc, 0)
+    assert.equal("result\t1\t0\ndata\tx\nentry\t1\tk\ttrue\t0\n", out)
+  end)
+end)

@@ -59,7 +59,12 @@ static void on_timer(uv_timer_t *t) { (void)t; }
 
 void wr__plat_pump(wr_loop *loop, long ms) {
   wr_plat_loop *p = &loop->plat;
+  size_t pending = loop->npending;
   wr__plat_flush(loop);                /* what no poll event announces */
+  /* what the flush completed is this step's news: the caller looks at it
+  ** before anything blocks (a wait counting on a held receive would
+  ** otherwise sleep with its completion in hand) */
+  if (loop->npending != pending) ms = 0;
   if (ms != 0) wr__lx_signal_arm(loop);   /* Ctrl-C ends a blocking wait */
   wr__lx_pollfd_pumping(loop);
   /*
