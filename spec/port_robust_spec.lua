@@ -486,4 +486,26 @@ describe("a wait counting on a receive held for a port's flush", function()
     H.assert_exit(out, how, rc, 0)
     assert.equal("result\t1\t0\ndata\tx\nentry\t1\tk\ttrue\t0\n", out)
   end)
+
+  -- An alertable wait with no routine to run still ended its delivery pass
+  -- with a flush, which completed the object after the wait had looked
+  -- at it: then it slept with no timeout.
+  it("an alertable WSAWaitForMultipleEvents with no timeout returns it",
+     function()
+    local out, how, rc = H.run_child(CHILD .. [[
+      local port = W.CreateIoCompletionPort()
+      local rx, send = udp()
+      assert(W.CreateIoCompletionPort(rx, port, "k") == port)
+      send("x")
+      local other = udp()                          -- something else pending
+      assert(select(2, other:WSARecv(W.buffer(8), 0, W.overlapped()))
+             == "WSA_IO_PENDING")
+      local ov = W.overlapped()
+      assert(select(2, rx:WSARecv(W.buffer(8), 0, ov)) == "WSA_IO_PENDING")
+      print("wait", W.WSAWaitForMultipleEvents({ ov }, false, -1, true))
+      print("ov", ov.pending, ov.bytes)
+    ]], 10)
+    H.assert_exit(out, how, rc, 0)
+    assert.equal("wait\t1\nov\tfalse\t1\n", out)
+  end)
 end)

@@ -269,8 +269,8 @@ int wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
 }
 
 /* Serve the receives routines posted during delivery (see deferred). */
-void wr__plat_delivered(wr_loop *loop) {
-  wr__plat_flush(loop);
+void wr__plat_delivered(wr_loop *loop, size_t ran) {
+  if (ran) wr__plat_flush(loop);
   wr__lx_pollfd_delivered(loop);
 }
 

@@ -242,7 +242,7 @@ size_t wr__deliver(wr_loop *loop) {
     wr__socket_unref(s);
     n++;
   }
-  wr__plat_delivered(loop);
+  wr__plat_delivered(loop, n);
   return n;
 }
 

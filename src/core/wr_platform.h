@@ -75,10 +75,13 @@ void wr__plat_pump(wr_loop *loop, long ms);
 /* A monotonic clock in milliseconds.  Windows: GetTickCount64. */
 uint64_t wr__plat_now(wr_loop *loop);
 /*
-** A delivery pass ended: serve the receives its routines posted.  Windows:
-** nothing (each post went to the kernel at once).
+** A delivery pass ended, having run `ran` routines: serve the receives
+** they posted.  With none run it completes nothing: its caller, a wait,
+** has looked at its objects and may block next (the pump serves what is
+** held, then does not block).  Windows: nothing (each post went to the
+** kernel at once).
 */
-void wr__plat_delivered(wr_loop *loop);
+void wr__plat_delivered(wr_loop *loop, size_t ran);
 
 /* ---------------------------------------------------------------------
 ** Sockets

@@ -177,7 +177,10 @@ uint64_t wr__plat_now(wr_loop *loop) {
   return (uint64_t)(c.QuadPart / (loop->plat.freq.QuadPart / 1000));
 }
 
-void wr__plat_delivered(wr_loop *loop) { (void)loop; }
+void wr__plat_delivered(wr_loop *loop, size_t ran) {
+  (void)loop;
+  (void)ran;
+}
 
 /* =====================================================================
 ** Sockets
