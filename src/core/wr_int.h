@@ -7,7 +7,7 @@
 **          WR_S_*, WR_O_*;
 **          inline: wr__list_push, wr__list_remove, wr__socket_ref,
 **          wr__socket_unref, wr__finish, wr__closed, wr__usable,
-**          wr__message_oriented, wr__ov_busy, wr__why;
+**          wr__datagram, wr__message_oriented, wr__ov_busy, wr__why;
 **          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
 **          wr__deliver, wr__has_deliverable;
 **          wr_ov.c: wr__port_queue, wr__port_unlink,
@@ -181,9 +181,14 @@ static inline int wr__usable(const wr_socket *s) {
   return wr__closed(s) ? WSAENOTSOCK : 0;
 }
 
+/* A datagram or raw socket: WSARecvMsg's kind, and recvmmsg's. */
+static inline int wr__datagram(const wr_socket *s) {
+  return s->type == SOCK_DGRAM || s->type == SOCK_RAW;
+}
+
+/* Message boundaries kept: a datagram, raw or seqpacket socket. */
 static inline int wr__message_oriented(const wr_socket *s) {
-  return s->type == SOCK_DGRAM || s->type == SOCK_RAW ||
-         s->type == SOCK_SEQPACKET;
+  return wr__datagram(s) || s->type == SOCK_SEQPACKET;
 }
 
 /*
