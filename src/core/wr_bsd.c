@@ -26,7 +26,6 @@
 #include <unistd.h>
 #endif
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "wr_int.h"
