@@ -16,7 +16,7 @@ CORE_SRC := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
             src/core/wr_errors.c src/core/wr_linux_watch.c \
             src/core/wr_linux_step.c src/core/wr_linux_msg.c \
             src/core/wr_linux_cmsg.c src/core/wr_linux_pollfd.c \
-            src/core/wr_linux_signal.c src/core/wr_port.c
+            src/core/wr_linux_signal.c src/core/wr_port.c src/core/wr_cmsg.c
 BIND_SRC := src/lwsarecv.c src/lsocket.c src/lrecv.c src/loverlapped.c \
             src/lmsg.c src/lbuffer.c src/lwr_aux.c src/lpoll.c src/loptions.c \
             src/lport.c src/lportwait.c
@@ -212,7 +212,8 @@ WCC      ?= x86_64-w64-mingw32-gcc
 WIN_SRC  := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
             src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
             src/core/wr_errors.c src/core/wr_win_port.c \
-            src/core/wr_port.c src/core/wr_win_msg.c $(BIND_SRC)
+            src/core/wr_port.c src/core/wr_win_msg.c src/core/wr_cmsg.c \
+            $(BIND_SRC)
 WIN_DLL  := $(WIN)/wsarecv/core.dll
 
 $(WIN_DLL): $(WIN_SRC) $(HDR) $(WIN)/lib/liblua54.a

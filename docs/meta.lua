@@ -119,7 +119,7 @@
 ---A multicast membership: `{group, interface}` or the named fields.
 ---@class wsarecv.membership
 ---@field [1] string? group address
----@field [2] string? interface: an address or name (IPv4), an index or name (IPv6)
+---@field [2] string? interface: an address, index or name (IPv4), an index or name (IPv6); "*" or "" any
 ---@field group string?
 ---@field interface string?
 

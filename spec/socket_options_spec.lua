@@ -120,6 +120,33 @@ describe("wsarecv.socket", function()
       s:close()
     end)
 
+    -- Linux-only: "lo" and its index are Linux's loopback interface
+    it("#linux a membership's interface is read as the multicast options "
+      .. "read one: \"*\" or \"\", (IPv4) an address or 0.0.0.x, an "
+      .. "index, a name; no such interface: WSAEADDRNOTAVAIL", function()
+        local idx = tostring(H.lo_ifindex())
+        local s = wsarecv.socket("inet", "dgram")
+        local s6 = wsarecv.socket("inet6", "dgram")
+        assert.are.equal(0, s:bind("0.0.0.0", 0))
+        assert.are.equal(0, s6:bind("::", 0))
+        for i, v in ipairs { "*", "", "127.0.0.1", "0.0.0." .. idx, idx,
+          "lo" } do
+          assert.are.equal(0, s:setsockopt("IP_ADD_MEMBERSHIP",
+            { "239.255.43." .. i, v }), v)
+          if not v:find("%.") then
+            assert.are.equal(0, s6:setsockopt("IPV6_ADD_MEMBERSHIP",
+              { "ff02::4300:" .. i, v }), v)
+          end
+        end
+        for _, v in ipairs { "nosuchif0", " 1" } do
+          assert_fail("WSAEADDRNOTAVAIL", 10049, s:setsockopt(
+            "IP_ADD_MEMBERSHIP", { "239.255.43.99", v }))
+          assert_fail("WSAEADDRNOTAVAIL", 10049, s6:setsockopt(
+            "IPV6_ADD_MEMBERSHIP", { "ff02::4300:99", v }))
+        end
+        s:close(); s6:close()
+      end)
+
     it("an unknown option name raises, for set and get", function()
       local s = wsarecv.socket("inet", "stream")
       local e1 = raised(function() return s:setsockopt("SO_NOSUCH", 1) end)

@@ -90,7 +90,8 @@ membership options; an interface name, index or (IPv4) address for
 @treturn[1] int 0
 @return[2] nil
 @treturn[2] string the WSA error name
-@treturn[2] int its code: `WSAENOPROTOOPT`, `WSAEINVAL`, `WSAEACCES`
+@treturn[2] int its code: `WSAENOPROTOOPT`, `WSAEINVAL`, `WSAEACCES`,
+`WSAEADDRNOTAVAIL` (no such interface)
 @raise an unknown name; a read-only option; a value of the wrong kind or
 out of range
 */

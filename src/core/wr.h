@@ -327,15 +327,21 @@ typedef struct wr_sockopt {
 const wr_sockopt *wr_sockopt_find(const char *name);
 int wr_setsockopt_int(wr_socket *s, const wr_sockopt *o, long value);
 int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value);
-/* IP_ADD_MEMBERSHIP and IPV6_ADD_MEMBERSHIP (and the DROP pair) */
+/*
+** IP_ADD_MEMBERSHIP and IPV6_ADD_MEMBERSHIP (and the DROP pair).  iface
+** (NULL: none) as wr_set_multicast_if reads it.  WSAEINVAL: a group that
+** is no address of the option's family; WSAEADDRNOTAVAIL: no such
+** interface.
+*/
 int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
                   const char *iface);
 /*
 ** IP_MULTICAST_IF and IPV6_MULTICAST_IF: the interface multicast is sent
-** from.  iface names it: an interface name ("lo"), a decimal index, or
-** for IPv4 an address of the interface ("127.0.0.1"; 0.0.0.x is index x,
-** as on Windows); iface NULL: by index alone.  "*", "" or index 0: the
-** system's choice again.  WSAEADDRNOTAVAIL: no such interface.
+** from.  iface names it, read in this order: "*" or "" (the system's
+** choice again), for IPv4 an address of the interface ("127.0.0.1";
+** 0.0.0.x is index x, as on Windows), a decimal index, an interface name
+** ("lo"); iface NULL: by index alone (0: the system's choice).
+** WSAEADDRNOTAVAIL: no such interface.
 */
 int wr_set_multicast_if(wr_socket *s, const wr_sockopt *o, const char *iface,
                         unsigned index);
@@ -360,8 +366,8 @@ int wr_get_multicast_if(wr_socket *s, const wr_sockopt *o, char *addr,
 ** address it gives; this blocks while it runs).
 ** WSAEAFNOSUPPORT: IPv6 text for AF_INET, IPv4 text for a v6only socket.
 ** WSAHOST_NOT_FOUND: no address (text that is no address nor a name, a
-** name that does not exist, a scope -- fe80::1%eth0 -- that is neither an
-** interface name nor a number).  A lookup that failed otherwise, as
+** name that does not exist, a scope -- fe80::1%eth0 -- that is neither a
+** number nor an interface name).  A lookup that failed otherwise, as
 ** Windows' getaddrinfo says it: WSATRY_AGAIN (no answer yet: the name
 ** server could not be reached), WSANO_RECOVERY, WSANO_DATA (the name
 ** exists, with no address of this family).

@@ -1,11 +1,15 @@
 /*
 ** wr_addr.c -- addresses: text and port to a sockaddr and back.
 **
-** Exports: wr_addr_parse, wr_addr_format.
+** Exports: wr_addr_parse, wr_addr_format; for the engine: wr__addr_any,
+**          wr__addr_ifindex.
 **
 ** Text is what a Lua caller writes: "*" for any, "localhost", IPv4 and
 ** IPv6 literals (with a scope, fe80::1%eth0), a host name, and for
-** AF_UNIX a path, or "@name" in the abstract namespace.
+** AF_UNIX a path, or "@name" in the abstract namespace.  An interface
+** (a scope, the membership and multicast options' interface) is read
+** here too, one way everywhere: "*" or "" for any, then a decimal index,
+** then an interface name.
 **
 ** Numeric text is the fast path (sendto on every datagram): parsed in
 ** place, no lookup, no allocation.  Only text that fails it and can be a
@@ -24,10 +28,41 @@
 #include <string.h>
 #include <strings.h>
 
-#include "wr.h"
+#include "wr_int.h"
+
+/* =====================================================================
+** Interfaces
+** =================================================================== */
+
+int wr__addr_any(const char *text) {
+  return strcmp(text, "*") == 0 || *text == '\0';
+}
+
+/* Decimal text ("2") up to 2^32 - 1, a scope's width: 1, or 0. */
+static int decimal(const char *text, unsigned *n) {
+  unsigned long long v = 0;
+  if (*text == '\0') return 0;
+  for (; *text; text++) {
+    if (*text < '0' || *text > '9') return 0;
+    v = v * 10 + (unsigned)(*text - '0');
+    if (v > 0xffffffffu) return 0;
+  }
+  *n = (unsigned)v;
+  return 1;
+}
+
+int wr__addr_ifindex(const char *text, unsigned *index) {
+  if (decimal(text, index)) return 0;
+  *index = if_nametoindex(text);
+  return *index != 0 ? 0 : WSAEADDRNOTAVAIL;
+}
+
+/* =====================================================================
+** Numeric text
+** =================================================================== */
 
 static int parse_v4(const char *text, struct in_addr *a) {
-  if (strcmp(text, "*") == 0 || *text == '\0') {
+  if (wr__addr_any(text)) {
     a->s_addr = htonl(INADDR_ANY);
     return 1;
   }
@@ -39,28 +74,6 @@ static int parse_v4(const char *text, struct in_addr *a) {
 }
 
 /*
-** The scope of fe80::1%eth0 or fe80::1%2: an interface name, else a
-** decimal number.  A name no interface has, or anything else, is no scope:
-** the text is then not an address.  A number naming no interface is left
-** to the call using the address: WSAEADDRNOTAVAIL (unknown_scope,
-** wr_bsd.c).
-*/
-static int parse_scope(const char *text, uint32_t *scope) {
-  const char *p;
-  unsigned long long n = 0;
-  *scope = if_nametoindex(text);
-  if (*scope != 0) return 1;
-  if (*text == '\0') return 0;
-  for (p = text; *p; p++) {
-    if (*p < '0' || *p > '9') return 0;
-    n = n * 10 + (unsigned)(*p - '0');
-    if (n > UINT32_MAX) return 0;
-  }
-  *scope = (uint32_t)n;
-  return 1;
-}
-
-/*
 ** Numeric IPv6 text into sin6: 1, or 0 (not numeric).  IPv4 text is a
 ** v4-mapped address (a dual-stack socket's view of IPv4); with v6only it
 ** is -1: the socket takes no IPv4 traffic, the text is of the wrong family.
@@ -69,7 +82,7 @@ static int parse_v6(const char *text, int v6only, struct sockaddr_in6 *sin6) {
   char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   char *pct;
   struct in_addr v4;
-  if (strcmp(text, "*") == 0 || *text == '\0') {
+  if (wr__addr_any(text)) {
     sin6->sin6_addr = in6addr_any;
     return 1;
   }
@@ -79,11 +92,13 @@ static int parse_v6(const char *text, int v6only, struct sockaddr_in6 *sin6) {
   }
   if (strlen(text) >= sizeof host) return 0;
   strcpy(host, text);
-  pct = strchr(host, '%');             /* fe80::1%eth0 */
+  pct = strchr(host, '%');             /* fe80::1%eth0, fe80::1%2 */
   if (pct) {
-    uint32_t scope;                    /* a ULONG on Windows */
+    unsigned scope;
     *pct++ = '\0';
-    if (!parse_scope(pct, &scope)) return 0;
+    /* no interface of that name: the text is no address.  A number naming
+    ** none is the call's to refuse (unknown_scope, wr_bsd.c). */
+    if (wr__addr_ifindex(pct, &scope) != 0) return 0;
     sin6->sin6_scope_id = scope;
   }
   if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) return 1;

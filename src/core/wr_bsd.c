@@ -26,7 +26,6 @@
 #include <unistd.h>
 #endif
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "wr_int.h"
@@ -364,81 +363,102 @@ int wr_getsockopt_int(wr_socket *s, const wr_sockopt *o, long *value) {
   return 0;
 }
 
+/* =====================================================================
+** Interfaces: memberships, and the interface multicast goes out of
+** =================================================================== */
+
+/*
+** iface (NULL: by index alone) as an IPv4 interface, into *a (an address,
+** or 0.0.0.0) and *index: "*" or "" none (the system's choice), an address
+** (0.0.0.x is index x, Windows' way to pass one), a decimal index or an
+** interface name (wr__addr_ifindex).  0 or WSAEADDRNOTAVAIL.
+*/
+static int v4_iface(const char *iface, struct in_addr *a, unsigned *index) {
+  a->s_addr = htonl(INADDR_ANY);
+  if (iface == NULL) return 0;
+  *index = 0;
+  if (wr__addr_any(iface)) return 0;
+  if (inet_pton(AF_INET, iface, a) == 1) {
+    uint32_t h = ntohl(a->s_addr);
+    if (h == 0 || h > 0x00ffffff) return 0;   /* an address, or none */
+    a->s_addr = htonl(INADDR_ANY);
+    *index = h;
+    return 0;
+  }
+  return wr__addr_ifindex(iface, index);
+}
+
+/* iface (NULL: by index alone) as an IPv6 interface: an index, 0 none. */
+static int v6_iface(const char *iface, unsigned *index) {
+  if (iface == NULL) return 0;
+  *index = 0;
+  if (wr__addr_any(iface)) return 0;
+  return wr__addr_ifindex(iface, index);
+}
+
+#ifdef _WIN32
+/* Windows takes an IPv4 interface as an address, or an index in the form
+** 0.0.0.x (ip_mreqn, wr_win_posix.h, is its ip_mreq). */
+static void v4_mreq(struct in_addr a, unsigned index, struct ip_mreqn *m) {
+  m->imr_address = a;
+  if (index) m->imr_address.s_addr = htonl(index);
+}
+#else
+/* Linux's ip_mreqn takes both: an index wins. */
+static void v4_mreq(struct in_addr a, unsigned index, struct ip_mreqn *m) {
+  m->imr_address = a;
+  m->imr_ifindex = (int)index;
+}
+#endif
+
 #define WHY_GROUP "the group is not a numeric address of the option's family"
-#define WHY_IF "no interface has that name or address"
+
+static int v4_membership(wr_socket *s, const wr_sockopt *o, const char *group,
+                         const char *iface) {
+  struct ip_mreqn m;
+  struct in_addr a;
+  unsigned index = 0;
+  int r;
+  memset(&m, 0, sizeof m);
+  if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1)
+    return wr__why(s->loop, WSAEINVAL, WHY_GROUP);
+  if ((r = v4_iface(iface, &a, &index)) != 0) return r;
+  v4_mreq(a, index, &m);
+  if (setsockopt(s->fd, IPPROTO_IP, o->optname, &m, sizeof m) < 0)
+    return ERRNO_WSA();
+  return 0;
+}
+
+static int v6_membership(wr_socket *s, const wr_sockopt *o, const char *group,
+                         const char *iface) {
+  struct ipv6_mreq m;
+  unsigned index = 0;
+  int r;
+  memset(&m, 0, sizeof m);
+  if (inet_pton(AF_INET6, group, &m.ipv6mr_multiaddr) != 1)
+    return wr__why(s->loop, WSAEINVAL, WHY_GROUP);
+  if ((r = v6_iface(iface, &index)) != 0) return r;
+  m.ipv6mr_interface = index;
+  if (setsockopt(s->fd, IPPROTO_IPV6, o->optname, &m, sizeof m) < 0)
+    return ERRNO_WSA();
+  return 0;
+}
 
 int wr_membership(wr_socket *s, const wr_sockopt *o, const char *group,
                   const char *iface) {
   int r = wr__usable(s);
   if (r) return r;
-  if (o->level == IPPROTO_IP) {
-    struct ip_mreqn m;
-    memset(&m, 0, sizeof m);
-    if (inet_pton(AF_INET, group, &m.imr_multiaddr) != 1)
-      return wr__why(s->loop, WSAEINVAL, WHY_GROUP);
-    if (iface && *iface) {
-      if (inet_pton(AF_INET, iface, &m.imr_address) != 1) {
-        m.imr_ifindex = (int)if_nametoindex(iface);
-        if (m.imr_ifindex == 0) return wr__why(s->loop, WSAEINVAL, WHY_IF);
-      }
-    }
-    if (setsockopt(s->fd, IPPROTO_IP, o->optname, &m, sizeof m) < 0)
-      return ERRNO_WSA();
-  } else {
-    struct ipv6_mreq m;
-    memset(&m, 0, sizeof m);
-    if (inet_pton(AF_INET6, group, &m.ipv6mr_multiaddr) != 1)
-      return wr__why(s->loop, WSAEINVAL, WHY_GROUP);
-    if (iface && *iface) {
-      char *end;
-      unsigned long idx = strtoul(iface, &end, 10);
-      m.ipv6mr_interface = *end == '\0' ? (unsigned)idx
-                                        : if_nametoindex(iface);
-      if (m.ipv6mr_interface == 0 && *end != '\0')
-        return wr__why(s->loop, WSAEINVAL, WHY_IF);
-    }
-    if (setsockopt(s->fd, IPPROTO_IPV6, o->optname, &m, sizeof m) < 0)
-      return ERRNO_WSA();
-  }
-  return 0;
-}
-
-/* =====================================================================
-** The interface multicast goes out of
-** =================================================================== */
-
-/* A decimal interface index ("2"): 1, or 0 (not a number). */
-static int decimal_index(const char *text, unsigned *index) {
-  unsigned long long n = 0;
-  if (*text == '\0') return 0;
-  for (; *text; text++) {
-    if (*text < '0' || *text > '9') return 0;
-    n = n * 10 + (unsigned)(*text - '0');
-    if (n > 0x7fffffff) return 0;
-  }
-  *index = (unsigned)n;
-  return 1;
+  if (o->level == IPPROTO_IP) return v4_membership(s, o, group, iface);
+  return v6_membership(s, o, group, iface);
 }
 
 #ifdef _WIN32
-/*
-** Windows takes IP_MULTICAST_IF as an interface address, or an index in
-** the form 0.0.0.x, and reads back what was set.  Returns 0 or a WSA code.
-*/
-static int set_v4_if(wr_socket *s, const char *iface, unsigned index) {
-  struct in_addr a;
-  a.s_addr = htonl(INADDR_ANY);
-  if (iface && (strcmp(iface, "*") == 0 || *iface == '\0')) {
-    index = 0;
-  } else if (iface && inet_pton(AF_INET, iface, &a) == 1) {
-    index = 0;                         /* an address (or 0.0.0.x) as given */
-  } else if (iface && !decimal_index(iface, &index)) {
-    index = if_nametoindex(iface);
-    if (index == 0) return WSAEADDRNOTAVAIL;
-  }
-  if (index) a.s_addr = htonl(index);
-  if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, (const char *)&a,
-                 sizeof a) < 0)
+/* Windows takes IP_MULTICAST_IF as an in_addr, and reads back what was set. */
+static int set_v4_if(wr_socket *s, struct in_addr a, unsigned index) {
+  struct ip_mreqn m;
+  v4_mreq(a, index, &m);
+  if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF,
+                 (const char *)&m.imr_address, sizeof m.imr_address) < 0)
     return ERRNO_WSA();
   return 0;
 }
@@ -467,54 +487,25 @@ static struct in_addr if_v4addr(unsigned index) {
   return a;
 }
 
-/*
-** iface as an IPv4 interface: an address, or an index (0.0.0.x is index
-** x, Windows' way to pass one).  Returns 0 or WSAEADDRNOTAVAIL.
-*/
-static int v4_iface(const char *iface, unsigned index, struct ip_mreqn *m) {
-  memset(m, 0, sizeof *m);
-  if (iface && (strcmp(iface, "*") == 0 || *iface == '\0')) return 0;
-  if (iface && inet_pton(AF_INET, iface, &m->imr_address) == 1) {
-    uint32_t h = ntohl(m->imr_address.s_addr);
-    if (h == 0 || h > 0x00ffffff) return 0;   /* an address, or none */
-    m->imr_address.s_addr = htonl(INADDR_ANY);
-    index = h;
-  } else if (iface && !decimal_index(iface, &index)) {
-    index = if_nametoindex(iface);
-    if (index == 0) return WSAEADDRNOTAVAIL;
-  }
-  m->imr_ifindex = (int)index;
-  if (index) m->imr_address = if_v4addr(index);
-  return 0;
-}
-
-/* Linux takes an ip_mreqn: index and address, as v4_iface fills it. */
-static int set_v4_if(wr_socket *s, const char *iface, unsigned index) {
+/* Linux takes an ip_mreqn: the index, and that interface's address. */
+static int set_v4_if(wr_socket *s, struct in_addr a, unsigned index) {
   struct ip_mreqn m;
-  int r;
-  if ((r = v4_iface(iface, index, &m)) != 0) return r;
+  memset(&m, 0, sizeof m);
+  v4_mreq(index ? if_v4addr(index) : a, index, &m);
   if (setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) < 0)
     return ERRNO_WSA();
   return 0;
 }
 #endif
 
-static int v6_iface(const char *iface, unsigned *index) {
-  if (iface == NULL) return 0;
-  if (strcmp(iface, "*") == 0 || *iface == '\0') *index = 0;
-  else if (!decimal_index(iface, index)) {
-    *index = if_nametoindex(iface);
-    if (*index == 0) return WSAEADDRNOTAVAIL;
-  }
-  return 0;
-}
-
 int wr_set_multicast_if(wr_socket *s, const wr_sockopt *o, const char *iface,
                         unsigned index) {
   int r = wr__usable(s);
   if (r) return r;
   if (o->level == IPPROTO_IP) {
-    if ((r = set_v4_if(s, iface, index)) != 0) return r;
+    struct in_addr a;
+    if ((r = v4_iface(iface, &a, &index)) != 0) return r;
+    if ((r = set_v4_if(s, a, index)) != 0) return r;
   } else {
     int v;
     if ((r = v6_iface(iface, &index)) != 0) return r;

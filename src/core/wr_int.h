@@ -7,7 +7,7 @@
 **          WR_S_*, WR_O_*;
 **          inline: wr__list_push, wr__list_remove, wr__socket_ref,
 **          wr__socket_unref, wr__finish, wr__closed, wr__usable,
-**          wr__message_oriented, wr__ov_busy, wr__why;
+**          wr__datagram, wr__message_oriented, wr__ov_busy, wr__why;
 **          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
 **          wr__deliver, wr__has_deliverable;
 **          wr_ov.c: wr__port_queue, wr__port_unlink,
@@ -15,7 +15,8 @@
 **          wr__port_rearm_all, wr__port_loop_gone;
 **          wr_recv.c: wr__repost;
 **          wr_socket.c: wr__socket_new, wr__socket_bound;
-**          wr_errors.c: wr__wsa_from_io.
+**          wr_errors.c: wr__wsa_from_io; wr_addr.c: wr__addr_any,
+**          wr__addr_ifindex.
 **
 ** The invariants the asserts check (on in debug and sanitizer builds):
 ** an operation is on at most one list, the one its `where` names, linked
@@ -182,9 +183,14 @@ static inline int wr__usable(const wr_socket *s) {
   return wr__closed(s) ? WSAENOTSOCK : 0;
 }
 
+/* A datagram or raw socket: WSARecvMsg's kind, and recvmmsg's. */
+static inline int wr__datagram(const wr_socket *s) {
+  return s->type == SOCK_DGRAM || s->type == SOCK_RAW;
+}
+
+/* Message boundaries kept: a datagram, raw or seqpacket socket. */
 static inline int wr__message_oriented(const wr_socket *s) {
-  return s->type == SOCK_DGRAM || s->type == SOCK_RAW ||
-         s->type == SOCK_SEQPACKET;
+  return wr__datagram(s) || s->type == SOCK_SEQPACKET;
 }
 
 /*
@@ -255,6 +261,16 @@ int wr__socket_bound(wr_socket *s);
 /* errno from a receive or a send -> WSA (ICMP port unreachable is
 ** WSAECONNRESET on a datagram socket, as on Windows). */
 int wr__wsa_from_io(int err);
+
+/* wr_addr.c: interface text */
+/* "*" or "": any address, any interface (the system's choice). */
+int wr__addr_any(const char *text);
+/*
+** Interface text to an index: decimal text is that index (up to 2^32 - 1;
+** whether an interface has it is the call's to say), other text an
+** interface's name.  0, or WSAEADDRNOTAVAIL: no interface has that name.
+*/
+int wr__addr_ifindex(const char *text, unsigned *index);
 
 /* wr_pollfd.c: keep the integrator's descriptor in step (each is a no-op
 ** until someone asked for the descriptor) */

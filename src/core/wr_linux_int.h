@@ -10,7 +10,8 @@
 **          wr_linux_signal.c: wr__lx_signal_arm, wr__lx_signal_close.
 **
 ** Floors: wr_linux_watch.c (the libuv side) calls the step; the step calls
-** the control messages; those call the decoder's wr__ee_error.  None calls
+** the control messages; those call wr__ee_error (wr_linux_cmsg.c, which
+** also gives the engine's decoder Linux's numbers).  None calls
 ** the engine: a finished operation goes up through loop->plat.up.
 */
 #ifndef WR_LINUX_INT_H

@@ -3,8 +3,7 @@
 ** WSAMSG's control space, the control messages the caller asked for, the
 ** output flags Linux does not give (MSG_BCAST, MSG_MCAST), the error queue.
 **
-** Exports: wr_msg_init, wr_msg_free, wr_msg_control_used, wr_msg_pending,
-**          wr__plat_msg_prepare; for the Linux platform: wr__msg_filter,
+** Exports: wr_msg_init, wr_msg_free, wr__plat_msg_prepare; for the Linux platform: wr__msg_filter,
 **          wr__errqueue, wr__loop_free_bcast.
 **
 ** The kernel writes into a private control buffer, never straight into the
@@ -46,8 +45,6 @@ int wr_msg_init(wr_msg *m, void *control, size_t controllen) {
   return 0;
 }
 
-size_t wr_msg_control_used(const wr_msg *m) { return m->controlused; }
-int wr_msg_pending(const wr_msg *m) { return m->pending; }
 
 void wr_msg_free(wr_msg *m) {
   free(m->sysctl);

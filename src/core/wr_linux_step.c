@@ -366,7 +366,7 @@ void wr__drain(wr_socket *s, wr_list *q) {
   const wr_upcalls *up = s->loop->plat.up;
   wr_overlapped *ov;
   if (q == &s->q) oob_first(s);
-  if (q == &s->q && (s->type == SOCK_DGRAM || s->type == SOCK_RAW)) {
+  if (q == &s->q && wr__datagram(s)) {
     int r = 1;
     while (r == 1 && !s->plat.sticky && !s->plat.part && !wr__closed(s))
       r = drain_batch(s, q);

@@ -220,8 +220,7 @@ void wr__plat_socket_close(wr_socket *s) {
 */
 static int deferred(wr_socket *s, wr_overlapped *ov) {
   return (s->loop->delivering || s->port) && !(ov->in_flags & WR_MSG_OOB) &&
-         !ov->internal && (s->type == SOCK_DGRAM || s->type == SOCK_RAW) &&
-         wr__batchable(ov);
+         !ov->internal && wr__datagram(s) && wr__batchable(ov);
 }
 
 /*

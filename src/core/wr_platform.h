@@ -10,7 +10,9 @@
 **          wr__plat_clock; wr__plat_flush, wr__plat_port_queued,
 **          wr__plat_port_pollfd, wr__plat_port_timeout,
 **          wr__plat_port_close; wr__plat_wait_begin, wr__plat_wait_end,
-**          wr__plat_signals, wr__plat_poll_wait.
+**          wr__plat_signals, wr__plat_poll_wait; wr_cmsg_level,
+**          wr_cmsg_rule, wr_cmsg_numbers, wr__plat_cmsg, wr__plat_pktinfo4,
+**          wr__plat_pktinfo6, wr__plat_ee.
 **
 ** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c) keeps the
 ** operations: their queues in posting order, their results, completion
@@ -204,5 +206,63 @@ unsigned wr__plat_signals(void);
 */
 int wr__plat_poll_wait(wr_loop *loop, int fd, int events, long ms,
                        short *revents);
+
+/* ---------------------------------------------------------------------
+** Control messages: the numbers the portable decoder (wr_cmsg.c) reads
+** ------------------------------------------------------------------- */
+
+/* How a record's payload reads (wr_cmsg_rule.how) */
+enum wr_cmsg_how {
+  WR_CD_INT = 1,       /* an int */
+  WR_CD_INT_OR_BYTE,   /* an int, or a single byte (Linux's IP_TOS) */
+  WR_CD_U32,           /* a 32-bit count */
+  WR_CD_PKTINFO4,      /* the platform's IPv4 packet info (wr__plat_pktinfo4) */
+  WR_CD_PKTINFO6,      /* the platform's IPv6 packet info (wr__plat_pktinfo6) */
+  WR_CD_SOCKADDR4,     /* a sockaddr_in */
+  WR_CD_SOCKADDR6,     /* a sockaddr_in6 */
+  WR_CD_EE,            /* the platform's extended error (wr__plat_ee), then
+                          the offender's sockaddr when one follows */
+  WR_CD_TIMEVAL,       /* a struct timeval */
+  WR_CD_TIMESPEC       /* a struct timespec */
+};
+
+/* A level the platform's records carry, and its name ("SOL_SOCKET"). */
+typedef struct wr_cmsg_level {
+  int level;
+  const char *name;
+} wr_cmsg_level;
+
+/* One (level, type) the platform's kernel writes, and how it decodes. */
+typedef struct wr_cmsg_rule {
+  int level, type;
+  int how;             /* enum wr_cmsg_how */
+  int kind;            /* enum wr_cmsg_kind */
+  const char *name;    /* the type's name, "IP_PKTINFO" */
+} wr_cmsg_rule;
+
+typedef struct wr_cmsg_numbers {
+  size_t hdr_len;                 /* a record's header: CMSG_LEN(0) */
+  size_t align;                   /* records start at multiples of it */
+  const wr_cmsg_level *levels;    /* ends with name NULL */
+  const wr_cmsg_rule *rules;      /* ends with name NULL */
+} wr_cmsg_numbers;
+
+/* The platform's numbers.  Windows: WSACMSGHDR's, and no Linux extras. */
+extern const wr_cmsg_numbers wr__plat_cmsg;
+/*
+** The packet info in o's payload: 0 when it is too short; else *addr and
+** *ifindex set, and 1, or 2 when the platform's structure also gives
+** spec_dst (Linux's in_pktinfo; Windows' IN_PKTINFO has none).
+*/
+int wr__plat_pktinfo4(const wr_cmsg *o, struct in_addr *addr,
+                      struct in_addr *spec_dst, unsigned *ifindex);
+int wr__plat_pktinfo6(const wr_cmsg *o, struct in6_addr *addr,
+                      unsigned *ifindex);
+/*
+** The extended error in o's payload into o->ee: the size of the platform's
+** structure (the offender's address may follow it), or 0 when the payload
+** is too short.  Windows: 0 (it has no extended errors).
+*/
+size_t wr__plat_ee(wr_cmsg *o);
 
 #endif

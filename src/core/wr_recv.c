@@ -321,7 +321,7 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
   unsigned fl;
   int r;
   if ((r = check_socket(s)) != 0) return r;
-  if (s->type != SOCK_DGRAM && s->type != SOCK_RAW)
+  if (!wr__datagram(s))
     return NOTSUPP("WSARecvMsg only on a datagram or raw socket");
   if (msg->in_flags & ~(unsigned)WR_MSG_PEEK)
     return NOTSUPP("a msg's input flags are 0 or MSG_PEEK");

@@ -38,8 +38,6 @@
 
 #include "wr_int.h"
 
-#define WR_SOCK(fd) ((SOCKET)(intptr_t)(fd))
-
 /* Completion packets one GetQueuedCompletionStatusEx takes. */
 #define WR_PUMP_BATCH 64
 

@@ -24,6 +24,7 @@
 
 #define WR_CORE            /* as wr_int.h, which comes after */
 #include "wr.h"
+#include "wr_win.h"         /* WR_SOCK */
 
 #undef errno
 #define errno ((int)WSAGetLastError())
@@ -104,11 +105,8 @@
 #define EHOSTUNREACH WSAEHOSTUNREACH
 
 /* ---------------------------------------------------------------------
-** Descriptors: a SOCKET is kept in an int (Windows handles have 32
-** significant bits and sign-extend)
+** Descriptors: a SOCKET is kept in an int (WR_SOCK, wr_win.h)
 ** ------------------------------------------------------------------- */
-
-#define WR_SOCK(fd) ((SOCKET)(intptr_t)(fd))
 
 /* Sockets are made non-blocking by the platform (wr__plat_socket_init),
 ** and handles are never inherited by a child that did not ask. */
