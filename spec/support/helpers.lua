@@ -14,6 +14,8 @@
 --   perl        a TCP peer in a perl process
 -- A family's prelude (the tracker, the after_each, its udp() or pair) is
 -- spec/support/<family>.lua: completion, port, recvmsg, dgram, stream.
+-- netns_rx.lua is no helper: it is the receiver netns_spec.lua runs
+-- inside a network namespace.
 local H = {}
 
 for _, name in ipairs { "results", "wait", "sockets", "processes",
