@@ -4,17 +4,10 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
--- sockets to close and unix socket paths to remove after each test
-local T = H.tracker()
+local D = require "spec.support.dgram"(after_each)
+local channel = D.channel
 
 local wait_for, pack, assert_pending = H.wait_for, H.pack, H.assert_pending
-
--- rx receives, send(str) delivers one message to rx (bounded waits too)
-local function channel(kind) return H.dgram_channel(T, kind) end
-
-after_each(function()
-  T.cleanup(function() H.drain(20) end)
-end)
 
 for _, kind in ipairs { "inet", "inet6", "unix" } do
   describe("datagram receive over " .. kind

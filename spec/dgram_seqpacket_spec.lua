@@ -4,22 +4,11 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
--- sockets to close and unix socket paths to remove after each test
-local T = H.tracker()
+local D = require "spec.support.dgram"(after_each)
+local T, bound_wait = D.T, D.bound_wait
 local track, sock = T.track, T.socket
 
 local wait_for, pack, assert_pending = H.wait_for, H.pack, H.assert_pending
-
--- Nonoverlapped receives in these specs expect data that is already there;
--- should it not be, SO_RCVTIMEO turns a hang into WSAETIMEDOUT.
-local function bound_wait(s)
-  assert(s:setsockopt("SO_RCVTIMEO", 3000) == 0)
-  return s
-end
-
-after_each(function()
-  T.cleanup(function() H.drain(20) end)
-end)
 
 -- A connected unix seqpacket pair: a (accepted), c (connecting side).
 local function seqpacket_pair()

@@ -4,9 +4,8 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
--- sockets to close and unix socket paths to remove after each test
-local T = H.tracker()
-local sock = T.socket
+local D = require "spec.support.dgram"(after_each)
+local sock, bound_wait = D.T.socket, D.bound_wait
 
 local wait_for, pack, assert_pending = H.wait_for, H.pack, H.assert_pending
 local closed_udp_port = H.closed_udp_port
@@ -17,17 +16,6 @@ local function cpu_during(wait)
   wait()
   return os.clock() - c0
 end
-
--- Nonoverlapped receives in these specs expect data that is already there;
--- should it not be, SO_RCVTIMEO turns a hang into WSAETIMEDOUT.
-local function bound_wait(s)
-  assert(s:setsockopt("SO_RCVTIMEO", 3000) == 0)
-  return s
-end
-
-after_each(function()
-  T.cleanup(function() H.drain(20) end)
-end)
 
 ---------------------------------------------------------------------------
 -- binding, connecting, ICMP

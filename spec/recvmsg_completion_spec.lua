@@ -7,21 +7,11 @@ local H = require "spec.support.helpers"
 
 local MSG_TRUNC, MSG_CTRUNC = wsarecv.MSG_TRUNC, wsarecv.MSG_CTRUNC
 
-local T = H.tracker()
--- nonoverlapped receives never block more than 2 s
-local sock = H.timed_sockets(T, 2000)
-
--- rx bound to addr:0, tx bound to addr:0; send(str) goes tx -> rx
-local function udp(family, addr)
-  return H.udp(family, addr, { socket = sock })
-end
+local R = require "spec.support.recvmsg"(after_each)
+local sock, udp = R.sock, R.udp
 
 local pack, wait_for, assert_pending = H.pack, H.wait_for, H.assert_pending
 local types = H.control_types
-
-after_each(function()
-  T.cleanup(function() H.drain(50) end)
-end)
 
 ---------------------------------------------------------------------------
 -- completion forms

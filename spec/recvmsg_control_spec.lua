@@ -8,31 +8,15 @@ local H = require "spec.support.helpers"
 
 local MSG_TRUNC = wsarecv.MSG_TRUNC
 
-local T = H.tracker()
--- nonoverlapped receives never block more than 2 s
-local sock = H.timed_sockets(T, 2000)
-
-local function tmppath(tag)
-  return T.path(H.unix_path(".wsarecv-recvmsg-" .. tag))
-end
-
--- rx bound to addr:0, tx bound to addr:0; send(str) goes tx -> rx
-local function udp(family, addr)
-  return H.udp(family, addr, { socket = sock })
-end
+local R = require "spec.support.recvmsg"(after_each)
+local sock, udp, tmppath = R.sock, R.udp, R.tmppath
 
 local pack, wait_for, assert_pending = H.pack, H.wait_for, H.assert_pending
 local find, types, lo_ifindex = H.control_of, H.control_types, H.lo_ifindex
 local have_cmd = H.have_cmd
 
 local CMSG_SPACE = H.CMSG_SPACE
-local SZ_PKTINFO = CMSG_SPACE(12)    -- struct in_pktinfo
-local SZ_INT = CMSG_SPACE(4)         -- IP_TTL
-local SZ_BYTE = CMSG_SPACE(1)        -- IP_TOS
-
-after_each(function()
-  T.cleanup(function() H.drain(50) end)
-end)
+local SZ_PKTINFO, SZ_INT, SZ_BYTE = R.SZ_PKTINFO, R.SZ_INT, R.SZ_BYTE
 
 ---------------------------------------------------------------------------
 -- IPv4 and its control messages

@@ -8,26 +8,12 @@ local MSG_PEEK, MSG_TRUNC, MSG_CTRUNC = wsarecv.MSG_PEEK, wsarecv.MSG_TRUNC,
   wsarecv.MSG_CTRUNC
 local MSG_BCAST, MSG_MCAST = wsarecv.MSG_BCAST, wsarecv.MSG_MCAST
 
-local T = H.tracker()
-local track = T.track
--- nonoverlapped receives never block more than 2 s
-local sock = H.timed_sockets(T, 2000)
-
-local function tmppath(tag)
-  return T.path(H.unix_path(".wsarecv-recvmsg-" .. tag))
-end
-
--- rx bound to addr:0, tx bound to addr:0; send(str) goes tx -> rx
-local function udp(family, addr)
-  return H.udp(family, addr, { socket = sock })
-end
+local R = require "spec.support.recvmsg"(after_each)
+local track = R.T.track
+local sock, udp, tmppath = R.sock, R.udp, R.tmppath
 
 local pack, wait_for, types = H.pack, H.wait_for, H.control_types
 local assert_pending = H.assert_pending
-
-after_each(function()
-  T.cleanup(function() H.drain(50) end)
-end)
 
 ---------------------------------------------------------------------------
 -- flag rules and misuse

@@ -5,9 +5,8 @@ local H = require "spec.support.helpers"
 
 local MSG_TRUNC = wsarecv.MSG_TRUNC
 
-local T = H.tracker()
--- nonoverlapped receives never block more than 2 s
-local sock = H.timed_sockets(T, 2000)
+local R = require "spec.support.recvmsg"(after_each)
+local sock = R.sock
 
 local pack, wait_for = H.pack, H.wait_for
 local assert_pending, find = H.assert_pending, H.control_of
@@ -20,10 +19,6 @@ local function unreachable(family, addr, opt, on)
   assert(s:connect(addr, H.closed_udp_port(family, addr)) == 0)
   return s
 end
-
-after_each(function()
-  T.cleanup(function() H.drain(50) end)
-end)
 
 ---------------------------------------------------------------------------
 -- the error queue

@@ -9,21 +9,11 @@ local H = require "spec.support.helpers"
 local MSG_TRUNC, MSG_PEEK, MSG_PARTIAL =
   wsarecv.MSG_TRUNC, wsarecv.MSG_PEEK, wsarecv.MSG_PARTIAL
 
-local T = H.tracker()
--- nonoverlapped receives never block more than 2 s
-local sock = H.timed_sockets(T, 2000)
+local R = require "spec.support.recvmsg"(after_each)
+local T, sock, udp = R.T, R.sock, R.udp
 
 local pack, wait_for, assert_pending = H.pack, H.wait_for, H.assert_pending
 local buffer = wsarecv.buffer
-
-after_each(function()
-  T.cleanup(function() H.drain(50) end)
-end)
-
-local function udp(family, addr)
-  return H.udp(family or "inet", addr or "127.0.0.1",
-    { socket = sock, rcvtimeo = 2000 })
-end
 
 -- `n` bytes that tell their positions apart
 local function payload(n)

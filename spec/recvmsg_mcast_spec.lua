@@ -6,16 +6,11 @@ local H = require "spec.support.helpers"
 
 local MSG_MCAST = wsarecv.MSG_MCAST
 
-local T = H.tracker()
--- nonoverlapped receives never block more than 2 s
-local sock = H.timed_sockets(T, 2000)
+local R = require "spec.support.recvmsg"(after_each)
+local sock = R.sock
 
 local pack, wait_for, assert_pending = H.pack, H.wait_for, H.assert_pending
 local types = H.control_types
-
-after_each(function()
-  T.cleanup(function() H.drain(50) end)
-end)
 
 ---------------------------------------------------------------------------
 -- MSG_MCAST on loopback (MSG_BCAST needs a real broadcast link: netns)

@@ -7,23 +7,13 @@ local H = require "spec.support.helpers"
 local MSG_PEEK, MSG_TRUNC, MSG_CTRUNC = wsarecv.MSG_PEEK, wsarecv.MSG_TRUNC,
   wsarecv.MSG_CTRUNC
 
-local T = H.tracker()
--- nonoverlapped receives never block more than 2 s
-local sock = H.timed_sockets(T, 2000)
-
--- rx bound to addr:0, tx bound to addr:0; send(str) goes tx -> rx
-local function udp(family, addr)
-  return H.udp(family, addr, { socket = sock })
-end
+local R = require "spec.support.recvmsg"(after_each)
+local udp = R.udp
 
 local pack, types, lo_ifindex = H.pack, H.control_types, H.lo_ifindex
 local assert_pending = H.assert_pending
 local W, HDR = H.CMSG_W, H.CMSG_HDR
-local SZ_PKTINFO = H.CMSG_SPACE(12)    -- struct in_pktinfo
-
-after_each(function()
-  T.cleanup(function() H.drain(50) end)
-end)
+local SZ_PKTINFO = R.SZ_PKTINFO
 
 ---------------------------------------------------------------------------
 -- the msg object

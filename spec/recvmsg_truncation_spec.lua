@@ -6,26 +6,13 @@ local H = require "spec.support.helpers"
 
 local MSG_TRUNC, MSG_CTRUNC = wsarecv.MSG_TRUNC, wsarecv.MSG_CTRUNC
 
-local T = H.tracker()
--- nonoverlapped receives never block more than 2 s
-local sock = H.timed_sockets(T, 2000)
-
--- rx bound to addr:0, tx bound to addr:0; send(str) goes tx -> rx
-local function udp(family, addr)
-  return H.udp(family, addr, { socket = sock })
-end
+local R = require "spec.support.recvmsg"(after_each)
+local udp = R.udp
 
 local pack, wait_for, assert_pending = H.pack, H.wait_for, H.assert_pending
 local types = H.control_types
 
-local CMSG_SPACE = H.CMSG_SPACE
-local SZ_PKTINFO = CMSG_SPACE(12)    -- struct in_pktinfo
-local SZ_INT = CMSG_SPACE(4)         -- IP_TTL
-local SZ_BYTE = CMSG_SPACE(1)        -- IP_TOS
-
-after_each(function()
-  T.cleanup(function() H.drain(50) end)
-end)
+local SZ_PKTINFO, SZ_INT, SZ_BYTE = R.SZ_PKTINFO, R.SZ_INT, R.SZ_BYTE
 
 ---------------------------------------------------------------------------
 -- truncation of data and of control

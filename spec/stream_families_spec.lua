@@ -3,14 +3,13 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
+local pair = require "spec.support.stream"(after_each).pair
+
 local pack, assert_pending = H.pack, H.assert_pending
 local wait_until = H.wait_until
--- a connected stream pair: client, accepted side, done() closing both
-local pair, recorder = H.stream_conn, H.recorder
+local recorder = H.recorder
 
 describe("WSARecv on a stream socket", function()
-  after_each(H.quiesce)
-
   describe("other stream families", function()
     for _, family in ipairs { "inet6", "unix" } do
       it(("#wine works over %s: nonoverlapped, overlapped, close"):format(family),

@@ -4,14 +4,12 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
+local pair = require "spec.support.stream"(after_each).pair
+
 local pack, assert_fail = H.pack, H.assert_fail
 local now = H.now
--- a connected stream pair: client, accepted side, done() closing both
-local pair = H.stream_conn
 
 describe("WSARecv on a stream socket", function()
-  after_each(H.quiesce)
-
   describe("nonoverlapped", function()
     it("returns 0, bytes, flags and fills the buffer", function()
       local c, a, done = pair()

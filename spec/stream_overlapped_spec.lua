@@ -4,14 +4,13 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
+local pair = require "spec.support.stream"(after_each).pair
+
 local pack, assert_fail, assert_pending = H.pack, H.assert_fail, H.assert_pending
 local now, wait_until, settle = H.now, H.wait_until, H.settle
--- a connected stream pair: client, accepted side, done() closing both
-local pair, recorder = H.stream_conn, H.recorder
+local recorder = H.recorder
 
 describe("WSARecv on a stream socket", function()
-  after_each(H.quiesce)
-
   describe("overlapped", function()
     it("goes pending, then the routine runs once with (nil, bytes, ov, flags)",
        function()

@@ -3,14 +3,12 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
+local pair = require "spec.support.stream"(after_each).pair
+
 local pack = H.pack
 local now, wait_until = H.now, H.wait_until
--- a connected stream pair: client, accepted side, done() closing both
-local pair = H.stream_conn
 
 describe("WSARecv on a stream socket", function()
-  after_each(H.quiesce)
-
   describe("throughput", function()
     it("moves 4 MiB through 4 outstanding 64 KiB receives, byte-exact", function()
       local TOTAL, CHUNK, DEPTH = 4 * 1024 * 1024, 64 * 1024, 4

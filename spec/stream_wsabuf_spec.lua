@@ -4,14 +4,13 @@
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 
+local pair = require "spec.support.stream"(after_each).pair
+
 local pack, assert_pending = H.pack, H.assert_pending
 local wait_until, settle = H.wait_until, H.settle
--- a connected stream pair: client, accepted side, done() closing both
-local pair, recorder = H.stream_conn, H.recorder
+local recorder = H.recorder
 
 describe("WSARecv on a stream socket", function()
-  after_each(H.quiesce)
-
   describe("WSABUF arrays", function()
     it("scatters into an array of buffers, in order, with no holes", function()
       local c, a, done = pair()
