@@ -37,17 +37,20 @@ build = {
     ["wsarecv.async"] = "lua/wsarecv/async.lua",
     ["wsarecv.luv"] = "lua/wsarecv/luv.lua",
     ["wsarecv.socket"] = "lua/wsarecv/socket.lua",
+    -- wsarecv.core's sources: sources.mk's lists, written out again here
+    -- (LuaRocks reads this file as it is); scripts/check-sources.lua
+    -- checks that they agree.  Linux: ENGINE_SRC, LINUX_SRC, BINDING_SRC.
     ["wsarecv.core"] = {
       sources = {
         "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
         "src/core/wr_socket.c", "src/core/wr_bsd.c", "src/core/wr_addr.c",
-        "src/core/wr_errors.c", "src/core/wr_linux_watch.c",
-        "src/core/wr_linux_step.c", "src/core/wr_linux_msg.c",
-        "src/core/wr_linux_cmsg.c", "src/core/wr_linux_pollfd.c",
-        "src/core/wr_linux_signal.c", "src/core/wr_port.c",
-        "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/loverlapped.c",
-        "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c", "src/lpoll.c",
-        "src/lport.c", "src/loptions.c", "src/lportwait.c",
+        "src/core/wr_errors.c", "src/core/wr_port.c",
+        "src/core/wr_linux_watch.c", "src/core/wr_linux_step.c",
+        "src/core/wr_linux_msg.c", "src/core/wr_linux_cmsg.c",
+        "src/core/wr_linux_pollfd.c", "src/core/wr_linux_signal.c",
+        "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c",
+        "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c",
+        "src/lpoll.c", "src/loptions.c", "src/lport.c", "src/lportwait.c",
       },
       defines = { "NDEBUG" },
       incdirs = { "src", "$(LIBUV_INCDIR)" },
@@ -55,19 +58,22 @@ build = {
       libraries = { "uv" },
     },
   },
-  -- Windows: the native backend (wr_win_*.c) instead of the Linux one
+  -- Windows: the native backend (wr_win_*.c) instead of the Linux one:
+  -- ENGINE_SRC, WINDOWS_SRC, BINDING_SRC
   platforms = {
     windows = {
       modules = {
         ["wsarecv.core"] = {
           sources = {
             "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
-            "src/core/wr_socket.c", "src/core/wr_bsd.c", "src/core/wr_addr.c",
-            "src/core/wr_errors.c", "src/core/wr_win_port.c",
-            "src/core/wr_win_msg.c", "src/core/wr_port.c",
+            "src/core/wr_socket.c", "src/core/wr_bsd.c",
+            "src/core/wr_addr.c", "src/core/wr_errors.c",
+            "src/core/wr_port.c",
+            "src/core/wr_win_port.c", "src/core/wr_win_msg.c",
             "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c",
             "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c",
-            "src/lwr_aux.c", "src/lpoll.c", "src/lport.c", "src/loptions.c", "src/lportwait.c",
+            "src/lwr_aux.c", "src/lpoll.c", "src/loptions.c", "src/lport.c",
+            "src/lportwait.c",
           },
           defines = { "NDEBUG", "_WIN32_WINNT=0x0600" },
           incdirs = { "src" },
