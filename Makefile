@@ -15,6 +15,8 @@ PKGS     := lua5.4 libuv
 # the core's invariant asserts run in debug and sanitizer builds (asan)
 CFLAGS   ?= -O2 -g -DNDEBUG
 WARN     := -Wall -Wextra
+# (core.so exports luaopen_wsarecv_core only, with no flag needed: the
+# headers mark the rest hidden, see WR_INTERNAL_BEGIN in src/core/wr.h)
 CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Isrc
 LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
@@ -208,6 +210,8 @@ windows-lua: windows-deps
 	@sh scripts/windows/busted.sh
 	@cp -R lua/. $(WIN)/lua/
 
+# (core.dll exports luaopen_wsarecv_core only: it alone is dllexport, and
+# a DLL with a dllexport exports nothing else)
 $(WIN_DLL): $(WIN_SRC) $(HDR) $(WIN)/lib/liblua54.a
 	@mkdir -p $(dir $@)
 	$(WCC) -std=gnu99 $(WARN) $(CFLAGS) -D_WIN32_WINNT=0x0600 -shared \

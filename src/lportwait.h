@@ -7,6 +7,8 @@
 
 #include "lwr_aux.h"
 
+WR_INTERNAL_BEGIN
+
 /* the entry fields, upvalues 2.. of GetQueuedCompletionStatusEx */
 enum { F_BYTES = 2, F_KEY, F_OV, F_ERROR, F_FLAGS, F_LAST = F_FLAGS };
 
@@ -16,5 +18,7 @@ extern const luaL_Reg lwr_port_wait_methods[];
 int lwr_GetQueuedCompletionStatusEx(lua_State *L);
 /* Let go of what the last wait handed out (before a wait, or a close). */
 void lwr_port_unhold_all(lua_State *L, lwr_port *po);
+
+WR_INTERNAL_END
 
 #endif

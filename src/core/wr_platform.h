@@ -44,6 +44,8 @@
 #include "wr_linux.h"
 #endif
 
+WR_INTERNAL_BEGIN
+
 /*
 ** The only ways up.  Both run inside a platform callback or call; neither
 ** runs a completion routine (those wait for an alertable wait).
@@ -201,5 +203,7 @@ unsigned wr__plat_signals(void);
 */
 int wr__plat_poll_wait(wr_loop *loop, int fd, int events, long ms,
                        short *revents);
+
+WR_INTERNAL_END
 
 #endif
