@@ -1,13 +1,13 @@
 rockspec_format = "3.0"
 package = "wsarecv"
-version = "0.1.0-1"
--- The release archive a tag v0.1.0 gets.  `make rock` builds the same
--- layout (wsarecv-0.1.0/...) from the checkout with git archive and packs
--- it with this file into wsarecv-0.1.0-1.src.rock, so installing needs no
--- network: luarocks --lua-version=5.4 install ./wsarecv-0.1.0-1.src.rock
+version = "0.2.0-1"
+-- The release archive a tag v0.2.0 gets.  `make rock` builds the same
+-- layout (wsarecv-0.2.0/...) from the checkout with git archive and packs
+-- it with this file into wsarecv-0.2.0-1.src.rock, so installing needs no
+-- network: luarocks --lua-version=5.4 install ./wsarecv-0.2.0-1.src.rock
 source = {
-  url = "https://github.com/wsarecv/wsarecv/archive/v0.1.0.tar.gz",
-  dir = "wsarecv-0.1.0",
+  url = "https://github.com/wsarecv/wsarecv/archive/v0.2.0.tar.gz",
+  dir = "wsarecv-0.2.0",
 }
 description = {
   summary = "Windows-style overlapped receive (WSARecv) for Lua 5.4 on libuv",
@@ -84,8 +84,9 @@ build = {
     },
   },
   -- The docs a user gets, in the rock's doc/ directory, where `luarocks
-  -- doc wsarecv` finds them (and opens the README): README.md and the
-  -- docs/ it links to, laid out as here so that every relative link holds
+  -- doc wsarecv` finds them (and opens the README): README.md, the
+  -- changelog and the docs/ the README links to, laid out as here so that
+  -- every relative link holds
   -- (the reference links back to the README), and not docs/check.lua, a
   -- development tool.  copy_directories copies a directory whole, so the
   -- files are listed one by one; LuaRocks puts such files in the rock's
@@ -95,6 +96,7 @@ build = {
   install = {
     conf = {
       ["../doc/README.md"] = "README.md",
+      ["../doc/CHANGELOG.md"] = "CHANGELOG.md",
       ["../doc/docs/reference.md"] = "docs/reference.md",
       ["../doc/docs/loops.md"] = "docs/loops.md",
       ["../doc/docs/ARCHITECTURE.md"] = "docs/ARCHITECTURE.md",
