@@ -1,5 +1,13 @@
 # wsarecv -- build, test, demo.  `make test` and `make demo` work on a fresh
 # Debian machine: they install what is missing first (scripts/deps.sh).
+#
+# The targets, by who runs them:
+#   using wsarecv     all (the default), test, demo, tour, rock
+#   working on it     asan, asan-test, fuzz, fuzz-asan, fuzz-cmsg, docs,
+#                     lint, soak, bench
+#   Windows           windows, windows-test (windows-deps, windows-lua)
+#   cleaning up       clean (what the build made), distclean (also the
+#                     Windows toolchain and wine prefix in build-win/)
 
 LUA      ?= lua5.4
 CC       ?= gcc
@@ -7,20 +15,15 @@ PKGS     := lua5.4 libuv
 # the core's invariant asserts run in debug and sanitizer builds (asan)
 CFLAGS   ?= -O2 -g -DNDEBUG
 WARN     := -Wall -Wextra
+# (core.so exports luaopen_wsarecv_core only, with no flag needed: the
+# headers mark the rest hidden, see WR_INTERNAL_BEGIN in src/core/wr.h)
 CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Isrc
 LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
 
-CORE_SRC := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
-            src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
-            src/core/wr_errors.c src/core/wr_linux_watch.c \
-            src/core/wr_linux_step.c src/core/wr_linux_msg.c \
-            src/core/wr_linux_cmsg.c src/core/wr_linux_pollfd.c \
-            src/core/wr_linux_signal.c src/core/wr_port.c src/core/wr_cmsg.c
-BIND_SRC := src/lwsarecv.c src/lsocket.c src/lrecv.c src/loverlapped.c \
-            src/lmsg.c src/lbuffer.c src/lwr_aux.c src/lpoll.c src/loptions.c \
-            src/lport.c src/lportwait.c
-SRC      := $(CORE_SRC) $(BIND_SRC)
+# ENGINE_SRC, LINUX_SRC, WINDOWS_SRC, BINDING_SRC: the one list of each part
+include sources.mk
+SRC      := $(ENGINE_SRC) $(LINUX_SRC) $(BINDING_SRC)
 HDR      := $(wildcard src/core/*.h) $(wildcard src/*.h)
 
 BUILD    ?= build
@@ -32,8 +35,12 @@ export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;$(LUA_CPATH);;
 
 BUSTED   := $(LUA) /usr/bin/busted
 
-.PHONY: all deps test demo tour bench asan asan-test clean
-.PHONY: fuzz-cmsg
+# ================================================== using wsarecv
+# all: build/wsarecv/core.so; test: the specs; demo and tour: the
+# examples; rock: a publishable wsarecv-VERSION.src.rock, built offline
+# from this checkout (scripts/rock.sh; scripts/rock-check.sh also installs
+# and uses it).
+.PHONY: all deps test demo tour rock
 
 # memfail: a spec helper (spec/support/memfail.c), never installed
 MEMFAIL  := $(BUILD)/memfail.so
@@ -65,14 +72,17 @@ tour: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA) examples/demo.lua
 
-# bench/: wsarecv next to luv, LuaSocket and plain C (see bench/README.md)
-bench:
-	@WSARECV_EXTRA_PKGS="lua-luv lua-socket valgrind util-linux" sh scripts/deps.sh
-	@$(MAKE) --no-print-directory all
-	$(LUA) bench/run.lua $(BENCH_ARGS)
+rock: deps
+	@sh scripts/rock.sh
+
+# ================================================== working on wsarecv
+# The sanitizer build, the fuzzers, the docs and lint checks, the soak
+# and the bench.
 
 # The same specs against a build with AddressSanitizer and UBSan.  The
 # interpreter is not instrumented, so the ASan runtime is preloaded.
+.PHONY: asan asan-test
+
 asan:
 	@$(MAKE) --no-print-directory all BUILD=build-asan \
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
@@ -84,40 +94,41 @@ asan-test: deps asan
 	LUA_CPATH="$(CURDIR)/build-asan/?.so;;" WSARECV_BUILD=build-asan \
 	$(BUSTED) $(BUSTED_ARGS) spec
 
-clean:
-	rm -rf build build-asan build-fuzz
+# The two fuzzers, each bounded by SECONDS: set on make's command line
+# (make fuzz-cmsg SECONDS=600) it bounds whichever runs; unset, fuzz and
+# fuzz-asan run 30 s, fuzz-cmsg 60 s.
+.PHONY: fuzz fuzz-asan fuzz-cmsg
 
-# rock: a publishable wsarecv-VERSION.src.rock, built offline from this
-# checkout (scripts/rock.sh); scripts/rock-check.sh also installs and uses it.
-# lint: luacheck over the Lua code with .luacheckrc (lua-check is installed
-# for this target only).
-.PHONY: rock lint
+fuzz fuzz-asan: SECONDS ?= 30
+fuzz-cmsg: SECONDS ?= 60
 
-rock: deps
-	@sh scripts/rock.sh
+# fuzz/api_fuzz.lua: a seeded, reproducible random API-sequence test (its
+# header lists what it checks).  make fuzz [SECONDS=N] [SEED=N]
+# [FUZZ_ARGS=..] (e.g. FUZZ_ARGS="--known-bugs on"); fuzz-asan runs it
+# against the ASan+UBSan build the way asan-test runs the specs.  A hang
+# is a failure: timeout ends the run (exit 124) a while after SECONDS.
+FUZZ_RUN  = $(LUA) fuzz/api_fuzz.lua --seconds $(SECONDS) \
+            $(if $(SEED),--seed $(SEED)) $(FUZZ_ARGS)
+FUZZ_TIMEOUT = timeout -k 10 $$(( $(SECONDS) + 120 ))
 
-lint:
-	@WSARECV_EXTRA_PKGS="lua-check" sh scripts/deps.sh
-	luacheck lua examples spec docs/meta.lua
-
-# bench/soak: 1 GiB over TCP and 3 million UDP datagrams, every byte
-# checked, after a self-test that the checks catch broken streams (about
-# 65 s; SOAK_ARGS="--quick": 64 MiB and 200k datagrams, under 10 s)
-.PHONY: soak
-soak: deps
+fuzz: deps
 	@$(MAKE) --no-print-directory all
-	@mkdir -p $(BUILD)/soak
-	$(CC) -std=gnu99 $(WARN) $(CFLAGS) -o $(BUILD)/soak/soak_send bench/soak/soak_send.c
-	$(LUA) bench/soak/soak.lua --selftest --sender $(BUILD)/soak/soak_send
-	$(LUA) bench/soak/soak.lua --sender $(BUILD)/soak/soak_send $(SOAK_ARGS)
+	$(FUZZ_TIMEOUT) $(FUZZ_RUN)
 
-# libFuzzer over msg:control(): fuzz/cmsg_fuzz.c drives the real binding,
-# built with clang (ASan + UBSan) into build-fuzz/, and runs SECONDS
-# (default 60) on a scratch copy of the seed corpus (fuzz/corpus/cmsg/,
-# made by fuzz/make_corpus.lua).  A finding (crash, timeout, out of
-# memory) fails the target and leaves its input in build-fuzz/.
+fuzz-asan: deps asan
+	$(FUZZ_TIMEOUT) env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LUA_CPATH="$(CURDIR)/build-asan/?.so;;" WSARECV_BUILD=build-asan \
+	$(FUZZ_RUN)
+
+# libFuzzer over msg:control(): fuzz/cmsg_fuzz.c drives the real binding
+# (the Linux sources linked in whole, so it may call internal functions),
+# built with clang (ASan + UBSan) into build-fuzz/, and runs SECONDS on a
+# scratch copy of the seed corpus (fuzz/corpus/cmsg/, made by
+# fuzz/make_corpus.lua).  A finding (crash, timeout, out of memory) fails
+# the target and leaves its input in build-fuzz/.
 FUZZ_CC   ?= clang
-SECONDS   ?= 60
 FUZZ      := build-fuzz/cmsg_fuzz
 FUZZ_WORK := build-fuzz/corpus-cmsg
 
@@ -143,7 +154,9 @@ fuzz-cmsg:
 # links); then every link of the pages must resolve, none to the Lua 5.1
 # manual (docs/check.lua --links).  lua-ldoc and lua-discount (markdown
 # tables) are installed for this target only.
-.PHONY: docs
+# lint: luacheck over the Lua code with .luacheckrc (lua-check is installed
+# for this target only).
+.PHONY: docs lint
 
 docs:
 	@WSARECV_EXTRA_PKGS="lua-ldoc lua-discount" sh scripts/deps.sh
@@ -153,14 +166,48 @@ docs:
 	ldoc --fatalwarnings -d $(BUILD)/docs .
 	$(LUA) docs/check.lua --links $(BUILD)/docs
 
-# Windows: mingw-w64 and Wine 8 from Debian (scripts/windows/).
+lint:
+	@WSARECV_EXTRA_PKGS="lua-check" sh scripts/deps.sh
+	luacheck lua examples spec docs/meta.lua
+
+# bench/soak: 1 GiB over TCP and 3 million UDP datagrams, every byte
+# checked, after a self-test that the checks catch broken streams (about
+# 65 s; SOAK_ARGS="--quick": 64 MiB and 200k datagrams, under 10 s)
+# bench/: wsarecv next to luv, LuaSocket and plain C (see bench/README.md)
+.PHONY: soak bench
+
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p $(BUILD)/soak
+	$(CC) -std=gnu99 $(WARN) $(CFLAGS) -o $(BUILD)/soak/soak_send bench/soak/soak_send.c
+	$(LUA) bench/soak/soak.lua --selftest --sender $(BUILD)/soak/soak_send
+	$(LUA) bench/soak/soak.lua --sender $(BUILD)/soak/soak_send $(SOAK_ARGS)
+
+bench:
+	@WSARECV_EXTRA_PKGS="lua-luv lua-socket valgrind util-linux" sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	$(LUA) bench/run.lua $(BENCH_ARGS)
+
+# ================================================== Windows
+# mingw-w64 and Wine 8 from Debian (scripts/windows/), everything under
+# build-win/.
 # windows-deps: the packages and a private wine prefix (build-win/wineprefix);
 # windows-lua: Lua 5.4 for Windows from Debian's source (build-win/lua.exe,
-# lua54.dll, include/, lib/liblua54.a), busted and its C parts beside it, and
-# lua/ copied to build-win/lua/, so `scripts/windows/lua script.lua` (or
-# `wine build-win/lua.exe script.lua`) works from any directory;
-# windows-test-harness: a probe module and its specs under Wine.
-.PHONY: windows-deps windows-lua windows-test-harness
+# lua54.dll, include/, lib/liblua54.a), busted and its C parts beside it,
+# and lua/ copied to build-win/lua/;
+# windows: wsarecv for Windows (the native backend, WINDOWS_SRC),
+# cross-built into build-win/wsarecv/core.dll, the Lua files beside it in
+# build-win/lua/, so that `scripts/windows/lua script.lua` (or `wine
+# build-win/lua.exe script.lua`) can require "wsarecv" from any directory;
+# windows-test: the specs under Wine, without those tagged #linux
+# (Linux-only) or #wine (where Wine is not Windows); see
+# scripts/windows/test.sh.
+.PHONY: windows-deps windows-lua windows windows-test
+
+WIN      := build-win
+WCC      ?= x86_64-w64-mingw32-gcc
+WIN_SRC  := $(ENGINE_SRC) $(WINDOWS_SRC) $(BINDING_SRC)
+WIN_DLL  := $(WIN)/wsarecv/core.dll
 
 windows-deps:
 	@sh scripts/windows/deps.sh
@@ -168,54 +215,10 @@ windows-deps:
 windows-lua: windows-deps
 	@sh scripts/windows/lua.sh
 	@sh scripts/windows/busted.sh
-	@cp -R lua/. build-win/lua/
+	@cp -R lua/. $(WIN)/lua/
 
-windows-test-harness: windows-lua
-	@sh scripts/windows/harness.sh
-
-	rm -rf build build-asan
-
-# fuzz/api_fuzz.lua: a seeded, reproducible random API-sequence test (its
-# header lists what it checks).  make fuzz SECONDS=N [SEED=N] [FUZZ_ARGS=..]
-# (e.g. FUZZ_ARGS="--known-bugs on"); fuzz-asan runs it against the
-# ASan+UBSan build the way asan-test runs the specs.  A hang is a failure:
-# timeout ends the run (exit 124) a while after SECONDS.
-.PHONY: fuzz fuzz-asan
-
-SECONDS  ?= 30
-FUZZ_RUN  = $(LUA) fuzz/api_fuzz.lua --seconds $(SECONDS) \
-            $(if $(SEED),--seed $(SEED)) $(FUZZ_ARGS)
-FUZZ_TIMEOUT = timeout -k 10 $$(( $(SECONDS) + 120 ))
-
-fuzz: deps
-	@$(MAKE) --no-print-directory all
-	$(FUZZ_TIMEOUT) $(FUZZ_RUN)
-
-fuzz-asan: deps asan
-	$(FUZZ_TIMEOUT) env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	LUA_CPATH="$(CURDIR)/build-asan/?.so;;" WSARECV_BUILD=build-asan \
-	$(FUZZ_RUN)
-
-# windows: wsarecv for Windows (the native backend, src/core/wr_win_*.c),
-# cross-built with mingw-w64 into build-win/wsarecv/core.dll, the Lua files
-# beside it in build-win/lua/, so that `scripts/windows/lua script.lua` (or
-# `wine build-win/lua.exe script.lua`) can require "wsarecv" from any
-# directory.  windows-test: the specs under Wine, without those tagged
-# #linux (Linux-only) or #wine (where Wine is not Windows); see
-# scripts/windows/test.sh.
-.PHONY: windows windows-test
-
-WIN      := build-win
-WCC      ?= x86_64-w64-mingw32-gcc
-WIN_SRC  := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
-            src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
-            src/core/wr_errors.c src/core/wr_win_port.c \
-            src/core/wr_port.c src/core/wr_win_msg.c src/core/wr_cmsg.c \
-            $(BIND_SRC)
-WIN_DLL  := $(WIN)/wsarecv/core.dll
-
+# (core.dll exports luaopen_wsarecv_core only: it alone is dllexport, and
+# a DLL with a dllexport exports nothing else)
 $(WIN_DLL): $(WIN_SRC) $(HDR) $(WIN)/lib/liblua54.a
 	@mkdir -p $(dir $@)
 	$(WCC) -std=gnu99 $(WARN) $(CFLAGS) -D_WIN32_WINNT=0x0600 -shared \
@@ -233,3 +236,18 @@ windows: windows-lua
 
 windows-test: windows
 	@sh scripts/windows/test.sh $(BUSTED_ARGS)
+
+# ================================================== cleaning up
+# clean: what building wsarecv made (build/, build-asan/, build-fuzz/,
+# the Windows core.dll and the Lua files copied beside it);
+# distclean: also the rest of build-win/ (Lua for Windows, busted, the
+# Debian sources and the wine prefix: minutes to make again) and the
+# source rocks `make rock` left.
+.PHONY: clean distclean
+
+clean:
+	rm -rf build build-asan build-fuzz
+	rm -rf $(WIN)/wsarecv $(WIN)/lua/wsarecv $(WIN)/lua/wsarecv.lua $(WIN)/memfail.dll
+
+distclean: clean
+	rm -rf $(WIN) wsarecv-*.src.rock

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Check the source rock as its users get it: build it (scripts/rock.sh),
 # install it with luarocks into a fresh tree, and from another directory
-# receive a datagram through the installed module, on loopback; the rock's
-# directory holds documentation only (no development tool), and every
-# relative link of its docs names an installed file (docs/check.lua
-# --links).  Nothing is downloaded.  Prints one line, "rock: ok", and
+# receive a datagram through the installed module, on loopback; its
+# core.so exports luaopen_wsarecv_core alone (scripts/check-symbols.sh);
+# the rock's directory holds documentation only (no development tool),
+# and every relative link of its docs names an installed file
+# (docs/check.lua --links).  Nothing is downloaded.  Prints one line, "rock: ok", and
 # exits 0; otherwise the log, "rock: FAILED (what)", and exit 1.  (Used by
 # .ci/run.)
 #
@@ -78,10 +79,9 @@ check_docs() {
   [ -z "$bad" ] || fail "the installed docs: $bad"
 }
 
-# every C file of src/ is built by the rockspec (a new file must be listed)
-for c in $(cd src && find . -name '*.c' | sed 's|^\./|src/|'); do
-  grep -q "\"$c\"" wsarecv-*.rockspec || { echo "$c is not in the rockspec" >>"$log"; fail "rockspec sources"; }
-done
+# the rockspec builds what the Makefile builds (sources.mk), every C file
+# of src/ among it
+lua5.4 scripts/check-sources.lua >>"$log" 2>&1 || fail "rockspec sources"
 
 rock=$(sh scripts/rock.sh 2>>"$log") || fail "make rock"
 echo "built $rock" >>"$log"
@@ -89,6 +89,9 @@ echo "built $rock" >>"$log"
 luarocks --lua-version=5.4 --tree "$work/tree" install "$top/$rock" >>"$log" 2>&1 ||
   fail "luarocks install --tree"
 receive "$work/tree" >>"$log" 2>&1 || fail "receive through the --tree install"
+# LuaRocks' own build exports luaopen_wsarecv_core alone, as make's does
+sh scripts/check-symbols.sh "$work/tree/lib/lua/5.4/wsarecv/core.so" >>"$log" 2>&1 ||
+  fail "the installed core.so's exports"
 check_docs "$work/tree"
 
 if [ "${1:-}" = "--local" ]; then

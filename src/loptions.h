@@ -7,7 +7,11 @@
 
 #include "lwr_aux.h"
 
+WR_INTERNAL_BEGIN
+
 /* setsockopt, getsockopt */
 extern const luaL_Reg lwr_option_methods[];
+
+WR_INTERNAL_END
 
 #endif

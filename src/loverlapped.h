@@ -7,6 +7,8 @@
 
 #include "lwr_aux.h"
 
+WR_INTERNAL_BEGIN
+
 void lwr_open_overlapped(lua_State *L);
 
 /* A post under way: the object, its stack slot, the WSABUFs it took. */
@@ -36,5 +38,7 @@ void lwr_ov_unhold(lua_State *L, lwr_ov *o);
 /* Around every wait that may run routines (the saved thread, for nesting) */
 lua_State *lwr_wait_enter(lwr_ctx *c, lua_State *L);
 void lwr_wait_leave(lwr_ctx *c, lua_State *L, lua_State *saved);
+
+WR_INTERNAL_END
 
 #endif

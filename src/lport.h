@@ -6,6 +6,10 @@
 
 #include "lwr_aux.h"
 
+WR_INTERNAL_BEGIN
+
 void lwr_open_port(lua_State *L);
+
+WR_INTERNAL_END
 
 #endif

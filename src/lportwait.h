@@ -7,6 +7,8 @@
 
 #include "lwr_aux.h"
 
+WR_INTERNAL_BEGIN
+
 /* the entry fields, upvalues 2.. of GetQueuedCompletionStatusEx */
 enum { F_BYTES = 2, F_KEY, F_OV, F_ERROR, F_FLAGS, F_LAST = F_FLAGS };
 
@@ -20,5 +22,7 @@ void lwr_port_unhold_all(lua_State *L, lwr_port *po);
 ** metatable, made once. */
 void lwr_port_new_guard(lua_State *L, lwr_port *po);
 void lwr_open_port_guard(lua_State *L);
+
+WR_INTERNAL_END
 
 #endif

@@ -6,7 +6,11 @@
 
 #include "lwr_aux.h"
 
+WR_INTERNAL_BEGIN
+
 /* WSARecv, WSARecvMsg, WSAGetOverlappedResult, CancelIoEx */
 extern const luaL_Reg lwr_recv_methods[];
+
+WR_INTERNAL_END
 
 #endif

@@ -30,6 +30,8 @@
 
 #include "core/wr.h"
 
+WR_INTERNAL_BEGIN
+
 #define LWR_CTX      "wsarecv.ctx"
 #define LWR_BUFFER   "wsarecv.buffer"
 #define LWR_SOCKET   "wsarecv.socket"
@@ -234,5 +236,7 @@ int lwr_nofield(lua_State *L, const char *what, const char *key,
 */
 void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
                   const luaL_Reg *const *methods, const luaL_Reg *ctors);
+
+WR_INTERNAL_END
 
 #endif

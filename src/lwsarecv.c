@@ -402,7 +402,18 @@ static lwr_ctx *context(lua_State *L) {
   return c;
 }
 
-int luaopen_wsarecv_core(lua_State *L) {
+/*
+** The one symbol the library exports: Lua looks it up by name.  The
+** headers declare everything else hidden (WR_INTERNAL_BEGIN, wr.h), and a
+** DLL with one dllexport exports nothing else.
+*/
+#ifdef _WIN32
+#define LWR_EXPORT __declspec(dllexport)
+#else
+#define LWR_EXPORT __attribute__((visibility("default")))
+#endif
+
+LWR_EXPORT int luaopen_wsarecv_core(lua_State *L) {
   static const luaL_Reg funcs[] = {
     {"run", l_run},
     {"SleepEx", l_SleepEx},

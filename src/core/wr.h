@@ -39,6 +39,24 @@
 #include <sys/uio.h>
 #endif
 
+/*
+** The library exports one symbol, luaopen_wsarecv_core.  Everything the
+** core and the binding declare is internal to it: each header brackets
+** its declarations with these two (after its #includes, which must stay
+** outside), so that the library hides them whatever flags its build
+** passes (LuaRocks' builtin build passes none).  A Windows DLL exports
+** only what is marked dllexport, so there they are empty.
+*/
+#if defined(__GNUC__) && !defined(_WIN32)
+#define WR_INTERNAL_BEGIN _Pragma("GCC visibility push(hidden)")
+#define WR_INTERNAL_END _Pragma("GCC visibility pop")
+#else
+#define WR_INTERNAL_BEGIN
+#define WR_INTERNAL_END
+#endif
+
+WR_INTERNAL_BEGIN
+
 /* ---------------------------------------------------------------------
 ** Error codes (the Windows values; on Windows, Winsock's own)
 ** ------------------------------------------------------------------- */
@@ -661,5 +679,7 @@ int wr_wsa_from_errno(int err);
 const wr_error_info *wr_error_by_code(int code);
 const wr_error_info *wr_error_by_name(const char *name);
 const wr_error_info *wr_error_table(size_t *n);
+
+WR_INTERNAL_END
 
 #endif

@@ -36,6 +36,8 @@
 #include "wr.h"
 #include "wr_platform.h"
 
+WR_INTERNAL_BEGIN
+
 /* Linux numbers older C library headers lack */
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
@@ -318,5 +320,7 @@ static inline int wr__cmsg_record(const void *control, size_t used,
   out->len = h.len - hl;
   return 1;
 }
+
+WR_INTERNAL_END
 
 #endif

@@ -21,6 +21,8 @@
 
 #include "wr_int.h"
 
+WR_INTERNAL_BEGIN
+
 struct sock_extended_err;
 
 /* Most datagrams one recvmmsg serves. */
@@ -88,5 +90,7 @@ void wr__lx_pollfd_free(wr_loop *loop);
 /* wr_linux_signal.c: Ctrl-C in a wait */
 void wr__lx_signal_arm(wr_loop *loop);       /* a pump may block */
 void wr__lx_signal_close(wr_loop *loop);     /* before the last run */
+
+WR_INTERNAL_END
 
 #endif

@@ -46,6 +46,8 @@
 #include "wr_linux.h"
 #endif
 
+WR_INTERNAL_BEGIN
+
 /*
 ** The only ways up.  Both run inside a platform callback or call; neither
 ** runs a completion routine (those wait for an alertable wait).
@@ -264,5 +266,7 @@ int wr__plat_pktinfo6(const wr_cmsg *o, struct in6_addr *addr,
 ** is too short.  Windows: 0 (it has no extended errors).
 */
 size_t wr__plat_ee(wr_cmsg *o);
+
+WR_INTERNAL_END
 
 #endif

@@ -1,13 +1,13 @@
 rockspec_format = "3.0"
 package = "wsarecv"
-version = "0.1.0-1"
--- The release archive a tag v0.1.0 gets.  `make rock` builds the same
--- layout (wsarecv-0.1.0/...) from the checkout with git archive and packs
--- it with this file into wsarecv-0.1.0-1.src.rock, so installing needs no
--- network: luarocks --lua-version=5.4 install ./wsarecv-0.1.0-1.src.rock
+version = "0.2.0-1"
+-- The release archive a tag v0.2.0 gets.  `make rock` builds the same
+-- layout (wsarecv-0.2.0/...) from the checkout with git archive and packs
+-- it with this file into wsarecv-0.2.0-1.src.rock, so installing needs no
+-- network: luarocks --lua-version=5.4 install ./wsarecv-0.2.0-1.src.rock
 source = {
-  url = "https://github.com/wsarecv/wsarecv/archive/v0.1.0.tar.gz",
-  dir = "wsarecv-0.1.0",
+  url = "https://github.com/wsarecv/wsarecv/archive/v0.2.0.tar.gz",
+  dir = "wsarecv-0.2.0",
 }
 description = {
   summary = "Windows-style overlapped receive (WSARecv) for Lua 5.4 on libuv",
@@ -37,18 +37,20 @@ build = {
     ["wsarecv.async"] = "lua/wsarecv/async.lua",
     ["wsarecv.luv"] = "lua/wsarecv/luv.lua",
     ["wsarecv.socket"] = "lua/wsarecv/socket.lua",
+    -- wsarecv.core's sources: sources.mk's lists, written out again here
+    -- (LuaRocks reads this file as it is); scripts/check-sources.lua
+    -- checks that they agree.  Linux: ENGINE_SRC, LINUX_SRC, BINDING_SRC.
     ["wsarecv.core"] = {
       sources = {
         "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
         "src/core/wr_socket.c", "src/core/wr_bsd.c", "src/core/wr_addr.c",
-        "src/core/wr_errors.c", "src/core/wr_linux_watch.c",
-        "src/core/wr_linux_step.c", "src/core/wr_linux_msg.c",
-        "src/core/wr_linux_cmsg.c", "src/core/wr_linux_pollfd.c",
-        "src/core/wr_linux_signal.c", "src/core/wr_port.c",
-        "src/core/wr_cmsg.c",
-        "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/loverlapped.c",
-        "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c", "src/lpoll.c",
-        "src/lport.c", "src/loptions.c", "src/lportwait.c",
+        "src/core/wr_errors.c", "src/core/wr_port.c", "src/core/wr_cmsg.c",
+        "src/core/wr_linux_watch.c", "src/core/wr_linux_step.c",
+        "src/core/wr_linux_msg.c", "src/core/wr_linux_cmsg.c",
+        "src/core/wr_linux_pollfd.c", "src/core/wr_linux_signal.c",
+        "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c",
+        "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c",
+        "src/lpoll.c", "src/loptions.c", "src/lport.c", "src/lportwait.c",
       },
       defines = { "NDEBUG" },
       incdirs = { "src", "$(LIBUV_INCDIR)" },
@@ -56,20 +58,22 @@ build = {
       libraries = { "uv" },
     },
   },
-  -- Windows: the native backend (wr_win_*.c) instead of the Linux one
+  -- Windows: the native backend (wr_win_*.c) instead of the Linux one:
+  -- ENGINE_SRC, WINDOWS_SRC, BINDING_SRC
   platforms = {
     windows = {
       modules = {
         ["wsarecv.core"] = {
           sources = {
             "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
-            "src/core/wr_socket.c", "src/core/wr_bsd.c", "src/core/wr_addr.c",
-            "src/core/wr_errors.c", "src/core/wr_win_port.c",
-            "src/core/wr_win_msg.c", "src/core/wr_port.c",
-            "src/core/wr_cmsg.c",
+            "src/core/wr_socket.c", "src/core/wr_bsd.c",
+            "src/core/wr_addr.c", "src/core/wr_errors.c",
+            "src/core/wr_port.c", "src/core/wr_cmsg.c",
+            "src/core/wr_win_port.c", "src/core/wr_win_msg.c",
             "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c",
             "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c",
-            "src/lwr_aux.c", "src/lpoll.c", "src/lport.c", "src/loptions.c", "src/lportwait.c",
+            "src/lwr_aux.c", "src/lpoll.c", "src/loptions.c", "src/lport.c",
+            "src/lportwait.c",
           },
           defines = { "NDEBUG", "_WIN32_WINNT=0x0600" },
           incdirs = { "src" },
@@ -80,8 +84,9 @@ build = {
     },
   },
   -- The docs a user gets, in the rock's doc/ directory, where `luarocks
-  -- doc wsarecv` finds them (and opens the README): README.md and the
-  -- docs/ it links to, laid out as here so that every relative link holds
+  -- doc wsarecv` finds them (and opens the README): README.md, the
+  -- changelog and the docs/ the README links to, laid out as here so that
+  -- every relative link holds
   -- (the reference links back to the README), and not docs/check.lua, a
   -- development tool.  copy_directories copies a directory whole, so the
   -- files are listed one by one; LuaRocks puts such files in the rock's
@@ -91,6 +96,7 @@ build = {
   install = {
     conf = {
       ["../doc/README.md"] = "README.md",
+      ["../doc/CHANGELOG.md"] = "CHANGELOG.md",
       ["../doc/docs/reference.md"] = "docs/reference.md",
       ["../doc/docs/loops.md"] = "docs/loops.md",
       ["../doc/docs/ARCHITECTURE.md"] = "docs/ARCHITECTURE.md",
