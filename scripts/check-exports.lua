@@ -9,10 +9,12 @@
 --     constants; a trailing * stands for a family, WR_S_*).  Other words
 --     are prose or Lua names (methods, fields, module constants).
 --   * Text in parentheses is commentary: names in it are not listed.
---   * Labels group what follows, up to the next label:
+--   * Labels ("...:") group what follows, up to the next label:
 --       F.c:     (in a header) names F.c defines, which this header declares;
 --       inline:  (in a header) its static inline functions;
---     any other label ("for the core:") only says who uses them.
+--     any other label ("for the core:") only says who uses them, and a
+--     project name before a colon ("lwr_recv_methods: WSARecv, ...") is
+--     listed like any other.
 --   * "struct NAME" lists a type.
 -- What is checked (C read simply: comments, strings and preprocessor lines
 -- dropped; declarations at brace depth 0; a definition is `...name(...) {`):
@@ -91,12 +93,12 @@ local function parse_list(text)
   while i <= #text do
     local s, e, word = text:find("^([%w_]+[%w_.]*%*?)", i)
     if s then
-      local after = text:sub(e + 1, e + 1)
+      local after = text:match("^%s*(:?)", e + 1)
       if after == ":" and (word:match("^[%w_]+%.[ch]$") or word == "inline") then
         group = word
-      elseif after == ":" then
+      elseif after == ":" and not is_project(word) then
         group = false                       -- an audience label
-      elseif is_project(word) then
+      elseif is_project(word) then          -- ("name: what it holds" lists name)
         local prev = text:sub(1, s - 1):match("([%w_]+)%s*$")
         local kind = is_macro(word) and "macro"
           or (prev == "struct" and "struct") or "name"
