@@ -16,10 +16,11 @@
 **
 ** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c, wr_port.c, and
 ** beside them wr_bsd.c and wr_cmsg.c) keeps the operations: their queues
-** in posting order, their results, completion delivery, the waits.  It calls down into the platform only through the
-** functions below.  The platform never calls the engine: it answers
-** through return values, and reports an operation that finished later
-** through the wr_upcalls the engine handed it at wr__plat_loop_init.
+** in posting order, their results, completion delivery, the waits.  It
+** calls down into the platform only through the functions below.  The
+** platform never calls the engine: it answers through return values, and
+** reports an operation that finished later through the wr_upcalls the
+** engine handed it at wr__plat_loop_init.
 **
 ** Linux (wr_linux_*.c): a libuv poll handle watches each socket; when it
 ** fires, the platform serves the engine's queue from its head with recvmsg
