@@ -205,7 +205,7 @@ local function scan(src)
     if ch == ";" then
       emit(c:sub(start, i - 1), "decl"); start = i + 1; i = i + 1
     elseif ch == "{" then
-      local s, e = c:find("%b{}", i)
+      local _, e = c:find("%b{}", i)
       e = e or n
       local before = c:sub(start, i - 1)
       if before:match("%)%s*$") and not before:match("=") then
@@ -284,32 +284,39 @@ local function check_c(path)
   end
 end
 
+-- A name a header's list gives: an inline function, or one it declares
+-- (and, under F.c:, that F.c defines).
+local function check_h_name(path, item, c, inl, decl)
+  if item.group == "inline" then
+    inl[item.name] = true
+    if not c.inlines[item.name] then
+      complain("%s: lists %s as inline, not a static inline function of it", path, item.name)
+    end
+    return
+  end
+  decl[item.name] = true
+  if not (c.protos[item.name] or c.externs[item.name]) then
+    complain("%s: lists %s, which it does not declare", path, item.name)
+  end
+  if item.group then
+    local home = info[path:match("^(.*/)") .. item.group]
+    if not home then
+      complain("%s: lists %s under %s:, no such file", path, item.name, item.group)
+    elseif not (home.c.defs[item.name] or home.c.objects[item.name]) then
+      complain("%s: lists %s under %s:, which does not define it", path, item.name, item.group)
+    end
+  end
+end
+
 local function check_h_list(path)
   local f = info[path]
-  local dir = path:match("^(.*/)")
   local inl, decl = {}, {}
   for _, item in ipairs(f.list) do
-    if check_names(path, item, f.c) then               -- luacheck: ignore
-    elseif item.group == "inline" then
-      inl[item.name] = true
-      if not f.c.inlines[item.name] then
-        complain("%s: lists %s as inline, not a static inline function of it", path, item.name)
-      end
-    elseif f.c.types[item.name] and not (f.c.protos[item.name] or f.c.externs[item.name]) then
-      -- a type
-    else
-      decl[item.name] = true
-      if not (f.c.protos[item.name] or f.c.externs[item.name]) then
-        complain("%s: lists %s, which it does not declare", path, item.name)
-      end
-      if item.group then
-        local home = info[dir .. item.group]
-        if not home then
-          complain("%s: lists %s under %s:, no such file", path, item.name, item.group)
-        elseif not (home.c.defs[item.name] or home.c.objects[item.name]) then
-          complain("%s: lists %s under %s:, which does not define it", path, item.name, item.group)
-        end
-      end
+    local is_type = f.c.types[item.name]
+      and not (f.c.protos[item.name] or f.c.externs[item.name])
+    -- macros and types are checked one way (check_names), functions both
+    if not (check_names(path, item, f.c) or is_type) then
+      check_h_name(path, item, f.c, inl, decl)
     end
   end
   for _, name in ipairs(sorted(f.c.inlines)) do
