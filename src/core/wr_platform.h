@@ -41,7 +41,7 @@
 #include "wr.h"
 
 #ifdef _WIN32
-#include "wr_win.h"          /* wr_plat_socket, wr_plat_loop */
+#include "wr_win.h"   /* wr_plat_socket, wr_plat_port, wr_plat_loop */
 #else
 #include "wr_linux.h"
 #endif
