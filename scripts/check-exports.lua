@@ -361,8 +361,12 @@ for _, path in ipairs(paths) do
   end
 end
 
+local nfun = 0
+for _ in pairs(defined_anywhere) do nfun = nfun + 1 end
+if nfun == 0 then complain("no .c file under src/ defines a function: nothing checked") end
 if bad > 0 then
   print(("exports: FAILED (%d mismatches)"):format(bad))
   os.exit(1)
 end
-print(("exports: ok (%d files; every list names what its file gives)"):format(#paths))
+print(("exports: ok (%d files, %d functions given; every list "
+  .. "names what its file gives)"):format(#paths, nfun))
