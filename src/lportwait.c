@@ -128,13 +128,20 @@ static int wait_failed(lua_State *L, int r, unsigned res) {
 }
 
 /*
-** The core took the entry e, written: it is the caller's (its object held
-** until the port's next wait, a packet's values let go).  A nested wait
-** lets go of the held list and fills it anew, so the room reserved may be
-** used up: an object past it is let go at once (it loses only the
-** anchor's reuse).  Runs no Lua code: the raw sets of luaL_unref and
-** lwr_ov_unhold go to keys that are there.
+** The core took an entry, written: it is the caller's.  An operation's
+** object is held until the port's next wait (hold); a packet's values are
+** let go.  A nested wait lets go of the held list and fills it anew, so
+** the room reserved may be used up: an object past it is let go at once
+** (it loses only the anchor's reuse).  Neither runs Lua code: the raw
+** sets of luaL_unref and lwr_ov_unhold go to keys that are there.
 */
+static inline void hold(lua_State *L, lwr_port *po, wr_overlapped *ov) {
+  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
+  lwr_ov_hold(o);
+  if (po->nheld < po->cap) po->held[po->nheld++] = o;
+  else lwr_ov_unhold(L, o);
+}
+
 static void let_go_packet(lua_State *L, const wr_port_entry *e) {
   lua_getiuservalue(L, 1, PUV_POSTED);
   luaL_unref(L, -1, (int)e->key);
@@ -143,15 +150,8 @@ static void let_go_packet(lua_State *L, const wr_port_entry *e) {
 
 static inline void taken(lua_State *L, lwr_port *po,
                          const wr_port_entry *e) {
-  lwr_ov *o;
-  if (e->posted) {
-    let_go_packet(L, e);
-    return;
-  }
-  o = (lwr_ov *)(void *)((char *)e->ov - offsetof(lwr_ov, ov));
-  lwr_ov_hold(o);
-  if (po->nheld < po->cap) po->held[po->nheld++] = o;
-  else lwr_ov_unhold(L, o);
+  if (e->posted) let_go_packet(L, e);
+  else hold(L, po, e->ov);
 }
 
 /* Take the entry e, written: 1, and it is the caller's; 0 if another wait
@@ -406,15 +406,6 @@ static int push_columns(lua_State *L, columns *cs) {
 */
 static int runs_lua(const columns *cs, const wr_port_entry *e) {
   return e->error != 0 && (cs->c == 0 || cs->has[F_ERROR]);
-}
-
-/* The object of the entry taken is the caller's until the port's next
-** wait (see taken). */
-static inline void hold(lua_State *L, lwr_port *po, wr_overlapped *ov) {
-  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
-  lwr_ov_hold(o);
-  if (po->nheld < po->cap) po->held[po->nheld++] = o;
-  else lwr_ov_unhold(L, o);
 }
 
 /*

@@ -594,9 +594,10 @@ size_t wr_port_peek(const wr_port *port, wr_port_entry *e, size_t n);
 */
 int wr_port_take(wr_port *port, const wr_port_entry *e);
 /*
-** The same, for a caller that ran nothing since it peeked e, and took
-** the entries peeked before e, that could take or drop an entry (another
-** wait, a close, a cancel): e is the head, and is taken unasked.
+** Take the entry *e that wr_port_peek gave, unasked: for a caller that
+** took the entries peeked before it and ran nothing since the peek that
+** could take or drop an entry (another wait, a close, a cancel), so e is
+** the head.
 */
 void wr_port_take_head(wr_port *port, const wr_port_entry *e);
 /*
