@@ -510,7 +510,10 @@ once, allocating nothing in the steady state: entry i goes into
 success) and `flags`; or, when `entries.ov` is a table (the columns
 form), into `entries.bytes[i]`, `.key[i]`, `.ov[i]`, `.error[i]` and
 `.flags[i]`, up to `#entries.ov` (fill it with false to size the batch).
-Tables past n are left as they were.  With `alertable`, routines run in
+Tables past n are left as they were, but the one at n + 1 may hold part
+of an entry a finalizer's nested wait or close took or dropped, or that a
+memory error struck, while it was written: read only the first n.  With
+`alertable`, routines run in
 the same wait, after the entries are taken.  Each entry is handed out
 once, by the wait that wrote it: it is taken only once written, so a
 nested wait on the port (a finalizer's, a routine's) takes entries of its
