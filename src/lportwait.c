@@ -223,7 +223,8 @@ Take one entry, waiting up to `ms` milliseconds.  Not alertable.
 @tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
 @treturn[1] int the bytes transferred
 @return[1] the key: the socket's, or a posted packet's
-@treturn[1] overlapped|nil the operation's object, or a packet's
+@treturn[1] overlapped|nil the operation's object, or a packet's (nil
+when it was posted without one)
 @return[2] nil
 @treturn[2] string a failed operation's WSA error name (then its key and
 object follow), `WAIT_TIMEOUT` (nothing within `ms`),
@@ -231,13 +232,9 @@ object follow), `WAIT_TIMEOUT` (nothing within `ms`),
 an infinite wait nothing could end), `WSAEINTR` (SIGINT ended it, nothing
 taken: see `run`)
 @treturn[2] int its code
+@return[2] a failed operation's key
+@treturn[2] overlapped a failed operation's object
 @raise a timeout that is not an integer, or negative other than -1
-*/
-/*
-** port:GetQueuedCompletionStatus([ms])
-**   -> bytes, key, ov                     an entry (ov nil: a packet without)
-**   -> nil, name, code, key, ov           a failed operation's entry
-**   -> nil, "WAIT_TIMEOUT", 258           nothing within ms
 */
 static int l_GetQueuedCompletionStatus(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);
@@ -508,8 +505,9 @@ Take up to `#entries` entries (1024 at most) into tables the caller made
 once, allocating nothing in the steady state: entry i goes into
 `entries[i]` as its fields `bytes`, `key`, `ov`, `error` (nil for a
 success) and `flags`; or, when `entries.ov` is a table (the columns
-form), into `entries.bytes[i]`, `.key[i]`, `.ov[i]`, `.error[i]` and
-`.flags[i]`, up to `#entries.ov` (fill it with false to size the batch).
+form), into `entries.ov[i]` and, for each of the other four columns
+given, `entries.bytes[i]`, `.key[i]`, `.error[i]`, `.flags[i]`, up to
+`#entries.ov` (fill it with false to size the batch).
 Tables past n are left as they were, but the one at n + 1 may hold part
 of an entry a finalizer's nested wait or close took or dropped, or that a
 memory error struck, while it was written: read only the first n.  With
@@ -524,6 +522,8 @@ entry it struck and those after it queued.
 @tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
 @tparam[opt=false] bool alertable let completion routines run
 @treturn[1] int n, the entries taken
+@treturn[1] int how many of them are failed operations (their error is
+also in each object's `ov.error`, where Windows keeps an entry's status)
 @return[2] nil
 @treturn[2] string `WAIT_TIMEOUT`, `WAIT_IO_COMPLETION` (routines ran,
 nothing was taken), `WSA_INVALID_PARAMETER` (an empty entries array),
@@ -531,19 +531,6 @@ nothing was taken), `WSA_INVALID_PARAMETER` (an empty entries array),
 @treturn[2] int its code
 @raise an entry or a column that is not a table; an empty `entries.ov`; a
 bad timeout; the error a routine raised
-*/
-/*
-** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]])
-**     -> n, failed
-**   takes up to #entries entries (at most MAX_BATCH) and writes each into
-**   the caller's table entries[i]: bytes, key, ov, error (name or nil),
-**   flags.  Or, when entries.ov is a table, into the columns: entries.ov[i]
-**   and, for each of them given, entries.bytes[i], .key[i], .error[i],
-**   .flags[i], up to #entries.ov.  failed counts the entries taken with an
-**   error (a receiver without an error column asks their ov.error, where
-**   Windows too keeps an entry's status).  nil, "WAIT_TIMEOUT", 258 when
-**   nothing came within ms; nil, "WAIT_IO_COMPLETION", 192 when alertable
-**   and routines ran.
 */
 int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);
@@ -599,11 +586,6 @@ Queue an entry of the program's own, handed back as it was posted.
 @treturn[2] string `ERROR_INVALID_HANDLE` (closed port)
 @treturn[2] int its code
 @raise bytes out of range; no key; ov not an overlapped object
-*/
-/*
-** port:PostQueuedCompletionStatus(bytes, key [, ov]) -> 0
-**   queues an entry of its own: bytes (0 .. 2^32-1), key (any value), ov
-**   (an overlapped object or nil), handed back as they are.
 */
 static int l_PostQueuedCompletionStatus(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);
