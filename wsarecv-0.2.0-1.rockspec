@@ -100,6 +100,8 @@ build = {
       ["../doc/docs/reference.md"] = "docs/reference.md",
       ["../doc/docs/loops.md"] = "docs/loops.md",
       ["../doc/docs/ARCHITECTURE.md"] = "docs/ARCHITECTURE.md",
+      ["../doc/docs/platforms.md"] = "docs/platforms.md",
+      ["../doc/docs/CONTRIBUTING.md"] = "docs/CONTRIBUTING.md",
       ["../doc/docs/meta.lua"] = "docs/meta.lua",
     },
   },

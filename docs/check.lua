@@ -7,8 +7,10 @@
 -- from docs/reference.md, or a public name is missing from docs/meta.lua.
 -- Names starting with "_" other than _VERSION are internal and skipped.  Also checks that every
 -- option docs/reference.md lists is one setsockopt knows, and that every
--- ```lua block of the reference and docs/meta.lua compile, and that the
--- links of README.md and docs/*.md resolve.  `lua5.4 docs/check.lua --links
+-- ```lua block of the reference and docs/meta.lua compile, that the
+-- signatures of docs/meta.lua and docs/reference.md say what the LDoc
+-- comments say (scripts/docsigs.lua: names, parameters, optional ones,
+-- results), and that the links of README.md and docs/*.md resolve.  `lua5.4 docs/check.lua --links
 -- DIR` checks only links, those of the pages under DIR (the HTML `make
 -- docs` writes, the docs a rock installs), and needs no build.
 --
@@ -450,10 +452,26 @@ local link_problems, nlinks = check_links(top, pages)
 checked = checked + nlinks
 for _, problem in ipairs(link_problems) do missing[#missing + 1] = problem end
 
+-- ---------------------------------------------------------------------
+-- Signatures: the LDoc comments are the source, meta.lua and the
+-- reference's signature lines copies (scripts/docsigs.lua says how)
+-- ---------------------------------------------------------------------
+
+local docsigs = assert(loadfile(root .. "scripts/docsigs.lua"))()
+local differ, compared, nfns = docsigs.check(root)
+checked = checked + compared
+
 if #missing > 0 then
   io.stderr:write("docs/check.lua: the docs are incomplete:\n  ",
                   table.concat(missing, "\n  "), "\n")
-  os.exit(1)
 end
-print(("docs/check.lua: %d checks, every public name documented"):format(
-      checked))
+if #differ > 0 then
+  io.stderr:write(("docs/check.lua: %d signatures differ from the LDoc "
+                   .. "comments (src/l*.c, lua/: the source; fix the "
+                   .. "copy):\n  "):format(#differ),
+                  table.concat(differ, "\n  "), "\n")
+end
+if #missing > 0 or #differ > 0 then os.exit(1) end
+print(("docs/check.lua: %d checks, every public name documented, the "
+       .. "signatures of %d functions as their LDoc comments say"):format(
+      checked, nfns))

@@ -565,7 +565,7 @@ function port:GetQueuedCompletionStatus(ms) end
 ---@param ms? integer nil, -1 or 0xFFFFFFFF: no timeout
 ---@param alertable? boolean
 ---@return integer|nil n
----@return integer|wsarecv.errname|"WAIT_IO_COMPLETION"|nil failed_or_err
+---@return integer|wsarecv.errname|"WAIT_IO_COMPLETION" failed_or_err
 ---@return integer? code
 function port:GetQueuedCompletionStatusEx(entries, ms, alertable) end
 

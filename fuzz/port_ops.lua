@@ -63,7 +63,11 @@ made in this process only once their probe passed):
       SleepEx or WSAWaitForMultipleEvents without timeout) blocks for ever
       while another socket has a receive pending: the pump's flush serves
       the receive, then polls with no timeout (probed in a child process
-      bounded by timeout).  Off, no wait counts on them.
+      bounded by timeout).  Off, no wait counts on them.  Fixed with a
+      second path the same run of this fuzzer found (an alertable wait's
+      delivery pass flushed after the wait had looked): a flush that
+      completes something never precedes a blocking poll
+      (spec/port_robust_spec.lua).
   p5  a memory error while GetQueuedCompletionStatusEx writes its batch
       loses every entry it took (probed in a child under ulimit -v; not
       under ASan, whose allocator reserves the address space)

@@ -112,7 +112,9 @@ end
 -- `wsarecv.run("nowait")`.
 -- @function getfd
 -- @treturn[1] int the descriptor
--- @return[2] nil, error name, code (as `pollfd`)
+-- @return[2] nil
+-- @treturn[2] string the error name (as `pollfd`)
+-- @treturn[2] int its code
 M.getfd = core.pollfd
 
 --- The names of the known flags set in `flags`, joined by `|` in

@@ -11,7 +11,8 @@
 --   * Text in parentheses is commentary: names in it are not listed.
 --   * Labels ("...:") group what follows, up to the next label:
 --       F.c:     (in a header) names F.c defines, which this header declares;
---       inline:  (in a header) its static inline functions;
+--       inline:  its static inline functions (in a .c file's list: those
+--                of its own header, F.h beside F.c);
 --     any other label ("for the core:") only says who uses them, and a
 --     project name before a colon ("lwr_recv_methods: WSARecv, ...") is
 --     listed like any other.
@@ -267,8 +268,14 @@ local function check_c(path)
   local f = info[path]
   if not f.list then complain("%s: no \"Exports:\" list", path) return end
   local listed = {}
+  local h = info[path:gsub("%.c$", ".h")]
   for _, item in ipairs(f.list) do
-    if item.group then
+    if item.group == "inline" then
+      if not (h and h.c.inlines[item.name]) then
+        complain("%s: lists %s as inline, not a static inline function of its header",
+                 path, item.name)
+      end
+    elseif item.group then
       complain("%s: label %s: in a .c file's list (%s)", path, item.group, item.name)
     elseif not check_names(path, item, f.c) then
       listed[item.name] = true

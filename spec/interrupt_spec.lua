@@ -10,7 +10,7 @@
 --
 -- #linux: lua.c's SIGINT (a POSIX signal, `kill -INT`) is what these send;
 -- on Windows a console Ctrl-C reaches lua.exe on a thread of its own, and
--- the waits hold it, as before (README, "Linux and Windows").
+-- the waits hold it, as before (docs/platforms.md, "Linux and Windows").
 local wsarecv = require "wsarecv"
 local H = require "spec.support.helpers"
 

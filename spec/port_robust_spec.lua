@@ -33,10 +33,12 @@ local function failed_entries(q)
   assert(rx:CancelIoEx() == 0 and port:queued() == q)
   return port, ovs, rx
 end
--- n fresh entry tables in the form asked for
+-- n fresh entry tables in the form asked for ("nokey": the columns
+-- without a key column, which the wait reads in place when it can)
 local function fresh(n, form)
-  if form == "columns" then
+  if form == "columns" or form == "nokey" then
     local c = { ov = {}, bytes = {}, key = {}, error = {}, flags = {} }
+    if form == "nokey" then c.key = nil end
     for i = 1, n do c.ov[i] = false end
     return c
   end
@@ -46,6 +48,7 @@ local function fresh(n, form)
 end
 local function entry_ov(t, i, form)
   if form == "columns" then return t.ov[i], t.key[i], t.error[i] end
+  if form == "nokey" then return t.ov[i], "k", t.error[i] end
   return t[i].ov, t[i].key, t[i].error
 end
 -- objects with a finalizer, made garbage just before a wait
@@ -127,6 +130,11 @@ describe("a port wait re-entered while it writes its batch", function()
   it("a finalizer's larger wait (the port's arrays grow) in the columns "
     .. "form: each entry handed out once", function()
       reentered(300, "columns")
+    end)
+
+  it("the same in the columns form without a key column (entries read in "
+    .. "place): each entry handed out once", function()
+      reentered(300, "nokey")
     end)
 
   it("a finalizer's wait does not repost the objects the outer batch took "
@@ -273,9 +281,9 @@ describe("a memory error while a wait writes its batch", function()
   end
 
   local function read(t, i, form)
-    if form == "columns" then
-      return { bytes = t.bytes[i], key = t.key[i], ov = t.ov[i] or nil,
-               error = t.error[i] }
+    if form ~= "array" then
+      return { bytes = t.bytes[i], key = t.key and t.key[i],
+               ov = t.ov[i] or nil, error = t.error and t.error[i] }
     end
     return { bytes = t[i].bytes, key = t[i].key, ov = t[i].ov,
              error = t[i].error }
@@ -285,8 +293,23 @@ describe("a memory error while a wait writes its batch", function()
     if form == "columns" then
       return { ov = { false, false, false, false, false }, bytes = {},
                key = {}, error = {}, flags = {} }
+    elseif form == "nokey" then      -- read in place where it can
+      return { ov = { false, false, false, false, false }, bytes = {},
+               error = {}, flags = {} }
+    elseif form == "ovbytes" then    -- the receiver's two columns
+      return { ov = { false, false, false, false, false }, bytes = {} }
     end
     return entries(5)
+  end
+
+  -- what the form keeps of an entry
+  local function kept(w, form)
+    if form == "nokey" then
+      return { bytes = w.bytes, ov = w.ov, error = w.error }
+    elseif form == "ovbytes" then
+      return { bytes = w.bytes, ov = w.ov }
+    end
+    return w
   end
 
   -- For k = 1, 2, ...: the k-th growth of Lua's heap inside the call fails
@@ -307,7 +330,9 @@ describe("a memory error while a wait writes its batch", function()
         assert.equal(4, status, tostring(err))       -- LUA_ERRMEM
         local taken = 5 - port:queued()
         if taken > 0 and taken < 5 then mid = mid + 1 end
-        for i = 1, taken do assert.same(want[i], read(e, i, form)) end
+        for i = 1, taken do
+          assert.same(kept(want[i], form), read(e, i, form))
+        end
         local d = entries(5)
         local n = port:GetQueuedCompletionStatusEx(d, 0) or 0
         assert.equal(5 - taken, n)
@@ -339,6 +364,15 @@ describe("a memory error while a wait writes its batch", function()
 
   it("in the columns form: the same", function()
     walk("columns")
+  end)
+
+  it("in the columns form without a key column, the entries read in "
+    .. "place: the same", function()
+      walk("nokey")
+    end)
+
+  it("in the columns form with only ov and bytes: the same", function()
+    walk("ovbytes")
   end)
 end)
 
@@ -476,7 +510,10 @@ describe("a wait counting on a receive held for a port's flush", function()
       assert(select(2, other:WSARecv(W.buffer(8), 0, W.overlapped()))
              == "WSA_IO_PENDING")
       local buf, ov = W.buffer(8), W.overlapped()
-      assert(select(2, rx:WSARecv(buf, 0, ov)) == "WSA_IO_PENDING")
+      -- held on Linux; Windows' kernel may complete it at once (the port
+      -- still gets its entry)
+      local r, e = rx:WSARecv(buf, 0, ov)
+      assert(r == 0 or e == "WSA_IO_PENDING", e)
       print("result", rx:WSAGetOverlappedResult(ov, true))
       print("data", buf:sub(1, ov.bytes))
       -- the completion still goes to the port, once
@@ -501,7 +538,8 @@ describe("a wait counting on a receive held for a port's flush", function()
       assert(select(2, other:WSARecv(W.buffer(8), 0, W.overlapped()))
              == "WSA_IO_PENDING")
       local ov = W.overlapped()
-      assert(select(2, rx:WSARecv(W.buffer(8), 0, ov)) == "WSA_IO_PENDING")
+      local r, e = rx:WSARecv(W.buffer(8), 0, ov)   -- (as above)
+      assert(r == 0 or e == "WSA_IO_PENDING", e)
       print("wait", W.WSAWaitForMultipleEvents({ ov }, false, -1, true))
       print("ov", ov.pending, ov.bytes)
     ]], 10)

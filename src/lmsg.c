@@ -146,7 +146,7 @@ field 'NAME' is read-only`) or an unknown one (`msg has no field
 The source of the last message.
 @function msg:name
 @treturn[1] string the address (a path on a unix socket)
-@treturn[1] int the port (nil on a unix socket)
+@treturn[1] int|nil the port (nil on a unix socket)
 @return[2] nil before any message
 */
 static int l_name(lua_State *L) {

@@ -7,8 +7,8 @@
 **          and rearm (completion ports); __gc, __tostring.
 **          For the other binding files (loverlapped.h):
 **          lwr_open_overlapped, lwr_ov_begin, lwr_ov_end, lwr_routine,
-**          lwr_event_hook, lwr_ov_push, lwr_ov_hold, lwr_ov_unhold,
-**          lwr_wait_enter, lwr_wait_leave.
+**          lwr_event_hook, lwr_ov_push, lwr_ov_unhold, lwr_wait_enter,
+**          lwr_wait_leave; inline: (in loverlapped.h) lwr_ov_hold.
 **
 ** An overlapped object is reusable: post it, wait for it, post it again.
 ** While its operation is pending, or its routine is waiting to run, it is
@@ -306,7 +306,8 @@ void lwr_event_hook(wr_overlapped *ov, void *data) {
 
 /*
 ** The object of ov, an entry still on a port's queue (so anchored):
-** pushed and returned.  Once the port took it, lwr_ov_hold keeps it
+** pushed and returned.  Once the port took it, lwr_ov_hold (inline, in
+** loverlapped.h: a port's wait calls it for each entry) keeps it
 ** anchored until lwr_ov_unhold, at that port's next wait: a receiver that
 ** reposts what it took then costs no registry traffic, and one that drops
 ** it loses the anchor one wait later.  (Nil and NULL if the entry was
@@ -321,9 +322,6 @@ lwr_ov *lwr_ov_push(lua_State *L, wr_overlapped *ov) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
   return o;
 }
-
-/* A port's wait took the entry of o. */
-void lwr_ov_hold(lwr_ov *o) { o->held++; }
 
 /* The next wait of the port that handed o out. */
 void lwr_ov_unhold(lua_State *L, lwr_ov *o) {

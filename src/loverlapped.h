@@ -32,7 +32,7 @@ void lwr_event_hook(wr_overlapped *ov, void *data);
 ** entry holds it anchored until the port's next wait calls
 ** lwr_ov_unhold. */
 lwr_ov *lwr_ov_push(lua_State *L, wr_overlapped *ov);
-void lwr_ov_hold(lwr_ov *o);
+static inline void lwr_ov_hold(lwr_ov *o) { o->held++; }
 void lwr_ov_unhold(lua_State *L, lwr_ov *o);
 
 /* Around every wait that may run routines (the saved thread, for nesting) */

@@ -79,13 +79,6 @@ port), `WSANOTINITIALISED` (the Lua state is closing)
 @treturn[2] int its code
 @raise sock not a socket; port neither a port nor nil
 */
-/*
-** wsarecv.CreateIoCompletionPort() -> a new port
-** wsarecv.CreateIoCompletionPort(sock, port | nil, key) -> port
-**   associates sock (a new port if nil) under key, any Lua value;
-**   nil, name, code: WSAENOTSOCK (closed), WSA_INVALID_PARAMETER (sock
-**   belongs to a port already), ERROR_INVALID_HANDLE (port closed).
-*/
 static int l_CreateIoCompletionPort(lua_State *L) {
   wr_socket *s;
   lwr_port *po;

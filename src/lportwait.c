@@ -23,6 +23,10 @@
 ** and the next head is written over it; a memory error leaves it, and
 ** every entry after it, queued in order.  Each entry is handed out once,
 ** by the wait that wrote it; a nested wait takes entries of its own.
+** Only an error name makes a write run Lua code (runs_lua): until one is
+** written the queue is as the wait peeked it, and entries are taken
+** without asking again (wr_port_take_head, wr_port_take_op), with no mark
+** on the port; the careful path begins at the first name.
 */
 #include <stdlib.h>
 
@@ -124,25 +128,37 @@ static int wait_failed(lua_State *L, int r, unsigned res) {
 }
 
 /*
-** Take the entry e, written: 1, and it is the caller's (its object held
-** until the port's next wait, a packet's values let go); 0 if another
-** wait took it or a close dropped it meanwhile.  A nested wait lets go of
-** the held list and fills it anew, so the room reserved may be used up:
-** an object past it is let go at once (it loses only the anchor's reuse).
+** The core took an entry, written: it is the caller's.  An operation's
+** object is held until the port's next wait (hold); a packet's values are
+** let go.  A nested wait lets go of the held list and fills it anew, so
+** the room reserved may be used up: an object past it is let go at once
+** (it loses only the anchor's reuse).  Neither runs Lua code: the raw
+** sets of luaL_unref and lwr_ov_unhold go to keys that are there.
 */
-static int take(lua_State *L, lwr_port *po, const wr_port_entry *e) {
-  lwr_ov *o;
-  if (!wr_port_take(po->p, e)) return 0;
-  if (e->posted) {
-    lua_getiuservalue(L, 1, PUV_POSTED);
-    luaL_unref(L, -1, (int)e->key);
-    lua_pop(L, 1);
-    return 1;
-  }
-  o = (lwr_ov *)(void *)((char *)e->ov - offsetof(lwr_ov, ov));
+static inline void hold(lua_State *L, lwr_port *po, wr_overlapped *ov) {
+  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
   lwr_ov_hold(o);
   if (po->nheld < po->cap) po->held[po->nheld++] = o;
   else lwr_ov_unhold(L, o);
+}
+
+static void let_go_packet(lua_State *L, const wr_port_entry *e) {
+  lua_getiuservalue(L, 1, PUV_POSTED);
+  luaL_unref(L, -1, (int)e->key);
+  lua_pop(L, 1);
+}
+
+static inline void taken(lua_State *L, lwr_port *po,
+                         const wr_port_entry *e) {
+  if (e->posted) let_go_packet(L, e);
+  else hold(L, po, e->ov);
+}
+
+/* Take the entry e, written: 1, and it is the caller's; 0 if another wait
+** took it or a close dropped it meanwhile. */
+static int take(lua_State *L, lwr_port *po, const wr_port_entry *e) {
+  if (!wr_port_take(po->p, e)) return 0;
+  taken(L, po, e);
   return 1;
 }
 
@@ -207,7 +223,8 @@ Take one entry, waiting up to `ms` milliseconds.  Not alertable.
 @tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
 @treturn[1] int the bytes transferred
 @return[1] the key: the socket's, or a posted packet's
-@treturn[1] overlapped|nil the operation's object, or a packet's
+@treturn[1] overlapped|nil the operation's object, or a packet's (nil
+when it was posted without one)
 @return[2] nil
 @treturn[2] string a failed operation's WSA error name (then its key and
 object follow), `WAIT_TIMEOUT` (nothing within `ms`),
@@ -215,13 +232,9 @@ object follow), `WAIT_TIMEOUT` (nothing within `ms`),
 an infinite wait nothing could end), `WSAEINTR` (SIGINT ended it, nothing
 taken: see `run`)
 @treturn[2] int its code
+@return[2] a failed operation's key
+@treturn[2] overlapped a failed operation's object
 @raise a timeout that is not an integer, or negative other than -1
-*/
-/*
-** port:GetQueuedCompletionStatus([ms])
-**   -> bytes, key, ov                     an entry (ov nil: a packet without)
-**   -> nil, name, code, key, ov           a failed operation's entry
-**   -> nil, "WAIT_TIMEOUT", 258           nothing within ms
 */
 static int l_GetQueuedCompletionStatus(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);
@@ -240,7 +253,7 @@ static int l_GetQueuedCompletionStatus(lua_State *L) {
     ** is pushed (the error name can step the collector): then the next
     ** head, else wait again */
     begin_writing(L, po);                            /* 3: the guard */
-    while (wr_port_peek(po->p, &e)) {
+    while (wr_port_peek(po->p, &e, 1)) {
       uintptr_t last = 0;
       lua_settop(L, 3);
       if (e.error == 0) lua_pushinteger(L, (lua_Integer)e.bytes);
@@ -292,18 +305,19 @@ typedef struct columns {
 ** is left there: a receiver that takes as many entries a wait as it keeps
 ** operations posted finds each object in the same slot every time, and
 ** then pays no registry read and no table write.  (The userdata at o's
-** address can only be o.)  The first object not in place ends the looking
-** for the rest of the batch: slots that moved (a short batch, several
-** sockets) cost one look a wait.
+** address can only be o.)  What the look read stays on the stack, dropped
+** when the call returns (room for it reserved): a pop per entry costs more
+** than the look.  The first object not in place ends the looking for the
+** rest of the batch: slots that moved (a short batch, several sockets)
+** cost one look a wait.
 */
-static void put_ov(lua_State *L, int col, lua_Integer i, wr_overlapped *ov,
-                   int *probe) {
+static inline void put_ov(lua_State *L, int col, lua_Integer i,
+                          wr_overlapped *ov, int *probe) {
   lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
   if (*probe) {
-    int same = lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
-               lua_touserdata(L, -1) == (void *)o;
-    lua_pop(L, 1);
-    if (same) return;
+    if (lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
+        lua_touserdata(L, -1) == (void *)o)
+      return;
     *probe = 0;
   }
   lwr_ov_push(L, ov);
@@ -374,24 +388,112 @@ static int push_columns(lua_State *L, columns *cs) {
   return (int)(n < MAX_BATCH ? n : MAX_BATCH);
 }
 
+/* Entries peeked at a time (a run, on the C stack). */
+#define RUN 64
+
 /*
-** Write up to n entries, each taken once written: how many.  An entry
-** that another wait took or a close dropped while it was written is
-** written over by the next head.
+** Whether writing entry e can run Lua code.  Only its error name can: a
+** string pushed steps the collector, and a step may run finalizers.  The
+** rest of a write is raw reads and raw sets of values that allocate
+** nothing (integers, nil, objects and keys already made), with no
+** metamethod and no collector step; a raw set to a key a table lacks may
+** grow it, and so fail with a memory error, but runs no Lua code either
+** (an emergency collection runs no finalizer).  So while entries that
+** push no name are written, the queue stays as peeked.
+*/
+static int runs_lua(const columns *cs, const wr_port_entry *e) {
+  return e->error != 0 && (cs->c == 0 || cs->has[F_ERROR]);
+}
+
+/*
+** The columns form without a key column, from row got + 1: the entries of
+** operations, read in place on their objects (wr_port_first_op), each
+** written then taken, until a packet, an error name to push (runs_lua),
+** n rows or the end of the queue.  The new row count.  Nothing here runs
+** Lua code (see runs_lua), so the head is still the entry written.
+*/
+static int write_ops(lua_State *L, lwr_port *po, int n, columns *cs,
+                     int got, lua_Integer *failed) {
+  wr_port *p = po->p;
+  int c = cs->c, bytes = cs->has[F_BYTES], error = cs->has[F_ERROR],
+      flags = cs->has[F_FLAGS];
+  lua_Integer bad = 0;
+  wr_overlapped *ov = wr_port_first_op(p), *next;
+  while (ov != NULL && got < n) {
+    lua_Integer i = got + 1;
+    if (ov->error != 0) {
+      if (error) break;
+      bad++;
+    }
+    if (bytes) {
+      lua_pushinteger(L, (lua_Integer)ov->bytes);
+      lua_rawseti(L, c + F_BYTES, i);
+    }
+    put_ov(L, c + F_OV, i, ov, &cs->probe);
+    if (error) {
+      lua_pushnil(L);
+      lua_rawseti(L, c + F_ERROR, i);
+    }
+    if (flags) {
+      lua_pushinteger(L, (lua_Integer)ov->flags);
+      lua_rawseti(L, c + F_FLAGS, i);
+    }
+    next = wr_port_take_op(p, ov);
+    hold(L, po, ov);
+    ov = next;
+    got = (int)i;
+  }
+  *failed += bad;
+  return got;
+}
+
+/*
+** Write up to n entries, each taken once written: how many.  Each entry
+** is taken as soon as it is written, so a memory error leaves the entry
+** it struck, and those after it, queued.  While no Lua code ran since the
+** peek, the entry written is the head: taken unasked, and the columns
+** form without keys reads the entries of operations in place
+** (write_ops); the rest are peeked a run at a time.  From the first entry
+** whose write can run Lua code on, the port is marked as writing (a
+** nested wait leaves this batch's rearmed objects alone) and the batch
+** goes careful: one entry peeked at a time, taken only if still queued
+** (another wait may have taken it, a close dropped it), else the next
+** head is written over it.
 */
 static int write_batch(lua_State *L, lwr_port *po, int n, columns *cs,
                        int kidx, int lastidx, lua_Integer *failed) {
+  wr_port_entry run[RUN];
   uintptr_t last = 0;
-  int got = 0;
-  wr_port_entry e;
+  int got = 0, careful = 0, ops = cs->c && !cs->has[F_KEY];
+  size_t k, j;
   cs->probe = 1;
-  while (got < n && wr_port_peek(po->p, &e)) {
-    if (cs->c)
-      fill_columns(L, cs, got + 1, &e, lastidx, &last);
-    else
-      fill(L, 5 + got, kidx, &e, &last);
-    if (take(L, po, &e)) {
-      *failed += e.error != 0;
+  for (;;) {
+    if (ops) got = write_ops(L, po, n, cs, got, failed);
+    if (got >= n) break;
+    /* a packet or an error name next (ops), or any entry: peek */
+    k = careful || ops ? 1 : (size_t)(n - got < RUN ? n - got : RUN);
+    if ((k = wr_port_peek(po->p, run, k)) == 0) break;
+    for (j = 0; j < k; j++) {
+      const wr_port_entry *e = &run[j];
+      int lua = runs_lua(cs, e);
+      if (lua && !careful) {
+        begin_writing(L, po);
+        careful = 1;
+      }
+      if (cs->c)
+        fill_columns(L, cs, got + 1, e, lastidx, &last);
+      else
+        fill(L, 5 + got, kidx, e, &last);
+      if (lua) {
+        if (take(L, po, e)) {
+          *failed += 1;
+          got++;
+        }
+        break;                     /* the queue may have changed: peek */
+      }
+      wr_port_take_head(po->p, e);
+      taken(L, po, e);
+      *failed += e->error != 0;
       got++;
     }
   }
@@ -403,9 +505,13 @@ Take up to `#entries` entries (1024 at most) into tables the caller made
 once, allocating nothing in the steady state: entry i goes into
 `entries[i]` as its fields `bytes`, `key`, `ov`, `error` (nil for a
 success) and `flags`; or, when `entries.ov` is a table (the columns
-form), into `entries.bytes[i]`, `.key[i]`, `.ov[i]`, `.error[i]` and
-`.flags[i]`, up to `#entries.ov` (fill it with false to size the batch).
-Tables past n are left as they were.  With `alertable`, routines run in
+form), into `entries.ov[i]` and, for each of the other four columns
+given, `entries.bytes[i]`, `.key[i]`, `.error[i]`, `.flags[i]`, up to
+`#entries.ov` (fill it with false to size the batch).
+Tables past n are left as they were, but the one at n + 1 may hold part
+of an entry a finalizer's nested wait or close took or dropped, or that a
+memory error struck, while it was written: read only the first n.  With
+`alertable`, routines run in
 the same wait, after the entries are taken.  Each entry is handed out
 once, by the wait that wrote it: it is taken only once written, so a
 nested wait on the port (a finalizer's, a routine's) takes entries of its
@@ -416,6 +522,8 @@ entry it struck and those after it queued.
 @tparam[opt] int ms the timeout (nil, -1 or 0xFFFFFFFF: none)
 @tparam[opt=false] bool alertable let completion routines run
 @treturn[1] int n, the entries taken
+@treturn[1] int how many of them are failed operations (their error is
+also in each object's `ov.error`, where Windows keeps an entry's status)
 @return[2] nil
 @treturn[2] string `WAIT_TIMEOUT`, `WAIT_IO_COMPLETION` (routines ran,
 nothing was taken), `WSA_INVALID_PARAMETER` (an empty entries array),
@@ -423,19 +531,6 @@ nothing was taken), `WSA_INVALID_PARAMETER` (an empty entries array),
 @treturn[2] int its code
 @raise an entry or a column that is not a table; an empty `entries.ov`; a
 bad timeout; the error a routine raised
-*/
-/*
-** port:GetQueuedCompletionStatusEx(entries [, ms [, alertable]])
-**     -> n, failed
-**   takes up to #entries entries (at most MAX_BATCH) and writes each into
-**   the caller's table entries[i]: bytes, key, ov, error (name or nil),
-**   flags.  Or, when entries.ov is a table, into the columns: entries.ov[i]
-**   and, for each of them given, entries.bytes[i], .key[i], .error[i],
-**   .flags[i], up to #entries.ov.  failed counts the entries taken with an
-**   error (a receiver without an error column asks their ov.error, where
-**   Windows too keeps an entry's status).  nil, "WAIT_TIMEOUT", 258 when
-**   nothing came within ms; nil, "WAIT_IO_COMPLETION", 192 when alertable
-**   and routines ran.
 */
 int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);
@@ -448,7 +543,8 @@ int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   bad = lwr_check_ms(L, 3, &ms);
   lua_settop(L, 4);
   n = push_columns(L, &cs);
-  luaL_checkstack(L, 16, NULL);       /* the guard, what a fill pushes */
+  /* the guard, what a fill pushes, what put_ov leaves */
+  luaL_checkstack(L, n + 16, "too many entries");
   if (n < 0) {
     n = (int)(lua_rawlen(L, 2) < MAX_BATCH ? lua_rawlen(L, 2) : MAX_BATCH);
     luaL_checkstack(L, n + 16, "too many entries");
@@ -470,10 +566,9 @@ int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   for (;;) {  /* until it wrote one: what it found may have gone elsewhere */
     r = wait(L, po, ms, lua_toboolean(L, 4), &res);
     if (r || res != WR_WAIT_OBJECT_0) return wait_failed(L, r, res);
-    begin_writing(L, po);
     got = write_batch(L, po, n, &cs, kidx, lastidx, &failed);
     if (got > 0) break;
-    lua_settop(L, lastidx);                          /* the guard closed */
+    lua_settop(L, lastidx);                    /* a guard, if any, closed */
   }
   lua_pushinteger(L, (lua_Integer)got);
   lua_pushinteger(L, failed);
@@ -491,11 +586,6 @@ Queue an entry of the program's own, handed back as it was posted.
 @treturn[2] string `ERROR_INVALID_HANDLE` (closed port)
 @treturn[2] int its code
 @raise bytes out of range; no key; ov not an overlapped object
-*/
-/*
-** port:PostQueuedCompletionStatus(bytes, key [, ov]) -> 0
-**   queues an entry of its own: bytes (0 .. 2^32-1), key (any value), ov
-**   (an overlapped object or nil), handed back as they are.
 */
 static int l_PostQueuedCompletionStatus(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);

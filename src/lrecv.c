@@ -115,9 +115,19 @@ as `WSARecv`, the output flags being `msg.flags` (`MSG_TRUNC`,
 (0, or `MSG_PEEK` nonoverlapped)
 @tparam[opt] overlapped ov the overlapped object
 @tparam[opt] function routine the completion routine
-@return as `WSARecv`; `WSAEOPNOTSUPP` on a stream socket or with other
-flags; `WSAEMSGSIZE` when the data or the control messages did not fit;
-`WSAEINVAL` when msg is still pending
+@treturn[1] int 0: completed at once (overlapped: the completion follows)
+@treturn[1] int the bytes placed
+@treturn[1] int the output flags
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed (no completion follows)
+@treturn[3] string the WSA error name: as `WSARecv`'s; `WSAEOPNOTSUPP` on
+a stream socket or with other flags; `WSAEMSGSIZE` when the data or the
+control messages did not fit; `WSAEINVAL` when msg is still pending
+@treturn[3] int its code
+@treturn[3] int the bytes placed, when there were any (always for
+`WSAEMSGSIZE`)
 @raise a wrong type
 */
 static int l_WSARecvMsg(lua_State *L) {

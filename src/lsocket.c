@@ -250,7 +250,7 @@ Accept a connection; blocks unless `FIONBIO` is on.
 @function socket:accept
 @treturn[1] socket the new socket, bound and connected
 @treturn[1] string the peer's address
-@treturn[1] int the peer's port (nil on a unix socket)
+@treturn[1] int|nil the peer's port (nil on a unix socket)
 @return[2] nil
 @treturn[2] string the WSA error name
 @treturn[2] int its code: `WSAEWOULDBLOCK` under `FIONBIO`, `WSAEOPNOTSUPP`
@@ -365,7 +365,7 @@ static int name_call(lua_State *L,
 The local address.
 @function socket:getsockname
 @treturn[1] string the address (a path on a unix socket, `""` unnamed)
-@treturn[1] int the port (nil on a unix socket)
+@treturn[1] int|nil the port (nil on a unix socket)
 @return[2] nil
 @treturn[2] string the WSA error name
 @treturn[2] int its code
@@ -375,7 +375,7 @@ static int l_getsockname(lua_State *L) { return name_call(L, wr_getsockname); }
 The peer's address.
 @function socket:getpeername
 @treturn[1] string the address
-@treturn[1] int the port (nil on a unix socket)
+@treturn[1] int|nil the port (nil on a unix socket)
 @return[2] nil
 @treturn[2] string the WSA error name
 @treturn[2] int its code: `WSAENOTCONN`

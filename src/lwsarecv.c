@@ -138,10 +138,6 @@ never end), `"WSAEINTR"` (SIGINT, as for `run`)
 @raise an item that is not an overlapped object; a bad timeout; a
 routine's error
 */
-/*
-** wsarecv.WSAWaitForMultipleEvents(ovs, waitall, ms, alertable)
-**   -> index | "WSA_WAIT_TIMEOUT" | "WSA_WAIT_IO_COMPLETION"
-*/
 static int l_WSAWaitForMultipleEvents(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
   wr_overlapped *ovs[WSA_MAXIMUM_WAIT_EVENTS];

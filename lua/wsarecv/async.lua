@@ -167,7 +167,12 @@ end
 -- `msg:name()`, `msg:control()` and `msg.flags` describe the message.
 -- @tparam socket sock the socket (datagram or raw)
 -- @tparam msg msg the msg
--- @return what `recv` returns
+-- @treturn[1] int the bytes placed
+-- @treturn[1] int the output flags (also in `msg.flags`)
+-- @return[2] nil
+-- @treturn[2] string the WSA error name, as for `recv`
+-- @treturn[2] int its code
+-- @treturn[2] int the bytes placed (not for a receive that did not start)
 -- @raise as `recv`
 function M.recvmsg(sock, msg)
   local t = current("recvmsg")

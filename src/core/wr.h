@@ -603,12 +603,13 @@ int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
 int wr_port_get(wr_port *port, long ms, int alertable, int repost,
                 unsigned *result);
 /*
-** The entry at the head of the queue into *e, still queued (its object
-** busy): 1, or 0 when none waits.  A caller that must do more before the
-** entry is its own (write it where another wait or a close of the port can
-** run meanwhile) peeks, does it, then takes.
+** The first n entries of the queue (fewer if fewer wait) into e[0..],
+** still queued (their objects busy): how many.  A caller that must do
+** more before an entry is its own (write it where another wait or a close
+** of the port can run meanwhile) peeks, does it, then takes; it takes the
+** entries it peeked in queue order, one at a time.
 */
-int wr_port_peek(const wr_port *port, wr_port_entry *e);
+size_t wr_port_peek(const wr_port *port, wr_port_entry *e, size_t n);
 /*
 ** Take the entry *e that wr_port_peek gave, if it is still the head: 1,
 ** and it is the caller's (an operation's object is free, or waits to be
@@ -616,6 +617,24 @@ int wr_port_peek(const wr_port *port, wr_port_entry *e);
 ** peek again.
 */
 int wr_port_take(wr_port *port, const wr_port_entry *e);
+/*
+** Take the entry *e that wr_port_peek gave, unasked: for a caller that
+** took the entries peeked before it and ran nothing since the peek that
+** could take or drop an entry (another wait, a close, a cancel), so e is
+** the head.
+*/
+void wr_port_take_head(wr_port *port, const wr_port_entry *e);
+/*
+** The same queue seen without a copy, for the common entry: the object of
+** the head entry when it is an operation's (its public fields bytes,
+** error and flags are the entry's; its key is its socket's), or NULL when
+** the queue is empty or its head is a packet (wr_port_peek it).
+*/
+wr_overlapped *wr_port_first_op(const wr_port *port);
+/* Take the head entry op (from wr_port_first_op or wr_port_take_op, with
+** nothing run since that could take or drop an entry), then the next
+** head as wr_port_first_op gives it. */
+wr_overlapped *wr_port_take_op(wr_port *port, wr_overlapped *op);
 /* Completions waiting in the port. */
 size_t wr_port_queued(const wr_port *port);
 /*

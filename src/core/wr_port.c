@@ -6,10 +6,12 @@
 **          wr_port_close, wr_port_closed, wr_port_release,
 **          wr_socket_port, wr_port_pollfd, wr_port_timeout,
 **          wr_overlapped_rearm, wr_overlapped_rearmed, wr_port_peek,
-**          wr_port_take; for the core: wr__port_rearm_all,
-**          wr__port_loop_gone.  (The wait, wr_port_get, is in wr_loop.c;
-**          the queue a completion goes onto, below every caller, is
-**          wr_ov.c's; a port's last reference, wr_int.h's.)
+**          wr_port_take, wr_port_take_head, wr_port_first_op,
+**          wr_port_take_op; for the core:
+**          wr__port_rearm_all, wr__port_loop_gone.  (The wait,
+**          wr_port_get, is in wr_loop.c; the queue a completion goes onto,
+**          below every caller, is wr_ov.c's; a port's last reference,
+**          wr_int.h's.)
 **
 ** The model.  A socket associated with a port sends it the completion of
 ** every operation posted without a routine (wr__signal decides): the
@@ -106,34 +108,37 @@ int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
 ** =================================================================== */
 
 /* An error after which the socket still receives (a datagram's). */
-static int survivable(const wr_socket *s, const wr_overlapped *ov) {
+static inline int survivable(const wr_socket *s,
+                             const wr_overlapped *ov) {
   if (ov->error == 0) return ov->bytes > 0 || wr__message_oriented(s);
   return wr__message_oriented(s) &&
          (ov->error == WSAEMSGSIZE || ov->error == WSAECONNRESET ||
           ov->error == WSAENETRESET);
 }
 
-static int rearms(const wr_socket *s, const wr_overlapped *ov) {
+static inline int rearms(const wr_socket *s, const wr_overlapped *ov) {
   return ov->rearm && !(ov->in_flags & WR_MSG_WAITALL) && !wr__closed(s) &&
          s->loop != NULL && survivable(s, ov);
 }
 
-int wr_port_peek(const wr_port *port, wr_port_entry *e) {
+size_t wr_port_peek(const wr_port *port, wr_port_entry *e, size_t n) {
   const wr_overlapped *ov = port->q.head;
-  if (ov == NULL) return 0;
-  e->key = ov->key;
-  e->bytes = ov->bytes;
-  e->error = ov->error;
-  e->flags = ov->flags;
-  e->posted = ov->packet;
-  e->ov = ov->packet ? (wr_overlapped *)ov->hEvent : (wr_overlapped *)ov;
-  e->seq = ov->seq;
-  return 1;
+  size_t k;
+  for (k = 0; k < n && ov != NULL; k++, e++, ov = ov->link.next) {
+    e->key = ov->key;
+    e->bytes = ov->bytes;
+    e->error = ov->error;
+    e->flags = ov->flags;
+    e->posted = ov->packet;
+    e->ov = ov->packet ? (wr_overlapped *)ov->hEvent : (wr_overlapped *)ov;
+    e->seq = ov->seq;
+  }
+  return k;
 }
 
 /* The head entry off the queue: the packet freed, or the operation's
 ** object released (its msg too), or kept busy on the rearm list. */
-static void take_one(wr_port *port) {
+static inline void take_one(wr_port *port) {
   wr_overlapped *ov = port->q.head;
   wr_socket *s = ov->sock;
   assert(ov->link.prev == NULL && port->nq > 0);
@@ -155,6 +160,31 @@ static void take_one(wr_port *port) {
   }
   ov->sock = NULL;
   wr__socket_unref(s);
+}
+
+/* The caller ran nothing since its peek that could take or drop an
+** entry: the head is e, taken unasked (the sanitizer build's assert
+** checks it). */
+void wr_port_take_head(wr_port *port, const wr_port_entry *e) {
+  assert(port->q.head != NULL && port->q.head->seq == e->seq);
+  (void)e;
+  take_one(port);
+}
+
+static inline wr_overlapped *first_op(const wr_port *port) {
+  wr_overlapped *ov = port->q.head;
+  return ov != NULL && !ov->packet ? ov : NULL;
+}
+
+wr_overlapped *wr_port_first_op(const wr_port *port) {
+  return first_op(port);
+}
+
+wr_overlapped *wr_port_take_op(wr_port *port, wr_overlapped *op) {
+  assert(port->q.head == op && !op->packet);
+  (void)op;
+  take_one(port);
+  return first_op(port);
 }
 
 /* The queue changes only at its head when an entry is taken or dropped,
