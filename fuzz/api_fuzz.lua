@@ -37,6 +37,25 @@ allocations run finalizers while the batch is written),
 PostQueuedCompletionStatus packets, port:queued()/timeout()/pollfd(),
 wsarecv.pollfd()/events()/timeout()/ready()/wake().
 
+This file is the driver: the command line, the session loop (what each
+step and each routine does next), the report.  The rest lives beside it,
+loaded by a path relative to this file; each part is a function given the
+fuzzer's table F, adding to it what its header lists:
+  fuzz/common.lua      time, randomness, the operation log, failures,
+                       the counters
+  fuzz/model.lua       the data, buffers and WSABUF arrays, endpoints,
+                       operations in flight, the errors a post must give
+  fuzz/check.lua       the checker: every completion recorded once and
+                       verified in posting order; counts and liveness
+  fuzz/sender.lua      the nonblocking senders
+  fuzz/ops_recv.lua    posting WSARecv/WSARecvMsg; the routines
+  fuzz/ops_wait.lua    SleepEx, WSAWaitForMultipleEvents, run,
+                       WSAGetOverlappedResult
+  fuzz/ops_socket.lua  CancelIoEx, close, shutdown, options, collections
+  fuzz/probes.lua      busy objects, wrong types, the known defects'
+                       probes (child processes), the "rest" scenario
+  fuzz/port_ops.lua    completion ports and the pollfd surface
+
 Invariants checked (a break prints the seed, the iteration and the recent
 operation log, and exits 1):
   - every posted operation completes exactly once: its routine runs once
@@ -195,6 +214,8 @@ end
 -- header lists; fuzz/port_ops.lua given the model and the checker
 ---------------------------------------------------------------------------
 
+-- In this order: a part takes at load what the parts before it added, and
+-- reaches the later ones through F when it runs.
 local F = { wsarecv = wsarecv, opt = opt, KB = KB, draining = false }
 local dir = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 for _, part in ipairs { "common", "model", "check", "sender", "ops_wait",

@@ -401,6 +401,10 @@ return function(F)
     end
   end
 
+  ---------------------------------------------------------------------------
+  -- an event's result, read once it is signalled
+  ---------------------------------------------------------------------------
+
   local function observe(op, how)
     local ov = ovref(op)
     if op.mode ~= "event" or op.result or ov.pending then return false end

@@ -5,8 +5,11 @@ randomness, the operation log, failures and the counters
 
   dofile(dir .. "/common.lua")(F)
 
-F is the fuzzer's table (api_fuzz.lua makes it with F.wsarecv, F.opt and
-F.KB); each file under fuzz/ adds its exports to it.  This one adds:
+F is the fuzzer's table.  api_fuzz.lua makes it (F.wsarecv, F.opt: the
+options, F.KB: the known defects whose inputs are made, F.draining: true
+while a session's end delivers everything) and adds F.P (the hooks of
+fuzz/port_ops.lua) and F.routine_actions; each file under fuzz/ adds what
+its header lists.  This one adds:
   F.now()               seconds since boot (/proc/uptime)
   F.random, F.chance(p), F.rint(a, b), F.pick(t)
                         every random choice goes through math.random, so a

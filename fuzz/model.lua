@@ -21,8 +21,8 @@ Adds to the fuzzer's table F (see fuzz/common.lua):
              socket), F.retire_op(op) (out of ep.live)
   rules      F.guaranteed(op) (completes without anything else
              happening), F.outstanding() (pending, queued, sure),
-             F.flag_error(...), F.predicted(ep, op, busy, rxopen) (the
-             errors a post must fail with at once), F.errlist(errs)
+             F.predicted(ep, op, busy, rxopen) (the errors a post must
+             fail with at once: nil or a set), F.errlist(errs)
   F.new_model()  a session's start: no endpoints, empty pools, ids from 1
   F.eps      the session's endpoints
 

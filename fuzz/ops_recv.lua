@@ -43,6 +43,10 @@ return function(F)
   local verify_ep, verify_oob = F.verify_ep, F.verify_oob
   local call_wait, waitstack, raised = F.call_wait, F.waitstack, F.raised
 
+  ---------------------------------------------------------------------------
+  -- posting
+  ---------------------------------------------------------------------------
+
   local function gen_flags(ep)
     local r = random()
     if r < 0.55 then return 0 end
@@ -62,10 +66,6 @@ return function(F)
     end
     return chance(0.5) and bad or bad | MSG_PARTIAL
   end
-
-  ---------------------------------------------------------------------------
-  -- posting
-  ---------------------------------------------------------------------------
 
   local post_op                           -- (forward)
 

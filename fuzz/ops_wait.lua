@@ -43,7 +43,7 @@ return function(F)
   F.waitstack, F.raised, F.routines_run = waitstack, raised, 0
 
   ---------------------------------------------------------------------------
-  -- waits
+  -- calling a wait: the stack of waits, routines' errors coming out
   ---------------------------------------------------------------------------
 
   -- Call a wsarecv function that may run routines (alertable) or must not.
