@@ -10,7 +10,10 @@ wsarecv (issue 7, "make it stay fixed").
 
 Runs seed, seed+1, ... (one session each, at most --seeds of them) until
 --seconds are used up; a session starts from nothing, so --seed N --seeds 1
-replays one (the kernel's timing aside: TCP segmenting, partial sends).
+replays one (the kernel's timing aside: TCP segmenting, partial sends; and
+the collector's pace, which follows the heap: where a finalizer of
+fuzz/port_ops.lua runs can move when the fuzzer's own code changes, or
+after an earlier session in the same run).
 --trace writes the operation log as it goes (--trace-file: buffered, for a
 hang: `gdb -p PID -batch -ex 'call (int)fflush(0)' -ex bt`).  A session opens one receiver/sender pair of each
 kind (udp4, udp6, tcp4, tcp6, unix dgram, unix seqpacket, unix stream; the
