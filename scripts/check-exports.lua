@@ -26,7 +26,8 @@
 --     exactly what it declares; a name under F.c: is defined in F.c;
 --   * a header without a list, beside F.c: what it declares, and its static
 --     inline functions, are in F.c's list;
---   * any header: every function it declares is defined by some .c file;
+--   * any header: every function it declares is defined by some .c file,
+--     and by F.c where a comment "/* F.c ... */" heads its group;
 --   * listed types and macros exist in the file (types and macros are
 --     checked one way: a file may define more than it lists).
 -- Prints "exports: ok", or each mismatch (file: name ...) and
@@ -229,7 +230,7 @@ local info = {}
 for _, path in ipairs(paths) do
   local src = read(path)
   local text = list_text(src)
-  info[path] = { c = scan(src), list = text and parse_list(text) }
+  info[path] = { c = scan(src), list = text and parse_list(text), src = src }
 end
 
 local defined_anywhere = {}
@@ -338,6 +339,28 @@ local function check_h_list(path)
   end
 end
 
+-- A header's declarations under a comment that names a file ("/* wr_ov.c */",
+-- "/* wr_addr.c: interface text */"), up to the next such comment or
+-- section rule, are that file's: it defines each.
+local function check_h_labels(path, src)
+  local dir, label = path:match("^(.*/)"), nil
+  for line in src:gmatch("[^\n]*") do
+    local file = line:match("^/%*%s*([%w_]+%.c)[%s:*]")
+    if file then label = file
+    elseif line:match("^/?%*+%s*%-%-%-") then label = nil
+    elseif label and not line:match("^static") and not line:match("^typedef") then
+      local name = line:match("^[%a_][%w_%s%*]-([%a_][%w_]*)%s*%(")
+      if name and info[path].c.protos[name] then
+        local home = info[dir .. label]
+        if not (home and (home.c.defs[name] or home.c.objects[name])) then
+          complain("%s: declares %s under /* %s */, which does not define it",
+                   path, name, label)
+        end
+      end
+    end
+  end
+end
+
 -- A header without a list is told by its .c file's.
 local function check_h_by_c(path)
   local cpath = path:gsub("%.h$", ".c")
@@ -360,6 +383,7 @@ for _, path in ipairs(paths) do
     check_c(path)
   else
     if info[path].list then check_h_list(path) else check_h_by_c(path) end
+    check_h_labels(path, info[path].src)
     for _, name in ipairs(sorted(info[path].c.protos)) do
       if not defined_anywhere[name] then
         complain("%s: declares %s, which no .c file defines", path, name)
