@@ -2,9 +2,9 @@
 ** lmsg.c -- wsarecv.msg, a reusable WSAMSG, and its control messages.
 **
 ** Exports: msg (constructor); fields flags (read: output flags; write:
-**          input flags), length, buffers, controlbuf, controllen; methods
-**          name, control; __gc, __tostring.  For the module (lmsg.h):
-**          lwr_open_msg.  (sock:WSARecvMsg is in lrecv.c.)
+**          input flags), inflags, length, buffers, controlbuf, controllen,
+**          pending; methods name, control; __gc, __tostring.  For the
+**          module (lmsg.h): lwr_open_msg.  (sock:WSARecvMsg is in lrecv.c.)
 **
 ** A msg owns its control buffer (or borrows the caller's) and a private
 ** kernel control space in the core, so a receive allocates nothing.  Only

@@ -3,7 +3,7 @@
 ** BSD name, for the socket type.
 **
 ** Exports (socket methods, registered by lsocket.c through loptions.h):
-**          setsockopt, getsockopt.
+**          lwr_option_methods: setsockopt, getsockopt.
 **
 ** The core keeps the table of options and their kinds (wr_sockopt_find);
 ** here each kind's Lua value is checked and converted: booleans, integers

@@ -8,7 +8,7 @@
 **          For the other binding files (loverlapped.h):
 **          lwr_open_overlapped, lwr_ov_begin, lwr_ov_end, lwr_routine,
 **          lwr_event_hook, lwr_ov_push, lwr_ov_unhold, lwr_wait_enter,
-**          lwr_wait_leave (and lwr_ov_hold, inline in loverlapped.h).
+**          lwr_wait_leave; inline: (in loverlapped.h) lwr_ov_hold.
 **
 ** An overlapped object is reusable: post it, wait for it, post it again.
 ** While its operation is pending, or its routine is waiting to run, it is

@@ -2,7 +2,8 @@
 ** lpoll.c -- wsarecv inside another event loop: the descriptor to poll,
 ** the timeout, the count of waiting completions, a wake-up, the clock.
 **
-** Exports (module functions): pollfd, events, timeout, ready, wake, now.
+** Exports: lwr_open_poll (lpoll.h), which adds the module functions
+**          pollfd, events, timeout, ready, wake, now.
 **
 ** pollfd, events and timeout are cqueues' pollable protocol, so the module
 ** table itself can be handed to cqueues.poll: each function ignores its

@@ -7,20 +7,21 @@
 **          PostQueuedCompletionStatus); __gc, __close, __tostring.  For
 **          the module (lport.h): lwr_open_port.
 **
-** The core keeps the queue (core/wr_port.c); this file turns entries into
-** Lua values.  An entry's key is the socket's: its user value SUV_KEY,
-** reached through the object's socket (user value UV_SOCKET), so a key is
-** any Lua value and needs no registry slot; the core's key is a number
-** per association that lets a batch from one socket look it up once.  A
-** posted packet's key and object wait in the port's own table (user
-** value 1) until taken.  An operation's object is handed out anchored and
-** stays so until the port's next wait (loverlapped.c, lwr_ov_hand_out):
-** taking an entry and reposting its object costs no registry traffic.
+** The core keeps the queue (core/wr_port.c); the waits (lportwait.c)
+** turn entries into Lua values.  An entry's key is the socket's: its user
+** value SUV_KEY, reached through the object's socket (user value
+** UV_SOCKET), so a key is any Lua value and needs no registry slot; the
+** core's key is a number per association that lets a batch from one
+** socket look it up once.  A posted packet's key and object wait in the
+** port's own table (user value PUV_POSTED) until taken.  An operation's
+** object is handed out anchored and stays so until the port's next wait
+** (lportwait.c, lwr_port_unhold_all): taking an entry and reposting its
+** object costs no registry traffic.
 **
 ** GetQueuedCompletionStatusEx writes into tables the caller made once,
-** with raw sets of field names held as upvalues: no string is made or
-** hashed per entry, and nothing is allocated once the tables have their
-** five fields.
+** with raw sets of field names held as upvalues (lwr_open_port makes the
+** closure): no string is made or hashed per entry, and nothing is
+** allocated once the tables have their five fields.
 */
 #include <stdlib.h>
 

@@ -2,10 +2,10 @@
 ** lportwait.c -- a completion port's waits: entries handed out to Lua.
 **
 ** Exports (port methods, registered by lport.c through lportwait.h):
-**          GetQueuedCompletionStatus, PostQueuedCompletionStatus, and
-**          lwr_GetQueuedCompletionStatusEx (a closure over the entry field
-**          names, made by lwr_open_port); lwr_port_unhold_all,
-**          lwr_port_new_guard, lwr_open_port_guard.
+**          lwr_port_wait_methods: GetQueuedCompletionStatus,
+**          PostQueuedCompletionStatus; lwr_GetQueuedCompletionStatusEx (a
+**          closure over the entry field names, made by lwr_open_port);
+**          lwr_port_unhold_all, lwr_port_new_guard, lwr_open_port_guard.
 **
 ** The core keeps the queue (core/wr_port.c); this file turns entries into
 ** Lua values.  GetQueuedCompletionStatusEx writes into tables the caller
@@ -36,7 +36,7 @@
 /* Most entries one wait takes (the rest wait for the next one). */
 #define MAX_BATCH 1024
 
-/* Room for n held objects: 0, or raises. */
+/* Room for n held objects (a memory error raises). */
 static void reserve(lua_State *L, lwr_port *po, size_t n) {
   lwr_ov **h;
   if (n <= po->cap) return;

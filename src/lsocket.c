@@ -4,9 +4,10 @@
 ** Exports: socket, wrap (constructors); methods bind, connect, listen,
 **          accept, send, sendto, shutdown, getsockname, getpeername,
 **          fileno, close, pending, the options of loptions.c
-**          (setsockopt, getsockopt), and the receive calls of lrecv.c (WSARecv, WSARecvMsg,
-**          WSAGetOverlappedResult, CancelIoEx); __gc, __close,
-**          __tostring.  For the module (lsocket.h): lwr_open_socket.
+**          (setsockopt, getsockopt), and the receive calls of lrecv.c
+**          (WSARecv, WSARecvMsg, WSAGetOverlappedResult, CancelIoEx);
+**          __gc, __close, __tostring.  For the module (lsocket.h):
+**          lwr_open_socket.
 **
 ** Each method checks all its arguments first (mistakes raise, on an open
 ** or a closed socket alike), then the socket's state, calls one core

@@ -4,8 +4,10 @@
 **
 ** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_checkbuffer, lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
-**          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
+**          lwr_checkbuffer, lwr_checksocket, lwr_checkov, lwr_checkmsg,
+**          lwr_toport, lwr_checkport, lwr_check_ms, lwr_nearest,
+**          lwr_inlist, lwr_nofield, lwr_register, lwr_checkcstring,
+**          lwr_checkoption, lwr_checkint.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
 ** them may use it without an arrow running back up.
@@ -126,7 +128,7 @@ lwr_msg *lwr_checkmsg(lua_State *L, int idx) {
 }
 
 /* =====================================================================
-** A wait's timeout
+** The port's type checks: closed or not, and open
 ** =================================================================== */
 
 lwr_port *lwr_toport(lua_State *L, int idx) {
@@ -139,6 +141,10 @@ lwr_port *lwr_checkport(lua_State *L, int idx) {
   if (po->p == NULL) luaL_argerror(L, idx, "port was collected");
   return po;
 }
+
+/* =====================================================================
+** A wait's timeout
+** =================================================================== */
 
 /* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
 #define MAX_TIMEOUT_MS 0xFFFFFFFE

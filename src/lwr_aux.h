@@ -3,20 +3,22 @@
 ** shares.  The per-state context, the userdata layouts, the type checks by
 ** tag, the error pushes, the address push and type registration.
 **
-** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
+** Exports: lwr_aux.c: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
-**          lwr_checkmsg, lwr_check_ms, lwr_nearest, lwr_inlist,
-**          lwr_nofield, lwr_register; inline lwr_testtype,
-**          lwr_tobuffer,
-**          lwr_flags;
+**          lwr_checkmsg, lwr_toport, lwr_checkport, lwr_checkcstring,
+**          lwr_checkoption, lwr_checkint, lwr_check_ms, lwr_nearest,
+**          lwr_inlist, lwr_nofield, lwr_register;
+**          inline: lwr_flags, lwr_testtype, lwr_tobuffer;
 **          the macro LWR_CHECK_OPEN.
 **
 ** The binding stands on three floors, and arrows run down only:
 **   lwsarecv.c      the module: luaopen, constants, errors, the waits
-**   type files      lsocket.c (+ lrecv.c, its receive calls),
-**                   loverlapped.c (the completion path), lport.c (the
-**                   completion port), lmsg.c, lbuffer.c
+**   type files      lsocket.c (+ lrecv.c, its receive calls, and
+**                   loptions.c, its options), loverlapped.c (the
+**                   completion path), lport.c (the completion port, +
+**                   lportwait.c, its waits), lmsg.c, lbuffer.c; and
+**                   lpoll.c (the module functions for another loop)
 **   lwr_aux.c       this floor: it calls nothing above it
 ** and under them all the core (core/wr.h), which reaches the binding only
 ** through the function pointers it was handed (lwr_routine, the event hook).

@@ -5,7 +5,9 @@
 ** Exports: luaopen_wsarecv_core; in the module: run, SleepEx,
 **          WSAWaitForMultipleEvents, strerror, lasterror, interpose, errors,
 **          MSG_* flags, INFINITE, MAX_PENDING, WSA_MAXIMUM_WAIT_EVENTS, and
-**          (from the type files) buffer, overlapped, socket, wrap, msg.
+**          from the other files buffer, overlapped, socket, wrap, msg,
+**          CreateIoCompletionPort, and pollfd, events, timeout, ready,
+**          wake, now.
 **
 ** Routines run only inside the waits here, on the thread that called the
 ** wait, under lua_pcall: an error a routine raises stops the delivery,

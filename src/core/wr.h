@@ -550,7 +550,7 @@ enum { WR_RUN_DEFAULT, WR_RUN_ONCE, WR_RUN_NOWAIT };
 int wr_run(wr_loop *loop, int mode);
 
 /* ---------------------------------------------------------------------
-** I/O completion ports (wr_port.c)
+** I/O completion ports (wr_port.c; the wait, wr_port_get, is wr_loop.c's)
 **
 ** A port collects the completions of the routine-less operations of the
 ** sockets associated with it, in completion order (posting order within

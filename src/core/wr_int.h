@@ -4,10 +4,11 @@
 ** the engine's cross-file functions.  Nothing outside src/core includes it.
 **
 ** Exports: struct wr_socket, struct wr_loop, struct wr_port, WR_IN_*,
-**          WR_S_*, WR_O_*;
+**          WR_S_*, WR_O_*, wr_cmsg_hdr;
 **          inline: wr__list_push, wr__list_remove, wr__socket_ref,
-**          wr__socket_unref, wr__finish, wr__closed, wr__usable,
-**          wr__datagram, wr__message_oriented, wr__ov_busy, wr__why;
+**          wr__port_unref, wr__socket_unref, wr__finish, wr__closed,
+**          wr__usable, wr__datagram, wr__message_oriented, wr__why,
+**          wr__ov_busy, wr__cmsg_record;
 **          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
 **          wr__deliver, wr__has_deliverable;
 **          wr_ov.c: wr__port_queue, wr__port_unlink,
@@ -233,18 +234,21 @@ void wr__fail_all(wr_socket *s, unsigned err);
 size_t wr__deliver(wr_loop *loop);
 int wr__has_deliverable(wr_loop *loop);
 
-/* wr_port.c */
+/* wr_ov.c: the port's lists, below every caller */
 /* ov (no routine, on no list) is finished on s, which has a port: queue
 ** its entry (the reference on s moves to it). */
 void wr__port_queue(wr_port *port, wr_socket *s, wr_overlapped *ov);
 /* ov, on port's queue or rearm list, comes off it. */
 void wr__port_unlink(wr_port *port, wr_overlapped *ov);
+/* wr_port.c */
 /* Post again the objects the last wait took with rearm set. */
 void wr__port_rearm_all(wr_port *port);
+/* wr_ov.c */
 /* s is closing: its objects waiting to be reposted complete, aborted. */
 void wr__port_socket_closing(wr_socket *s);
 /* The same for one of them (only), or all of s (NULL): how many. */
 size_t wr__port_abort_rearmed(wr_socket *s, const wr_overlapped *only);
+/* wr_port.c */
 /* The loop is going: drop every port's entries, detach the ports. */
 void wr__port_loop_gone(wr_loop *loop);
 
@@ -273,15 +277,6 @@ int wr__addr_any(const char *text);
 ** interface's name.  0, or WSAEADDRNOTAVAIL: no interface has that name.
 */
 int wr__addr_ifindex(const char *text, unsigned *index);
-
-/* wr_pollfd.c: keep the integrator's descriptor in step (each is a no-op
-** until someone asked for the descriptor) */
-void wr__pollfd_kick(wr_loop *loop);      /* the APC queue got an entry */
-void wr__pollfd_changed(wr_loop *loop);   /* a watch started, a handle closes */
-void wr__pollfd_pumping(wr_loop *loop);   /* a libuv run begins */
-void wr__pollfd_pumped(wr_loop *loop);    /* ... and ended */
-void wr__pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
-void wr__pollfd_free(wr_loop *loop);
 
 /*
 ** One record of a control buffer: untrusted input (the caller can write

@@ -7,12 +7,17 @@
 **          wr_linux_msg.c: wr__msg_filter, wr__errqueue,
 **          wr__loop_free_bcast;
 **          wr_linux_cmsg.c: wr__ee_error;
+**          wr_linux_pollfd.c: wr__lx_pollfd_changed, wr__lx_pollfd_pumping,
+**          wr__lx_pollfd_pumped, wr__lx_pollfd_delivered,
+**          wr__lx_pollfd_held, wr__lx_pollfd_free;
 **          wr_linux_signal.c: wr__lx_signal_arm, wr__lx_signal_close.
 **
-** Floors: wr_linux_watch.c (the libuv side) calls the step; the step calls
-** the control messages; those call wr__ee_error (wr_linux_cmsg.c, which
-** also gives the engine's decoder Linux's numbers).  None calls
-** the engine: a finished operation goes up through loop->plat.up.
+** Floors: wr_linux_watch.c (the libuv side) calls the step, and keeps the
+** integrator's descriptor (wr_linux_pollfd.c) and the Ctrl-C handler
+** (wr_linux_signal.c) in step; the step calls the control messages; those
+** call wr__ee_error (wr_linux_cmsg.c, which also gives the engine's
+** decoder Linux's numbers).  None calls the engine: a finished operation
+** goes up through loop->plat.up.
 */
 #ifndef WR_LINUX_INT_H
 #define WR_LINUX_INT_H

@@ -3,8 +3,8 @@
 ** WSAMSG's control space, the control messages the caller asked for, the
 ** output flags Linux does not give (MSG_BCAST, MSG_MCAST), the error queue.
 **
-** Exports: wr_msg_init, wr_msg_free, wr__plat_msg_prepare; for the Linux platform: wr__msg_filter,
-**          wr__errqueue, wr__loop_free_bcast.
+** Exports: wr_msg_init, wr_msg_free, wr__plat_msg_prepare; for the Linux
+**          platform: wr__msg_filter, wr__errqueue, wr__loop_free_bcast.
 **
 ** The kernel writes into a private control buffer, never straight into the
 ** caller's.  wsarecv turns packet info on by itself (it needs the

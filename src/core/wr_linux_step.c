@@ -306,8 +306,6 @@ static int step(wr_socket *s, wr_overlapped *ov) {
   return r;
 }
 
-/* A step for an operation not yet queued: a failure it finishes with means
-** it never started, and a fatal one sticks as well. */
 /*
 ** Linux drops the urgent byte once a normal read passes its mark (the
 ** read after the one that stops there clears it): a pending MSG_OOB
@@ -317,6 +315,8 @@ static void oob_first(wr_socket *s) {
   if (s->oobq.head) wr__drain(s, &s->oobq);
 }
 
+/* A step for an operation not yet queued: a failure it finishes with means
+** it never started, and a fatal one sticks as well. */
 int wr__step_now(wr_socket *s, wr_overlapped *ov) {
   if (!(ov->in_flags & WR_MSG_OOB)) oob_first(s);
   if (!step(s, ov)) return 0;

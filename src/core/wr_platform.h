@@ -14,12 +14,13 @@
 **          wr_cmsg_rule, wr_cmsg_numbers, wr__plat_cmsg, wr__plat_pktinfo4,
 **          wr__plat_pktinfo6, wr__plat_ee.
 **
-** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c) keeps the
-** operations: their queues in posting order, their results, completion
-** delivery, the waits.  It calls down into the platform only through the
-** functions below.  The platform never calls the engine: it answers
-** through return values, and reports an operation that finished later
-** through the wr_upcalls the engine handed it at wr__plat_loop_init.
+** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c, wr_port.c, and
+** beside them wr_bsd.c and wr_cmsg.c) keeps the operations: their queues
+** in posting order, their results, completion delivery, the waits.  It
+** calls down into the platform only through the functions below.  The
+** platform never calls the engine: it answers through return values, and
+** reports an operation that finished later through the wr_upcalls the
+** engine handed it at wr__plat_loop_init.
 **
 ** Linux (wr_linux_*.c): a libuv poll handle watches each socket; when it
 ** fires, the platform serves the engine's queue from its head with recvmsg
@@ -27,13 +28,12 @@
 ** way (MSG_PARTIAL, MSG_WAITALL, MSG_OOB, sticky stream errors, error-queue
 ** reports).
 **
-** Windows (issue 11, wr_win_*.c and wr_win.h): the kernel has real
+** Windows (wr_win_port.c, wr_win_msg.c, wr_win.h): the kernel has real
 ** overlapped I/O, so the platform hands each operation to WSARecv or
-** WSARecvMsg with an OVERLAPPED of its own and relays the completion.  What
-** each function would do there is said with it ("Windows:").  It will
-** also need a home for each operation's OVERLAPPED: a platform field block
-** in wr_overlapped, chosen like wr_plat_socket.  docs/ARCHITECTURE.md has
-** the whole plan.
+** WSARecvMsg with an OVERLAPPED of its own (a wr_win_op, which the
+** operation's private `plat` field points to while the kernel holds it)
+** and relays the completion from the loop's completion port.  What each
+** function does there is said with it ("Windows:").
 */
 #ifndef WR_PLATFORM_H
 #define WR_PLATFORM_H
@@ -41,7 +41,7 @@
 #include "wr.h"
 
 #ifdef _WIN32
-#include "wr_win.h"          /* wr_plat_socket, wr_plat_loop (issue 11) */
+#include "wr_win.h"   /* wr_plat_socket, wr_plat_port, wr_plat_loop */
 #else
 #include "wr_linux.h"
 #endif
@@ -63,20 +63,22 @@ typedef struct wr_upcalls {
 ** The loop
 ** ------------------------------------------------------------------- */
 
-/* 0 or a WSA code.  Windows: keep `up`; an IOCP if completions use one. */
+/* 0 or a WSA code.  Windows: WSAStartup, the loop's completion port. */
 int wr__plat_loop_init(wr_loop *loop, const wr_upcalls *up);
 /*
 ** After every socket is closed: drop what the platform still holds, then
-** free.  Windows: close the IOCP.
+** free.  Windows: drop the packets still coming for orphaned operations
+** (bounded), free the spare ops, close the port.
 */
 void wr__plat_loop_close(wr_loop *loop);
 /*
 ** Let I/O progress: wait up to ms (< 0: until something happens, 0: not at
-** all) and report what finished through up->complete.  Windows: SleepEx(ms,
-** TRUE) with APC completion routines, or GetQueuedCompletionStatusEx.
+** all) and report what finished through up->complete.  Windows:
+** GetQueuedCompletionStatusEx on the loop's port (an orphan's packet is
+** dropped).
 */
 void wr__plat_pump(wr_loop *loop, long ms);
-/* A monotonic clock in milliseconds.  Windows: GetTickCount64. */
+/* A monotonic clock in milliseconds.  Windows: QueryPerformanceCounter. */
 uint64_t wr__plat_now(wr_loop *loop);
 /*
 ** A delivery pass ended, having run `ran` routines: serve the receives
@@ -94,7 +96,7 @@ void wr__plat_delivered(wr_loop *loop, size_t ran);
 /*
 ** s is new (fd, loop and type set).  A descriptor the platform cannot
 ** watch is still adopted: its receives fail.  Windows: associate the
-** socket with the IOCP, or nothing for APCs.
+** socket with the loop's port, and make it non-blocking underneath.
 */
 void wr__plat_socket_init(wr_socket *s);
 /*
@@ -117,9 +119,9 @@ void wr__plat_msg_prepare(wr_socket *s);
 ** 1 when ov finished at once (its error, bytes and flags set: a failure
 ** here means it never started), or 0 when it must wait: the engine then
 ** queues it, calls wr__plat_watch, and hears of it through up->complete.
-** Windows: WSARecv(Msg) with the platform's OVERLAPPED; a synchronous
-** failure other than WSA_IO_PENDING is 1 with that error, anything else 0
-** (the completion comes later even for data that was there).
+** Windows: WSARecv(Msg) with the platform's OVERLAPPED: WSA_IO_PENDING is
+** 0; finished at once (WSAEMSGSIZE too) is 1 with its result, and the
+** packet it still queues is dropped; any other failure is 1 with it.
 */
 int wr__plat_start(wr_socket *s, wr_overlapped *ov);
 /* ov was queued on s after wr__plat_start said 0.  Windows: nothing. */
@@ -138,7 +140,8 @@ int wr__plat_cancel(wr_socket *s, wr_overlapped *ov);
 /*
 ** Poll one descriptor for events (POLLIN, POLLOUT, ...) for up to ms
 ** (< 0: forever).  >0 ready (*revents set), 0 timed out, <0 failed
-** (errno).  Windows: WSAPoll.
+** (errno).  Windows: select (WSAPoll misses a failed connect on older
+** Windows).
 */
 int wr__plat_poll_fd(int fd, int events, long ms, short *revents);
 
@@ -149,14 +152,17 @@ int wr__plat_poll_fd(int fd, int events, long ms, short *revents);
 /*
 ** The integrator's descriptor: readable while the loop has I/O to move or
 ** completions wait for an alertable wait (made on first call; 0 or a WSA
-** code).  Windows: an event or an IOCP handle the same conditions signal.
+** code).  Windows: WSAEOPNOTSUPP (a completion port is no descriptor
+** another loop could poll).
 */
 int wr__plat_pollfd(wr_loop *loop, int *fd);
-/* ms until the loop must run again for the platform's sake, or -1. */
+/* ms until the loop must run again for the platform's sake, or -1.
+** Windows: -1. */
 long wr__plat_timeout(wr_loop *loop);
-/* Keep the descriptor readable until the next alertable delivery. */
+/* Keep the descriptor readable until the next alertable delivery.
+** Windows: nothing. */
 void wr__plat_wake(wr_loop *loop);
-/* A completion went onto the APC queue.  Windows: signal the event. */
+/* A completion went onto the APC queue.  Windows: nothing. */
 void wr__plat_apc_queued(wr_loop *loop);
 /* Monotonic seconds.  Windows: QueryPerformanceCounter. */
 double wr__plat_clock(void);
@@ -172,11 +178,11 @@ double wr__plat_clock(void);
 ** nothing.
 */
 void wr__plat_flush(wr_loop *loop);
-/* An entry went on port's queue.  Windows: nothing (or set its event). */
+/* An entry went on port's queue.  Windows: nothing. */
 void wr__plat_port_queued(wr_port *port);
 /* The port's descriptor (made on first call): readable while the port
 ** has entries, or the loop has I/O to move.  0 or a WSA code.  Windows:
-** the port is a handle of its own; an event the same conditions set. */
+** WSAEOPNOTSUPP, as wr__plat_pollfd. */
 int wr__plat_port_pollfd(wr_port *port, int *fd);
 /* ms until the loop must run again for the port's sake, or -1. */
 long wr__plat_port_timeout(wr_port *port);

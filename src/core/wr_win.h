@@ -2,7 +2,8 @@
 ** wr_win.h -- what the Windows platform keeps in a socket, in a loop and
 ** for each operation the kernel holds.
 **
-** Exports (types): wr_plat_socket, wr_plat_loop, struct wr_win_op;
+** Exports (types): wr_plat_socket, wr_plat_port, wr_plat_loop,
+**          struct wr_win_op;
 **          IOV_MAX, WR_SOCK.
 **
 ** wr_platform.h includes this header on Windows, as it includes

@@ -280,10 +280,6 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
 void wr__plat_watch(wr_socket *s) { (void)s; }
 
 /*
-** CancelIoEx, then wait (briefly, bounded) until the kernel has let go of
-** the operation's buffers; its packet, still to come, is dropped.
-*/
-/*
 ** CancelIoEx, then wait (bounded) until the kernel lets go of the buffers.
 ** A receive the kernel finished before the cancel took keeps its result:
 ** its data was taken from the socket, so reporting it as aborted would lose

@@ -7,7 +7,9 @@
 **
 ** Exports (macros and static functions): errno, E* codes, close, connect,
 **          accept4, fcntl, getsockopt, setsockopt, the Linux option names
-**          Winsock lacks, struct ip_mreqn, sa_family_t.
+**          Winsock lacks, struct ip_mreqn, sa_family_t; inline: (behind
+**          the macros of those names) wr__win_close, wr__win_connect,
+**          wr__win_getsockopt, wr__win_setsockopt, wr__win_fcntl.
 **
 ** Errors.  A Winsock call fails with WSAGetLastError, not errno, and its
 ** codes are already the WSA codes: errno reads WSAGetLastError here, and
