@@ -12,19 +12,7 @@
 ** in the kernel meanwhile and complete at the next wait.
 */
 #define _GNU_SOURCE
-#ifdef _WIN32
-#include "wr_win_posix.h"
-#else
-#include <arpa/inet.h>
-#include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <unistd.h>
-#endif
+#include "wr_sys.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -398,7 +386,7 @@ static int v6_iface(const char *iface, unsigned *index) {
 
 #ifdef _WIN32
 /* Windows takes an IPv4 interface as an address, or an index in the form
-** 0.0.0.x (ip_mreqn, wr_win_posix.h, is its ip_mreq). */
+** 0.0.0.x (ip_mreqn, wr_sys.h, is its ip_mreq). */
 static void v4_mreq(struct in_addr a, unsigned index, struct ip_mreqn *m) {
   m->imr_address = a;
   if (index) m->imr_address.s_addr = htonl(index);
