@@ -287,7 +287,7 @@ static int l_send(lua_State *L) {
   unsigned flags = lwr_flags(luaL_optinteger(L, 3, 0));
   int r;
   LWR_CHECK_OPEN(L, s);
-  r = wr_send(s, data, n, flags, NULL, 0, &sent);
+  r = wr_send_blocking(s, data, n, flags, NULL, 0, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;
@@ -317,7 +317,7 @@ static int l_sendto(lua_State *L) {
   check_addr(L, s, 3, &a);
   LWR_CHECK_OPEN(L, s);
   if ((r = parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
-  r = wr_send(s, data, n, 0, (struct sockaddr *)&sa, len, &sent);
+  r = wr_send_blocking(s, data, n, 0, (struct sockaddr *)&sa, len, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;

@@ -2,7 +2,7 @@
 ** wr_bsd.c -- the BSD calls on a wsarecv socket: bind, connect, listen,
 ** accept, send, shutdown, its names, and its options by Winsock name.
 **
-** Exports: wr_bind, wr_connect, wr_listen, wr_accept, wr_send,
+** Exports: wr_bind, wr_connect, wr_listen, wr_accept, wr_send_blocking,
 **          wr_shutdown, wr_getsockname, wr_getpeername, wr_sockopt_find,
 **          wr_setsockopt_int, wr_getsockopt_int, wr_membership,
 **          wr_set_multicast_if, wr_get_multicast_if, wr_socket_v6only.
@@ -118,8 +118,9 @@ int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
   return 0;
 }
 
-int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
-            const struct sockaddr *to, socklen_t tolen, size_t *sent) {
+int wr_send_blocking(wr_socket *s, const void *data, size_t len,
+                     unsigned flags, const struct sockaddr *to,
+                     socklen_t tolen, size_t *sent) {
   int r = wr__usable(s);
   int sysf = MSG_NOSIGNAL;
   ssize_t n;
