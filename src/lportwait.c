@@ -100,8 +100,8 @@ static void begin_writing(lua_State *L, lwr_port *po) {
 ** routine's) does not repost the objects that batch took with rearm set:
 ** their buffers are its caller's to read until its next wait.
 */
-static int wait(lua_State *L, lwr_port *po, long ms, int alertable,
-                unsigned *res) {
+static int wait_port(lua_State *L, lwr_port *po, long ms, int alertable,
+                     unsigned *res) {
   lwr_ctx *c = lwr_ctx_get(L);
   lua_State *saved;
   int r;
@@ -250,7 +250,7 @@ static int l_GetQueuedCompletionStatus(lua_State *L) {
   lua_pushnil(L);                                    /* 2: the key slot */
   reserve(L, po, 1);
   for (;;) {
-    r = wait(L, po, ms, 0, &res);
+    r = wait_port(L, po, ms, 0, &res);
     if (r || res != WR_WAIT_OBJECT_0) return wait_failed(L, r, res);
     /* what the wait found may go to another wait, or a close, while it
     ** is pushed (the error name can step the collector): then the next
@@ -574,7 +574,7 @@ int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
   reserve(L, po, (size_t)n);
   for (;;) {  /* until it wrote one: what it found may have gone elsewhere */
-    r = wait(L, po, ms, lua_toboolean(L, 4), &res);
+    r = wait_port(L, po, ms, lua_toboolean(L, 4), &res);
     if (r || res != WR_WAIT_OBJECT_0) return wait_failed(L, r, res);
     got = write_batch(L, po, n, &cs, kidx, lastidx, &failed);
     if (got > 0) break;
