@@ -35,7 +35,7 @@ static void set_buffers(lua_State *L, int msgidx, int vidx) {
     lwr_count_bufs(L, vidx, 1);
     lua_pushvalue(L, vidx);
   }
-  lua_setiuservalue(L, msgidx, MUV_BUFFERS);
+  lua_setiuservalue(L, msgidx, MSG_UVAL_BUFFERS);
 }
 
 /*
@@ -63,7 +63,7 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
   if (wr_msg_init(&mo->m, b ? b->data : NULL, b ? b->len : 0) != 0)
     luaL_error(L, "not enough memory");
   mo->ctl = b;
-  lua_setiuservalue(L, msgidx, MUV_CONTROL);
+  lua_setiuservalue(L, msgidx, MSG_UVAL_CONTROL);
 }
 
 /*
@@ -108,7 +108,7 @@ static int l_msg(lua_State *L) {
   int idx;
   luaL_checktype(L, 1, LUA_TTABLE);
   check_ctor_keys(L);
-  mo = (lwr_msg *)lua_newuserdatauv(L, sizeof *mo, MUV_COUNT);
+  mo = (lwr_msg *)lua_newuserdatauv(L, sizeof *mo, MSG_UVAL_COUNT);
   memset(mo, 0, sizeof *mo);
   mo->m.length = NO_LENGTH;
   mo->h.tag = LWR_TAG(LWR_T_MSG);
@@ -273,9 +273,9 @@ static int l_msg_index(lua_State *L) {
     else lua_pushinteger(L, (lua_Integer)mo->m.length);
   }
   else if (strcmp(k, "buffers") == 0)
-    lua_getiuservalue(L, 1, MUV_BUFFERS);
+    lua_getiuservalue(L, 1, MSG_UVAL_BUFFERS);
   else if (strcmp(k, "controlbuf") == 0)
-    lua_getiuservalue(L, 1, MUV_CONTROL);
+    lua_getiuservalue(L, 1, MSG_UVAL_CONTROL);
   else if (strcmp(k, "controllen") == 0)
     lua_pushinteger(L, (lua_Integer)wr_msg_control_used(&mo->m));
   else if (strcmp(k, "pending") == 0) lua_pushboolean(L, wr_msg_pending(&mo->m));

@@ -50,15 +50,15 @@
 #define ov_of(p) ((lwr_ov *)(void *)((char *)(p) - offsetof(lwr_ov, ov)))
 
 static lwr_ov *newov(lua_State *L, lwr_ctx *c) {
-  lwr_ov *o = (lwr_ov *)lua_newuserdatauv(L, sizeof *o, UV_COUNT);
+  lwr_ov *o = (lwr_ov *)lua_newuserdatauv(L, sizeof *o, OV_UVAL_COUNT);
   o->h.tag = LWR_TAG(LWR_T_OV);
   wr_overlapped_init(&o->ov);
   o->ctx = c;
   o->ref = LUA_NOREF;
   o->npins = 0;
   o->held = 0;
-  o->uv_sock = o->uv_buf = NULL;
-  o->uv_routine = 0;
+  o->uval_sock = o->uval_buf = NULL;
+  o->uval_routine = 0;
   luaL_setmetatable(L, LWR_OV);
   return o;
 }
@@ -107,24 +107,24 @@ static void push_item_buffer(lua_State *L, int idx, size_t i) {
 */
 static void pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n) {
   size_t i;
-  o->uv_buf = NULL;
+  o->uval_buf = NULL;
   if (lwr_tobuffer(L, idx)) {
     lua_pushvalue(L, idx);
-    lua_setiuservalue(L, ovidx, UV_PINS);
+    lua_setiuservalue(L, ovidx, OV_UVAL_PINS);
     o->npins = 0;
     return;
   }
   if (n == 1) {
     push_item_buffer(L, idx, 0);
-    lua_setiuservalue(L, ovidx, UV_PINS);
+    lua_setiuservalue(L, ovidx, OV_UVAL_PINS);
     o->npins = 0;
     return;
   }
-  if (lua_getiuservalue(L, ovidx, UV_PINS) != LUA_TTABLE) {
+  if (lua_getiuservalue(L, ovidx, OV_UVAL_PINS) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_createtable(L, (int)n, 0);
     lua_pushvalue(L, -1);
-    lua_setiuservalue(L, ovidx, UV_PINS);
+    lua_setiuservalue(L, ovidx, OV_UVAL_PINS);
     o->npins = 0;
   }
   for (i = 0; i < n; i++) {
@@ -155,10 +155,10 @@ static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
     if (b->closed) luaL_argerror(L, argn, "buffer is closed");
     p->bufs = wr_overlapped_bufs(&o->ov, 1);
     WR_WSABUF_SET(p->bufs, b->data, b->len);
-    if (o->uv_buf != b) {                /* a repost pins nothing new */
+    if (o->uval_buf != b) {                /* a repost pins nothing new */
       lua_pushvalue(L, idx);
-      lua_setiuservalue(L, p->ovidx, UV_PINS);
-      o->uv_buf = b;
+      lua_setiuservalue(L, p->ovidx, OV_UVAL_PINS);
+      o->uval_buf = b;
       o->npins = 0;
     }
     p->n = 1;
@@ -179,15 +179,15 @@ static void hold_socket_routine(lua_State *L, lwr_ov *o, int ovidx,
                                 int rtidx) {
   const void *sock = lua_touserdata(L, 1);
   int routine = !lua_isnil(L, rtidx);
-  if (o->uv_sock != sock) {
+  if (o->uval_sock != sock) {
     lua_pushvalue(L, 1);
-    lua_setiuservalue(L, ovidx, UV_SOCKET);
-    o->uv_sock = sock;
+    lua_setiuservalue(L, ovidx, OV_UVAL_SOCKET);
+    o->uval_sock = sock;
   }
-  if (routine || o->uv_routine) {
+  if (routine || o->uval_routine) {
     lua_pushvalue(L, rtidx);
-    lua_setiuservalue(L, ovidx, UV_ROUTINE);
-    o->uv_routine = routine;
+    lua_setiuservalue(L, ovidx, OV_UVAL_ROUTINE);
+    o->uval_routine = routine;
   }
 }
 
@@ -273,14 +273,14 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
   base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
   ovidx = lua_gettop(L);
-  lua_getiuservalue(L, ovidx, UV_ROUTINE);
+  lua_getiuservalue(L, ovidx, OV_UVAL_ROUTINE);
   if (err) lwr_push_error_name(L, err);
   else lua_pushnil(L);
   lua_pushinteger(L, (lua_Integer)bytes);
   lua_pushvalue(L, ovidx);
   lua_pushinteger(L, flags);
   if (wr_overlapped_msg(ov)) {
-    lua_getiuservalue(L, ovidx, UV_MSG);
+    lua_getiuservalue(L, ovidx, OV_UVAL_MSG);
     nargs++;
   }
   if (lua_pcall(L, nargs, 0, base) != LUA_OK) {
@@ -440,7 +440,7 @@ static int l_ov_index(lua_State *L) {
   if (k == NULL) {
     lua_pushnil(L);
   } else if (k[0] == 'c' && strcmp(k, "context") == 0) {
-    lua_getiuservalue(L, 1, UV_CONTEXT);
+    lua_getiuservalue(L, 1, OV_UVAL_CONTEXT);
   } else if (k[0] == 'b' && strcmp(k, "bytes") == 0) {
     if (done) lua_pushinteger(L, (lua_Integer)o->ov.bytes);
     else lua_pushnil(L);
@@ -453,7 +453,7 @@ static int l_ov_index(lua_State *L) {
     if (done && o->ov.error) lwr_push_error_name(L, o->ov.error);
     else lua_pushnil(L);
   } else if (k[0] == 'm' && strcmp(k, "msg") == 0) {
-    if (wr_overlapped_msg(&o->ov)) lua_getiuservalue(L, 1, UV_MSG);
+    if (wr_overlapped_msg(&o->ov)) lua_getiuservalue(L, 1, OV_UVAL_MSG);
     else lua_pushnil(L);
   } else if (k[0] == 'n' && strcmp(k, "noport") == 0) {
     lua_pushboolean(L, ((uintptr_t)o->ov.hEvent & WR_NOPORT) != 0);
@@ -480,7 +480,7 @@ static int l_ov_newindex(lua_State *L) {
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "context") == 0) {
     lua_settop(L, 3);
-    lua_setiuservalue(L, 1, UV_CONTEXT);
+    lua_setiuservalue(L, 1, OV_UVAL_CONTEXT);
   } else if (strcmp(k, "noport") == 0) {
     uintptr_t h = (uintptr_t)o->ov.hEvent & ~WR_NOPORT;
     luaL_checktype(L, 3, LUA_TBOOLEAN);

@@ -8,8 +8,8 @@
 **          the module (lport.h): lwr_open_port.
 **
 ** The core keeps the queue (core/wr_port.c); this file turns entries into
-** Lua values.  An entry's key is the socket's: its user value SUV_KEY,
-** reached through the object's socket (user value UV_SOCKET), so a key is
+** Lua values.  An entry's key is the socket's: its user value SOCK_UVAL_KEY,
+** reached through the object's socket (user value OV_UVAL_SOCKET), so a key is
 ** any Lua value and needs no registry slot; the core's key is a number
 ** per association that lets a batch from one socket look it up once.  A
 ** posted packet's key and object wait in the port's own table (user
@@ -33,7 +33,7 @@
 /* Closed first, then given its port (liolib's newprefile). */
 static lwr_port *newport(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
-  lwr_port *po = (lwr_port *)lua_newuserdatauv(L, sizeof *po, PUV_COUNT);
+  lwr_port *po = (lwr_port *)lua_newuserdatauv(L, sizeof *po, PORT_UVAL_COUNT);
   int r;
   po->h.tag = LWR_TAG(LWR_T_PORT);
   po->p = NULL;
@@ -43,9 +43,9 @@ static lwr_port *newport(lua_State *L) {
   po->writing = 0;
   luaL_setmetatable(L, LWR_PORT);
   lua_newtable(L);
-  lua_setiuservalue(L, -2, PUV_POSTED);
+  lua_setiuservalue(L, -2, PORT_UVAL_POSTED);
   lwr_port_new_guard(L, po);
-  lua_setiuservalue(L, -2, PUV_GUARD);
+  lua_setiuservalue(L, -2, PORT_UVAL_GUARD);
   if ((r = wr_port_new(c->loop, &po->p)) != 0)
     luaL_error(L, "wsarecv: cannot make a port (%d)", r);
   return po;
@@ -107,7 +107,7 @@ static int l_CreateIoCompletionPort(lua_State *L) {
   if (r) return lwr_fail(L, r);
   po->nkeys++;
   lua_pushvalue(L, 3);
-  lua_setiuservalue(L, 1, SUV_KEY);
+  lua_setiuservalue(L, 1, SOCK_UVAL_KEY);
   lua_settop(L, 2);
   return 1;
 }
@@ -122,7 +122,7 @@ static void close_port(lua_State *L, lwr_port *po) {
   lwr_port_unhold_all(L, po);
   wr_port_close(po->p);
   lua_newtable(L);
-  lua_setiuservalue(L, 1, PUV_POSTED);
+  lua_setiuservalue(L, 1, PORT_UVAL_POSTED);
 }
 
 /***

@@ -88,7 +88,7 @@ void lwr_open_port_guard(lua_State *L) {
 /* Mark the port as writing until the slot pushed here is closed (the
 ** call returns, an error unwinds it, or lua_settop below it). */
 static void begin_writing(lua_State *L, lwr_port *po) {
-  lua_getiuservalue(L, 1, PUV_GUARD);
+  lua_getiuservalue(L, 1, PORT_UVAL_GUARD);
   lua_toclose(L, -1);
   po->writing++;
 }
@@ -143,7 +143,7 @@ static inline void hold(lua_State *L, lwr_port *po, wr_overlapped *ov) {
 }
 
 static void let_go_packet(lua_State *L, const wr_port_entry *e) {
-  lua_getiuservalue(L, 1, PUV_POSTED);
+  lua_getiuservalue(L, 1, PORT_UVAL_POSTED);
   luaL_unref(L, -1, (int)e->key);
   lua_pop(L, 1);
 }
@@ -182,7 +182,7 @@ static void push_key_ov(lua_State *L, const wr_port_entry *e, int nameidx,
   k = lua_gettop(L);
   if (nameidx) lua_pushvalue(L, nameidx);
   if (e->posted) {
-    lua_getiuservalue(L, 1, PUV_POSTED);
+    lua_getiuservalue(L, 1, PORT_UVAL_POSTED);
     if (lua_rawgeti(L, -1, (lua_Integer)e->key) != LUA_TTABLE) {
       lua_pop(L, 2);                   /* dropped: its values let go */
       lua_pushnil(L);
@@ -196,8 +196,8 @@ static void push_key_ov(lua_State *L, const wr_port_entry *e, int nameidx,
     return;
   }
   if (lwr_ov_push(L, e->ov) == NULL) return;
-  lua_getiuservalue(L, -1, UV_SOCKET);
-  lua_getiuservalue(L, -1, SUV_KEY);
+  lua_getiuservalue(L, -1, OV_UVAL_SOCKET);
+  lua_getiuservalue(L, -1, SOCK_UVAL_KEY);
   lua_copy(L, -1, keyidx);
   lua_replace(L, k);
   lua_pop(L, 1);
@@ -612,7 +612,7 @@ static int l_PostQueuedCompletionStatus(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) lwr_checkov(L, 4);
   lua_settop(L, 4);
   if (wr_port_closed(po->p)) return lwr_fail(L, WR_ERROR_INVALID_HANDLE);
-  lua_getiuservalue(L, 1, PUV_POSTED);
+  lua_getiuservalue(L, 1, PORT_UVAL_POSTED);
   lua_createtable(L, 2, 0);
   lua_pushvalue(L, 3);
   lua_rawseti(L, -2, 1);

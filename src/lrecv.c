@@ -134,7 +134,7 @@ static int l_WSARecvMsg(lua_State *L) {
   lua_settop(L, 4);
   if (mo->ctl && mo->ctl->closed)
     return luaL_argerror(L, 2, "msg's control buffer is closed");
-  lua_getiuservalue(L, 2, MUV_BUFFERS);
+  lua_getiuservalue(L, 2, MSG_UVAL_BUFFERS);
   bi = lua_gettop(L);
   if (!has_ov && !has_routine) return recv_now(L, s, bi, &mo->m, 0);
   if (wr_msg_pending(&mo->m)) {
@@ -150,7 +150,7 @@ static int l_WSARecvMsg(lua_State *L) {
     ** only after a post that started (a failed one clears ov->msg), and
     ** only when it changes: while ov->msg is set, user value 5 holds it */
     lua_pushvalue(L, 2);
-    lua_setiuservalue(L, p.ovidx, UV_MSG);
+    lua_setiuservalue(L, p.ovidx, OV_UVAL_MSG);
   }
   return lwr_ov_end(L, p.o, r, bytes);
 }

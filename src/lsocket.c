@@ -32,7 +32,7 @@ static lwr_sock *tosock(lua_State *L, int idx) {
 
 /* Create the userdata closed first, then give it its socket. */
 static lwr_sock *newsock(lua_State *L) {
-  lwr_sock *so = (lwr_sock *)lua_newuserdatauv(L, sizeof *so, SUV_COUNT);
+  lwr_sock *so = (lwr_sock *)lua_newuserdatauv(L, sizeof *so, SOCK_UVAL_COUNT);
   so->h.tag = LWR_TAG(LWR_T_SOCKET);
   so->s = NULL;
   luaL_setmetatable(L, LWR_SOCKET);

@@ -95,7 +95,7 @@ typedef struct lwr_sock {
   wr_socket *s;        /* NULL once collected */
 } lwr_sock;
 
-enum { SUV_KEY = 1, SUV_COUNT = 1 };
+enum { SOCK_UVAL_KEY = 1, SOCK_UVAL_COUNT = 1 };
 
 /*
 ** wsarecv.overlapped.  User values: 1 the socket, 2 the routine, 3 the
@@ -114,12 +114,13 @@ typedef struct lwr_ov {
                           the anchor stays until their next wait */
   /* what user values 1-3 hold now, so a repost with the same ones sets
   ** none (loverlapped.c, lwr_ov_begin) */
-  const void *uv_sock; /* the socket userdata */
-  const void *uv_buf;  /* a lone buffer pinned (NULL: a table, or none) */
-  int uv_routine;      /* a routine is held */
+  const void *uval_sock; /* the socket userdata */
+  const void *uval_buf;  /* a lone buffer pinned (NULL: a table, or none) */
+  int uval_routine;      /* a routine is held */
 } lwr_ov;
 
-enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
+enum { OV_UVAL_SOCKET = 1, OV_UVAL_ROUTINE, OV_UVAL_PINS, OV_UVAL_CONTEXT,
+       OV_UVAL_MSG, OV_UVAL_COUNT = 5 };
 
 /* wsarecv.msg: a reusable WSAMSG.  User values: 1 the WSABUF array,
 ** 2 the control buffer (a wsarecv.buffer, or nil). */
@@ -129,7 +130,7 @@ typedef struct lwr_msg {
   lwr_buf *ctl;        /* the control buffer (user value 2 keeps it) */
 } lwr_msg;
 
-enum { MUV_BUFFERS = 1, MUV_CONTROL, MUV_COUNT = 2 };
+enum { MSG_UVAL_BUFFERS = 1, MSG_UVAL_CONTROL, MSG_UVAL_COUNT = 2 };
 
 /*
 ** Flags are 32 bits wide, as on Windows.  A Lua integer outside
@@ -157,7 +158,7 @@ typedef struct lwr_port {
   int writing;             /* batches being written (lportwait.c) */
 } lwr_port;
 
-enum { PUV_POSTED = 1, PUV_GUARD, PUV_COUNT = 2 };
+enum { PORT_UVAL_POSTED = 1, PORT_UVAL_GUARD, PORT_UVAL_COUNT = 2 };
 
 /* The context: upvalue 1 of every function of the module. */
 lwr_ctx *lwr_ctx_get(lua_State *L);
