@@ -140,7 +140,7 @@ static int l_close(lua_State *L) {
 }
 
 static int l_gc(lua_State *L) {
-  lwr_port *po = lwr_toport(L, 1);
+  lwr_port *po = lwr_checkport_any(L, 1);
   if (po->p) {
     lwr_port_unhold_all(L, po);
     wr_port_release(po->p);
@@ -153,7 +153,7 @@ static int l_gc(lua_State *L) {
 }
 
 static int l_tostring(lua_State *L) {
-  lwr_port *po = lwr_toport(L, 1);
+  lwr_port *po = lwr_checkport_any(L, 1);
   if (po->p == NULL || wr_port_closed(po->p))
     lua_pushfstring(L, "wsarecv.port (closed): %p", po);
   else

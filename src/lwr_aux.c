@@ -129,13 +129,13 @@ lwr_msg *lwr_checkmsg(lua_State *L, int idx) {
 ** A wait's timeout
 ** =================================================================== */
 
-lwr_port *lwr_toport(lua_State *L, int idx) {
+lwr_port *lwr_checkport_any(lua_State *L, int idx) {
   return (lwr_port *)lwr_checktype(L, idx, LWR_T_PORT);
 }
 
 /* An open port, or a raised error for a collected one. */
 lwr_port *lwr_checkport(lua_State *L, int idx) {
-  lwr_port *po = lwr_toport(L, idx);
+  lwr_port *po = lwr_checkport_any(L, idx);
   if (po->p == NULL) luaL_argerror(L, idx, "port was collected");
   return po;
 }
