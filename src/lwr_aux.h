@@ -191,7 +191,7 @@ static inline void *lwr_testtype(lua_State *L, int idx, int type) {
 static inline lwr_buf *lwr_tobuffer(lua_State *L, int idx) {
   return (lwr_buf *)lwr_testtype(L, idx, LWR_T_BUFFER);
 }
-lwr_port *lwr_checkport_any(lua_State *L, int idx);       /* closed or not */
+lwr_port *lwr_checkport_any(lua_State *L, int idx);  /* collected or not */
 lwr_port *lwr_checkport(lua_State *L, int idx);    /* not collected */
 void *lwr_checktype(lua_State *L, int idx, int type);
 lwr_buf *lwr_checkbuffer(lua_State *L, int idx);    /* open ones only */
