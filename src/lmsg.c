@@ -4,12 +4,15 @@
 ** Exports: msg (constructor); fields flags (read: output flags; write:
 **          input flags), length, buffers, controlbuf, controllen; methods
 **          name, control; __gc, __tostring.  For the module (lmsg.h):
-**          lwr_open_msg.  (sock:WSARecvMsg is in lrecv.c.)
+**          lwr_open_msg; for lrecv.c, inline in lmsg.h: lwr_checkmsg,
+**          lwr_msg_core, lwr_msg_control.  (sock:WSARecvMsg is in
+**          lrecv.c.)
 **
 ** A msg owns its control buffer (or borrows the caller's) and a private
 ** kernel control space in the core, so a receive allocates nothing.  Only
 ** msg:control() builds tables, and only when called.
 */
+#define LWR_HOME_MSG           /* the msg's fields keep their names */
 #include <string.h>
 #ifndef _WIN32
 #include <sys/socket.h>

@@ -15,6 +15,7 @@
 ** alike.
 */
 #include "lbuffer.h"
+#include "lmsg.h"
 #include "loverlapped.h"
 #include "lrecv.h"
 
@@ -123,6 +124,8 @@ flags; `WSAEMSGSIZE` when the data or the control messages did not fit;
 static int l_WSARecvMsg(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   lwr_msg *mo = lwr_checkmsg(L, 2);
+  wr_msg *m = lwr_msg_core(mo);
+  lwr_buf *ctl = lwr_msg_control(mo);
   int has_ov = !lua_isnoneornil(L, 3);
   int has_routine = !lua_isnoneornil(L, 4);
   int r, bi;
@@ -132,20 +135,20 @@ static int l_WSARecvMsg(lua_State *L) {
   if (has_ov) lwr_checkov(L, 3);
   if (has_routine) luaL_checktype(L, 4, LUA_TFUNCTION);
   lua_settop(L, 4);
-  if (mo->ctl && mo->ctl->closed)
+  if (ctl && ctl->closed)
     return luaL_argerror(L, 2, "msg's control buffer is closed");
   lua_getiuservalue(L, 2, MSG_UVAL_BUFFERS);
   bi = lua_gettop(L);
-  if (!has_ov && !has_routine) return recv_now(L, s, bi, &mo->m, 0);
-  if (wr_msg_pending(&mo->m)) {
+  if (!has_ov && !has_routine) return recv_now(L, s, bi, m, 0);
+  if (wr_msg_pending(m)) {
     lwr_check_bufs(L, bi, 2);                 /* still a type error first */
     return lwr_fail(L, lwr_why(L, WSAEINVAL, WR_WHY_MSG_BUSY));
   }
   if ((r = lwr_ov_begin(L, s, bi, 3, 4, &p)) != 0) return lwr_fail(L, r);
   prev = wr_overlapped_msg(&p.o->ov);
-  r = wr_recvmsg(s, &mo->m, p.bufs, p.n, &bytes, &p.o->ov,
+  r = wr_recvmsg(s, m, p.bufs, p.n, &bytes, &p.o->ov,
                  has_routine ? lwr_routine : NULL);
-  if ((r == 0 || r == WSA_IO_PENDING) && prev != &mo->m) {
+  if ((r == 0 || r == WSA_IO_PENDING) && prev != m) {
     /* the object now refers to this msg (ov->msg): keep it alive.  Set
     ** only after a post that started (a failed one clears ov->msg), and
     ** only when it changes: while ov->msg is set, user value 5 holds it */

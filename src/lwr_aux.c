@@ -4,7 +4,7 @@
 **
 ** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_checkbuffer, lwr_checksocket, lwr_checkov, lwr_checkmsg, lwr_check_ms,
+**          lwr_checkbuffer, lwr_checksocket, lwr_checkov, lwr_check_ms,
 **          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
@@ -119,10 +119,6 @@ wr_socket *lwr_checksocket(lua_State *L, int idx) {
 
 lwr_ov *lwr_checkov(lua_State *L, int idx) {
   return (lwr_ov *)lwr_checktype(L, idx, LWR_T_OV);
-}
-
-lwr_msg *lwr_checkmsg(lua_State *L, int idx) {
-  return (lwr_msg *)lwr_checktype(L, idx, LWR_T_MSG);
 }
 
 /* =====================================================================

@@ -6,7 +6,7 @@
 ** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
-**          lwr_checkmsg, lwr_check_ms, lwr_nearest, lwr_inlist,
+**          lwr_check_ms, lwr_nearest, lwr_inlist,
 **          lwr_nofield, lwr_register; inline lwr_testtype,
 **          lwr_tobuffer,
 **          lwr_flags;
@@ -55,6 +55,15 @@ enum { LWR_T_BUFFER, LWR_T_SOCKET, LWR_T_OV, LWR_T_MSG, LWR_T_PORT,
 typedef struct lwr_hdr {
   unsigned tag;
 } lwr_hdr;
+
+/*
+** Each type's layout is in its own header, after its tag, and its fields
+** are private to the type's own file(s), as the core's are to the core
+** (WR_PRIVATE, core/wr.h): a home file defines LWR_HOME_<TYPE> before its
+** includes and the fields keep their names; anywhere else each is renamed,
+** so a file that reaches for another type's field does not compile, and
+** uses the accessors in that type's header instead.
+*/
 
 /* One per Lua state: the loop, and who is waiting on it now. */
 typedef struct lwr_ctx {
@@ -122,16 +131,6 @@ typedef struct lwr_ov {
 enum { OV_UVAL_SOCKET = 1, OV_UVAL_ROUTINE, OV_UVAL_PINS, OV_UVAL_CONTEXT,
        OV_UVAL_MSG, OV_UVAL_COUNT = 5 };
 
-/* wsarecv.msg: a reusable WSAMSG.  User values: 1 the WSABUF array,
-** 2 the control buffer (a wsarecv.buffer, or nil). */
-typedef struct lwr_msg {
-  lwr_hdr h;
-  wr_msg m;
-  lwr_buf *ctl;        /* the control buffer (user value 2 keeps it) */
-} lwr_msg;
-
-enum { MSG_UVAL_BUFFERS = 1, MSG_UVAL_CONTROL, MSG_UVAL_COUNT = 2 };
-
 /*
 ** Flags are 32 bits wide, as on Windows.  A Lua integer outside
 ** 0..0xFFFFFFFF would lose bits in an unsigned (2^32 would read as 0), so
@@ -197,7 +196,6 @@ void *lwr_checktype(lua_State *L, int idx, int type);
 lwr_buf *lwr_checkbuffer(lua_State *L, int idx);    /* open ones only */
 wr_socket *lwr_checksocket(lua_State *L, int idx);  /* not collected */
 lwr_ov *lwr_checkov(lua_State *L, int idx);
-lwr_msg *lwr_checkmsg(lua_State *L, int idx);
 
 /* The string at idx for C that reads up to a zero: an embedded zero raises
 ** ("what contains an embedded zero"). */
