@@ -60,10 +60,11 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
   } else {
     b = lwr_tobuffer(L, vidx);
     luaL_argcheck(L, b != NULL, argn, "control must be a size or a buffer");
-    luaL_argcheck(L, !b->closed, argn, "control buffer is closed");
+    luaL_argcheck(L, !lwr_buf_closed(b), argn, "control buffer is closed");
     lua_pushvalue(L, vidx);
   }
-  if (wr_msg_init(&mo->m, b ? b->data : NULL, b ? b->len : 0) != 0)
+  if (wr_msg_init(&mo->m, b ? lwr_buf_data(b) : NULL,
+                  b ? lwr_buf_len(b) : 0) != 0)
     luaL_error(L, "not enough memory");
   mo->ctl = b;
   lua_setiuservalue(L, msgidx, MSG_UVAL_CONTROL);
@@ -258,8 +259,8 @@ static int l_control(lua_State *L) {
   int i = 0;
   wr_cmsg c;
   lua_newtable(L);
-  while (mo->ctl &&
-         wr_cmsg_next(mo->ctl->data, wr_msg_control_used(&mo->m), &pos, &c)) {
+  while (mo->ctl && wr_cmsg_next(lwr_buf_data(mo->ctl),
+                                 wr_msg_control_used(&mo->m), &pos, &c)) {
     push_cmsg(L, &c);
     lua_rawseti(L, -2, ++i);
   }
@@ -321,7 +322,7 @@ static int l_msg_tostring(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   lua_pushfstring(L, "wsarecv.msg (%s, %d control bytes): %p",
                   wr_msg_pending(&mo->m) ? "pending" : "idle",
-                  mo->ctl ? (int)mo->ctl->len : 0,
+                  mo->ctl ? (int)lwr_buf_len(mo->ctl) : 0,
                   mo);
   return 1;
 }

@@ -152,9 +152,9 @@ static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
   size_t n;
   int r;
   if (b != NULL) {
-    if (b->closed) luaL_argerror(L, argn, "buffer is closed");
+    if (lwr_buf_closed(b)) luaL_argerror(L, argn, "buffer is closed");
     p->bufs = wr_overlapped_bufs(&o->ov, 1);
-    WR_WSABUF_SET(p->bufs, b->data, b->len);
+    WR_WSABUF_SET(p->bufs, lwr_buf_data(b), lwr_buf_len(b));
     if (o->uval_buf != b) {                /* a repost pins nothing new */
       lua_pushvalue(L, idx);
       lua_setiuservalue(L, p->ovidx, OV_UVAL_PINS);

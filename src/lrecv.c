@@ -135,7 +135,7 @@ static int l_WSARecvMsg(lua_State *L) {
   if (has_ov) lwr_checkov(L, 3);
   if (has_routine) luaL_checktype(L, 4, LUA_TFUNCTION);
   lua_settop(L, 4);
-  if (ctl && ctl->closed)
+  if (ctl && lwr_buf_closed(ctl))
     return luaL_argerror(L, 2, "msg's control buffer is closed");
   lua_getiuservalue(L, 2, MSG_UVAL_BUFFERS);
   bi = lua_gettop(L);

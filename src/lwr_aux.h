@@ -5,10 +5,9 @@
 **
 ** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
+**          lwr_checksocket, lwr_checkov,
 **          lwr_check_ms, lwr_nearest, lwr_inlist,
 **          lwr_nofield, lwr_register; inline lwr_testtype,
-**          lwr_tobuffer,
 **          lwr_flags;
 **          the macro LWR_CHECK_OPEN.
 **
@@ -83,20 +82,6 @@ typedef struct lwr_ctx {
   int why_code;
   const char *why;
 } lwr_ctx;
-
-/*
-** wsarecv.buffer: fixed capacity.  `data` points at the bytes: small[]
-** for a small buffer, calloc'd memory for a large one (lbuffer.c says
-** why).  Either way it is 8-byte aligned (control buffers hold cmsghdrs)
-** and never moves.
-*/
-typedef struct lwr_buf {
-  lwr_hdr h;
-  size_t len;
-  size_t closed;       /* a size_t: keeps small[] 8-byte aligned */
-  unsigned char *data;
-  unsigned char small[1];  /* a small buffer's bytes */
-} lwr_buf;
 
 /* wsarecv.socket.  User value 1: its completion key (lport.c). */
 typedef struct lwr_sock {
@@ -187,13 +172,9 @@ static inline void *lwr_testtype(lua_State *L, int idx, int type) {
     return p;
   return NULL;
 }
-static inline lwr_buf *lwr_tobuffer(lua_State *L, int idx) {
-  return (lwr_buf *)lwr_testtype(L, idx, LWR_T_BUFFER);
-}
 lwr_port *lwr_checkport_any(lua_State *L, int idx);  /* collected or not */
 lwr_port *lwr_checkport(lua_State *L, int idx);    /* not collected */
 void *lwr_checktype(lua_State *L, int idx, int type);
-lwr_buf *lwr_checkbuffer(lua_State *L, int idx);    /* open ones only */
 wr_socket *lwr_checksocket(lua_State *L, int idx);  /* not collected */
 lwr_ov *lwr_checkov(lua_State *L, int idx);
 
