@@ -26,6 +26,7 @@
 
 #include "lport.h"
 #include "lportwait.h"
+#include "lsocket.h"
 
 
 

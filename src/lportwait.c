@@ -32,6 +32,7 @@
 
 #include "loverlapped.h"
 #include "lportwait.h"
+#include "lsocket.h"
 
 /* Most entries one wait takes (the rest wait for the next one). */
 #define MAX_BATCH 1024

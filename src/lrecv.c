@@ -18,6 +18,7 @@
 #include "lmsg.h"
 #include "loverlapped.h"
 #include "lrecv.h"
+#include "lsocket.h"
 
 /* WSABUFs a nonoverlapped receive reads without a userdata */
 #define STACK_BUFS 16

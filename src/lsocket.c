@@ -6,7 +6,9 @@
 **          fileno, close, pending, the options of loptions.c
 **          (setsockopt, getsockopt), and the receive calls of lrecv.c (WSARecv, WSARecvMsg,
 **          WSAGetOverlappedResult, CancelIoEx); __gc, __close,
-**          __tostring.  For the module (lsocket.h): lwr_open_socket.
+**          __tostring.  For the module (lsocket.h): lwr_open_socket;
+**          inline in lsocket.h, for every file taking a socket:
+**          lwr_checksocket.
 **
 ** Each method checks all its arguments first (mistakes raise, on an open
 ** or a closed socket alike), then the socket's state, calls one core
@@ -14,6 +16,7 @@
 ** C keeps in a narrower type are range-checked, never truncated; strings
 ** C reads up to a zero may not contain one.
 */
+#define LWR_HOME_SOCKET        /* the socket's fields keep their names */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>

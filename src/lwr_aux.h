@@ -5,7 +5,7 @@
 **
 ** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_checksocket, lwr_checkov,
+**          lwr_checkov,
 **          lwr_check_ms, lwr_nearest, lwr_inlist,
 **          lwr_nofield, lwr_register; inline lwr_testtype,
 **          lwr_flags;
@@ -82,14 +82,6 @@ typedef struct lwr_ctx {
   int why_code;
   const char *why;
 } lwr_ctx;
-
-/* wsarecv.socket.  User value 1: its completion key (lport.c). */
-typedef struct lwr_sock {
-  lwr_hdr h;
-  wr_socket *s;        /* NULL once collected */
-} lwr_sock;
-
-enum { SOCK_UVAL_KEY = 1, SOCK_UVAL_COUNT = 1 };
 
 /*
 ** wsarecv.overlapped.  User values: 1 the socket, 2 the routine, 3 the
@@ -175,7 +167,6 @@ static inline void *lwr_testtype(lua_State *L, int idx, int type) {
 lwr_port *lwr_checkport_any(lua_State *L, int idx);  /* collected or not */
 lwr_port *lwr_checkport(lua_State *L, int idx);    /* not collected */
 void *lwr_checktype(lua_State *L, int idx, int type);
-wr_socket *lwr_checksocket(lua_State *L, int idx);  /* not collected */
 lwr_ov *lwr_checkov(lua_State *L, int idx);
 
 /* The string at idx for C that reads up to a zero: an embedded zero raises
