@@ -7,8 +7,10 @@
 **          and rearm (completion ports); __gc, __tostring.
 **          For the other binding files (loverlapped.h):
 **          lwr_open_overlapped, lwr_ov_begin, lwr_ov_end, lwr_routine,
-**          lwr_event_hook, lwr_ov_push, lwr_ov_unhold, lwr_wait_enter,
-**          lwr_wait_leave (and lwr_ov_hold, inline in loverlapped.h).
+**          lwr_event_hook, lwr_ov_push, lwr_ov_unhold_last,
+**          lwr_wait_enter, lwr_wait_leave; inline in loverlapped.h:
+**          lwr_checkov, lwr_ov_core, lwr_ov_of, lwr_ov_hold,
+**          lwr_ov_unhold.
 **
 ** An overlapped object is reusable: post it, wait for it, post it again.
 ** While its operation is pending, or its routine is waiting to run, it is
@@ -29,7 +31,7 @@
 **   deliver   a wait (lwsarecv.c) brackets the core's wait with
 **             lwr_wait_enter and lwr_wait_leave, so the context knows the
 **             waiting thread; the core calls lwr_routine, which finds the
-**             object around the core's pointer (ov_of), calls the Lua
+**             object around the core's pointer (lwr_ov_of), calls the Lua
 **             routine on that thread under lua_pcall, and drops the anchor
 **             unless the routine posted the object again.
 **   port      without a routine, on a socket of a completion port, the
@@ -41,13 +43,11 @@
 **             slot and interrupts the delivery; lwr_wait_leave raises it
 **             again, out of the wait.
 */
+#define LWR_HOME_OV            /* the object's fields keep their names */
 #include <string.h>
 
 #include "lbuffer.h"
 #include "loverlapped.h"
-
-/* The object around a core pointer: the core hands back &o->ov. */
-#define ov_of(p) ((lwr_ov *)(void *)((char *)(p) - offsetof(lwr_ov, ov)))
 
 static lwr_ov *newov(lua_State *L, lwr_ctx *c) {
   lwr_ov *o = (lwr_ov *)lua_newuserdatauv(L, sizeof *o, OV_UVAL_COUNT);
@@ -263,7 +263,7 @@ static int msgh(lua_State *L) {
 */
 void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
                  unsigned flags) {
-  lwr_ov *o = ov_of(ov);
+  lwr_ov *o = lwr_ov_of(ov);
   lwr_ctx *c = o->ctx;
   lua_State *L = c->L;
   int base, nargs = 4, ovidx;
@@ -301,7 +301,7 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
 */
 void lwr_event_hook(wr_overlapped *ov, void *data) {
   lwr_ctx *c = (lwr_ctx *)data;
-  unanchor(c->main, ov_of(ov));
+  unanchor(c->main, lwr_ov_of(ov));
 }
 
 /*
@@ -314,7 +314,7 @@ void lwr_event_hook(wr_overlapped *ov, void *data) {
 ** dropped meanwhile: its anchor is gone.)
 */
 lwr_ov *lwr_ov_push(lua_State *L, wr_overlapped *ov) {
-  lwr_ov *o = ov_of(ov);
+  lwr_ov *o = lwr_ov_of(ov);
   if (o->ref == LUA_NOREF) {
     lua_pushnil(L);
     return NULL;
@@ -323,9 +323,10 @@ lwr_ov *lwr_ov_push(lua_State *L, wr_overlapped *ov) {
   return o;
 }
 
-/* The next wait of the port that handed o out. */
-void lwr_ov_unhold(lua_State *L, lwr_ov *o) {
-  if (--o->held == 0 && !wr_overlapped_busy(&o->ov)) unanchor(L, o);
+/* The next wait of the port that handed o out, o idle and held by no
+** other port (lwr_ov_unhold): the last hold goes, and the anchor. */
+void lwr_ov_unhold_last(lua_State *L, lwr_ov *o) {
+  if (--o->held == 0) unanchor(L, o);
 }
 
 /* Enter a wait on thread L (waits nest: the caller keeps who waited). */

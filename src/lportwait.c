@@ -50,12 +50,7 @@ static void reserve(lua_State *L, lwr_port *po, size_t n) {
 /* What the last wait handed out may lose its anchor now. */
 void lwr_port_unhold_all(lua_State *L, lwr_port *po) {
   size_t i;
-  for (i = 0; i < po->nheld; i++) {
-    lwr_ov *o = po->held[i];
-    /* still held elsewhere, or posted again: only the count goes */
-    if (o->held > 1 || wr_overlapped_busy(&o->ov)) o->held--;
-    else lwr_ov_unhold(L, o);
-  }
+  for (i = 0; i < po->nheld; i++) lwr_ov_unhold(L, po->held[i]);
   po->nheld = 0;
 }
 
@@ -137,7 +132,7 @@ static int wait_failed(lua_State *L, int r, unsigned res) {
 ** sets of luaL_unref and lwr_ov_unhold go to keys that are there.
 */
 static inline void hold(lua_State *L, lwr_port *po, wr_overlapped *ov) {
-  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
+  lwr_ov *o = lwr_ov_of(ov);
   lwr_ov_hold(o);
   if (po->nheld < po->cap) po->held[po->nheld++] = o;
   else lwr_ov_unhold(L, o);
@@ -317,7 +312,7 @@ typedef struct columns {
 */
 static inline void put_ov(lua_State *L, int col, lua_Integer i,
                           wr_overlapped *ov, int *probe) {
-  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
+  lwr_ov *o = lwr_ov_of(ov);
   if (*probe) {
     if (lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
         lua_touserdata(L, -1) == (void *)o)

@@ -101,7 +101,7 @@ static int l_WSARecv(lua_State *L) {
   if (!has_ov && !has_routine) return recv_now(L, s, 2, NULL, flags);
   lua_settop(L, 5);
   if ((r = lwr_ov_begin(L, s, 2, 4, 5, &p)) != 0) return lwr_fail(L, r);
-  r = wr_recv(s, p.bufs, p.n, &bytes, &flags, &p.o->ov,
+  r = wr_recv(s, p.bufs, p.n, &bytes, &flags, lwr_ov_core(p.o),
               has_routine ? lwr_routine : NULL);
   return lwr_ov_end(L, p.o, r, bytes);
 }
@@ -146,8 +146,8 @@ static int l_WSARecvMsg(lua_State *L) {
     return lwr_fail(L, lwr_why(L, WSAEINVAL, WR_WHY_MSG_BUSY));
   }
   if ((r = lwr_ov_begin(L, s, bi, 3, 4, &p)) != 0) return lwr_fail(L, r);
-  prev = wr_overlapped_msg(&p.o->ov);
-  r = wr_recvmsg(s, m, p.bufs, p.n, &bytes, &p.o->ov,
+  prev = wr_overlapped_msg(lwr_ov_core(p.o));
+  r = wr_recvmsg(s, m, p.bufs, p.n, &bytes, lwr_ov_core(p.o),
                  has_routine ? lwr_routine : NULL);
   if ((r == 0 || r == WSA_IO_PENDING) && prev != m) {
     /* the object now refers to this msg (ov->msg): keep it alive.  Set
@@ -184,7 +184,7 @@ static int l_WSAGetOverlappedResult(lua_State *L) {
   int wait = lua_toboolean(L, 3);
   size_t bytes = 0;
   unsigned flags = 0;
-  int r = wr_get_overlapped_result(s, &o->ov, &bytes, wait, &flags);
+  int r = wr_get_overlapped_result(s, lwr_ov_core(o), &bytes, wait, &flags);
   if (r) return lwr_recv_fail(L, r, r == WSA_IO_INCOMPLETE ? 0 : bytes);
   lua_pushinteger(L, (lua_Integer)bytes);
   lua_pushinteger(L, flags);
@@ -209,7 +209,7 @@ static int l_CancelIoEx(lua_State *L) {
   lwr_ov *o = lua_isnoneornil(L, 2) ? NULL : lwr_checkov(L, 2);
   int r;
   LWR_CHECK_OPEN(L, s);
-  r = wr_cancel(s, o ? &o->ov : NULL);
+  r = wr_cancel(s, o ? lwr_ov_core(o) : NULL);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
   return 1;

@@ -4,7 +4,7 @@
 **
 ** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_checkov, lwr_check_ms,
+**          lwr_check_ms,
 **          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
@@ -103,10 +103,6 @@ void *lwr_checktype(lua_State *L, int idx, int type) {
   void *p = lwr_testtype(L, idx, type);
   if (p == NULL) luaL_typeerror(L, idx, type_names[type]);
   return p;
-}
-
-lwr_ov *lwr_checkov(lua_State *L, int idx) {
-  return (lwr_ov *)lwr_checktype(L, idx, LWR_T_OV);
 }
 
 /* =====================================================================

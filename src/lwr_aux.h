@@ -5,7 +5,6 @@
 **
 ** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_checkov,
 **          lwr_check_ms, lwr_nearest, lwr_inlist,
 **          lwr_nofield, lwr_register; inline lwr_testtype,
 **          lwr_flags;
@@ -84,31 +83,6 @@ typedef struct lwr_ctx {
 } lwr_ctx;
 
 /*
-** wsarecv.overlapped.  User values: 1 the socket, 2 the routine, 3 the
-** buffers it pins (one buffer, or its own reusable table), 4 the caller's
-** context, 5 the msg of a WSARecvMsg.  While an operation is pending (or
-** its routine is queued) `ref` anchors it in the registry, and through it
-** everything the kernel may still write to (loverlapped.c).
-*/
-typedef struct lwr_ov {
-  lwr_hdr h;
-  wr_overlapped ov;    /* the core hands back &ov: loverlapped.c's ov_of */
-  lwr_ctx *ctx;
-  int ref;
-  int npins;
-  int held;            /* ports whose last wait handed it out (lport.c):
-                          the anchor stays until their next wait */
-  /* what user values 1-3 hold now, so a repost with the same ones sets
-  ** none (loverlapped.c, lwr_ov_begin) */
-  const void *uval_sock; /* the socket userdata */
-  const void *uval_buf;  /* a lone buffer pinned (NULL: a table, or none) */
-  int uval_routine;      /* a routine is held */
-} lwr_ov;
-
-enum { OV_UVAL_SOCKET = 1, OV_UVAL_ROUTINE, OV_UVAL_PINS, OV_UVAL_CONTEXT,
-       OV_UVAL_MSG, OV_UVAL_COUNT = 5 };
-
-/*
 ** Flags are 32 bits wide, as on Windows.  A Lua integer outside
 ** 0..0xFFFFFFFF would lose bits in an unsigned (2^32 would read as 0), so
 ** it becomes LWR_FLAGS_BAD instead: a bit no call knows, which makes the
@@ -129,7 +103,7 @@ typedef struct lwr_port {
   lwr_hdr h;
   wr_port *p;              /* NULL once collected */
   uintptr_t nkeys;         /* associations made: the core key of each */
-  lwr_ov **held;           /* the objects the last wait handed out */
+  struct lwr_ov **held;    /* the objects the last wait handed out */
   size_t cap, nheld;       /* held has room for cap (grown, kept) */
   int writing;             /* batches being written (lportwait.c) */
 } lwr_port;
@@ -167,7 +141,6 @@ static inline void *lwr_testtype(lua_State *L, int idx, int type) {
 lwr_port *lwr_checkport_any(lua_State *L, int idx);  /* collected or not */
 lwr_port *lwr_checkport(lua_State *L, int idx);    /* not collected */
 void *lwr_checktype(lua_State *L, int idx, int type);
-lwr_ov *lwr_checkov(lua_State *L, int idx);
 
 /* The string at idx for C that reads up to a zero: an embedded zero raises
 ** ("what contains an embedded zero"). */
