@@ -5,7 +5,8 @@
 **          close, pollfd, events, timeout, queued, and the waits of
 **          lportwait.c (GetQueuedCompletionStatus, GetQueuedCompletionStatusEx,
 **          PostQueuedCompletionStatus); __gc, __close, __tostring.  For
-**          the module (lport.h): lwr_open_port.
+**          the module (lport.h): lwr_open_port; inline in lport.h, for
+**          lportwait.c too: lwr_checkport, lwr_checkport_any.
 **
 ** The core keeps the queue (core/wr_port.c); this file turns entries into
 ** Lua values.  An entry's key is the socket's: its user value SOCK_UVAL_KEY,
@@ -22,6 +23,7 @@
 ** hashed per entry, and nothing is allocated once the tables have their
 ** five fields.
 */
+#define LWR_HOME_PORT          /* the port's fields keep their names */
 #include <stdlib.h>
 
 #include "lport.h"

@@ -28,6 +28,7 @@
 ** without asking again (wr_port_take_head, wr_port_take_op), with no mark
 ** on the port; the careful path begins at the first name.
 */
+#define LWR_HOME_PORT          /* the port's fields keep their names */
 #include <stdlib.h>
 
 #include "loverlapped.h"

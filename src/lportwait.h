@@ -5,7 +5,7 @@
 #ifndef LPORTWAIT_H
 #define LPORTWAIT_H
 
-#include "lwr_aux.h"
+#include "lport.h"
 
 WR_INTERNAL_BEGIN
 

@@ -109,17 +109,6 @@ void *lwr_checktype(lua_State *L, int idx, int type) {
 ** A wait's timeout
 ** =================================================================== */
 
-lwr_port *lwr_checkport_any(lua_State *L, int idx) {
-  return (lwr_port *)lwr_checktype(L, idx, LWR_T_PORT);
-}
-
-/* An open port, or a raised error for a collected one. */
-lwr_port *lwr_checkport(lua_State *L, int idx) {
-  lwr_port *po = lwr_checkport_any(L, idx);
-  if (po->p == NULL) luaL_argerror(L, idx, "port was collected");
-  return po;
-}
-
 /* the longest finite timeout a DWORD holds (0xFFFFFFFF is INFINITE) */
 #define MAX_TIMEOUT_MS 0xFFFFFFFE
 #define WHY_TOO_LONG "a timeout above 0xFFFFFFFE ms (a DWORD; about 49.7 " \

@@ -97,19 +97,6 @@ static inline unsigned lwr_flags(lua_Integer f) {
 #define LWR_CHECK_OPEN(L, s) \
   do { if (wr_socket_closed(s)) return lwr_fail(L, WSAENOTSOCK); } while (0)
 
-/* wsarecv.port.  User value 1: the posted packets' {key, ov} pairs;
-** 2: its guard (lportwait.c), a userdata holding the lwr_port pointer. */
-typedef struct lwr_port {
-  lwr_hdr h;
-  wr_port *p;              /* NULL once collected */
-  uintptr_t nkeys;         /* associations made: the core key of each */
-  struct lwr_ov **held;    /* the objects the last wait handed out */
-  size_t cap, nheld;       /* held has room for cap (grown, kept) */
-  int writing;             /* batches being written (lportwait.c) */
-} lwr_port;
-
-enum { PORT_UVAL_POSTED = 1, PORT_UVAL_GUARD, PORT_UVAL_COUNT = 2 };
-
 /* The context: upvalue 1 of every function of the module. */
 lwr_ctx *lwr_ctx_get(lua_State *L);
 
@@ -138,8 +125,6 @@ static inline void *lwr_testtype(lua_State *L, int idx, int type) {
     return p;
   return NULL;
 }
-lwr_port *lwr_checkport_any(lua_State *L, int idx);  /* collected or not */
-lwr_port *lwr_checkport(lua_State *L, int idx);    /* not collected */
 void *lwr_checktype(lua_State *L, int idx, int type);
 
 /* The string at idx for C that reads up to a zero: an embedded zero raises
