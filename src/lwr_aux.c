@@ -1,10 +1,10 @@
 /*
 ** lwr_aux.c -- the binding's ground floor: the helpers every other file of
-** the binding uses (lwr_aux.h lists them and the layouts they share).
+** the binding uses (lwr_aux.h lists them).
 **
 ** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_check_ms,
+**          lwr_checkcstring, lwr_checkoption, lwr_checkint, lwr_check_ms,
 **          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
@@ -92,7 +92,7 @@ void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
 }
 
 /* =====================================================================
-** Type checks by tag, one for every type
+** The type check by tag (each type's own is in its header)
 ** =================================================================== */
 
 static const char *const type_names[LWR_T_COUNT] = {

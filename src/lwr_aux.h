@@ -1,10 +1,13 @@
 /*
 ** lwr_aux.h -- the binding's ground floor: what every file of the binding
-** shares.  The per-state context, the userdata layouts, the type checks by
-** tag, the error pushes, the address push and type registration.
+** shares.  The per-state context, the tag every userdata starts with and
+** the type check by tag, the error pushes, the address push, argument
+** checks and type registration.  Each type's layout and its own check are
+** in its header (lbuffer.h, lsocket.h, loverlapped.h, lmsg.h, lport.h).
 **
 ** Exports (lwr_aux.c): lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
+**          lwr_checkcstring, lwr_checkoption, lwr_checkint,
 **          lwr_check_ms, lwr_nearest, lwr_inlist,
 **          lwr_nofield, lwr_register; inline lwr_testtype,
 **          lwr_flags;
@@ -115,7 +118,8 @@ void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
 
 /*
 ** Type checks by tag: the userdata at idx if it is of `type`, else NULL
-** (lwr_testtype, lwr_tobuffer) or a raised type error (the others).
+** (lwr_testtype) or a raised type error (lwr_checktype).  Each type's
+** header builds its own on them (lwr_checksocket, lwr_tobuffer, ...).
 */
 static inline void *lwr_testtype(lua_State *L, int idx, int type) {
   lwr_hdr *p = (lwr_hdr *)lua_touserdata(L, idx);
