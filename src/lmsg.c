@@ -4,8 +4,8 @@
 ** Exports: msg (constructor); fields flags (read: output flags; write:
 **          input flags), length, buffers, controlbuf, controllen; methods
 **          name, control; __gc, __tostring.  For the module (lmsg.h):
-**          lwr_open_msg; for lrecv.c, inline in lmsg.h: lwr_checkmsg,
-**          lwr_msg_core, lwr_msg_control.  (sock:WSARecvMsg is in
+**          lwr_open_msg (and, for lrecv.c, lwr_checkmsg, lwr_msg_core,
+**          lwr_msg_control, inline in lmsg.h).  (sock:WSARecvMsg is in
 **          lrecv.c.)
 **
 ** A msg owns its control buffer (or borrows the caller's) and a private

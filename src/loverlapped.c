@@ -8,9 +8,9 @@
 **          For the other binding files (loverlapped.h):
 **          lwr_open_overlapped, lwr_ov_begin, lwr_ov_end, lwr_routine,
 **          lwr_event_hook, lwr_ov_push, lwr_ov_unhold_last,
-**          lwr_wait_enter, lwr_wait_leave; inline in loverlapped.h:
-**          lwr_checkov, lwr_ov_core, lwr_ov_of, lwr_ov_hold,
-**          lwr_ov_unhold.
+**          lwr_wait_enter, lwr_wait_leave (and lwr_checkov, lwr_ov_core,
+**          lwr_ov_of, lwr_ov_hold, lwr_ov_unhold, inline in
+**          loverlapped.h).
 **
 ** An overlapped object is reusable: post it, wait for it, post it again.
 ** While its operation is pending, or its routine is waiting to run, it is

@@ -5,8 +5,8 @@
 **          close, pollfd, events, timeout, queued, and the waits of
 **          lportwait.c (GetQueuedCompletionStatus, GetQueuedCompletionStatusEx,
 **          PostQueuedCompletionStatus); __gc, __close, __tostring.  For
-**          the module (lport.h): lwr_open_port; inline in lport.h, for
-**          lportwait.c too: lwr_checkport, lwr_checkport_any.
+**          the module (lport.h): lwr_open_port (and lwr_checkport,
+**          lwr_checkport_any, inline in lport.h, for lportwait.c too).
 **
 ** The core keeps the queue (core/wr_port.c); this file turns entries into
 ** Lua values.  An entry's key is the socket's: its user value SOCK_UVAL_KEY,

@@ -6,9 +6,9 @@
 **          fileno, close, pending, the options of loptions.c
 **          (setsockopt, getsockopt), and the receive calls of lrecv.c (WSARecv, WSARecvMsg,
 **          WSAGetOverlappedResult, CancelIoEx); __gc, __close,
-**          __tostring.  For the module (lsocket.h): lwr_open_socket;
-**          inline in lsocket.h, for every file taking a socket:
-**          lwr_checksocket.
+**          __tostring.  For the module (lsocket.h): lwr_open_socket (and
+**          lwr_checksocket, inline in lsocket.h, for every file taking a
+**          socket).
 **
 ** Each method checks all its arguments first (mistakes raise, on an open
 ** or a closed socket alike), then the socket's state, calls one core
