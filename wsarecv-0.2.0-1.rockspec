@@ -69,7 +69,7 @@ build = {
             "src/core/wr_socket.c", "src/core/wr_bsd.c",
             "src/core/wr_addr.c", "src/core/wr_errors.c",
             "src/core/wr_port.c", "src/core/wr_cmsg.c",
-            "src/core/wr_win_port.c", "src/core/wr_win_msg.c",
+            "src/core/wr_win.c", "src/core/wr_win_msg.c",
             "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c",
             "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c",
             "src/lwr_aux.c", "src/lpoll.c", "src/loptions.c", "src/lport.c",

@@ -6,7 +6,9 @@
 **          metamethods __len, __tostring, __close (and __gc for a large
 **          buffer).  (buf:unpack is in lua/wsarecv.lua.)  For the other
 **          binding files (lbuffer.h): lwr_open_buffer, lwr_newbuffer,
-**          lwr_count_bufs, lwr_fill_bufs, lwr_check_bufs.
+**          lwr_count_bufs, lwr_fill_bufs, lwr_check_bufs (and
+**          lwr_tobuffer, lwr_buf_data, lwr_buf_len, lwr_buf_closed,
+**          inline in lbuffer.h).
 **
 ** A small buffer keeps its bytes inside the userdata: one allocation.  A
 ** large one callocs them, so that zeroed memory the kernel lends lazily
@@ -17,6 +19,7 @@
 ** (or when the state closes, after which nothing writes).  Pinning is the
 ** overlapped object's work (loverlapped.c).
 */
+#define LWR_HOME_BUFFER        /* the buffer's fields keep their names */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,12 @@
 
 static lwr_buf *anybuffer(lua_State *L, int idx) {   /* closed or not */
   return (lwr_buf *)lwr_checktype(L, idx, LWR_T_BUFFER);
+}
+
+static lwr_buf *checkbuffer(lua_State *L, int idx) {  /* open ones only */
+  lwr_buf *b = anybuffer(L, idx);
+  if (b->closed) luaL_argerror(L, idx, "buffer is closed");
+  return b;
 }
 
 /* string.sub's position rules */
@@ -153,7 +162,7 @@ Bytes `i..j` as a string, with `string.sub`'s rules.
 @treturn string the bytes
 */
 static int l_sub(lua_State *L) {
-  lwr_buf *b = lwr_checkbuffer(L, 1);
+  lwr_buf *b = checkbuffer(L, 1);
   size_t i = posrelat(luaL_optinteger(L, 2, 1), b->len);
   size_t j = endpos(luaL_optinteger(L, 3, -1), b->len);
   if (i > j) lua_pushliteral(L, "");
@@ -169,7 +178,7 @@ Bytes `i..j` as integers, with `string.byte`'s rules.
 @return the bytes, one integer each (nothing outside the buffer)
 */
 static int l_byte(lua_State *L) {
-  lwr_buf *b = lwr_checkbuffer(L, 1);
+  lwr_buf *b = checkbuffer(L, 1);
   lua_Integer pi;
   int isnum;
   if (lua_gettop(L) == 2) {          /* buf:byte(i): the hot case */
@@ -200,7 +209,7 @@ Copy `data` into the buffer from position `pos`.
 @raise a position outside `1..#buf + 1`, or data that does not fit
 */
 static int l_write(lua_State *L) {
-  lwr_buf *b = lwr_checkbuffer(L, 1);
+  lwr_buf *b = checkbuffer(L, 1);
   lua_Integer pos = luaL_checkinteger(L, 2);
   size_t n;
   const char *s = luaL_checklstring(L, 3, &n);
@@ -223,7 +232,7 @@ Set bytes `i..j` (`string.sub`'s rules, default all) to `byte`.
 @raise any other byte value
 */
 static int l_fill(lua_State *L) {
-  lwr_buf *b = lwr_checkbuffer(L, 1);
+  lwr_buf *b = checkbuffer(L, 1);
   int v;
   size_t i, j;
   if (lua_type(L, 2) == LUA_TSTRING) {

@@ -4,12 +4,15 @@
 ** Exports: msg (constructor); fields flags (read: output flags; write:
 **          input flags), inflags, length, buffers, controlbuf, controllen,
 **          pending; methods name, control; __gc, __tostring.  For the
-**          module (lmsg.h): lwr_open_msg.  (sock:WSARecvMsg is in lrecv.c.)
+**          module (lmsg.h): lwr_open_msg; inline: (in lmsg.h, for lrecv.c)
+**          lwr_checkmsg, lwr_msg_core, lwr_msg_control.  (sock:WSARecvMsg
+**          is in lrecv.c.)
 **
 ** A msg owns its control buffer (or borrows the caller's) and a private
 ** kernel control space in the core, so a receive allocates nothing.  Only
 ** msg:control() builds tables, and only when called.
 */
+#define LWR_HOME_MSG           /* the msg's fields keep their names */
 #include <string.h>
 #ifndef _WIN32
 #include <sys/socket.h>
@@ -35,7 +38,7 @@ static void set_buffers(lua_State *L, int msgidx, int vidx) {
     lwr_count_bufs(L, vidx, 1);
     lua_pushvalue(L, vidx);
   }
-  lua_setiuservalue(L, msgidx, MUV_BUFFERS);
+  lua_setiuservalue(L, msgidx, MSG_UVAL_BUFFERS);
 }
 
 /*
@@ -57,13 +60,14 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
   } else {
     b = lwr_tobuffer(L, vidx);
     luaL_argcheck(L, b != NULL, argn, "control must be a size or a buffer");
-    luaL_argcheck(L, !b->closed, argn, "control buffer is closed");
+    luaL_argcheck(L, !lwr_buf_closed(b), argn, "control buffer is closed");
     lua_pushvalue(L, vidx);
   }
-  if (wr_msg_init(&mo->m, b ? b->data : NULL, b ? b->len : 0) != 0)
+  if (wr_msg_init(&mo->m, b ? lwr_buf_data(b) : NULL,
+                  b ? lwr_buf_len(b) : 0) != 0)
     luaL_error(L, "not enough memory");
   mo->ctl = b;
-  lua_setiuservalue(L, msgidx, MUV_CONTROL);
+  lua_setiuservalue(L, msgidx, MSG_UVAL_CONTROL);
 }
 
 /*
@@ -108,7 +112,7 @@ static int l_msg(lua_State *L) {
   int idx;
   luaL_checktype(L, 1, LUA_TTABLE);
   check_ctor_keys(L);
-  mo = (lwr_msg *)lua_newuserdatauv(L, sizeof *mo, MUV_COUNT);
+  mo = (lwr_msg *)lua_newuserdatauv(L, sizeof *mo, MSG_UVAL_COUNT);
   memset(mo, 0, sizeof *mo);
   mo->m.length = NO_LENGTH;
   mo->h.tag = LWR_TAG(LWR_T_MSG);
@@ -255,8 +259,8 @@ static int l_control(lua_State *L) {
   int i = 0;
   wr_cmsg c;
   lua_newtable(L);
-  while (mo->ctl &&
-         wr_cmsg_next(mo->ctl->data, wr_msg_control_used(&mo->m), &pos, &c)) {
+  while (mo->ctl && wr_cmsg_next(lwr_buf_data(mo->ctl),
+                                 wr_msg_control_used(&mo->m), &pos, &c)) {
     push_cmsg(L, &c);
     lua_rawseti(L, -2, ++i);
   }
@@ -273,9 +277,9 @@ static int l_msg_index(lua_State *L) {
     else lua_pushinteger(L, (lua_Integer)mo->m.length);
   }
   else if (strcmp(k, "buffers") == 0)
-    lua_getiuservalue(L, 1, MUV_BUFFERS);
+    lua_getiuservalue(L, 1, MSG_UVAL_BUFFERS);
   else if (strcmp(k, "controlbuf") == 0)
-    lua_getiuservalue(L, 1, MUV_CONTROL);
+    lua_getiuservalue(L, 1, MSG_UVAL_CONTROL);
   else if (strcmp(k, "controllen") == 0)
     lua_pushinteger(L, (lua_Integer)wr_msg_control_used(&mo->m));
   else if (strcmp(k, "pending") == 0) lua_pushboolean(L, wr_msg_pending(&mo->m));
@@ -318,7 +322,7 @@ static int l_msg_tostring(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   lua_pushfstring(L, "wsarecv.msg (%s, %d control bytes): %p",
                   wr_msg_pending(&mo->m) ? "pending" : "idle",
-                  mo->ctl ? (int)mo->ctl->len : 0,
+                  mo->ctl ? (int)lwr_buf_len(mo->ctl) : 0,
                   mo);
   return 1;
 }

@@ -17,6 +17,7 @@
 #endif
 
 #include "loptions.h"
+#include "lsocket.h"
 
 static const wr_sockopt *checkopt(lua_State *L, int idx) {
   const char *name = lwr_checkcstring(L, idx, "option name");

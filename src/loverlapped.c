@@ -7,8 +7,9 @@
 **          and rearm (completion ports); __gc, __tostring.
 **          For the other binding files (loverlapped.h):
 **          lwr_open_overlapped, lwr_ov_begin, lwr_ov_end, lwr_routine,
-**          lwr_event_hook, lwr_ov_push, lwr_ov_unhold, lwr_wait_enter,
-**          lwr_wait_leave; inline: (in loverlapped.h) lwr_ov_hold.
+**          lwr_event_hook, lwr_ov_push, lwr_ov_unhold_last,
+**          lwr_wait_enter, lwr_wait_leave; inline: (in loverlapped.h)
+**          lwr_checkov, lwr_ov_core, lwr_ov_of, lwr_ov_hold, lwr_ov_unhold.
 **
 ** An overlapped object is reusable: post it, wait for it, post it again.
 ** While its operation is pending, or its routine is waiting to run, it is
@@ -29,7 +30,7 @@
 **   deliver   a wait (lwsarecv.c) brackets the core's wait with
 **             lwr_wait_enter and lwr_wait_leave, so the context knows the
 **             waiting thread; the core calls lwr_routine, which finds the
-**             object around the core's pointer (ov_of), calls the Lua
+**             object around the core's pointer (lwr_ov_of), calls the Lua
 **             routine on that thread under lua_pcall, and drops the anchor
 **             unless the routine posted the object again.
 **   port      without a routine, on a socket of a completion port, the
@@ -41,24 +42,22 @@
 **             slot and interrupts the delivery; lwr_wait_leave raises it
 **             again, out of the wait.
 */
+#define LWR_HOME_OV            /* the object's fields keep their names */
 #include <string.h>
 
 #include "lbuffer.h"
 #include "loverlapped.h"
 
-/* The object around a core pointer: the core hands back &o->ov. */
-#define ov_of(p) ((lwr_ov *)(void *)((char *)(p) - offsetof(lwr_ov, ov)))
-
 static lwr_ov *newov(lua_State *L, lwr_ctx *c) {
-  lwr_ov *o = (lwr_ov *)lua_newuserdatauv(L, sizeof *o, UV_COUNT);
+  lwr_ov *o = (lwr_ov *)lua_newuserdatauv(L, sizeof *o, OV_UVAL_COUNT);
   o->h.tag = LWR_TAG(LWR_T_OV);
   wr_overlapped_init(&o->ov);
   o->ctx = c;
   o->ref = LUA_NOREF;
   o->npins = 0;
   o->held = 0;
-  o->uv_sock = o->uv_buf = NULL;
-  o->uv_routine = 0;
+  o->uval_sock = o->uval_buf = NULL;
+  o->uval_routine = 0;
   luaL_setmetatable(L, LWR_OV);
   return o;
 }
@@ -107,24 +106,24 @@ static void push_item_buffer(lua_State *L, int idx, size_t i) {
 */
 static void pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n) {
   size_t i;
-  o->uv_buf = NULL;
+  o->uval_buf = NULL;
   if (lwr_tobuffer(L, idx)) {
     lua_pushvalue(L, idx);
-    lua_setiuservalue(L, ovidx, UV_PINS);
+    lua_setiuservalue(L, ovidx, OV_UVAL_PINS);
     o->npins = 0;
     return;
   }
   if (n == 1) {
     push_item_buffer(L, idx, 0);
-    lua_setiuservalue(L, ovidx, UV_PINS);
+    lua_setiuservalue(L, ovidx, OV_UVAL_PINS);
     o->npins = 0;
     return;
   }
-  if (lua_getiuservalue(L, ovidx, UV_PINS) != LUA_TTABLE) {
+  if (lua_getiuservalue(L, ovidx, OV_UVAL_PINS) != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_createtable(L, (int)n, 0);
     lua_pushvalue(L, -1);
-    lua_setiuservalue(L, ovidx, UV_PINS);
+    lua_setiuservalue(L, ovidx, OV_UVAL_PINS);
     o->npins = 0;
   }
   for (i = 0; i < n; i++) {
@@ -152,13 +151,13 @@ static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
   size_t n;
   int r;
   if (b != NULL) {
-    if (b->closed) luaL_argerror(L, argn, "buffer is closed");
+    if (lwr_buf_closed(b)) luaL_argerror(L, argn, "buffer is closed");
     p->bufs = wr_overlapped_bufs(&o->ov, 1);
-    WR_WSABUF_SET(p->bufs, b->data, b->len);
-    if (o->uv_buf != b) {                /* a repost pins nothing new */
+    WR_WSABUF_SET(p->bufs, lwr_buf_data(b), lwr_buf_len(b));
+    if (o->uval_buf != b) {                /* a repost pins nothing new */
       lua_pushvalue(L, idx);
-      lua_setiuservalue(L, p->ovidx, UV_PINS);
-      o->uv_buf = b;
+      lua_setiuservalue(L, p->ovidx, OV_UVAL_PINS);
+      o->uval_buf = b;
       o->npins = 0;
     }
     p->n = 1;
@@ -179,15 +178,15 @@ static void hold_socket_routine(lua_State *L, lwr_ov *o, int ovidx,
                                 int rtidx) {
   const void *sock = lua_touserdata(L, 1);
   int routine = !lua_isnil(L, rtidx);
-  if (o->uv_sock != sock) {
+  if (o->uval_sock != sock) {
     lua_pushvalue(L, 1);
-    lua_setiuservalue(L, ovidx, UV_SOCKET);
-    o->uv_sock = sock;
+    lua_setiuservalue(L, ovidx, OV_UVAL_SOCKET);
+    o->uval_sock = sock;
   }
-  if (routine || o->uv_routine) {
+  if (routine || o->uval_routine) {
     lua_pushvalue(L, rtidx);
-    lua_setiuservalue(L, ovidx, UV_ROUTINE);
-    o->uv_routine = routine;
+    lua_setiuservalue(L, ovidx, OV_UVAL_ROUTINE);
+    o->uval_routine = routine;
   }
 }
 
@@ -263,7 +262,7 @@ static int msgh(lua_State *L) {
 */
 void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
                  unsigned flags) {
-  lwr_ov *o = ov_of(ov);
+  lwr_ov *o = lwr_ov_of(ov);
   lwr_ctx *c = o->ctx;
   lua_State *L = c->L;
   int base, nargs = 4, ovidx;
@@ -273,14 +272,14 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
   base = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, o->ref);
   ovidx = lua_gettop(L);
-  lua_getiuservalue(L, ovidx, UV_ROUTINE);
+  lua_getiuservalue(L, ovidx, OV_UVAL_ROUTINE);
   if (err) lwr_push_error_name(L, err);
   else lua_pushnil(L);
   lua_pushinteger(L, (lua_Integer)bytes);
   lua_pushvalue(L, ovidx);
   lua_pushinteger(L, flags);
   if (wr_overlapped_msg(ov)) {
-    lua_getiuservalue(L, ovidx, UV_MSG);
+    lua_getiuservalue(L, ovidx, OV_UVAL_MSG);
     nargs++;
   }
   if (lua_pcall(L, nargs, 0, base) != LUA_OK) {
@@ -301,7 +300,7 @@ void lwr_routine(unsigned err, size_t bytes, wr_overlapped *ov,
 */
 void lwr_event_hook(wr_overlapped *ov, void *data) {
   lwr_ctx *c = (lwr_ctx *)data;
-  unanchor(c->main, ov_of(ov));
+  unanchor(c->main, lwr_ov_of(ov));
 }
 
 /*
@@ -314,7 +313,7 @@ void lwr_event_hook(wr_overlapped *ov, void *data) {
 ** dropped meanwhile: its anchor is gone.)
 */
 lwr_ov *lwr_ov_push(lua_State *L, wr_overlapped *ov) {
-  lwr_ov *o = ov_of(ov);
+  lwr_ov *o = lwr_ov_of(ov);
   if (o->ref == LUA_NOREF) {
     lua_pushnil(L);
     return NULL;
@@ -323,9 +322,10 @@ lwr_ov *lwr_ov_push(lua_State *L, wr_overlapped *ov) {
   return o;
 }
 
-/* The next wait of the port that handed o out. */
-void lwr_ov_unhold(lua_State *L, lwr_ov *o) {
-  if (--o->held == 0 && !wr_overlapped_busy(&o->ov)) unanchor(L, o);
+/* The next wait of the port that handed o out, o idle and held by no
+** other port (lwr_ov_unhold): the last hold goes, and the anchor. */
+void lwr_ov_unhold_last(lua_State *L, lwr_ov *o) {
+  if (--o->held == 0) unanchor(L, o);
 }
 
 /* Enter a wait on thread L (waits nest: the caller keeps who waited). */
@@ -440,7 +440,7 @@ static int l_ov_index(lua_State *L) {
   if (k == NULL) {
     lua_pushnil(L);
   } else if (k[0] == 'c' && strcmp(k, "context") == 0) {
-    lua_getiuservalue(L, 1, UV_CONTEXT);
+    lua_getiuservalue(L, 1, OV_UVAL_CONTEXT);
   } else if (k[0] == 'b' && strcmp(k, "bytes") == 0) {
     if (done) lua_pushinteger(L, (lua_Integer)o->ov.bytes);
     else lua_pushnil(L);
@@ -453,7 +453,7 @@ static int l_ov_index(lua_State *L) {
     if (done && o->ov.error) lwr_push_error_name(L, o->ov.error);
     else lua_pushnil(L);
   } else if (k[0] == 'm' && strcmp(k, "msg") == 0) {
-    if (wr_overlapped_msg(&o->ov)) lua_getiuservalue(L, 1, UV_MSG);
+    if (wr_overlapped_msg(&o->ov)) lua_getiuservalue(L, 1, OV_UVAL_MSG);
     else lua_pushnil(L);
   } else if (k[0] == 'n' && strcmp(k, "noport") == 0) {
     lua_pushboolean(L, ((uintptr_t)o->ov.hEvent & WR_NOPORT) != 0);
@@ -480,7 +480,7 @@ static int l_ov_newindex(lua_State *L) {
   const char *k = luaL_checkstring(L, 2);
   if (strcmp(k, "context") == 0) {
     lua_settop(L, 3);
-    lua_setiuservalue(L, 1, UV_CONTEXT);
+    lua_setiuservalue(L, 1, OV_UVAL_CONTEXT);
   } else if (strcmp(k, "noport") == 0) {
     uintptr_t h = (uintptr_t)o->ov.hEvent & ~WR_NOPORT;
     luaL_checktype(L, 3, LUA_TBOOLEAN);

@@ -5,28 +5,31 @@
 **          close, pollfd, events, timeout, queued, and the waits of
 **          lportwait.c (GetQueuedCompletionStatus, GetQueuedCompletionStatusEx,
 **          PostQueuedCompletionStatus); __gc, __close, __tostring.  For
-**          the module (lport.h): lwr_open_port.
+**          the module (lport.h): lwr_open_port (and lwr_checkport,
+**          lwr_checkport_any, inline in lport.h, for lportwait.c too).
 **
 ** The core keeps the queue (core/wr_port.c); the waits (lportwait.c)
 ** turn entries into Lua values.  An entry's key is the socket's: its user
-** value SUV_KEY, reached through the object's socket (user value
-** UV_SOCKET), so a key is any Lua value and needs no registry slot; the
-** core's key is a number per association that lets a batch from one
+** value SOCK_UVAL_KEY, reached through the object's socket (user value
+** OV_UVAL_SOCKET), so a key is any Lua value and needs no registry slot;
+** the core's key is a number per association that lets a batch from one
 ** socket look it up once.  A posted packet's key and object wait in the
-** port's own table (user value PUV_POSTED) until taken.  An operation's
-** object is handed out anchored and stays so until the port's next wait
-** (lportwait.c, lwr_port_unhold_all): taking an entry and reposting its
-** object costs no registry traffic.
+** port's own table (user value PORT_UVAL_POSTED) until taken.  An
+** operation's object is handed out anchored and stays so until the port's
+** next wait (lportwait.c, lwr_port_unhold_all): taking an entry and
+** reposting its object costs no registry traffic.
 **
 ** GetQueuedCompletionStatusEx writes into tables the caller made once,
 ** with raw sets of field names held as upvalues (lwr_open_port makes the
 ** closure): no string is made or hashed per entry, and nothing is
 ** allocated once the tables have their five fields.
 */
+#define LWR_HOME_PORT          /* the port's fields keep their names */
 #include <stdlib.h>
 
 #include "lport.h"
 #include "lportwait.h"
+#include "lsocket.h"
 
 
 
@@ -34,7 +37,7 @@
 /* Closed first, then given its port (liolib's newprefile). */
 static lwr_port *newport(lua_State *L) {
   lwr_ctx *c = lwr_ctx_get(L);
-  lwr_port *po = (lwr_port *)lua_newuserdatauv(L, sizeof *po, PUV_COUNT);
+  lwr_port *po = (lwr_port *)lua_newuserdatauv(L, sizeof *po, PORT_UVAL_COUNT);
   int r;
   po->h.tag = LWR_TAG(LWR_T_PORT);
   po->p = NULL;
@@ -44,9 +47,9 @@ static lwr_port *newport(lua_State *L) {
   po->writing = 0;
   luaL_setmetatable(L, LWR_PORT);
   lua_newtable(L);
-  lua_setiuservalue(L, -2, PUV_POSTED);
+  lua_setiuservalue(L, -2, PORT_UVAL_POSTED);
   lwr_port_new_guard(L, po);
-  lua_setiuservalue(L, -2, PUV_GUARD);
+  lua_setiuservalue(L, -2, PORT_UVAL_GUARD);
   if ((r = wr_port_new(c->loop, &po->p)) != 0)
     luaL_error(L, "wsarecv: cannot make a port (%d)", r);
   return po;
@@ -101,7 +104,7 @@ static int l_CreateIoCompletionPort(lua_State *L) {
   if (r) return lwr_fail(L, r);
   po->nkeys++;
   lua_pushvalue(L, 3);
-  lua_setiuservalue(L, 1, SUV_KEY);
+  lua_setiuservalue(L, 1, SOCK_UVAL_KEY);
   lua_settop(L, 2);
   return 1;
 }
@@ -116,7 +119,7 @@ static void close_port(lua_State *L, lwr_port *po) {
   lwr_port_unhold_all(L, po);
   wr_port_close(po->p);
   lua_newtable(L);
-  lua_setiuservalue(L, 1, PUV_POSTED);
+  lua_setiuservalue(L, 1, PORT_UVAL_POSTED);
 }
 
 /***
@@ -134,7 +137,7 @@ static int l_close(lua_State *L) {
 }
 
 static int l_gc(lua_State *L) {
-  lwr_port *po = lwr_toport(L, 1);
+  lwr_port *po = lwr_checkport_any(L, 1);
   if (po->p) {
     lwr_port_unhold_all(L, po);
     wr_port_release(po->p);
@@ -147,7 +150,7 @@ static int l_gc(lua_State *L) {
 }
 
 static int l_tostring(lua_State *L) {
-  lwr_port *po = lwr_toport(L, 1);
+  lwr_port *po = lwr_checkport_any(L, 1);
   if (po->p == NULL || wr_port_closed(po->p))
     lua_pushfstring(L, "wsarecv.port (closed): %p", po);
   else

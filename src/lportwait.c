@@ -28,10 +28,12 @@
 ** without asking again (wr_port_take_head, wr_port_take_op), with no mark
 ** on the port; the careful path begins at the first name.
 */
+#define LWR_HOME_PORT          /* the port's fields keep their names */
 #include <stdlib.h>
 
 #include "loverlapped.h"
 #include "lportwait.h"
+#include "lsocket.h"
 
 /* Most entries one wait takes (the rest wait for the next one). */
 #define MAX_BATCH 1024
@@ -49,12 +51,7 @@ static void reserve(lua_State *L, lwr_port *po, size_t n) {
 /* What the last wait handed out may lose its anchor now. */
 void lwr_port_unhold_all(lua_State *L, lwr_port *po) {
   size_t i;
-  for (i = 0; i < po->nheld; i++) {
-    lwr_ov *o = po->held[i];
-    /* still held elsewhere, or posted again: only the count goes */
-    if (o->held > 1 || wr_overlapped_busy(&o->ov)) o->held--;
-    else lwr_ov_unhold(L, o);
-  }
+  for (i = 0; i < po->nheld; i++) lwr_ov_unhold(L, po->held[i]);
   po->nheld = 0;
 }
 
@@ -88,7 +85,7 @@ void lwr_open_port_guard(lua_State *L) {
 /* Mark the port as writing until the slot pushed here is closed (the
 ** call returns, an error unwinds it, or lua_settop below it). */
 static void begin_writing(lua_State *L, lwr_port *po) {
-  lua_getiuservalue(L, 1, PUV_GUARD);
+  lua_getiuservalue(L, 1, PORT_UVAL_GUARD);
   lua_toclose(L, -1);
   po->writing++;
 }
@@ -100,8 +97,8 @@ static void begin_writing(lua_State *L, lwr_port *po) {
 ** routine's) does not repost the objects that batch took with rearm set:
 ** their buffers are its caller's to read until its next wait.
 */
-static int wait(lua_State *L, lwr_port *po, long ms, int alertable,
-                unsigned *res) {
+static int wait_port(lua_State *L, lwr_port *po, long ms, int alertable,
+                     unsigned *res) {
   lwr_ctx *c = lwr_ctx_get(L);
   lua_State *saved;
   int r;
@@ -136,14 +133,14 @@ static int wait_failed(lua_State *L, int r, unsigned res) {
 ** sets of luaL_unref and lwr_ov_unhold go to keys that are there.
 */
 static inline void hold(lua_State *L, lwr_port *po, wr_overlapped *ov) {
-  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
+  lwr_ov *o = lwr_ov_of(ov);
   lwr_ov_hold(o);
   if (po->nheld < po->cap) po->held[po->nheld++] = o;
   else lwr_ov_unhold(L, o);
 }
 
 static void let_go_packet(lua_State *L, const wr_port_entry *e) {
-  lua_getiuservalue(L, 1, PUV_POSTED);
+  lua_getiuservalue(L, 1, PORT_UVAL_POSTED);
   luaL_unref(L, -1, (int)e->key);
   lua_pop(L, 1);
 }
@@ -182,7 +179,7 @@ static void push_key_ov(lua_State *L, const wr_port_entry *e, int nameidx,
   k = lua_gettop(L);
   if (nameidx) lua_pushvalue(L, nameidx);
   if (e->posted) {
-    lua_getiuservalue(L, 1, PUV_POSTED);
+    lua_getiuservalue(L, 1, PORT_UVAL_POSTED);
     if (lua_rawgeti(L, -1, (lua_Integer)e->key) != LUA_TTABLE) {
       lua_pop(L, 2);                   /* dropped: its values let go */
       lua_pushnil(L);
@@ -196,8 +193,8 @@ static void push_key_ov(lua_State *L, const wr_port_entry *e, int nameidx,
     return;
   }
   if (lwr_ov_push(L, e->ov) == NULL) return;
-  lua_getiuservalue(L, -1, UV_SOCKET);
-  lua_getiuservalue(L, -1, SUV_KEY);
+  lua_getiuservalue(L, -1, OV_UVAL_SOCKET);
+  lua_getiuservalue(L, -1, SOCK_UVAL_KEY);
   lua_copy(L, -1, keyidx);
   lua_replace(L, k);
   lua_pop(L, 1);
@@ -247,7 +244,7 @@ static int l_GetQueuedCompletionStatus(lua_State *L) {
   lua_pushnil(L);                                    /* 2: the key slot */
   reserve(L, po, 1);
   for (;;) {
-    r = wait(L, po, ms, 0, &res);
+    r = wait_port(L, po, ms, 0, &res);
     if (r || res != WR_WAIT_OBJECT_0) return wait_failed(L, r, res);
     /* what the wait found may go to another wait, or a close, while it
     ** is pushed (the error name can step the collector): then the next
@@ -313,7 +310,7 @@ typedef struct columns {
 */
 static inline void put_ov(lua_State *L, int col, lua_Integer i,
                           wr_overlapped *ov, int *probe) {
-  lwr_ov *o = (lwr_ov *)(void *)((char *)ov - offsetof(lwr_ov, ov));
+  lwr_ov *o = lwr_ov_of(ov);
   if (*probe) {
     if (lua_rawgeti(L, col, i) == LUA_TUSERDATA &&
         lua_touserdata(L, -1) == (void *)o)
@@ -564,7 +561,7 @@ int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
   if (n == 0) return lwr_fail(L, WSA_INVALID_PARAMETER);
   reserve(L, po, (size_t)n);
   for (;;) {  /* until it wrote one: what it found may have gone elsewhere */
-    r = wait(L, po, ms, lua_toboolean(L, 4), &res);
+    r = wait_port(L, po, ms, lua_toboolean(L, 4), &res);
     if (r || res != WR_WAIT_OBJECT_0) return wait_failed(L, r, res);
     got = write_batch(L, po, n, &cs, kidx, lastidx, &failed);
     if (got > 0) break;
@@ -597,7 +594,7 @@ static int l_PostQueuedCompletionStatus(lua_State *L) {
   if (!lua_isnoneornil(L, 4)) lwr_checkov(L, 4);
   lua_settop(L, 4);
   if (wr_port_closed(po->p)) return lwr_fail(L, WR_ERROR_INVALID_HANDLE);
-  lua_getiuservalue(L, 1, PUV_POSTED);
+  lua_getiuservalue(L, 1, PORT_UVAL_POSTED);
   lua_createtable(L, 2, 0);
   lua_pushvalue(L, 3);
   lua_rawseti(L, -2, 1);

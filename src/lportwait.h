@@ -5,7 +5,7 @@
 #ifndef LPORTWAIT_H
 #define LPORTWAIT_H
 
-#include "lwr_aux.h"
+#include "lport.h"
 
 WR_INTERNAL_BEGIN
 
@@ -18,7 +18,7 @@ extern const luaL_Reg lwr_port_wait_methods[];
 int lwr_GetQueuedCompletionStatusEx(lua_State *L);
 /* Let go of what the last wait handed out (before a wait, or a close). */
 void lwr_port_unhold_all(lua_State *L, lwr_port *po);
-/* A new port's guard, pushed (its user value PUV_GUARD); the guards'
+/* A new port's guard, pushed (its user value PORT_UVAL_GUARD); the guards'
 ** metatable, made once. */
 void lwr_port_new_guard(lua_State *L, lwr_port *po);
 void lwr_open_port_guard(lua_State *L);

@@ -15,8 +15,10 @@
 ** alike.
 */
 #include "lbuffer.h"
+#include "lmsg.h"
 #include "loverlapped.h"
 #include "lrecv.h"
+#include "lsocket.h"
 
 /* WSABUFs a nonoverlapped receive reads without a userdata */
 #define STACK_BUFS 16
@@ -99,7 +101,7 @@ static int l_WSARecv(lua_State *L) {
   if (!has_ov && !has_routine) return recv_now(L, s, 2, NULL, flags);
   lua_settop(L, 5);
   if ((r = lwr_ov_begin(L, s, 2, 4, 5, &p)) != 0) return lwr_fail(L, r);
-  r = wr_recv(s, p.bufs, p.n, &bytes, &flags, &p.o->ov,
+  r = wr_recv(s, p.bufs, p.n, &bytes, &flags, lwr_ov_core(p.o),
               has_routine ? lwr_routine : NULL);
   return lwr_ov_end(L, p.o, r, bytes);
 }
@@ -133,6 +135,8 @@ control messages did not fit; `WSAEINVAL` when msg is still pending
 static int l_WSARecvMsg(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   lwr_msg *mo = lwr_checkmsg(L, 2);
+  wr_msg *m = lwr_msg_core(mo);
+  lwr_buf *ctl = lwr_msg_control(mo);
   int has_ov = !lua_isnoneornil(L, 3);
   int has_routine = !lua_isnoneornil(L, 4);
   int r, bi;
@@ -142,25 +146,25 @@ static int l_WSARecvMsg(lua_State *L) {
   if (has_ov) lwr_checkov(L, 3);
   if (has_routine) luaL_checktype(L, 4, LUA_TFUNCTION);
   lua_settop(L, 4);
-  if (mo->ctl && mo->ctl->closed)
+  if (ctl && lwr_buf_closed(ctl))
     return luaL_argerror(L, 2, "msg's control buffer is closed");
-  lua_getiuservalue(L, 2, MUV_BUFFERS);
+  lua_getiuservalue(L, 2, MSG_UVAL_BUFFERS);
   bi = lua_gettop(L);
-  if (!has_ov && !has_routine) return recv_now(L, s, bi, &mo->m, 0);
-  if (wr_msg_pending(&mo->m)) {
+  if (!has_ov && !has_routine) return recv_now(L, s, bi, m, 0);
+  if (wr_msg_pending(m)) {
     lwr_check_bufs(L, bi, 2);                 /* still a type error first */
     return lwr_fail(L, lwr_why(L, WSAEINVAL, WR_WHY_MSG_BUSY));
   }
   if ((r = lwr_ov_begin(L, s, bi, 3, 4, &p)) != 0) return lwr_fail(L, r);
-  prev = wr_overlapped_msg(&p.o->ov);
-  r = wr_recvmsg(s, &mo->m, p.bufs, p.n, &bytes, &p.o->ov,
+  prev = wr_overlapped_msg(lwr_ov_core(p.o));
+  r = wr_recvmsg(s, m, p.bufs, p.n, &bytes, lwr_ov_core(p.o),
                  has_routine ? lwr_routine : NULL);
-  if ((r == 0 || r == WSA_IO_PENDING) && prev != &mo->m) {
+  if ((r == 0 || r == WSA_IO_PENDING) && prev != m) {
     /* the object now refers to this msg (ov->msg): keep it alive.  Set
     ** only after a post that started (a failed one clears ov->msg), and
     ** only when it changes: while ov->msg is set, user value 5 holds it */
     lua_pushvalue(L, 2);
-    lua_setiuservalue(L, p.ovidx, UV_MSG);
+    lua_setiuservalue(L, p.ovidx, OV_UVAL_MSG);
   }
   return lwr_ov_end(L, p.o, r, bytes);
 }
@@ -190,7 +194,7 @@ static int l_WSAGetOverlappedResult(lua_State *L) {
   int wait = lua_toboolean(L, 3);
   size_t bytes = 0;
   unsigned flags = 0;
-  int r = wr_get_overlapped_result(s, &o->ov, &bytes, wait, &flags);
+  int r = wr_get_overlapped_result(s, lwr_ov_core(o), &bytes, wait, &flags);
   if (r) return lwr_recv_fail(L, r, r == WSA_IO_INCOMPLETE ? 0 : bytes);
   lua_pushinteger(L, (lua_Integer)bytes);
   lua_pushinteger(L, flags);
@@ -215,7 +219,7 @@ static int l_CancelIoEx(lua_State *L) {
   lwr_ov *o = lua_isnoneornil(L, 2) ? NULL : lwr_checkov(L, 2);
   int r;
   LWR_CHECK_OPEN(L, s);
-  r = wr_cancel(s, o ? &o->ov : NULL);
+  r = wr_cancel(s, o ? lwr_ov_core(o) : NULL);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
   return 1;

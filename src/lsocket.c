@@ -7,7 +7,8 @@
 **          (setsockopt, getsockopt), and the receive calls of lrecv.c
 **          (WSARecv, WSARecvMsg, WSAGetOverlappedResult, CancelIoEx);
 **          __gc, __close, __tostring.  For the module (lsocket.h):
-**          lwr_open_socket.
+**          lwr_open_socket; inline: (in lsocket.h, for every file taking
+**          a socket) lwr_checksocket.
 **
 ** Each method checks all its arguments first (mistakes raise, on an open
 ** or a closed socket alike), then the socket's state, calls one core
@@ -15,6 +16,7 @@
 ** C keeps in a narrower type are range-checked, never truncated; strings
 ** C reads up to a zero may not contain one.
 */
+#define LWR_HOME_SOCKET        /* the socket's fields keep their names */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +35,7 @@ static lwr_sock *tosock(lua_State *L, int idx) {
 
 /* Create the userdata closed first, then give it its socket. */
 static lwr_sock *newsock(lua_State *L) {
-  lwr_sock *so = (lwr_sock *)lua_newuserdatauv(L, sizeof *so, SUV_COUNT);
+  lwr_sock *so = (lwr_sock *)lua_newuserdatauv(L, sizeof *so, SOCK_UVAL_COUNT);
   so->h.tag = LWR_TAG(LWR_T_SOCKET);
   so->s = NULL;
   luaL_setmetatable(L, LWR_SOCKET);
@@ -288,7 +290,7 @@ static int l_send(lua_State *L) {
   unsigned flags = lwr_flags(luaL_optinteger(L, 3, 0));
   int r;
   LWR_CHECK_OPEN(L, s);
-  r = wr_send(s, data, n, flags, NULL, 0, &sent);
+  r = wr_send_blocking(s, data, n, flags, NULL, 0, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;
@@ -318,7 +320,7 @@ static int l_sendto(lua_State *L) {
   check_addr(L, s, 3, &a);
   LWR_CHECK_OPEN(L, s);
   if ((r = parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
-  r = wr_send(s, data, n, 0, (struct sockaddr *)&sa, len, &sent);
+  r = wr_send_blocking(s, data, n, 0, (struct sockaddr *)&sa, len, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
   return 1;

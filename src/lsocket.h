@@ -1,5 +1,7 @@
 /*
-** lsocket.h -- wsarecv.socket (lsocket.c), for the module.
+** lsocket.h -- wsarecv.socket (lsocket.c): its layout and lwr_checksocket,
+** for the files that take a socket argument; lwr_open_socket for the
+** module.
 */
 #ifndef LSOCKET_H
 #define LSOCKET_H
@@ -8,7 +10,31 @@
 
 WR_INTERNAL_BEGIN
 
+/* The fields are lsocket.c's (lwr_aux.h says how). */
+#ifdef LWR_HOME_SOCKET
+#define LWR_SOCK_PRIVATE(name) name
+#else
+#define LWR_SOCK_PRIVATE(name) name##_private_to_lsocket
+#endif
+
+/* wsarecv.socket.  User value 1: its completion key (lport.c). */
+typedef struct lwr_sock {
+  lwr_hdr h;
+  wr_socket *LWR_SOCK_PRIVATE(s);  /* NULL once collected */
+} lwr_sock;
+
+enum { SOCK_UVAL_KEY = 1, SOCK_UVAL_COUNT = 1 };
+
 void lwr_open_socket(lua_State *L);
+
+/* The core's socket of the socket at idx; a raised error for another
+** type, or a collected one. */
+static inline wr_socket *lwr_checksocket(lua_State *L, int idx) {
+  lwr_sock *so = (lwr_sock *)lwr_checktype(L, idx, LWR_T_SOCKET);
+  if (so->LWR_SOCK_PRIVATE(s) == NULL)
+    luaL_argerror(L, idx, "socket was collected");
+  return so->LWR_SOCK_PRIVATE(s);
+}
 
 WR_INTERNAL_END
 

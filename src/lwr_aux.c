@@ -1,13 +1,11 @@
 /*
 ** lwr_aux.c -- the binding's ground floor: the helpers every other file of
-** the binding uses (lwr_aux.h lists them and the layouts they share).
+** the binding uses (lwr_aux.h lists them).
 **
 ** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_checkbuffer, lwr_checksocket, lwr_checkov, lwr_checkmsg,
-**          lwr_toport, lwr_checkport, lwr_check_ms, lwr_nearest,
-**          lwr_inlist, lwr_nofield, lwr_register, lwr_checkcstring,
-**          lwr_checkoption, lwr_checkint.
+**          lwr_checkcstring, lwr_checkoption, lwr_checkint, lwr_check_ms,
+**          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
 ** them may use it without an arrow running back up.
@@ -94,7 +92,7 @@ void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
 }
 
 /* =====================================================================
-** Type checks by tag, one for every type
+** The type check by tag (each type's own is in its header)
 ** =================================================================== */
 
 static const char *const type_names[LWR_T_COUNT] = {
@@ -105,41 +103,6 @@ void *lwr_checktype(lua_State *L, int idx, int type) {
   void *p = lwr_testtype(L, idx, type);
   if (p == NULL) luaL_typeerror(L, idx, type_names[type]);
   return p;
-}
-
-lwr_buf *lwr_checkbuffer(lua_State *L, int idx) {
-  lwr_buf *b = (lwr_buf *)lwr_checktype(L, idx, LWR_T_BUFFER);
-  if (b->closed) luaL_argerror(L, idx, "buffer is closed");
-  return b;
-}
-
-wr_socket *lwr_checksocket(lua_State *L, int idx) {
-  lwr_sock *so = (lwr_sock *)lwr_checktype(L, idx, LWR_T_SOCKET);
-  if (so->s == NULL) luaL_argerror(L, idx, "socket was collected");
-  return so->s;
-}
-
-lwr_ov *lwr_checkov(lua_State *L, int idx) {
-  return (lwr_ov *)lwr_checktype(L, idx, LWR_T_OV);
-}
-
-lwr_msg *lwr_checkmsg(lua_State *L, int idx) {
-  return (lwr_msg *)lwr_checktype(L, idx, LWR_T_MSG);
-}
-
-/* =====================================================================
-** The port's type checks: closed or not, and open
-** =================================================================== */
-
-lwr_port *lwr_toport(lua_State *L, int idx) {
-  return (lwr_port *)lwr_checktype(L, idx, LWR_T_PORT);
-}
-
-/* An open port, or a raised error for a collected one. */
-lwr_port *lwr_checkport(lua_State *L, int idx) {
-  lwr_port *po = lwr_toport(L, idx);
-  if (po->p == NULL) luaL_argerror(L, idx, "port was collected");
-  return po;
 }
 
 /* =====================================================================

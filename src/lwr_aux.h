@@ -1,15 +1,15 @@
 /*
 ** lwr_aux.h -- the binding's ground floor: what every file of the binding
-** shares.  The per-state context, the userdata layouts, the type checks by
-** tag, the error pushes, the address push and type registration.
+** shares.  The per-state context, the tag every userdata starts with and
+** the type check by tag, the error pushes, the address push, argument
+** checks and type registration.  Each type's layout and its own check are
+** in its header (lbuffer.h, lsocket.h, loverlapped.h, lmsg.h, lport.h).
 **
 ** Exports: lwr_aux.c: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
-**          lwr_checkbuffer, lwr_checksocket, lwr_checkov,
-**          lwr_checkmsg, lwr_toport, lwr_checkport, lwr_checkcstring,
-**          lwr_checkoption, lwr_checkint, lwr_check_ms, lwr_nearest,
-**          lwr_inlist, lwr_nofield, lwr_register;
-**          inline: lwr_flags, lwr_testtype, lwr_tobuffer;
+**          lwr_checkcstring, lwr_checkoption, lwr_checkint,
+**          lwr_check_ms, lwr_nearest, lwr_inlist, lwr_nofield,
+**          lwr_register; inline: lwr_flags, lwr_testtype;
 **          the macro LWR_CHECK_OPEN.
 **
 ** The binding stands on three floors, and arrows run down only:
@@ -58,6 +58,15 @@ typedef struct lwr_hdr {
   unsigned tag;
 } lwr_hdr;
 
+/*
+** Each type's layout is in its own header, after its tag, and its fields
+** are private to the type's own file(s), as the core's are to the core
+** (WR_PRIVATE, core/wr.h): a home file defines LWR_HOME_<TYPE> before its
+** includes and the fields keep their names; anywhere else each is renamed,
+** so a file that reaches for another type's field does not compile, and
+** uses the accessors in that type's header instead.
+*/
+
 /* One per Lua state: the loop, and who is waiting on it now. */
 typedef struct lwr_ctx {
   wr_loop *loop;
@@ -78,62 +87,6 @@ typedef struct lwr_ctx {
 } lwr_ctx;
 
 /*
-** wsarecv.buffer: fixed capacity.  `data` points at the bytes: small[]
-** for a small buffer, calloc'd memory for a large one (lbuffer.c says
-** why).  Either way it is 8-byte aligned (control buffers hold cmsghdrs)
-** and never moves.
-*/
-typedef struct lwr_buf {
-  lwr_hdr h;
-  size_t len;
-  size_t closed;       /* a size_t: keeps small[] 8-byte aligned */
-  unsigned char *data;
-  unsigned char small[1];  /* a small buffer's bytes */
-} lwr_buf;
-
-/* wsarecv.socket.  User value 1: its completion key (lport.c). */
-typedef struct lwr_sock {
-  lwr_hdr h;
-  wr_socket *s;        /* NULL once collected */
-} lwr_sock;
-
-enum { SUV_KEY = 1, SUV_COUNT = 1 };
-
-/*
-** wsarecv.overlapped.  User values: 1 the socket, 2 the routine, 3 the
-** buffers it pins (one buffer, or its own reusable table), 4 the caller's
-** context, 5 the msg of a WSARecvMsg.  While an operation is pending (or
-** its routine is queued) `ref` anchors it in the registry, and through it
-** everything the kernel may still write to (loverlapped.c).
-*/
-typedef struct lwr_ov {
-  lwr_hdr h;
-  wr_overlapped ov;    /* the core hands back &ov: loverlapped.c's ov_of */
-  lwr_ctx *ctx;
-  int ref;
-  int npins;
-  int held;            /* ports whose last wait handed it out (lport.c):
-                          the anchor stays until their next wait */
-  /* what user values 1-3 hold now, so a repost with the same ones sets
-  ** none (loverlapped.c, lwr_ov_begin) */
-  const void *uv_sock; /* the socket userdata */
-  const void *uv_buf;  /* a lone buffer pinned (NULL: a table, or none) */
-  int uv_routine;      /* a routine is held */
-} lwr_ov;
-
-enum { UV_SOCKET = 1, UV_ROUTINE, UV_PINS, UV_CONTEXT, UV_MSG, UV_COUNT = 5 };
-
-/* wsarecv.msg: a reusable WSAMSG.  User values: 1 the WSABUF array,
-** 2 the control buffer (a wsarecv.buffer, or nil). */
-typedef struct lwr_msg {
-  lwr_hdr h;
-  wr_msg m;
-  lwr_buf *ctl;        /* the control buffer (user value 2 keeps it) */
-} lwr_msg;
-
-enum { MUV_BUFFERS = 1, MUV_CONTROL, MUV_COUNT = 2 };
-
-/*
 ** Flags are 32 bits wide, as on Windows.  A Lua integer outside
 ** 0..0xFFFFFFFF would lose bits in an unsigned (2^32 would read as 0), so
 ** it becomes LWR_FLAGS_BAD instead: a bit no call knows, which makes the
@@ -147,19 +100,6 @@ static inline unsigned lwr_flags(lua_Integer f) {
 /* A closed socket answers WSAENOTSOCK, like a closed SOCKET handle. */
 #define LWR_CHECK_OPEN(L, s) \
   do { if (wr_socket_closed(s)) return lwr_fail(L, WSAENOTSOCK); } while (0)
-
-/* wsarecv.port.  User value 1: the posted packets' {key, ov} pairs;
-** 2: its guard (lportwait.c), a userdata holding the lwr_port pointer. */
-typedef struct lwr_port {
-  lwr_hdr h;
-  wr_port *p;              /* NULL once collected */
-  uintptr_t nkeys;         /* associations made: the core key of each */
-  lwr_ov **held;           /* the objects the last wait handed out */
-  size_t cap, nheld;       /* held has room for cap (grown, kept) */
-  int writing;             /* batches being written (lportwait.c) */
-} lwr_port;
-
-enum { PUV_POSTED = 1, PUV_GUARD, PUV_COUNT = 2 };
 
 /* The context: upvalue 1 of every function of the module. */
 lwr_ctx *lwr_ctx_get(lua_State *L);
@@ -179,7 +119,8 @@ void lwr_push_addr(lua_State *L, const struct sockaddr_storage *sa,
 
 /*
 ** Type checks by tag: the userdata at idx if it is of `type`, else NULL
-** (lwr_testtype, lwr_tobuffer) or a raised type error (the others).
+** (lwr_testtype) or a raised type error (lwr_checktype).  Each type's
+** header builds its own on them (lwr_checksocket, lwr_tobuffer, ...).
 */
 static inline void *lwr_testtype(lua_State *L, int idx, int type) {
   lwr_hdr *p = (lwr_hdr *)lua_touserdata(L, idx);
@@ -189,16 +130,7 @@ static inline void *lwr_testtype(lua_State *L, int idx, int type) {
     return p;
   return NULL;
 }
-static inline lwr_buf *lwr_tobuffer(lua_State *L, int idx) {
-  return (lwr_buf *)lwr_testtype(L, idx, LWR_T_BUFFER);
-}
-lwr_port *lwr_toport(lua_State *L, int idx);       /* closed or not */
-lwr_port *lwr_checkport(lua_State *L, int idx);    /* not collected */
 void *lwr_checktype(lua_State *L, int idx, int type);
-lwr_buf *lwr_checkbuffer(lua_State *L, int idx);    /* open ones only */
-wr_socket *lwr_checksocket(lua_State *L, int idx);  /* not collected */
-lwr_ov *lwr_checkov(lua_State *L, int idx);
-lwr_msg *lwr_checkmsg(lua_State *L, int idx);
 
 /* The string at idx for C that reads up to a zero: an embedded zero raises
 ** ("what contains an embedded zero"). */

@@ -150,7 +150,7 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
   int e;
   if (lwr_testtype(L, 1, LWR_T_OV)) {
     n = 1;
-    ovs[0] = &((lwr_ov *)lua_touserdata(L, 1))->ov;  /* tested above */
+    ovs[0] = lwr_ov_core((lwr_ov *)lua_touserdata(L, 1));  /* tested */
   } else {
     luaL_checktype(L, 1, LUA_TTABLE);
     n = (size_t)lua_rawlen(L, 1);
@@ -163,7 +163,7 @@ static int l_WSAWaitForMultipleEvents(lua_State *L) {
       if (!lwr_testtype(L, -1, LWR_T_OV))
         return luaL_error(L, "bad argument #1 to 'WSAWaitForMultipleEvents' "
                           "(item %d is not an overlapped object)", (int)i + 1);
-      ovs[i] = &((lwr_ov *)lua_touserdata(L, -1))->ov;
+      ovs[i] = lwr_ov_core((lwr_ov *)lua_touserdata(L, -1));
       lua_pop(L, 1);
     }
   }

@@ -325,9 +325,12 @@ int wr_connect(wr_socket *s, const struct sockaddr *sa, socklen_t len);
 int wr_listen(wr_socket *s, int backlog);
 int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
               socklen_t *len);
-/* flags: 0 or WR_MSG_OOB (TCP urgent data) */
-int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
-            const struct sockaddr *to, socklen_t tolen, size_t *sent);
+/* The BSD send (send, sendto): it blocks unless FIONBIO is set (the name
+** wr_send is left for an overlapped WSASend).  flags: 0 or WR_MSG_OOB (TCP
+** urgent data). */
+int wr_send_blocking(wr_socket *s, const void *data, size_t len,
+                     unsigned flags, const struct sockaddr *to,
+                     socklen_t tolen, size_t *sent);
 int wr_shutdown(wr_socket *s, int how);     /* SHUT_RD/SHUT_WR/SHUT_RDWR */
 int wr_getsockname(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len);
 int wr_getpeername(wr_socket *s, struct sockaddr_storage *sa, socklen_t *len);

@@ -2,7 +2,7 @@
 ** wr_bsd.c -- the BSD calls on a wsarecv socket: bind, connect, listen,
 ** accept, send, shutdown, its names, and its options by Winsock name.
 **
-** Exports: wr_bind, wr_connect, wr_listen, wr_accept, wr_send,
+** Exports: wr_bind, wr_connect, wr_listen, wr_accept, wr_send_blocking,
 **          wr_shutdown, wr_getsockname, wr_getpeername, wr_sockopt_find,
 **          wr_setsockopt_int, wr_getsockopt_int, wr_membership,
 **          wr_set_multicast_if, wr_get_multicast_if, wr_socket_v6only.
@@ -12,19 +12,7 @@
 ** in the kernel meanwhile and complete at the next wait.
 */
 #define _GNU_SOURCE
-#ifdef _WIN32
-#include "wr_win_posix.h"
-#else
-#include <arpa/inet.h>
-#include <errno.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <unistd.h>
-#endif
+#include "wr_sys.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -130,8 +118,9 @@ int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
   return 0;
 }
 
-int wr_send(wr_socket *s, const void *data, size_t len, unsigned flags,
-            const struct sockaddr *to, socklen_t tolen, size_t *sent) {
+int wr_send_blocking(wr_socket *s, const void *data, size_t len,
+                     unsigned flags, const struct sockaddr *to,
+                     socklen_t tolen, size_t *sent) {
   int r = wr__usable(s);
   int sysf = MSG_NOSIGNAL;
   ssize_t n;
@@ -398,7 +387,7 @@ static int v6_iface(const char *iface, unsigned *index) {
 
 #ifdef _WIN32
 /* Windows takes an IPv4 interface as an address, or an index in the form
-** 0.0.0.x (ip_mreqn, wr_win_posix.h, is its ip_mreq). */
+** 0.0.0.x (ip_mreqn, wr_sys.h, is its ip_mreq). */
 static void v4_mreq(struct in_addr a, unsigned index, struct ip_mreqn *m) {
   m->imr_address = a;
   if (index) m->imr_address.s_addr = htonl(index);

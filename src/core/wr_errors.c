@@ -7,11 +7,7 @@
 ** The table is the one place a Windows error code gets its name and its
 ** one-line meaning; the Lua `errors` table and `strerror` are built from it.
 */
-#ifdef _WIN32
-#include "wr_win_posix.h"   /* E* names are the WSA codes there */
-#else
-#include <errno.h>
-#endif
+#include "wr_sys.h"      /* on Windows the E* names are the WSA codes */
 #include <string.h>
 
 #include "wr_int.h"

@@ -35,7 +35,7 @@ typedef struct wr_plat_socket {
   struct sockaddr_storage part_name;
   socklen_t part_namelen;
   wr_socket *flush_next;     /* the loop's list of sockets to drain */
-  int flush;                 /* on that list (holds a ref) */
+  int on_flush_list;         /* on that list (holds a ref) */
 } wr_plat_socket;
 
 /* A completion port's part: its descriptor, once asked for. */
@@ -47,7 +47,7 @@ typedef struct wr_plat_loop {
   uv_loop_t uv;
   uv_timer_t timer;          /* bounds a timed wait */
   const struct wr_upcalls *up;   /* the engine's, from wr__plat_loop_init */
-  wr_socket *flush;          /* sockets whose posts were deferred */
+  wr_socket *flush_list;     /* sockets whose posts were deferred */
   uint32_t *bcast;           /* interfaces' broadcast addresses (network */
   size_t nbcast;             /* order), refreshed at most once a second */
   uint64_t bcast_time;

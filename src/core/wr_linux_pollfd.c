@@ -87,7 +87,7 @@ static void set_backend(wr_loop *loop, struct wr_pollfd *p, int on) {
 ** APC queue for the loop's descriptor, entries (or rearms to post) for a
 ** port's. */
 static int has_work(wr_loop *loop, const struct wr_pollfd *p) {
-  if (loop->plat.flush != NULL) return 1;
+  if (loop->plat.flush_list != NULL) return 1;
   if (p->port) return p->port->nq > 0 || p->port->rearm.head != NULL;
   return loop->napc > 0;
 }
@@ -226,7 +226,7 @@ int wr__plat_port_pollfd(wr_port *port, int *fd) {
 /* ms until a run is due for libuv's sake, for p's changes, or for
 ** receives held for a flush. */
 static long timeout_of(wr_loop *loop, const struct wr_pollfd *p) {
-  if (loop->plat.flush != NULL) return 0;      /* held for the next wait */
+  if (loop->plat.flush_list != NULL) return 0;      /* held for the next wait */
   if (p && (p->dirty || p->woken)) return 0;
   if (!uv_loop_alive(&loop->plat.uv)) return -1;
   return uv_backend_timeout(&loop->plat.uv);

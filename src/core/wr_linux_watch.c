@@ -37,9 +37,9 @@ int wr__plat_loop_init(wr_loop *loop, const wr_upcalls *up) {
 /* Drop the pending flush (the state may close inside a routine). */
 static void drop_flush(wr_loop *loop) {
   wr_socket *f;
-  while ((f = loop->plat.flush) != NULL) {
-    loop->plat.flush = f->plat.flush_next;
-    f->plat.flush = 0;
+  while ((f = loop->plat.flush_list) != NULL) {
+    loop->plat.flush_list = f->plat.flush_next;
+    f->plat.on_flush_list = 0;
     wr__socket_unref(f);
   }
 }
@@ -229,11 +229,11 @@ static int deferred(wr_socket *s, wr_overlapped *ov) {
 ** integrator asleep on a descriptor must then be told to call one.
 */
 static void schedule_flush(wr_socket *s) {
-  if (s->plat.flush) return;
-  s->plat.flush = 1;
+  if (s->plat.on_flush_list) return;
+  s->plat.on_flush_list = 1;
   wr__socket_ref(s);
-  s->plat.flush_next = s->loop->plat.flush;
-  s->loop->plat.flush = s;
+  s->plat.flush_next = s->loop->plat.flush_list;
+  s->loop->plat.flush_list = s;
   if (!s->loop->delivering) wr__lx_pollfd_held(s->loop);
 }
 
@@ -253,7 +253,7 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
 */
 void wr__plat_watch(wr_socket *s) {
   /* a flush to come watches what it leaves on the normal queue */
-  if (s->plat.flush && s->oobq.head == NULL) return;
+  if (s->plat.on_flush_list && s->oobq.head == NULL) return;
   want_events(s);
   if (s->plat.part) schedule_flush(s);
 }
@@ -276,9 +276,9 @@ void wr__plat_delivered(wr_loop *loop, size_t ran) {
 /* Serve the receives kept back (see deferred). */
 void wr__plat_flush(wr_loop *loop) {
   wr_socket *s;
-  while ((s = loop->plat.flush) != NULL) {
-    loop->plat.flush = s->plat.flush_next;
-    s->plat.flush = 0;
+  while ((s = loop->plat.flush_list) != NULL) {
+    loop->plat.flush_list = s->plat.flush_next;
+    s->plat.on_flush_list = 0;
     if (!wr__closed(s) && s->q.head) {
       /* found empty since the last readiness: the poll will say when
       ** data comes, no need to ask the kernel now -- unless a MSG_PARTIAL

@@ -28,7 +28,7 @@
 ** way (MSG_PARTIAL, MSG_WAITALL, MSG_OOB, sticky stream errors, error-queue
 ** reports).
 **
-** Windows (wr_win_port.c, wr_win_msg.c, wr_win.h): the kernel has real
+** Windows (wr_win.c, wr_win_msg.c, wr_win.h): the kernel has real
 ** overlapped I/O, so the platform hands each operation to WSARecv or
 ** WSARecvMsg with an OVERLAPPED of its own (a wr_win_op, which the
 ** operation's private `plat` field points to while the kernel holds it)

@@ -19,14 +19,7 @@
 ** deferred.  The last one frees the memory, after wr_close.
 */
 #define _GNU_SOURCE
-#ifdef _WIN32
-#include "wr_win_posix.h"
-#else
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <unistd.h>
-#endif
+#include "wr_sys.h"
 
 #include "wr_int.h"
 

@@ -1,5 +1,5 @@
 /*
-** wr_win_port.c -- the Windows platform: native overlapped WSARecv and
+** wr_win.c -- the Windows platform: native overlapped WSARecv and
 ** WSARecvMsg, completed through the loop's I/O completion port.
 **
 ** Exports: wr__plat_loop_init, wr__plat_loop_close, wr__plat_pump,

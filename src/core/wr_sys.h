@@ -1,8 +1,9 @@
 /*
-** wr_win_posix.h -- the POSIX names the engine's BSD files use (wr_socket.c,
-** wr_bsd.c, wr_errors.c), said in Winsock, so that those files build for
-** Windows with nothing changed but their include lines.  Only they include
-** it, and only on Windows; the Windows platform (wr_win_*.c) speaks Winsock
+** wr_sys.h -- the system as the engine's BSD files see it (wr_socket.c,
+** wr_bsd.c, wr_errors.c), on both platforms: on Linux, the POSIX headers
+** they use; on Windows, the same POSIX names said in Winsock, so that those
+** files build there with nothing changed.  Only they include it; each
+** platform's own files (wr_linux_*.c, wr_win*.c) speak their system
 ** directly.
 **
 ** Exports (macros and static functions): errno, E* codes, close, connect,
@@ -17,9 +18,21 @@
 ** wr_wsa_from_errno maps each to itself.  The C library's other E* names
 ** (ENOMEM, EPIPE, ...) keep their small values, below every WSA code.
 */
-#ifndef WR_WIN_POSIX_H
-#define WR_WIN_POSIX_H
+#ifndef WR_SYS_H
+#define WR_SYS_H
 
+#ifndef _WIN32
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <unistd.h>
+#else
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -228,5 +241,7 @@ struct ip_mreqn {
   struct in_addr imr_address;
   int imr_ifindex;
 };
+
+#endif /* _WIN32 */
 
 #endif
