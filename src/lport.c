@@ -5,8 +5,8 @@
 **          close, pollfd, events, timeout, queued, and the waits of
 **          lportwait.c (GetQueuedCompletionStatus, GetQueuedCompletionStatusEx,
 **          PostQueuedCompletionStatus); __gc, __close, __tostring.  For
-**          the module (lport.h): lwr_open_port (and lwr_checkport,
-**          lwr_checkport_any, inline in lport.h, for lportwait.c too).
+**          the module (lport.h): lwr_open_port; inline: (in lport.h, for
+**          lportwait.c too) lwr_checkport, lwr_checkport_any.
 **
 ** The core keeps the queue (core/wr_port.c); the waits (lportwait.c)
 ** turn entries into Lua values.  An entry's key is the socket's: its user
