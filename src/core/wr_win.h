@@ -4,7 +4,8 @@
 **
 ** Exports (types): wr_plat_socket, wr_plat_port, wr_plat_loop,
 **          struct wr_win_op;
-**          IOV_MAX, WR_SOCK.
+**          IOV_MAX.  (A socket's int descriptor is a SOCKET through
+**          WR_SOCK, wr_sys.h.)
 **
 ** wr_platform.h includes this header on Windows, as it includes
 ** wr_linux.h on Linux.  Only the wr_win_*.c files read these fields.
@@ -26,10 +27,6 @@
 #include "wr.h"
 
 struct wr_upcalls;
-
-/* A SOCKET is kept in an int (Windows handles have 32 significant bits
-** and sign-extend): WR_SOCK gives it back to Winsock. */
-#define WR_SOCK(fd) ((SOCKET)(intptr_t)(fd))
 
 /* As many WSABUFs as Linux takes, so both refuse the same arrays. */
 #ifndef IOV_MAX
