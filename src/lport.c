@@ -246,9 +246,16 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
-/* the type's own; the waits and the posting are added by lportwait.c
-** (lwr_open_port_waits), which stands above this file */
-static const luaL_Reg *const method_lists[] = {methods, NULL};
+/* The waits and the posting are added by lportwait.c
+** (lwr_open_port_waits), which stands above this file: here, placeholders,
+** so that the method table has its final size and order from the start. */
+static const luaL_Reg added[] = {
+  {"GetQueuedCompletionStatus", NULL}, {"PostQueuedCompletionStatus", NULL},
+  {"GetQueuedCompletionStatusEx", NULL},
+  {NULL, NULL}
+};
+
+static const luaL_Reg *const method_lists[] = {methods, added, NULL};
 
 static const luaL_Reg ctors[] = {
   {"CreateIoCompletionPort", l_CreateIoCompletionPort},

@@ -506,9 +506,18 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
-/* the BSD calls; the options and the receive calls are added by their own
-** files (lwr_open_options, lwr_open_recv), which stand above this one */
-static const luaL_Reg *const method_lists[] = {methods, NULL};
+/* The options and the receive calls are added by their own files
+** (lwr_open_options, lwr_open_recv), which stand above this one: here,
+** placeholders, so that the method table has its final size and order
+** from the start (a rehash would move the cost of a method lookup). */
+static const luaL_Reg added[] = {
+  {"setsockopt", NULL}, {"getsockopt", NULL},
+  {"WSARecv", NULL}, {"WSARecvMsg", NULL},
+  {"WSAGetOverlappedResult", NULL}, {"CancelIoEx", NULL},
+  {NULL, NULL}
+};
+
+static const luaL_Reg *const method_lists[] = {methods, added, NULL};
 
 static const luaL_Reg ctors[] = {
   {"socket", l_socket},

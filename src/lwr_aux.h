@@ -174,7 +174,8 @@ void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
 /*
 ** More methods for tname (registered already, with methods), from a file
 ** above its own: with the context on the stack top, each closes over it.
-** So a type's file need not know the files that add to it.
+** So a type's file need not know the files that add to it (it may hold
+** their places: a NULL function in its lists is a placeholder).
 */
 void lwr_add_methods(lua_State *L, const char *tname, const luaL_Reg *l);
 
