@@ -11,8 +11,8 @@
 ** made once, with raw sets of field names held as upvalues: no string is
 ** made or hashed per entry, and nothing is allocated once the tables have
 ** their fields.  An operation's object is handed out anchored and stays so
-** until the port's next wait (lwr_port_unhold_all, lport.c), so taking an entry and
-** reposting its object costs no registry traffic.
+** until the port's next wait (lwr_port_unhold_all, lport.c), so taking an
+** entry and reposting its object costs no registry traffic.
 **
 ** Writing an entry can run Lua code: an allocation steps the collector,
 ** and a finalizer may wait on the port, close it, or post to it; an

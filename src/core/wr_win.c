@@ -16,8 +16,8 @@
 ** The kernel does what the Linux platform emulates (MSG_PARTIAL,
 ** MSG_WAITALL, MSG_OOB, sticky stream errors): each operation goes to
 ** WSARecv or WSARecvMsg as it is posted, with an OVERLAPPED of its own (a
-** wr_win_op, wr_win.h), and its completion packet comes back through the
-** port in wr__plat_pump, which hands it up (up->complete).  No routine runs
+** wr_win_op, wr_win_plat.h), and its completion packet comes back through
+** the port in wr__plat_pump, which hands it up (up->complete).  No routine runs
 ** there: the engine runs them in its alertable waits.
 **
 ** Every post that does not fail outright leaves a packet on the port,

@@ -1,6 +1,7 @@
 /*
-** wr_win.h -- what the Windows platform keeps in a socket, in a loop and
-** for each operation the kernel holds.
+** wr_win_plat.h -- what the Windows platform keeps in a socket, in a loop
+** and for each operation the kernel holds (named apart from wr_win.c: the
+** engine's headers include it, and wr_win.c includes theirs).
 **
 ** Exports (types): wr_plat_socket, wr_plat_port, wr_plat_loop,
 **          struct wr_win_op;
@@ -18,8 +19,8 @@
 ** is gone, and such a packet must find live memory that says "nobody
 ** waits for me".  Ops are recycled through the loop's free list.
 */
-#ifndef WR_WIN_H
-#define WR_WIN_H
+#ifndef WR_WIN_PLAT_H
+#define WR_WIN_PLAT_H
 
 #include <stdint.h>
 #include <mswsock.h>
