@@ -6,9 +6,9 @@
 **          metamethods __len, __tostring, __close (and __gc for a large
 **          buffer).  (buf:unpack is in lua/wsarecv.lua.)  For the other
 **          binding files (lbuffer.h): lwr_open_buffer, lwr_newbuffer,
-**          lwr_count_bufs, lwr_fill_bufs, lwr_check_bufs (and
-**          lwr_tobuffer, lwr_buf_data, lwr_buf_len, lwr_buf_closed,
-**          inline in lbuffer.h).
+**          lwr_count_bufs, lwr_fill_bufs, lwr_check_bufs; inline: (in
+**          lbuffer.h) lwr_tobuffer, lwr_buf_data, lwr_buf_len,
+**          lwr_buf_closed.
 **
 ** A small buffer keeps its bytes inside the userdata: one allocation.  A
 ** large one callocs them, so that zeroed memory the kernel lends lazily
