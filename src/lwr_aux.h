@@ -19,7 +19,9 @@
 **                   loptions.c, its options), loverlapped.c (the
 **                   completion path), lport.c (the completion port, +
 **                   lportwait.c, its waits), lmsg.c, lbuffer.c; and
-**                   lpoll.c (the module functions for another loop)
+**                   lpoll.c (the module functions for another loop);
+**                   lrecv.c, loptions.c and lportwait.c stand above the
+**                   type they add methods to (lwr_add_methods)
 **   lwr_aux.c       this floor: it calls nothing above it
 ** and under them all the core (core/wr.h), which reaches the binding only
 ** through the function pointers it was handed (lwr_routine, the event hook).
