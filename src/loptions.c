@@ -2,8 +2,9 @@
 ** loptions.c -- a socket's options: setsockopt and getsockopt by Winsock or
 ** BSD name, for the socket type.
 **
-** Exports (socket methods, registered by lsocket.c through loptions.h):
-**          lwr_option_methods: setsockopt, getsockopt.
+** Exports: socket methods setsockopt, getsockopt, which
+**          lwr_open_options (loptions.h, for the module) adds to the
+**          socket's method table.
 **
 ** The core keeps the table of options and their kinds (wr_sockopt_find);
 ** here each kind's Lua value is checked and converted: booleans, integers
@@ -166,8 +167,12 @@ static int l_getsockopt(lua_State *L) {
   return 1;
 }
 
-const luaL_Reg lwr_option_methods[] = {
+static const luaL_Reg methods[] = {
   {"setsockopt", l_setsockopt},
   {"getsockopt", l_getsockopt},
   {NULL, NULL}
 };
+
+void lwr_open_options(lua_State *L) {
+  lwr_add_methods(L, LWR_SOCKET, methods);
+}

@@ -1,6 +1,6 @@
 /*
-** loptions.h -- the socket's option methods (loptions.c), for the socket
-** type.
+** loptions.h -- the socket's option methods (loptions.c):
+** lwr_open_options, for the module.
 */
 #ifndef LOPTIONS_H
 #define LOPTIONS_H
@@ -9,8 +9,9 @@
 
 WR_INTERNAL_BEGIN
 
-/* setsockopt, getsockopt */
-extern const luaL_Reg lwr_option_methods[];
+/* Add setsockopt and getsockopt to the socket's methods (after
+** lwr_open_socket; the context on the stack top). */
+void lwr_open_options(lua_State *L);
 
 WR_INTERNAL_END
 

@@ -2,11 +2,11 @@
 ** lport.c -- wsarecv.port, the I/O completion port.
 **
 ** Exports: CreateIoCompletionPort (constructor, and association); methods
-**          close, pollfd, events, timeout, queued, and the waits of
-**          lportwait.c (GetQueuedCompletionStatus, GetQueuedCompletionStatusEx,
-**          PostQueuedCompletionStatus); __gc, __close, __tostring.  For
-**          the module (lport.h): lwr_open_port; inline: (in lport.h, for
-**          lportwait.c too) lwr_checkport, lwr_checkport_any.
+**          close, pollfd, events, timeout, queued (beside them, lportwait.c
+**          adds the waits and the posting); __gc, __close, __tostring.
+**          For the module (lport.h): lwr_open_port; for lportwait.c too:
+**          lwr_port_unhold_all; inline: (in lport.h) lwr_checkport,
+**          lwr_checkport_any.
 **
 ** The core keeps the queue (core/wr_port.c); the waits (lportwait.c)
 ** turn entries into Lua values.  An entry's key is the socket's: its user
@@ -16,23 +16,41 @@
 ** socket look it up once.  A posted packet's key and object wait in the
 ** port's own table (user value PORT_UVAL_POSTED) until taken.  An
 ** operation's object is handed out anchored and stays so until the port's
-** next wait (lportwait.c, lwr_port_unhold_all): taking an entry and
-** reposting its object costs no registry traffic.
-**
-** GetQueuedCompletionStatusEx writes into tables the caller made once,
-** with raw sets of field names held as upvalues (lwr_open_port makes the
-** closure): no string is made or hashed per entry, and nothing is
-** allocated once the tables have their five fields.
+** next wait (lwr_port_unhold_all, before each wait and at a close):
+** taking an entry and reposting its object costs no registry traffic.
+** Each port is made with its writing guard (user value PORT_UVAL_GUARD),
+** which lportwait.c's waits close over the batch they write.
 */
 #define LWR_HOME_PORT          /* the port's fields keep their names */
 #include <stdlib.h>
 
 #include "lport.h"
-#include "lportwait.h"
 #include "lsocket.h"
 
+/* What the last wait handed out may lose its anchor now. */
+void lwr_port_unhold_all(lua_State *L, lwr_port *po) {
+  size_t i;
+  for (i = 0; i < po->nheld; i++) lwr_ov_unhold(L, po->held[i]);
+  po->nheld = 0;
+}
 
+/*
+** The port's writing guard, a userdata holding the port: a wait that
+** writes a batch marks the port (po->writing++) and leaves the guard as a
+** to-be-closed slot, whose closing, at the call's return or an error's
+** unwinding, takes the mark back.  One per port, made with it.
+*/
+static int guard_close(lua_State *L) {
+  lwr_port *po = *(lwr_port **)lua_touserdata(L, 1);
+  po->writing--;
+  return 0;
+}
 
+static void new_guard(lua_State *L, lwr_port *po) {
+  lwr_port **g = (lwr_port **)lua_newuserdatauv(L, sizeof *g, 0);
+  *g = po;
+  luaL_setmetatable(L, LWR_PORT_GUARD);
+}
 
 /* Closed first, then given its port (liolib's newprefile). */
 static lwr_port *newport(lua_State *L) {
@@ -48,7 +66,7 @@ static lwr_port *newport(lua_State *L) {
   luaL_setmetatable(L, LWR_PORT);
   lua_newtable(L);
   lua_setiuservalue(L, -2, PORT_UVAL_POSTED);
-  lwr_port_new_guard(L, po);
+  new_guard(L, po);
   lua_setiuservalue(L, -2, PORT_UVAL_GUARD);
   if ((r = wr_port_new(c->loop, &po->p)) != 0)
     luaL_error(L, "wsarecv: cannot make a port (%d)", r);
@@ -228,10 +246,16 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
-/* the type's own, then the waits and the posting (lportwait.c); the
-** GetQueuedCompletionStatusEx closure is added by lwr_open_port */
-static const luaL_Reg *const method_lists[] = {methods, lwr_port_wait_methods,
-                                               NULL};
+/* The waits and the posting are added by lportwait.c
+** (lwr_open_port_waits), which stands above this file: here, placeholders,
+** so that the method table has its final size and order from the start. */
+static const luaL_Reg added[] = {
+  {"GetQueuedCompletionStatus", NULL}, {"PostQueuedCompletionStatus", NULL},
+  {"GetQueuedCompletionStatusEx", NULL},
+  {NULL, NULL}
+};
+
+static const luaL_Reg *const method_lists[] = {methods, added, NULL};
 
 static const luaL_Reg ctors[] = {
   {"CreateIoCompletionPort", l_CreateIoCompletionPort},
@@ -240,16 +264,9 @@ static const luaL_Reg ctors[] = {
 
 /* With the module and the context on the stack (module below). */
 void lwr_open_port(lua_State *L) {
-  static const char *const fields[] = {"bytes", "key", "ov", "error",
-                                       "flags"};
-  int i;
   lwr_register(L, LWR_PORT, meta, method_lists, ctors);
-  lwr_open_port_guard(L);
-  luaL_getmetatable(L, LWR_PORT);
-  lua_getfield(L, -1, "__index");
-  lua_pushvalue(L, -3);                              /* the context */
-  for (i = 0; i <= F_LAST - F_BYTES; i++) lua_pushstring(L, fields[i]);
-  lua_pushcclosure(L, lwr_GetQueuedCompletionStatusEx, F_LAST);
-  lua_setfield(L, -2, "GetQueuedCompletionStatusEx");
-  lua_pop(L, 2);
+  luaL_newmetatable(L, LWR_PORT_GUARD);
+  lua_pushcfunction(L, guard_close);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
 }

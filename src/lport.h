@@ -1,7 +1,7 @@
 /*
-** lport.h -- wsarecv.port, the I/O completion port: its layout and checks
-** for its two files (lport.c, lportwait.c), lwr_open_port for the module
-** file.
+** lport.h -- wsarecv.port, the I/O completion port: its layout, checks
+** and lwr_port_unhold_all for its two files (lport.c, lportwait.c, which
+** stands above it), lwr_open_port for the module file.
 */
 #ifndef LPORT_H
 #define LPORT_H
@@ -35,6 +35,8 @@ typedef struct lwr_port {
 enum { PORT_UVAL_POSTED = 1, PORT_UVAL_GUARD, PORT_UVAL_COUNT = 2 };
 
 void lwr_open_port(lua_State *L);
+/* Let go of what the last wait handed out (before a wait, or a close). */
+void lwr_port_unhold_all(lua_State *L, lwr_port *po);
 
 /* The port at idx, collected or not, or a raised type error. */
 static inline lwr_port *lwr_checkport_any(lua_State *L, int idx) {

@@ -1,19 +1,18 @@
 /*
 ** lportwait.c -- a completion port's waits: entries handed out to Lua.
 **
-** Exports (port methods, registered by lport.c through lportwait.h):
-**          lwr_port_wait_methods: GetQueuedCompletionStatus,
-**          PostQueuedCompletionStatus; lwr_GetQueuedCompletionStatusEx (a
-**          closure over the entry field names, made by lwr_open_port);
-**          lwr_port_unhold_all, lwr_port_new_guard, lwr_open_port_guard.
+** Exports: port methods GetQueuedCompletionStatus,
+**          GetQueuedCompletionStatusEx (a closure over the entry field
+**          names) and PostQueuedCompletionStatus, which lwr_open_port_waits
+**          (lportwait.h, for the module) adds to the port's method table.
 **
 ** The core keeps the queue (core/wr_port.c); this file turns entries into
 ** Lua values.  GetQueuedCompletionStatusEx writes into tables the caller
 ** made once, with raw sets of field names held as upvalues: no string is
 ** made or hashed per entry, and nothing is allocated once the tables have
 ** their fields.  An operation's object is handed out anchored and stays so
-** until the port's next wait (lwr_port_unhold_all), so taking an entry and
-** reposting its object costs no registry traffic.
+** until the port's next wait (lwr_port_unhold_all, lport.c), so taking an
+** entry and reposting its object costs no registry traffic.
 **
 ** Writing an entry can run Lua code: an allocation steps the collector,
 ** and a finalizer may wait on the port, close it, or post to it; an
@@ -32,11 +31,15 @@
 #include <stdlib.h>
 
 #include "loverlapped.h"
+#include "lport.h"
 #include "lportwait.h"
 #include "lsocket.h"
 
 /* Most entries one wait takes (the rest wait for the next one). */
 #define MAX_BATCH 1024
+
+/* the entry fields, upvalues 2.. of GetQueuedCompletionStatusEx */
+enum { F_BYTES = 2, F_KEY, F_OV, F_ERROR, F_FLAGS, F_LAST = F_FLAGS };
 
 /* Room for n held objects (a memory error raises). */
 static void reserve(lua_State *L, lwr_port *po, size_t n) {
@@ -48,42 +51,16 @@ static void reserve(lua_State *L, lwr_port *po, size_t n) {
   po->cap = n;
 }
 
-/* What the last wait handed out may lose its anchor now. */
-void lwr_port_unhold_all(lua_State *L, lwr_port *po) {
-  size_t i;
-  for (i = 0; i < po->nheld; i++) lwr_ov_unhold(L, po->held[i]);
-  po->nheld = 0;
-}
-
 /*
 ** While a wait writes its batch the port is marked (po->writing), so that
 ** a wait nested in it leaves that batch's rearmed objects alone.  The mark
-** is a to-be-closed guard on the writer's stack: Lua clears it when the
+** is a to-be-closed guard on the writer's stack (the port's own, made with
+** it in lport.c: nothing is allocated per wait): Lua clears it when the
 ** call returns, and when an error (a memory error mid-batch) unwinds it,
-** so no mark is left behind.  One guard per port, made with it: nothing
-** is allocated per wait.
+** so no mark is left behind.  Mark the port as writing until the slot
+** pushed here is closed (the call returns, an error unwinds it, or
+** lua_settop below it).
 */
-static int guard_close(lua_State *L) {
-  lwr_port *po = *(lwr_port **)lua_touserdata(L, 1);
-  po->writing--;
-  return 0;
-}
-
-void lwr_port_new_guard(lua_State *L, lwr_port *po) {
-  lwr_port **g = (lwr_port **)lua_newuserdatauv(L, sizeof *g, 0);
-  *g = po;
-  luaL_setmetatable(L, LWR_PORT_GUARD);
-}
-
-void lwr_open_port_guard(lua_State *L) {
-  luaL_newmetatable(L, LWR_PORT_GUARD);
-  lua_pushcfunction(L, guard_close);
-  lua_setfield(L, -2, "__close");
-  lua_pop(L, 1);
-}
-
-/* Mark the port as writing until the slot pushed here is closed (the
-** call returns, an error unwinds it, or lua_settop below it). */
 static void begin_writing(lua_State *L, lwr_port *po) {
   lua_getiuservalue(L, 1, PORT_UVAL_GUARD);
   lua_toclose(L, -1);
@@ -529,7 +506,7 @@ nothing was taken), `WSA_INVALID_PARAMETER` (an empty entries array),
 @raise an entry or a column that is not a table; an empty `entries.ov`; a
 bad timeout; the error a routine raised
 */
-int lwr_GetQueuedCompletionStatusEx(lua_State *L) {
+static int l_GetQueuedCompletionStatusEx(lua_State *L) {
   lwr_port *po = lwr_checkport(L, 1);
   long ms;
   int bad, r, i, n, kidx = 0, lastidx, got;
@@ -610,8 +587,22 @@ static int l_PostQueuedCompletionStatus(lua_State *L) {
   return 1;
 }
 
-const luaL_Reg lwr_port_wait_methods[] = {
+static const luaL_Reg methods[] = {
   {"GetQueuedCompletionStatus", l_GetQueuedCompletionStatus},
   {"PostQueuedCompletionStatus", l_PostQueuedCompletionStatus},
   {NULL, NULL}
 };
+
+void lwr_open_port_waits(lua_State *L) {
+  static const char *const fields[] = {"bytes", "key", "ov", "error",
+                                       "flags"};
+  int i;
+  lwr_add_methods(L, LWR_PORT, methods);
+  luaL_getmetatable(L, LWR_PORT);
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, -3);                              /* the context */
+  for (i = 0; i <= F_LAST - F_BYTES; i++) lua_pushstring(L, fields[i]);
+  lua_pushcclosure(L, l_GetQueuedCompletionStatusEx, F_LAST);
+  lua_setfield(L, -2, "GetQueuedCompletionStatusEx");
+  lua_pop(L, 2);
+}

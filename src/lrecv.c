@@ -2,9 +2,9 @@
 ** lrecv.c -- the receive calls of a wsarecv.socket: WSARecv, WSARecvMsg,
 ** WSAGetOverlappedResult and CancelIoEx.
 **
-** Exports: lwr_recv_methods (lrecv.h), the four socket methods above,
-**          which lsocket.c puts in the socket's method table beside the
-**          BSD calls.
+** Exports: the four socket methods above, which lwr_open_recv (lrecv.h,
+**          for the module) adds to the socket's method table, beside the
+**          BSD calls of lsocket.c.
 **
 ** A receive with neither an overlapped object nor a routine is
 ** nonoverlapped: its WSABUF array is read into iovecs on the C stack and
@@ -225,10 +225,14 @@ static int l_CancelIoEx(lua_State *L) {
   return 1;
 }
 
-const luaL_Reg lwr_recv_methods[] = {
+static const luaL_Reg methods[] = {
   {"WSARecv", l_WSARecv},
   {"WSARecvMsg", l_WSARecvMsg},
   {"WSAGetOverlappedResult", l_WSAGetOverlappedResult},
   {"CancelIoEx", l_CancelIoEx},
   {NULL, NULL}
 };
+
+void lwr_open_recv(lua_State *L) {
+  lwr_add_methods(L, LWR_SOCKET, methods);
+}

@@ -1,5 +1,6 @@
 /*
-** lrecv.h -- the socket's receive methods (lrecv.c), for the socket type.
+** lrecv.h -- the socket's receive methods (lrecv.c): lwr_open_recv, for
+** the module.
 */
 #ifndef LRECV_H
 #define LRECV_H
@@ -8,8 +9,9 @@
 
 WR_INTERNAL_BEGIN
 
-/* WSARecv, WSARecvMsg, WSAGetOverlappedResult, CancelIoEx */
-extern const luaL_Reg lwr_recv_methods[];
+/* Add WSARecv, WSARecvMsg, WSAGetOverlappedResult and CancelIoEx to the
+** socket's methods (after lwr_open_socket; the context on the stack top). */
+void lwr_open_recv(lua_State *L);
 
 WR_INTERNAL_END
 

@@ -3,9 +3,9 @@
 **
 ** Exports: socket, wrap (constructors); methods bind, connect, listen,
 **          accept, send, sendto, shutdown, getsockname, getpeername,
-**          fileno, close, pending, the options of loptions.c
-**          (setsockopt, getsockopt), and the receive calls of lrecv.c
-**          (WSARecv, WSARecvMsg, WSAGetOverlappedResult, CancelIoEx);
+**          fileno, close, pending (beside them, loptions.c adds the
+**          options, setsockopt and getsockopt, and lrecv.c the receive
+**          calls, WSARecv, WSARecvMsg, WSAGetOverlappedResult, CancelIoEx);
 **          __gc, __close, __tostring.  For the module (lsocket.h):
 **          lwr_open_socket; inline: (in lsocket.h, for every file taking
 **          a socket) lwr_checksocket.
@@ -25,8 +25,6 @@
 #include <netinet/in.h>
 #endif
 
-#include "loptions.h"
-#include "lrecv.h"
 #include "lsocket.h"
 
 static lwr_sock *tosock(lua_State *L, int idx) {
@@ -508,9 +506,18 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
-/* the BSD calls, the options (loptions.c), the receive calls (lrecv.c) */
-static const luaL_Reg *const method_lists[] = {methods, lwr_option_methods,
-                                               lwr_recv_methods, NULL};
+/* The options and the receive calls are added by their own files
+** (lwr_open_options, lwr_open_recv), which stand above this one: here,
+** placeholders, so that the method table has its final size and order
+** from the start (a rehash would move the cost of a method lookup). */
+static const luaL_Reg added[] = {
+  {"setsockopt", NULL}, {"getsockopt", NULL},
+  {"WSARecv", NULL}, {"WSARecvMsg", NULL},
+  {"WSAGetOverlappedResult", NULL}, {"CancelIoEx", NULL},
+  {NULL, NULL}
+};
+
+static const luaL_Reg *const method_lists[] = {methods, added, NULL};
 
 static const luaL_Reg ctors[] = {
   {"socket", l_socket},

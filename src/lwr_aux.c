@@ -5,7 +5,8 @@
 ** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkcstring, lwr_checkoption, lwr_checkint, lwr_check_ms,
-**          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register.
+**          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register,
+**          lwr_add_methods.
 **
 ** It calls the core and Lua only: no other file of the binding, so any of
 ** them may use it without an arrow running back up.
@@ -258,6 +259,14 @@ void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
     luaL_setfuncs(L, ctors, 1);
     lua_pop(L, 1);
   }
+}
+
+void lwr_add_methods(lua_State *L, const char *tname, const luaL_Reg *l) {
+  luaL_getmetatable(L, tname);
+  lua_getfield(L, -1, "__index");
+  lua_pushvalue(L, -3);                              /* the context */
+  luaL_setfuncs(L, l, 1);
+  lua_pop(L, 2);
 }
 
 /* =====================================================================

@@ -9,7 +9,8 @@
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkcstring, lwr_checkoption, lwr_checkint,
 **          lwr_check_ms, lwr_nearest, lwr_inlist, lwr_nofield,
-**          lwr_register; inline: lwr_flags, lwr_testtype;
+**          lwr_register, lwr_add_methods; inline: lwr_flags,
+**          lwr_testtype;
 **          the macro LWR_CHECK_OPEN.
 **
 ** The binding stands on three floors, and arrows run down only:
@@ -18,7 +19,9 @@
 **                   loptions.c, its options), loverlapped.c (the
 **                   completion path), lport.c (the completion port, +
 **                   lportwait.c, its waits), lmsg.c, lbuffer.c; and
-**                   lpoll.c (the module functions for another loop)
+**                   lpoll.c (the module functions for another loop);
+**                   lrecv.c, loptions.c and lportwait.c stand above the
+**                   type they add methods to (lwr_add_methods)
 **   lwr_aux.c       this floor: it calls nothing above it
 ** and under them all the core (core/wr.h), which reaches the binding only
 ** through the function pointers it was handed (lwr_routine, the event hook).
@@ -170,6 +173,13 @@ int lwr_nofield(lua_State *L, const char *what, const char *key,
 */
 void lwr_register(lua_State *L, const char *tname, const luaL_Reg *meta,
                   const luaL_Reg *const *methods, const luaL_Reg *ctors);
+/*
+** More methods for tname (registered already, with methods), from a file
+** above its own: with the context on the stack top, each closes over it.
+** So a type's file need not know the files that add to it (it may hold
+** their places: a NULL function in its lists is a placeholder).
+*/
+void lwr_add_methods(lua_State *L, const char *tname, const luaL_Reg *l);
 
 WR_INTERNAL_END
 

@@ -20,9 +20,12 @@
 
 #include "lbuffer.h"
 #include "lmsg.h"
+#include "loptions.h"
 #include "loverlapped.h"
 #include "lpoll.h"
 #include "lport.h"
+#include "lportwait.h"
+#include "lrecv.h"
 #include "lsocket.h"
 
 /* =====================================================================
@@ -430,9 +433,12 @@ LWR_EXPORT int luaopen_wsarecv_core(lua_State *L) {
   lwr_open_buffer(L);
   lwr_open_overlapped(L);
   lwr_open_socket(L);
+  lwr_open_options(L);                 /* each adds to the socket's methods */
+  lwr_open_recv(L);
   lwr_open_msg(L);
   lwr_open_poll(L);
   lwr_open_port(L);
+  lwr_open_port_waits(L);              /* adds to the port's methods */
   set_errors(L);
   set_constants(L);
   lua_pop(L, 1);                                     /* context */

@@ -268,7 +268,7 @@ struct wr_overlapped {
   size_t WR_PRIVATE(iov_cap);
 #ifdef _WIN32
   struct wr_win_op *WR_PRIVATE(plat);  /* its OVERLAPPED while the kernel
-                                          has it (wr_win.h) */
+                                          has it (wr_win_plat.h) */
 #endif
 };
 

@@ -28,7 +28,7 @@
 ** way (MSG_PARTIAL, MSG_WAITALL, MSG_OOB, sticky stream errors, error-queue
 ** reports).
 **
-** Windows (wr_win.c, wr_win_msg.c, wr_win.h): the kernel has real
+** Windows (wr_win.c, wr_win_msg.c, wr_win_plat.h): the kernel has real
 ** overlapped I/O, so the platform hands each operation to WSARecv or
 ** WSARecvMsg with an OVERLAPPED of its own (a wr_win_op, which the
 ** operation's private `plat` field points to while the kernel holds it)
@@ -41,7 +41,7 @@
 #include "wr.h"
 
 #ifdef _WIN32
-#include "wr_win.h"   /* wr_plat_socket, wr_plat_port, wr_plat_loop */
+#include "wr_win_plat.h"   /* wr_plat_socket, wr_plat_port, wr_plat_loop */
 #else
 #include "wr_linux.h"
 #endif

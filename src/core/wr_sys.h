@@ -2,15 +2,16 @@
 ** wr_sys.h -- the system as the engine's BSD files see it (wr_socket.c,
 ** wr_bsd.c, wr_errors.c), on both platforms: on Linux, the POSIX headers
 ** they use; on Windows, the same POSIX names said in Winsock, so that those
-** files build there with nothing changed.  Only they include it; each
-** platform's own files (wr_linux_*.c, wr_win*.c) speak their system
-** directly.
+** files build there with nothing changed.  Only they include it, and
+** wr_win.c, for WR_SOCK: the platforms' other files (wr_linux_*.c,
+** wr_win_msg.c) speak their system directly.
 **
 ** Exports (macros and static functions): errno, E* codes, close, connect,
 **          accept4, fcntl, getsockopt, setsockopt, the Linux option names
-**          Winsock lacks, struct ip_mreqn, sa_family_t; inline: (behind
-**          the macros of those names) wr__win_close, wr__win_connect,
-**          wr__win_getsockopt, wr__win_setsockopt, wr__win_fcntl.
+**          Winsock lacks, struct ip_mreqn, sa_family_t; WR_SOCK (Windows);
+**          inline: (behind the macros of those names) wr__win_close,
+**          wr__win_connect, wr__win_getsockopt, wr__win_setsockopt,
+**          wr__win_fcntl.
 **
 ** Errors.  A Winsock call fails with WSAGetLastError, not errno, and its
 ** codes are already the WSA codes: errno reads WSAGetLastError here, and
@@ -39,7 +40,6 @@
 
 #define WR_CORE            /* as wr_int.h, which comes after */
 #include "wr.h"
-#include "wr_win.h"         /* WR_SOCK */
 
 #undef errno
 #define errno ((int)WSAGetLastError())
@@ -120,8 +120,12 @@
 #define EHOSTUNREACH WSAEHOSTUNREACH
 
 /* ---------------------------------------------------------------------
-** Descriptors: a SOCKET is kept in an int (WR_SOCK, wr_win.h)
+** Descriptors: a SOCKET is kept in an int
 ** ------------------------------------------------------------------- */
+
+/* Windows handles have 32 significant bits and sign-extend: WR_SOCK gives
+** the int back to Winsock (here, and in wr_win.c). */
+#define WR_SOCK(fd) ((SOCKET)(intptr_t)(fd))
 
 /* Sockets are made non-blocking by the platform (wr__plat_socket_init),
 ** and handles are never inherited by a child that did not ask. */

@@ -16,8 +16,8 @@
 ** The kernel does what the Linux platform emulates (MSG_PARTIAL,
 ** MSG_WAITALL, MSG_OOB, sticky stream errors): each operation goes to
 ** WSARecv or WSARecvMsg as it is posted, with an OVERLAPPED of its own (a
-** wr_win_op, wr_win.h), and its completion packet comes back through the
-** port in wr__plat_pump, which hands it up (up->complete).  No routine runs
+** wr_win_op, wr_win_plat.h), and its completion packet comes back through
+** the port in wr__plat_pump, which hands it up (up->complete).  No routine runs
 ** there: the engine runs them in its alertable waits.
 **
 ** Every post that does not fail outright leaves a packet on the port,
@@ -33,6 +33,7 @@
 ** WSARecvMsg says MSG_TRUNC.  (Closing with receives pending is handled by
 ** the engine: it cancels each, in posting order, before the close.)
 */
+#include "wr_sys.h"      /* WR_SOCK; getsockopt as the BSD files see it */
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,10 +196,10 @@ void wr__plat_socket_init(wr_socket *s) {
   SOCKET h = WR_SOCK(s->fd);
   u_long on = 1;
   int type;
-  int len = sizeof type;
+  socklen_t len = sizeof type;
   if (CreateIoCompletionPort((HANDLE)h, s->loop->plat.port, 0, 0) == NULL &&
       (GetLastError() != ERROR_INVALID_PARAMETER ||
-       getsockopt(h, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0))
+       getsockopt(s->fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0))
     return;
   ioctlsocket(h, FIONBIO, &on);
   s->plat.port = 1;

@@ -1,10 +1,12 @@
 /*
-** wr_win.h -- what the Windows platform keeps in a socket, in a loop and
-** for each operation the kernel holds.
+** wr_win_plat.h -- what the Windows platform keeps in a socket, in a loop
+** and for each operation the kernel holds (named apart from wr_win.c: the
+** engine's headers include it, and wr_win.c includes theirs).
 **
 ** Exports (types): wr_plat_socket, wr_plat_port, wr_plat_loop,
 **          struct wr_win_op;
-**          IOV_MAX, WR_SOCK.
+**          IOV_MAX.  (A socket's int descriptor is a SOCKET through
+**          WR_SOCK, wr_sys.h.)
 **
 ** wr_platform.h includes this header on Windows, as it includes
 ** wr_linux.h on Linux.  Only the wr_win_*.c files read these fields.
@@ -17,8 +19,8 @@
 ** is gone, and such a packet must find live memory that says "nobody
 ** waits for me".  Ops are recycled through the loop's free list.
 */
-#ifndef WR_WIN_H
-#define WR_WIN_H
+#ifndef WR_WIN_PLAT_H
+#define WR_WIN_PLAT_H
 
 #include <stdint.h>
 #include <mswsock.h>
@@ -26,10 +28,6 @@
 #include "wr.h"
 
 struct wr_upcalls;
-
-/* A SOCKET is kept in an int (Windows handles have 32 significant bits
-** and sign-extend): WR_SOCK gives it back to Winsock. */
-#define WR_SOCK(fd) ((SOCKET)(intptr_t)(fd))
 
 /* As many WSABUFs as Linux takes, so both refuse the same arrays. */
 #ifndef IOV_MAX
