@@ -67,9 +67,10 @@ static void push_msg(const uint8_t *data, size_t size) {
   lua_setfield(L, -2, "control");
   call(1);
   mo = (lwr_msg *)lua_touserdata(L, -1);
-  check(mo != NULL && mo->ctl != NULL && mo->ctl->len == size);
-  if (size) memcpy(mo->ctl->data, data, size);
-  mo->m.controlused = size;
+  check(mo != NULL && lwr_msg_control(mo) != NULL &&
+        lwr_buf_len(lwr_msg_control(mo)) == size);
+  if (size) memcpy(lwr_buf_data(lwr_msg_control(mo)), data, size);
+  lwr_msg_core(mo)->controlused = size;
 }
 
 /*
