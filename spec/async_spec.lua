@@ -465,6 +465,24 @@ describe("coroutine.close on a task", function()
     assert.is_false(async.cancel(task))
   end)
 
+  -- the old code's async.run hung here: a child, bounded by timeout
+  it("async.run returns once the only other task was closed", function()
+    local out, how, rc = H.run_child('local wsarecv = require "wsarecv"\n'
+      .. H.CHILD_UDP .. [[
+      local async = require "wsarecv.async"
+      local rx = udp()
+      local task = async.spawn(function()
+        async.recv(rx, wsarecv.buffer(8))
+        print("resumed")
+      end)
+      async.spawn(function() print("closed", coroutine.close(task)) end)
+      async.run()
+      print("END", async.count())
+    ]], 10)
+    H.assert_exit(out, how, rc, 0)
+    assert.are.equal("closed\ttrue\nEND\t0\n", out:gsub("\r", ""))
+  end)
+
   it("forgets a closed sleeper, and one closed before it started", function()
     local started = false
     local task = async.spawn(function()
