@@ -696,15 +696,37 @@ function async.recv(sock, buffers, flags) end
 function async.recvmsg(sock, msg) end
 
 ---Suspend the task for ms milliseconds (0: let the other due tasks run
----first; any length, math.huge: for ever).  Raises outside a task.
+---first; any length, math.huge: for ever).  async.cancel and
+---async.timeout end it early: nil, "WSA_OPERATION_ABORTED", 995.  Raises
+---outside a task.
 ---@param ms number 0 or more
+---@return integer|nil done 0 when the time has passed
+---@return wsarecv.errname? err WSA_OPERATION_ABORTED
+---@return integer? code 995
 function async.sleep(ms) end
+
+---End a task's pending receive or sleep: the task's call returns nil,
+---"WSA_OPERATION_ABORTED", 995 and the task goes on.
+---@param task thread as async.spawn returned it
+---@return boolean ended whether there was something to end
+function async.cancel(task) end
+
+---Run fn(...) in the calling task; after ms, the operation it waits on is
+---ended and, once fn returns, this returns nil, "WAIT_TIMEOUT", 258;
+---otherwise what fn returned.  Raises outside a task.
+---@param ms number 0 or more
+---@param fn function|table callable
+---@param ... any its arguments
+---@return any first fn's first result, or nil
+---@return any second fn's second result, or "WAIT_TIMEOUT"
+---@return any ... fn's other results, or 258
+function async.timeout(ms, fn, ...) end
 
 ---Run wsarecv as the main loop until every task has ended; a task's error
 ---comes out of here with its traceback.
 function async.run() end
 
----How many tasks have not ended.
+---How many tasks have not ended (one closed with coroutine.close has).
 ---@return integer
 function async.count() end
 

@@ -294,3 +294,206 @@ end
       .. "that can come", out)
   end)
 end)
+
+-- issue 16: async.cancel, async.timeout, coroutine.close on a task.  Only
+-- the task's own operation ends (CancelIoEx on its overlapped object).
+describe("async.cancel", function()
+  it("ends a pending receive; the task goes on and receives", function()
+    local ch = udp()
+    local first, second, idle, done
+    local rtask = async.spawn(function()
+      local buf = wsarecv.buffer(8)
+      first = H.pack(async.recv(ch.rx, buf))
+      local n = assert(async.recv(ch.rx, buf))
+      second = buf:sub(1, n)
+    end)
+    async.spawn(function()
+      idle = async.cancel(async.spawn(function() end))  -- not started
+      done = async.cancel(rtask)
+      async.sleep(0)
+      ch.send("after")
+    end)
+    async.run()
+    assert.is_false(idle)
+    assert.is_true(done)
+    assert.are.same({ nil, "WSA_OPERATION_ABORTED", 995, 0, n = 4 }, first)
+    assert.are.equal("after", second)
+    assert.is_false(async.cancel(rtask))                 -- ended
+  end)
+
+  it("ends only that task's receive, not another's on the same socket",
+     function()
+    local ch = udp()
+    local a, b
+    local ta = async.spawn(function()
+      a = H.pack(async.recv(ch.rx, wsarecv.buffer(8)))
+    end)
+    async.spawn(function()
+      local buf = wsarecv.buffer(8)
+      local n = assert(async.recv(ch.rx, buf))
+      b = buf:sub(1, n)
+    end)
+    async.spawn(function()
+      assert(async.cancel(ta))
+      async.sleep(0)
+      ch.send("kept")
+    end)
+    async.run()
+    assert.are.same({ nil, "WSA_OPERATION_ABORTED", 995, 0, n = 4 }, a)
+    assert.are.equal("kept", b)
+  end)
+
+  it("ends a sleep, even a sleep(math.huge)", function()
+    local r
+    local sleeper = async.spawn(function() r = H.pack(async.sleep(math.huge)) end)
+    async.spawn(function() assert(async.cancel(sleeper)) end)
+    async.run()
+    assert.are.same({ nil, "WSA_OPERATION_ABORTED", 995, n = 3 }, r)
+    assert.are.equal(0, async.count())
+  end)
+
+  it("refuses a task that is not a thread", function()
+    assert.matches("bad argument #1 to 'cancel'", H.raised(async.cancel, {}))
+    assert.is_false(async.cancel(coroutine.create(function() end)))
+  end)
+end)
+
+describe("async.timeout", function()
+  it("a receive that does not come in time: WAIT_TIMEOUT, and only that "
+     .. "receive ends", function()
+    local ch, other = udp(), udp()
+    local r, inner, later, kept
+    async.spawn(function()
+      local buf = wsarecv.buffer(8)
+      r = H.pack(async.timeout(20, function()
+        inner = H.pack(async.recv(ch.rx, buf))
+        return "fn returned"
+      end))
+      other.send("other")
+      ch.send("later")
+      later = buf:sub(1, assert(async.recv(ch.rx, buf)))
+    end)
+    async.spawn(function()
+      local buf = wsarecv.buffer(8)
+      kept = buf:sub(1, assert(async.recv(other.rx, buf)))
+    end)
+    async.run()
+    assert.are.same({ nil, "WSA_OPERATION_ABORTED", 995, 0, n = 4 }, inner)
+    assert.are.same({ nil, "WAIT_TIMEOUT", 258, n = 3 }, r)
+    assert.are.equal("later", later)
+    assert.are.equal("other", kept)
+  end)
+
+  it("in time: returns what fn returned, all of it", function()
+    local ch = udp()
+    ch.send("early")
+    local r, v
+    async.spawn(function()
+      local buf = wsarecv.buffer(8)
+      r = H.pack(async.timeout(60000, async.recv, ch.rx, buf))
+      v = H.pack(async.timeout(60000, function(a) return a, nil, 3 end, 1))
+    end)
+    async.run()
+    assert.are.same({ 5, 0, n = 2 }, r)
+    assert.are.same({ 1, nil, 3, n = 3 }, v)
+  end)
+
+  it("ends a sleep inside it", function()
+    local r
+    async.spawn(function() r = H.pack(async.timeout(10, async.sleep, math.huge)) end)
+    async.run()
+    assert.are.same({ nil, "WAIT_TIMEOUT", 258, n = 3 }, r)
+  end)
+
+  it("an error in fn comes out; its timer never fires later", function()
+    local ch = udp()
+    local caught, got
+    async.spawn(function()
+      caught = H.pack(pcall(async.timeout, 5, error, "boom", 0))
+      local buf = wsarecv.buffer(8)
+      got = H.pack(async.recv(ch.rx, buf))
+    end)
+    async.spawn(function()
+      async.sleep(50)
+      ch.send("data")
+    end)
+    async.run()
+    assert.are.same({ false, "boom", n = 2 }, caught)
+    assert.are.same({ 4, 0, n = 2 }, got)
+  end)
+
+  it("refuses bad arguments and calls outside a task", function()
+    assert.matches("bad argument #1 to 'timeout'",
+      H.raised(async.timeout, -1, print))
+    assert.matches("bad argument #2 to 'timeout'",
+      H.raised(async.timeout, 1, 42))
+    assert.matches("not inside a task", H.raised(async.timeout, 1, print))
+  end)
+end)
+
+describe("coroutine.close on a task", function()
+  -- rounds of the tasks' loop, as an adapter runs them, at most n
+  local function rounds(n, pred)
+    for _ = 1, n do
+      wsarecv.run("nowait")
+      if pred() then return true end
+    end
+    return false
+  end
+
+  -- the old code kept the closed task counted and its receive pending, so
+  -- async.run hung: the loop is driven a bounded number of rounds first
+  it("cancels its receive; count() and run() forget it", function()
+    local ch = udp()
+    local started = false
+    local task = async.spawn(function()
+      started = true
+      async.recv(ch.rx, wsarecv.buffer(8))
+      error("a closed task must not resume")
+    end)
+    assert.is_true(rounds(20, function() return started end))
+    assert.are.equal("suspended", coroutine.status(task))
+    assert.is_true(coroutine.close(task))
+    assert.are.equal(0, async.count())
+    async.run()                              -- returns at once
+    -- the cancelled receive's routine runs, and is ignored; the socket
+    -- still receives
+    H.drain(5)
+    ch.send("still")
+    local buf = wsarecv.buffer(8)
+    assert.are.same({ n = 3, 0, 5, 0 }, H.pack(ch.rx:WSARecv(buf, 0)))
+    assert.is_false(async.cancel(task))
+  end)
+
+  -- the old code's async.run hung here: a child, bounded by timeout
+  it("async.run returns once the only other task was closed", function()
+    local out, how, rc = H.run_child('local wsarecv = require "wsarecv"\n'
+      .. H.CHILD_UDP .. [[
+      local async = require "wsarecv.async"
+      local rx = udp()
+      local task = async.spawn(function()
+        async.recv(rx, wsarecv.buffer(8))
+        print("resumed")
+      end)
+      async.spawn(function() print("closed", coroutine.close(task)) end)
+      async.run()
+      print("END", async.count())
+    ]], 10)
+    H.assert_exit(out, how, rc, 0)
+    assert.are.equal("closed\ttrue\nEND\t0\n", out:gsub("\r", ""))
+  end)
+
+  it("forgets a closed sleeper, and one closed before it started", function()
+    local started = false
+    local task = async.spawn(function()
+      started = true
+      async.sleep(math.huge)
+    end)
+    assert.is_true(rounds(20, function() return started end))
+    assert.is_true(coroutine.close(task))
+    assert.are.equal(0, async.count())
+    assert.is_true(coroutine.close(async.spawn(function() end)))
+    assert.is_true(rounds(20, function() return async.count() == 0 end))
+    async.run()
+  end)
+end)

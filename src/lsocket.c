@@ -278,8 +278,12 @@ Send on a connected socket; blocks while the send buffer is full unless
 @treturn[1] int the bytes sent
 @return[2] nil
 @treturn[2] string the WSA error name
-@treturn[2] int its code: `WSAEDESTADDRREQ` (not connected),
-`WSAEOPNOTSUPP` (other flags), `WSAEWOULDBLOCK`, `WSAECONNRESET`
+@treturn[2] int its code: `WSAEDESTADDRREQ` (a datagram socket not
+connected), `WSAENOTCONN` (a stream socket that never connected),
+`WSAESHUTDOWN` (after `shutdown("send")`), `WSAECONNRESET` (the peer
+reset the connection: every later send too), `WSAEMSGSIZE` (a datagram
+too big: nothing sent), `WSAEOPNOTSUPP` (other flags), `WSAEWOULDBLOCK`.
+A peer that has gone never raises `SIGPIPE`.
 */
 static int l_send(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);

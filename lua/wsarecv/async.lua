@@ -20,8 +20,11 @@
 -- buffers and msgs reused, a receive allocates nothing but what the
 -- coroutine switch may need.
 --
--- Timers (async.sleep) are kept here, in a heap; wsarecv.timeout() and
--- wsarecv.run() include them.
+-- Timers (async.sleep, async.timeout) are kept here, in a heap;
+-- wsarecv.timeout() and wsarecv.run() include them.  A task's pending
+-- operation is ended with CancelIoEx on the task's own overlapped object
+-- (async.cancel, async.timeout, coroutine.close), so no other operation on
+-- the socket is touched.
 --
 -- @module wsarecv.async
 
@@ -36,11 +39,17 @@ local errors, now = wsarecv.errors, wsarecv.now
 local unpack = table.unpack
 
 local WAIT = {}          -- what our own yields pass: any other is foreign
-local tasks = {}         -- coroutine -> task { co, ov, at, seq, args }
+-- coroutine -> task { co, ov, at, seq, hi, args, waiting, aborted,
+-- timeouts }: `waiting` is the socket of its pending operation or "sleep";
+-- `timeouts` its innermost async.timeout's timer
+local tasks = {}
 local ntasks = 0
+local ABORTED, ABORTED_CODE = "WSA_OPERATION_ABORTED", 995
 
 -- -------------------------------------------------------------------------
--- Timers: a binary heap of tasks, ordered by (at, seq)
+-- Timers: a binary heap of tasks (sleeping, or spawned) and of timeout
+-- timers { task, at, seq, hi, outer, expired }, ordered by (at, seq);
+-- each entry knows its index (hi) so a cancel can take it out.
 -- -------------------------------------------------------------------------
 
 local heap, nheap, seq = {}, 0, 0
@@ -49,34 +58,57 @@ local function before(a, b)
   return a.at < b.at or (a.at == b.at and a.seq < b.seq)
 end
 
-local function push(t)
-  seq = seq + 1
-  t.seq = seq
-  nheap = nheap + 1
-  local i = nheap
-  while i > 1 do
-    local parent = i // 2
-    if not before(t, heap[parent]) then break end
-    heap[i] = heap[parent]
-    i = parent
-  end
-  heap[i] = t
+local function place(x, i)
+  heap[i] = x
+  x.hi = i
 end
 
-local function pop()
-  local top, last = heap[1], heap[nheap]
-  heap[nheap] = nil
-  nheap = nheap - 1
-  local i = 1
+local function sift_up(x, i)
+  while i > 1 do
+    local parent = i // 2
+    if not before(x, heap[parent]) then break end
+    place(heap[parent], i)
+    i = parent
+  end
+  place(x, i)
+end
+
+local function sift_down(x, i)
   while true do
     local c = 2 * i
     if c > nheap then break end
     if c < nheap and before(heap[c + 1], heap[c]) then c = c + 1 end
-    if not before(heap[c], last) then break end
-    heap[i] = heap[c]
+    if not before(heap[c], x) then break end
+    place(heap[c], i)
     i = c
   end
-  if nheap > 0 then heap[i] = last end
+  place(x, i)
+end
+
+local function push(x)
+  seq = seq + 1
+  x.seq = seq
+  nheap = nheap + 1
+  sift_up(x, nheap)
+end
+
+-- Take x out of the heap (it is in it: x.hi set).
+local function remove(x)
+  local i, last = x.hi, heap[nheap]
+  heap[nheap] = nil
+  nheap = nheap - 1
+  x.hi = nil
+  if last == x then return end
+  if i > 1 and before(last, heap[i // 2]) then
+    sift_up(last, i)
+  else
+    sift_down(last, i)
+  end
+end
+
+local function pop()
+  local top = heap[1]
+  remove(top)
   return top
 end
 
@@ -84,19 +116,59 @@ end
 -- Running tasks
 -- -------------------------------------------------------------------------
 
+-- End what t waits on: its operation (CancelIoEx on its own object: the
+-- routine then brings WSA_OPERATION_ABORTED) or its sleep (taken off the
+-- heap; `wake` puts it back as due, to return the abort).  Whether there
+-- was something to end: an operation already done is not.
+local function end_wait(t, wake)
+  local w = t.waiting
+  if w == "sleep" then
+    if t.hi then remove(t) end
+    t.waiting = nil
+    if wake then
+      t.aborted = true
+      t.at = now()
+      push(t)
+      wsarecv.wake()    -- an integrator asleep on pollfd() must notice
+    end
+    return true
+  elseif w ~= nil then
+    return w:CancelIoEx(t.ov) == 0
+  end
+  return false
+end
+
+-- Forget t (it ended, or was closed): what it waits on is ended, its
+-- timers are taken off the heap.  Once only.
+local function forget(t)
+  if tasks[t.co] ~= t then return end
+  tasks[t.co] = nil
+  ntasks = ntasks - 1
+  end_wait(t, false)
+  if t.hi then remove(t) end              -- spawned, never started
+  local rec = t.timeouts
+  while rec do
+    if rec.hi then remove(rec) end
+    rec = rec.outer
+  end
+  t.timeouts = nil
+end
+
+-- A task's coroutine closes this (a to-be-closed variable of its body):
+-- coroutine.close on a suspended task comes here too.
+local TASK = { __close = function(t) forget(t) end }
+
 -- After a resume: forget a finished task, raise a failed one's error with
 -- the task's own traceback, refuse a yield that was not ours.
 local function after(t, ok, what)
   if status(t.co) == "dead" then
-    tasks[t.co] = nil
-    ntasks = ntasks - 1
+    forget(t)
     if not ok then
       if type(what) == "string" then what = debug.traceback(t.co, what) end
       error(what, 0)
     end
   elseif what ~= WAIT then
-    tasks[t.co] = nil            -- nobody can resume it: it is gone
-    ntasks = ntasks - 1
+    forget(t)                    -- nobody can resume it: it is gone
     error("wsarecv.async: a task yielded outside wsarecv.async "
       .. "(coroutine.yield in a task suspends it forever)", 0)
   end
@@ -106,13 +178,16 @@ local function step(t, ...)
   return after(t, resume(t.co, ...))
 end
 
--- The completion routine every task operation shares: resume the task.
+-- The completion routine every task operation shares: resume the task
+-- (not one that was closed: its operation was cancelled, and ends here).
 local function routine(err, bytes, ov, flags)
   local t = ov.context
+  if tasks[t.co] ~= t then return end
   if status(t.co) ~= "suspended" then
     error("wsarecv.async: a task's receive completed while the task runs "
       .. "(a task must not call an alertable wait itself)", 0)
   end
+  t.waiting = nil
   step(t, err, bytes, flags)
 end
 
@@ -138,8 +213,9 @@ end
 
 -- What the post returned: started (pending or done, the routine follows),
 -- or failed to start (no routine will run).
-local function posted(r, name, code, placed)
+local function posted(t, sock, r, name, code, placed)
   if r == nil and code ~= 997 then return nil, name, code, placed end
+  t.waiting = sock
   return result(yield(WAIT))
 end
 
@@ -160,7 +236,7 @@ end
 -- as `WSARecv`
 function M.recv(sock, buffers, flags)
   local t = current("recv")
-  return posted(sock:WSARecv(buffers, flags or 0, t.ov, routine))
+  return posted(t, sock, sock:WSARecv(buffers, flags or 0, t.ov, routine))
 end
 
 --- One `WSARecvMsg`: the task waits for its completion; then
@@ -176,14 +252,20 @@ end
 -- @raise as `recv`
 function M.recvmsg(sock, msg)
   local t = current("recvmsg")
-  return posted(sock:WSARecvMsg(msg, t.ov, routine))
+  return posted(t, sock, sock:WSARecvMsg(msg, t.ov, routine))
 end
 
 --- Suspend the task for `ms` milliseconds; `sleep(0)` lets the other due
 -- tasks run first.  Any length works: one beyond what a single wait takes
 -- (`SleepEx`'s 0xFFFFFFFE ms, about 49.7 days) is waited for in steps,
--- and `math.huge` is for ever.
+-- and `math.huge` is for ever.  `async.cancel` and `async.timeout` end it
+-- early.
 -- @tparam number ms 0 or more (`math.huge` included)
+-- @treturn[1] int 0: the time has passed
+-- @return[2] nil
+-- @treturn[2] string `WSA_OPERATION_ABORTED`: ended by `async.cancel` or
+-- `async.timeout`
+-- @treturn[2] int 995
 -- @raise a negative or NaN `ms` (`bad argument #1 to 'sleep'`); outside a
 -- task
 function M.sleep(ms)
@@ -193,7 +275,82 @@ function M.sleep(ms)
   local t = current("sleep")
   t.at = now() + ms / 1000
   push(t)
+  t.waiting = "sleep"
   yield(WAIT)
+  t.waiting = nil
+  if t.aborted then
+    t.aborted = nil
+    return nil, ABORTED, ABORTED_CODE
+  end
+  return 0
+end
+
+--- End a task's pending operation (a receive, or its sleep): the task's
+-- call returns `nil, "WSA_OPERATION_ABORTED", 995` and the task goes on.
+-- Only that operation ends (`CancelIoEx` on the task's own overlapped
+-- object); a receive that has already completed keeps its result.
+-- @tparam thread task a task, as `spawn` returned it
+-- @treturn boolean whether there was something to end (false for a task
+-- not waiting, not started, ended, or not a task)
+-- @raise `task` not a thread (`bad argument #1 to 'cancel'`)
+function M.cancel(task)
+  if type(task) ~= "thread" then
+    error("bad argument #1 to 'cancel' (thread expected)", 2)
+  end
+  local t = tasks[task]
+  if t == nil then return false end
+  return end_wait(t, true)
+end
+
+-- A timeout's timer is due: end what its task waits on.  An operation
+-- already done (its routine not yet run) cannot be ended: the timer tries
+-- again at the next round, when the task waits on its next one or has
+-- left the timeout.
+local function fire(rec)
+  local t = rec.task
+  if tasks[t.co] ~= t then return end
+  if end_wait(t, true) then
+    rec.expired = true
+  else
+    rec.at = now()
+    push(rec)
+  end
+end
+
+--- Run `fn(...)` in the calling task with a time limit.  If it has not
+-- returned after `ms`, the operation it waits on (that one only: a
+-- receive or a sleep) is ended: that call returns
+-- `nil, "WSA_OPERATION_ABORTED", 995`, and once `fn` returns, `timeout`
+-- returns `nil, "WAIT_TIMEOUT", 258`.  `fn` should return on such an
+-- error: what it waits on after it has no limit left.  Timeouts nest.
+-- @tparam number ms 0 or more (`math.huge`: no limit)
+-- @tparam function fn the function (or a table with `__call`)
+-- @param ... its arguments
+-- @return[1] what `fn` returned, in time
+-- @return[2] nil
+-- @treturn[2] string `WAIT_TIMEOUT`
+-- @treturn[2] int 258
+-- @raise a negative or NaN `ms` or `fn` not callable
+-- (`bad argument #1/#2 to 'timeout'`); outside a task; an error `fn`
+-- raised (the timer ended first)
+function M.timeout(ms, fn, ...)
+  if type(ms) ~= "number" or ms < 0 or ms ~= ms then
+    error("bad argument #1 to 'timeout' (milliseconds >= 0 expected)", 2)
+  end
+  local mt = getmetatable(fn)
+  if type(fn) ~= "function" and not (mt and mt.__call) then
+    error("bad argument #2 to 'timeout' (function expected)", 2)
+  end
+  local t = current("timeout")
+  local rec = { task = t, at = now() + ms / 1000, outer = t.timeouts }
+  t.timeouts = rec
+  push(rec)
+  local r = table.pack(pcall(fn, ...))
+  t.timeouts = rec.outer
+  if rec.hi then remove(rec) end
+  if not r[1] then error(r[2], 0) end
+  if rec.expired then return nil, "WAIT_TIMEOUT", 258 end
+  return unpack(r, 2, r.n)
 end
 
 --- Start a task: `fn(...)` runs in a new coroutine, from the next wait
@@ -208,8 +365,12 @@ function M.spawn(fn, ...)
   if type(fn) ~= "function" and not (mt and mt.__call) then
     error("bad argument #1 to 'spawn' (function expected)", 2)
   end
-  local t = { co = coroutine.create(fn), ov = wsarecv.overlapped(),
-              at = 0, args = table.pack(...) }
+  local t = setmetatable({ ov = wsarecv.overlapped(), at = 0,
+                           args = table.pack(...) }, TASK)
+  t.co = coroutine.create(function(...)
+    local _ <close> = t         -- forgets the task however its body ends
+    return fn(...)
+  end)
   t.ov.context = t
   tasks[t.co] = t
   ntasks = ntasks + 1
@@ -218,7 +379,8 @@ function M.spawn(fn, ...)
   return t.co
 end
 
---- How many tasks have not ended.
+--- How many tasks have not ended (a task closed with `coroutine.close`
+-- has ended: its operation was cancelled).
 -- @treturn int the count
 function M.count() return ntasks end
 
@@ -230,7 +392,11 @@ local function run_due()
   while nheap > 0 and heap[1].at <= t0 and heap[1].seq <= limit do
     local t = pop()
     local args = t.args
-    if args then
+    if t.co == nil then
+      fire(t)                    -- a timeout's timer
+    elseif status(t.co) == "dead" then
+      forget(t)                  -- closed before it started
+    elseif args then
       t.args = nil
       step(t, unpack(args, 1, args.n))
     else

@@ -79,8 +79,12 @@ int wr_connect(wr_socket *s, const struct sockaddr *sa, socklen_t len) {
   int err;
   socklen_t elen = sizeof err;
   if (r) return r;
-  if (connect(s->fd, sa, len) == 0) return 0;
+  if (connect(s->fd, sa, len) == 0) {
+    s->state |= WR_S_CONNECTED;
+    return 0;
+  }
   if (errno != EINPROGRESS) return ERRNO_WSA();
+  s->state |= WR_S_CONNECTED;
   if (s->state & WR_S_NBIO) return WSAEWOULDBLOCK;
   if ((r = wait_fd(s, POLLOUT, -1)) != 0) return r;
   if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
@@ -114,8 +118,21 @@ int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
     close(fd);
     return r;
   }
-  (*out)->state |= WR_S_BOUND;
+  (*out)->state |= WR_S_BOUND | WR_S_CONNECTED;
   return 0;
+}
+
+/*
+** A send's errno, as Windows answers.  Linux says EPIPE for three things
+** Windows tells apart: this side shut its sending (WSAESHUTDOWN), a stream
+** socket never connected (WSAENOTCONN), and a connection reset once its
+** ECONNRESET was reported (WSAECONNRESET, on every later send).
+*/
+static int send_error(const wr_socket *s, int err) {
+  if (err != EPIPE) return wr__wsa_from_io(err);
+  if (s->state & WR_S_SHUT_WR) return WSAESHUTDOWN;
+  if (!(s->state & WR_S_CONNECTED)) return WSAENOTCONN;
+  return WSAECONNRESET;
 }
 
 int wr_send_blocking(wr_socket *s, const void *data, size_t len,
@@ -137,7 +154,7 @@ int wr_send_blocking(wr_socket *s, const void *data, size_t len,
     n = sendto(s->fd, data, len, sysf, to, tolen);
     if (n >= 0) break;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return wr__wsa_from_io(errno);
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return send_error(s, errno);
     if (s->state & WR_S_NBIO) return WSAEWOULDBLOCK;
     if ((r = wait_fd(s, POLLOUT, -1)) != 0) return r;
   }
@@ -184,6 +201,7 @@ int wr_shutdown(wr_socket *s, int how) {
   if (r) return r;
   if ((r = kernel_shutdown(s, how)) != 0) return r;
   if (how != SHUT_WR) s->state |= WR_S_SHUT_RD;
+  if (how != SHUT_RD) s->state |= WR_S_SHUT_WR;
   return 0;
 }
 

@@ -59,6 +59,9 @@ enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC, WR_IN_PORT,
 #define WR_S_SHUT_RD     0x02   /* shutdown(receive): WSAESHUTDOWN */
 #define WR_S_BOUND       0x04   /* local address known */
 #define WR_S_NBIO        0x08   /* FIONBIO: nonoverlapped calls never block */
+#define WR_S_SHUT_WR     0x10   /* shutdown(send): sends fail WSAESHUTDOWN */
+#define WR_S_CONNECTED   0x20   /* connect started or accepted: a later
+                                   EPIPE is the peer's reset */
 
 /* options wsarecv must know the caller's view of (WR_O_*) */
 #define WR_O_PKT4        0x01   /* the caller enabled IP_PKTINFO */
