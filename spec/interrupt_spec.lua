@@ -39,6 +39,16 @@ local function udp()
   assert(tx:bind("127.0.0.1", 0) == 0)
   return rx, function(s) assert(tx:sendto(s, "127.0.0.1", port)) end, port
 end
+-- a completion port with a receive posted on its socket (under key):
+-- port, the socket's port number, the receive's buffer and object
+local function port_rx(key)
+  local port = wsarecv.CreateIoCompletionPort()
+  local rx, _, uport = udp()
+  wsarecv.CreateIoCompletionPort(rx, port, key)
+  local b, ov = wsarecv.buffer(16), wsarecv.overlapped()
+  rx:WSARecv(b, 0, ov)
+  return port, uport, b, ov
+end
 ]]
 
 -- Wait (bounded) until process pid sleeps: it is inside the wait.
@@ -116,17 +126,10 @@ local WAITS = {
     ]], "wsarecv.WSAWaitForMultipleEvents({ ov }, false, nil)",
     "assert(ov.pending)" },
   { "port:GetQueuedCompletionStatus(30000)", [[
-      local port = wsarecv.CreateIoCompletionPort()
-      local rx = udp()
-      wsarecv.CreateIoCompletionPort(rx, port, 1)
-      local ov = wsarecv.overlapped()
-      rx:WSARecv(wsarecv.buffer(8), 0, ov)
+      local port, _, _, ov = port_rx(1)
     ]], "port:GetQueuedCompletionStatus(30000)", "assert(ov.pending)" },
   { "port:GetQueuedCompletionStatusEx(INFINITE, true)", [[
-      local port = wsarecv.CreateIoCompletionPort()
-      local rx = udp()
-      wsarecv.CreateIoCompletionPort(rx, port, 1)
-      rx:WSARecv(wsarecv.buffer(8), 0, wsarecv.overlapped())
+      local port = port_rx(1)
     ]], "port:GetQueuedCompletionStatusEx({ {} }, nil, true)", "" },
   { "WSAGetOverlappedResult(ov, true)", [[
       local rx = udp()
@@ -308,11 +311,7 @@ describe("#linux Ctrl-C (SIGINT) in a wait", function()
   it("an entry that came with the signal stays on the port for the next "
     .. "wait, once", function()
       local out, how, rc = interrupt([[
-        local port = wsarecv.CreateIoCompletionPort()
-        local rx, _, uport = udp()
-        wsarecv.CreateIoCompletionPort(rx, port, "k")
-        local b, ov = wsarecv.buffer(16), wsarecv.overlapped()
-        rx:WSARecv(b, 0, ov)
+        local port, uport, b, ov = port_rx("k")
         ready(uport)
         local ok, err = pcall(port.GetQueuedCompletionStatus, port, 30000)
         print("CAUGHT", ok, err)
@@ -329,11 +328,7 @@ describe("#linux Ctrl-C (SIGINT) in a wait", function()
   it("GetQueuedCompletionStatusEx: the entries that came with the signal "
     .. "are taken by the next wait", function()
       local out, how, rc = interrupt([[
-        local port = wsarecv.CreateIoCompletionPort()
-        local rx, _, uport = udp()
-        wsarecv.CreateIoCompletionPort(rx, port, "k")
-        local b, ov = wsarecv.buffer(16), wsarecv.overlapped()
-        rx:WSARecv(b, 0, ov)
+        local port, uport, b, ov = port_rx("k")
         local e = { {}, {} }
         ready(uport)
         local ok, err = pcall(port.GetQueuedCompletionStatusEx, port, e, 30000)

@@ -499,27 +499,34 @@ end)
 -- A wait that counted on it served it in its first step, then slept with
 -- no timeout while another socket's receive kept the loop busy.
 describe("a wait counting on a receive held for a port's flush", function()
-  it("WSAGetOverlappedResult with wait returns it, data already there",
-     function()
-    local out, how, rc = H.run_child(CHILD .. [[
+  -- a port's socket with a datagram waiting, another socket's receive
+  -- pending (the loop stays busy), and a receive posted outside any wait:
+  -- held on Linux; Windows' kernel may complete it at once (the port
+  -- still gets its entry).  The code given runs with port, buf and ov.
+  local function held(code)
+    return H.run_child(CHILD .. [[
       local port = W.CreateIoCompletionPort()
       local rx, send = udp()
       assert(W.CreateIoCompletionPort(rx, port, "k") == port)
       send("x")
-      local other = udp()                          -- something else pending
+      local other = udp()
       assert(select(2, other:WSARecv(W.buffer(8), 0, W.overlapped()))
              == "WSA_IO_PENDING")
       local buf, ov = W.buffer(8), W.overlapped()
-      -- held on Linux; Windows' kernel may complete it at once (the port
-      -- still gets its entry)
       local r, e = rx:WSARecv(buf, 0, ov)
       assert(r == 0 or e == "WSA_IO_PENDING", e)
+    ]] .. code, 10)
+  end
+
+  it("WSAGetOverlappedResult with wait returns it, data already there",
+     function()
+    local out, how, rc = held([[
       print("result", rx:WSAGetOverlappedResult(ov, true))
       print("data", buf:sub(1, ov.bytes))
       -- the completion still goes to the port, once
       local bytes, key, got = port:GetQueuedCompletionStatus(0)
       print("entry", bytes, key, got == ov, port:queued())
-    ]], 10)
+    ]])
     H.assert_exit(out, how, rc, 0)
     assert.equal("result\t1\t0\ndata\tx\nentry\t1\tk\ttrue\t0\n", out)
   end)
@@ -529,20 +536,10 @@ describe("a wait counting on a receive held for a port's flush", function()
   -- at it: then it slept with no timeout.
   it("an alertable WSAWaitForMultipleEvents with no timeout returns it",
      function()
-    local out, how, rc = H.run_child(CHILD .. [[
-      local port = W.CreateIoCompletionPort()
-      local rx, send = udp()
-      assert(W.CreateIoCompletionPort(rx, port, "k") == port)
-      send("x")
-      local other = udp()                          -- something else pending
-      assert(select(2, other:WSARecv(W.buffer(8), 0, W.overlapped()))
-             == "WSA_IO_PENDING")
-      local ov = W.overlapped()
-      local r, e = rx:WSARecv(W.buffer(8), 0, ov)   -- (as above)
-      assert(r == 0 or e == "WSA_IO_PENDING", e)
+    local out, how, rc = held([[
       print("wait", W.WSAWaitForMultipleEvents({ ov }, false, -1, true))
       print("ov", ov.pending, ov.bytes)
-    ]], 10)
+    ]])
     H.assert_exit(out, how, rc, 0)
     assert.equal("wait\t1\nov\tfalse\t1\n", out)
   end)
