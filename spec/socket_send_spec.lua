@@ -68,6 +68,21 @@ describe("socket:send error table", function()
     done()
   end)
 
+  -- a socket wrapped while connected knows it was: a reset is a reset
+  it("#wine a wrapped connected socket the peer reset: WSAECONNRESET",
+     function()
+    local c, a, done = H.stream_conn("inet")
+    local w = assert(wsarecv.wrap(c:fileno(), { dup = true }))
+    assert.are.equal(5, c:send("hello"))
+    assert.are.same({ n = 3, 0, 1, 0 }, pack(a:WSARecv(wsarecv.buffer(1), 0)))
+    a:close()
+    local r = pack(c:WSARecv(wsarecv.buffer(16), 0))
+    assert_fail("WSAECONNRESET", 10054, table.unpack(r, 1, r.n))
+    assert_fail("WSAECONNRESET", 10054, w:send("after"))
+    w:close()
+    done()
+  end)
+
   it("a peer that has gone never kills the process (no SIGPIPE)", function()
     local c, a, done = H.stream_conn("inet")
     a:close()

@@ -98,15 +98,21 @@ static int owned(const wr_loop *loop, int fd) {
 ** another descriptor: fine.)
 */
 int wr_socket_adopt(wr_loop *loop, int fd, wr_socket **out) {
-  int fl = fcntl(fd, F_GETFL), type;
-  socklen_t len = sizeof type;
+  int fl = fcntl(fd, F_GETFL), type, r;
+  socklen_t len = sizeof type, sslen;
+  struct sockaddr_storage ss;
   if (fl < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
     return WSAENOTSOCK;
   if (owned(loop, fd))
     return wr__why(loop, WSAEINVAL, "an open wsarecv socket owns this "
                    "descriptor: use that socket, or wrap a dup of it");
   if (!(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-  return wr__socket_new(loop, fd, out);
+  sslen = sizeof ss;
+  if ((r = wr__socket_new(loop, fd, out)) != 0) return r;
+  /* connected before we got it: a later EPIPE is then a reset (wr_bsd.c) */
+  if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == 0)
+    (*out)->state |= WR_S_CONNECTED;
+  return 0;
 }
 
 /*
