@@ -168,7 +168,7 @@ docs:
 
 lint:
 	@WSARECV_EXTRA_PKGS="lua-check" sh scripts/deps.sh
-	luacheck lua examples spec fuzz docs/meta.lua
+	luacheck lua examples spec fuzz scripts docs/meta.lua
 
 # bench/soak: 1 GiB over TCP and 3 million UDP datagrams, every byte
 # checked, after a self-test that the checks catch broken streams (about

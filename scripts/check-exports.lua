@@ -33,25 +33,12 @@
 -- Prints "exports: ok", or each mismatch (file: name ...) and
 -- "exports: FAILED" (exit 1).
 --   lua5.4 scripts/check-exports.lua        (from anywhere; a CI leg)
-local root = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/.."
-local bad = 0
-local function complain(fmt, ...)
-  print(fmt:format(...)); bad = bad + 1
-end
-
-local function read(path)
-  local f = assert(io.open(root .. "/" .. path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local C = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/checklib.lua")
+local root, complain = C.root, C.complain
+local read = C.read
 
 local function files()
-  local p = assert(io.popen(("cd '%s' && find src -name '*.[ch]' | sort"):format(root)))
-  local t = {}
-  for l in p:lines() do t[#t + 1] = l end
-  p:close()
-  return t
+  return C.lines(("cd '%s' && find src -name '*.[ch]' | sort"):format(root))
 end
 
 local function is_project(w)
@@ -395,8 +382,8 @@ end
 local nfun = 0
 for _ in pairs(defined_anywhere) do nfun = nfun + 1 end
 if nfun == 0 then complain("no .c file under src/ defines a function: nothing checked") end
-if bad > 0 then
-  print(("exports: FAILED (%d mismatches)"):format(bad))
+if C.bad > 0 then
+  print(("exports: FAILED (%d mismatches)"):format(C.bad))
   os.exit(1)
 end
 print(("exports: ok (%d files, %d functions given; every list "

@@ -7,19 +7,9 @@
 --     and its Windows ones ENGINE + WINDOWS + BINDING, each file once.
 -- Prints "sources: ok", or each difference and "sources: FAILED" (exit 1).
 --   lua5.4 scripts/check-sources.lua        (from anywhere; a CI leg)
-local root = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/.."
-local bad = 0
-local function complain(fmt, ...)
-  print(fmt:format(...)); bad = bad + 1
-end
-
-local function lines(cmd)
-  local p = assert(io.popen(cmd))
-  local t = {}
-  for l in p:lines() do t[#t + 1] = l end
-  assert(p:close(), cmd .. " failed")
-  return t
-end
+local C = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/checklib.lua")
+local root, complain = C.root, C.complain
+local lines = C.lines
 
 -- sources.mk's lists, as make reads them
 local PARTS = { "ENGINE_SRC", "LINUX_SRC", "WINDOWS_SRC", "BINDING_SRC" }
@@ -92,5 +82,5 @@ same(unix, concat(lists.ENGINE_SRC, lists.LINUX_SRC, lists.BINDING_SRC),
 same(win, concat(lists.ENGINE_SRC, lists.WINDOWS_SRC, lists.BINDING_SRC),
      specname .. " (wsarecv.core on windows)", "ENGINE_SRC, WINDOWS_SRC, BINDING_SRC")
 
-if bad > 0 then print("sources: FAILED") os.exit(1) end
+if C.bad > 0 then print("sources: FAILED") os.exit(1) end
 print(("sources: ok (%d files; %s builds what the Makefile builds)"):format(#files, specname))

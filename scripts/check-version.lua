@@ -6,26 +6,10 @@
 -- reference, meta.lua) names that one.  Changes nothing.  Prints
 -- "version: ok (V)", or each disagreement and "version: FAILED" (exit 1).
 --   lua5.4 scripts/check-version.lua        (from anywhere; a CI leg)
-local root = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/.."
-local bad = 0
-local function complain(fmt, ...)
-  print(fmt:format(...)); bad = bad + 1
-end
-
-local function lines(cmd)
-  local p = assert(io.popen(cmd))
-  local t = {}
-  for l in p:lines() do t[#t + 1] = l end
-  p:close()
-  return t
-end
-
-local function read(name)
-  local f = assert(io.open(root .. "/" .. name))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local C = dofile((arg[0]:match("^(.*)/[^/]*$") or ".") .. "/checklib.lua")
+local root, complain = C.root, C.complain
+local read = C.read
+local function lines(cmd) return C.lines(cmd, true) end
 
 -- the rockspec: its file name, version and source agree with each other
 local specs = lines(("cd '%s' && ls wsarecv-*.rockspec"):format(root))
@@ -76,6 +60,6 @@ for _, l in ipairs(lines(("cd '%s' && git grep -nE 'wsarecv[ -][0-9]+[.][0-9]+[.
   end
 end
 
-if bad > 0 then print("version: FAILED") os.exit(1) end
+if C.bad > 0 then print("version: FAILED") os.exit(1) end
 print(("version: ok (%s-%s: %s, _VERSION, CHANGELOG.md and %d mentions agree)")
   :format(V, R, specname, seen))
