@@ -8,12 +8,14 @@
 #   Windows:  ENGINE_SRC + WINDOWS_SRC + BINDING_SRC
 
 # the engine: the portable part of the core (src/core/, no platform)
-ENGINE_SRC  := src/core/wr_ov.c src/core/wr_recv.c src/core/wr_loop.c \
+ENGINE_SRC  := src/core/wr_ov.c src/core/wr_post.c src/core/wr_recv.c \
+               src/core/wr_send.c src/core/wr_loop.c \
                src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
                src/core/wr_errors.c src/core/wr_port.c src/core/wr_cmsg.c
 
 # the Linux platform: libuv poll, recvmsg/recvmmsg, control messages
 LINUX_SRC   := src/core/wr_linux_watch.c src/core/wr_linux_step.c \
+               src/core/wr_linux_send.c \
                src/core/wr_linux_msg.c src/core/wr_linux_cmsg.c \
                src/core/wr_linux_pollfd.c src/core/wr_linux_signal.c
 

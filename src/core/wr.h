@@ -186,6 +186,14 @@ typedef struct wr_msg wr_msg;
 typedef void (*wr_completion_routine)(unsigned error, size_t bytes,
                                       wr_overlapped *ov, unsigned flags);
 
+/* What an operation does (the core's; wr_overlapped_kind reads it). */
+enum wr_op_kind {
+  WR_OP_RECV = 0,      /* WSARecv, WSARecvMsg */
+  WR_OP_SEND,          /* WSASend, WSASendTo, WSASendMsg */
+  WR_OP_ACCEPT,        /* AcceptEx (posted on the listener) */
+  WR_OP_CONNECT        /* ConnectEx */
+};
+
 /* The life of an overlapped object, seen as an event object. */
 enum wr_ov_state {
   WR_OV_IDLE = 0,      /* never posted: event not signalled */
@@ -223,6 +231,8 @@ struct wr_msg {
   void *WR_PRIVATE(sysctl);       /* what the kernel writes: the caller's
                                      messages plus wsarecv's own */
   size_t WR_PRIVATE(sysctlcap);
+  void *WR_PRIVATE(sendctl);      /* a send's control messages, encoded */
+  size_t WR_PRIVATE(sendctllen);  /* (wr_msg_put_control), and their size */
   int WR_PRIVATE(pending);        /* an operation holds it: from the post
                                      until its completion is delivered (the
                                      routine is called, or, without one,
@@ -263,6 +273,12 @@ struct wr_overlapped {
   unsigned WR_PRIVATE(rearm) : 1;    /* repost when its entry was taken */
   uintptr_t WR_PRIVATE(key);  /* in a port's queue: the completion key */
   size_t WR_PRIVATE(nbufs);   /* the WSABUFs captured (a rearm's count) */
+  unsigned char WR_PRIVATE(kind);    /* WR_OP_*: what it does */
+  unsigned char WR_PRIVATE(phase);   /* how far an accept or connect got
+                                        (the platform's) */
+  socklen_t WR_PRIVATE(addrlen);     /* WSASendTo's or ConnectEx's address */
+  struct sockaddr_storage WR_PRIVATE(addr);
+  wr_socket *WR_PRIVATE(peer);       /* AcceptEx: the accept socket (held) */
   wr_wsabuf WR_PRIVATE(iov_inline)[WR_IOV_INLINE];
   wr_wsabuf *WR_PRIVATE(iov_heap);
   size_t WR_PRIVATE(iov_cap);
@@ -509,6 +525,57 @@ int wr_cmsg_next(const void *control, size_t used, size_t *pos,
 int wr_ifname(unsigned ifindex, char *buf);
 /* SO_EE_ORIGIN_* name */
 const char *wr_ee_origin_name(int origin);
+
+/* ---------------------------------------------------------------------
+** Overlapped send, accept and connect (wr_send.c).  Same objects, same
+** completion paths and waits, same results as the receives: 0 (completed
+** at once, the completion follows), WSA_IO_PENDING, or a failure after
+** which no completion follows.
+** ------------------------------------------------------------------- */
+
+/*
+** WSASend, WSASendTo (to set) and WSASendMsg (msg set: its name, when
+** namelen > 0, is the destination, and its send control messages go
+** along).  flags: 0, WR_MSG_OOB (stream), WR_MSG_DONTROUTE.  A stream send
+** completes once every byte was taken by the kernel (partial writes go
+** on); a datagram goes whole or not at all, and one too big for the
+** protocol fails at the call with WSAEMSGSIZE.  ov == NULL and routine ==
+** NULL: nonoverlapped, blocks until all is sent unless FIONBIO.
+*/
+#define WR_MSG_DONTROUTE          0x4
+int wr_send(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, unsigned flags,
+            const struct sockaddr *to, socklen_t tolen, wr_msg *msg,
+            size_t *bytes, wr_overlapped *ov, wr_completion_routine routine);
+/*
+** AcceptEx on the listener ls: the next connection becomes as (fresh,
+** unbound, of ls's family and type).  With buffers, it completes once the
+** first data arrived (bytes: how much), or the peer closed (0).  The
+** operation is ls's: its port entry carries ls's key, wr_cancel on ls
+** ends it; closing either socket aborts it.  ov is required.
+*/
+int wr_accept_ex(wr_socket *ls, wr_socket *as, wr_wsabuf *bufs,
+                 size_t nbufs, size_t *bytes, wr_overlapped *ov,
+                 wr_completion_routine routine);
+/*
+** ConnectEx: s must be bound (WSAEINVAL), not connected (WSAEISCONN), not
+** connecting (WSAEALREADY).  Always WSA_IO_PENDING when it starts; the
+** outcome (WSAECONNREFUSED...) comes through the completion.  buffers are
+** sent once connected (bytes: how much).  ov is required.
+*/
+int wr_connect_ex(wr_socket *s, const struct sockaddr *sa, socklen_t len,
+                  wr_wsabuf *bufs, size_t nbufs, size_t *bytes,
+                  wr_overlapped *ov, wr_completion_routine routine);
+/* The kind of the operation ov last carried (enum wr_op_kind). */
+int wr_overlapped_kind(const wr_overlapped *ov);
+/*
+** A send's control messages for msg: each c's kind (WR_CM_PKTINFO with
+** addr and ifindex, WR_CM_PKTINFO6 likewise, WR_CM_TOS, WR_CM_TCLASS,
+** WR_CM_TTL, WR_CM_HOPLIMIT with value) encoded the platform's way, in
+** order, replacing what it held (n 0: none).  0, WSAEINVAL (a kind or an
+** address family a send cannot carry; *bad says which), or
+** WSA_NOT_ENOUGH_MEMORY.  The msg must not be pending.
+*/
+int wr_msg_put_control(wr_msg *m, const wr_cmsg *c, size_t n, size_t *bad);
 
 /* WSAGetOverlappedResult: 0, WSA_IO_INCOMPLETE, WSAEINTR (a wait ended
 ** by SIGINT: still pending), or the failure. */

@@ -122,19 +122,6 @@ int wr_accept(wr_socket *s, wr_socket **out, struct sockaddr_storage *peer,
   return 0;
 }
 
-/*
-** A send's errno, as Windows answers.  Linux says EPIPE for three things
-** Windows tells apart: this side shut its sending (WSAESHUTDOWN), a stream
-** socket never connected (WSAENOTCONN), and a connection reset once its
-** ECONNRESET was reported (WSAECONNRESET, on every later send).
-*/
-static int send_error(const wr_socket *s, int err) {
-  if (err != EPIPE) return wr__wsa_from_io(err);
-  if (s->state & WR_S_SHUT_WR) return WSAESHUTDOWN;
-  if (!(s->state & WR_S_CONNECTED)) return WSAENOTCONN;
-  return WSAECONNRESET;
-}
-
 int wr_send_blocking(wr_socket *s, const void *data, size_t len,
                      unsigned flags, const struct sockaddr *to,
                      socklen_t tolen, size_t *sent) {
@@ -154,7 +141,7 @@ int wr_send_blocking(wr_socket *s, const void *data, size_t len,
     n = sendto(s->fd, data, len, sysf, to, tolen);
     if (n >= 0) break;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return send_error(s, errno);
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return wr__wsa_from_send(s, errno);
     if (s->state & WR_S_NBIO) return WSAEWOULDBLOCK;
     if ((r = wait_fd(s, POLLOUT, -1)) != 0) return r;
   }

@@ -3,7 +3,7 @@
 ** WSARecvMsg, read record by record into wr_cmsg, on either platform.
 **
 ** Exports: wr_cmsg_next, wr_ifname, wr_ee_origin_name,
-**          wr_msg_control_used, wr_msg_pending.
+**          wr_msg_control_used, wr_msg_pending, wr_msg_put_control.
 **
 ** The records decoded here are in the caller's buffer: buf:write, or
 ** another receive into the same buffer, can have put anything there.  So
@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #endif
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -224,4 +225,74 @@ const char *wr_ee_origin_name(int origin) {
 
 int wr_ifname(unsigned ifindex, char *buf) {
   return if_indextoname(ifindex, buf) != NULL;
+}
+
+/* =====================================================================
+** Encoding: a send's control messages (WSASendMsg), the caller's own
+** values, written the platform's way
+** =================================================================== */
+
+/* The (level, type) the platform sends kind as, and how its payload is
+** written. */
+static const wr_cmsg_rule *send_rule(int kind) {
+  const wr_cmsg_rule *r;
+  if (kind != WR_CM_PKTINFO && kind != WR_CM_PKTINFO6 && kind != WR_CM_TOS &&
+      kind != WR_CM_TCLASS && kind != WR_CM_TTL && kind != WR_CM_HOPLIMIT)
+    return NULL;
+  for (r = wr__plat_cmsg.rules; r->name; r++)
+    if (r->kind == kind) return r;
+  return NULL;
+}
+
+/* One record's payload into out (room for 64 bytes): its size, or 0 when
+** c cannot be sent. */
+static size_t put_payload(const wr_cmsg *c, unsigned char *out) {
+  int v;
+  if (c->kind == WR_CM_PKTINFO) {
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&c->addr;
+    if (c->addrlen && sin->sin_family != AF_INET) return 0;
+    return wr__plat_put_pktinfo4(out, c->addrlen ? &sin->sin_addr : NULL,
+                                 c->ifindex);
+  }
+  if (c->kind == WR_CM_PKTINFO6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&c->addr;
+    if (c->addrlen && s6->sin6_family != AF_INET6) return 0;
+    return wr__plat_put_pktinfo6(out, c->addrlen ? &s6->sin6_addr : NULL,
+                                 c->ifindex);
+  }
+  if (c->value < 0 || c->value > 255) return 0;
+  v = (int)c->value;
+  memcpy(out, &v, sizeof v);
+  return sizeof v;
+}
+
+int wr_msg_put_control(wr_msg *m, const wr_cmsg *c, size_t n, size_t *bad) {
+  const size_t hl = wr__plat_cmsg.hdr_len, al = wr__plat_cmsg.align;
+  size_t i, used = 0, cap = n * (hl + 64 + al);
+  unsigned char *buf = NULL, payload[64];
+  if (n > 64) {
+    *bad = 64;
+    return WSAEINVAL;
+  }
+  if (n && (buf = calloc(1, cap)) == NULL) return WSA_NOT_ENOUGH_MEMORY;
+  for (i = 0; i < n; i++) {
+    const wr_cmsg_rule *r = send_rule(c[i].kind);
+    size_t len = r ? put_payload(&c[i], payload) : 0;
+    wr_cmsg_hdr h;
+    if (len == 0) {
+      free(buf);
+      *bad = i;
+      return WSAEINVAL;
+    }
+    h.len = hl + len;
+    h.level = r->level;
+    h.type = r->type;
+    memcpy(buf + used, &h, sizeof h);
+    memcpy(buf + used + hl, payload, len);
+    used += (h.len + al - 1) & ~(al - 1);
+  }
+  free(m->sendctl);
+  m->sendctl = buf;
+  m->sendctllen = used;
+  return 0;
 }

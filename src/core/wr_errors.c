@@ -2,7 +2,8 @@
 ** wr_errors.c -- WSA error names, codes and meanings, and errno -> WSA.
 **
 ** Exports: wr_wsa_from_errno, wr_error_by_code, wr_error_by_name,
-**          wr_error_table; for the core: wr__wsa_from_io.
+**          wr_error_table; for the core: wr__wsa_from_io,
+**          wr__wsa_from_send.
 **
 ** The table is the one place a Windows error code gets its name and its
 ** one-line meaning; the Lua `errors` table and `strerror` are built from it.
@@ -164,4 +165,17 @@ int wr_wsa_from_errno(int err) {
 int wr__wsa_from_io(int err) {
   if (err == ECONNREFUSED) return WSAECONNRESET;
   return wr_wsa_from_errno(err);
+}
+
+/*
+** A send's EPIPE says only that the socket cannot send: why is in its
+** state.  Windows names the cause: shutdown(send) (WSAESHUTDOWN), a
+** socket never connected (WSAENOTCONN), and a connection reset once its
+** ECONNRESET was reported (WSAECONNRESET, on every later send).
+*/
+int wr__wsa_from_send(const wr_socket *s, int err) {
+  if (err != EPIPE) return wr__wsa_from_io(err);
+  if (s->state & WR_S_SHUT_WR) return WSAESHUTDOWN;
+  if (!(s->state & WR_S_CONNECTED)) return WSAENOTCONN;
+  return WSAECONNRESET;
 }

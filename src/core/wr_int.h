@@ -10,13 +10,15 @@
 **          wr__usable, wr__datagram, wr__message_oriented, wr__why,
 **          wr__ov_busy, wr__cmsg_record;
 **          wr_ov.c: wr__queue, wr__signal, wr__complete, wr__fail_all,
+**          wr__fail_one,
 **          wr__deliver, wr__has_deliverable;
 **          wr_ov.c: wr__port_queue, wr__port_unlink,
 **          wr__port_socket_closing, wr__port_abort_rearmed; wr_port.c:
 **          wr__port_rearm_all, wr__port_loop_gone;
-**          wr_recv.c: wr__repost;
+**          wr_ov.c: wr__settle; wr_post.c: wr_op_args, wr__start,
+**          wr__repost;
 **          wr_socket.c: wr__socket_new, wr__socket_bound;
-**          wr_errors.c: wr__wsa_from_io; wr_addr.c: wr__addr_any,
+**          wr_errors.c: wr__wsa_from_io, wr__wsa_from_send; wr_addr.c: wr__addr_any,
 **          wr__addr_ifindex.
 **
 ** The invariants the asserts check (on in debug and sanitizer builds):
@@ -51,8 +53,8 @@ WR_INTERNAL_BEGIN
 #endif
 
 /* which list an overlapped object is on */
-enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC, WR_IN_PORT,
-       WR_IN_REARM };
+enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_SENDQ, WR_IN_APC,
+       WR_IN_PORT, WR_IN_REARM };
 
 /* socket state bits */
 #define WR_S_CLOSED      0x01   /* wr_close done: fd gone */
@@ -62,6 +64,7 @@ enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_APC, WR_IN_PORT,
 #define WR_S_SHUT_WR     0x10   /* shutdown(send): sends fail WSAESHUTDOWN */
 #define WR_S_CONNECTED   0x20   /* connect started or accepted: a later
                                    EPIPE is the peer's reset */
+#define WR_S_CONNECTING  0x40   /* a ConnectEx is pending */
 
 /* options wsarecv must know the caller's view of (WR_O_*) */
 #define WR_O_PKT4        0x01   /* the caller enabled IP_PKTINFO */
@@ -83,7 +86,10 @@ struct wr_socket {
   long rcvtimeo_ms;          /* SO_RCVTIMEO for nonoverlapped calls (0 off) */
   wr_list q;                 /* normal receives, in posting order */
   wr_list oobq;              /* MSG_OOB receives */
-  size_t npending;           /* on q and oobq */
+  wr_list sendq;             /* sends and a ConnectEx, in posting order */
+  size_t npending;           /* on q, oobq and sendq */
+  wr_overlapped *accepting;  /* the AcceptEx (on a listener) that will
+                                make this socket its connection */
   wr_socket *prev, *next;    /* the loop's list of sockets */
   wr_port *port;             /* the completion port it belongs to (holds a
                                 reference on it until s is freed) */
@@ -233,6 +239,8 @@ void wr__complete(wr_socket *s, wr_overlapped *ov);
 /* Every queued operation of s completes with err, in posting order
 ** (normal data first): cancel, close, shutdown, a watch that failed. */
 void wr__fail_all(wr_socket *s, unsigned err);
+/* The same for one queued operation. */
+void wr__fail_one(wr_socket *s, wr_overlapped *ov, unsigned err);
 /* Run the routines queued when the pass began; the number run. */
 size_t wr__deliver(wr_loop *loop);
 int wr__has_deliverable(wr_loop *loop);
@@ -255,7 +263,33 @@ size_t wr__port_abort_rearmed(wr_socket *s, const wr_overlapped *only);
 /* The loop is going: drop every port's entries, detach the ports. */
 void wr__port_loop_gone(wr_loop *loop);
 
-/* wr_recv.c */
+/* wr_ov.c */
+/* ov finished (or failed to start): what it did to its sockets -- a
+** connection made (AcceptEx's, ConnectEx's), an address taken (a send's
+** implicit bind). */
+void wr__settle(wr_socket *s, wr_overlapped *ov);
+
+/* wr_post.c */
+/* An operation to post, its page's rules checked (wr_recv.c, wr_send.c) */
+typedef struct wr_op_args {
+  int kind;                         /* WR_OP_* */
+  wr_wsabuf *bufs;
+  size_t nbufs;
+  unsigned flags;                   /* the input flags */
+  wr_completion_routine routine;
+  wr_msg *msg;
+  const struct sockaddr *addr;      /* WSASendTo's, ConnectEx's (or NULL) */
+  socklen_t addrlen;
+  wr_socket *peer;                  /* AcceptEx's accept socket */
+} wr_op_args;
+/*
+** Post it on ov (NULL: nonoverlapped, wait for it on a stack object).
+** 0 (done at once: *bytes, *flags set; the completion follows when ov is
+** given), WSA_IO_PENDING, or a failure (nothing follows; *bytes set when
+** data moved).
+*/
+int wr__start(wr_socket *s, wr_overlapped *ov, const wr_op_args *a,
+              size_t *bytes, unsigned *flags);
 /* Post ov again, with what it captured last time (a rearm): 0,
 ** WSA_IO_PENDING or the failure (then ov is finished with it). */
 int wr__repost(wr_socket *s, wr_overlapped *ov);
@@ -270,6 +304,10 @@ int wr__socket_bound(wr_socket *s);
 /* errno from a receive or a send -> WSA (ICMP port unreachable is
 ** WSAECONNRESET on a datagram socket, as on Windows). */
 int wr__wsa_from_io(int err);
+/* errno from a send on s -> WSA: Linux's EPIPE is WSAESHUTDOWN after
+** shutdown(send), WSAENOTCONN on a socket never connected, and
+** WSAECONNRESET on a connection the peer reset. */
+int wr__wsa_from_send(const wr_socket *s, int err);
 
 /* wr_addr.c: interface text */
 /* "*" or "": any address, any interface (the system's choice). */

@@ -3,7 +3,8 @@
 ** (wr_cmsg.c), its structures read, and what an extended error means.
 **
 ** Exports: for the engine's decoder: wr__plat_cmsg, wr__plat_pktinfo4,
-**          wr__plat_pktinfo6, wr__plat_ee; for the Linux platform:
+**          wr__plat_pktinfo6, wr__plat_put_pktinfo4,
+**          wr__plat_put_pktinfo6, wr__plat_ee; for the Linux platform:
 **          wr__ee_error.
 **
 ** The decoder is portable; what differs is here: which (level, type) the
@@ -116,3 +117,23 @@ typedef char cmsghdr_is_wr_cmsg_hdr[
    offsetof(struct cmsghdr, cmsg_level) == offsetof(wr_cmsg_hdr, level) &&
    offsetof(struct cmsghdr, cmsg_type) == offsetof(wr_cmsg_hdr, type))
   ? 1 : -1];
+
+size_t wr__plat_put_pktinfo4(unsigned char *out, const struct in_addr *src,
+                             unsigned ifindex) {
+  struct in_pktinfo pi;
+  memset(&pi, 0, sizeof pi);
+  pi.ipi_ifindex = (int)ifindex;
+  if (src) pi.ipi_spec_dst = *src;   /* Linux's source for a send */
+  memcpy(out, &pi, sizeof pi);
+  return sizeof pi;
+}
+
+size_t wr__plat_put_pktinfo6(unsigned char *out, const struct in6_addr *src,
+                             unsigned ifindex) {
+  struct in6_pktinfo pi;
+  memset(&pi, 0, sizeof pi);
+  pi.ipi6_ifindex = ifindex;
+  if (src) pi.ipi6_addr = *src;
+  memcpy(out, &pi, sizeof pi);
+  return sizeof pi;
+}

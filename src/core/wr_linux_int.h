@@ -2,7 +2,8 @@
 ** wr_linux_int.h -- what the Linux platform's files share among
 ** themselves.  Only wr_linux_*.c include it; the engine never does.
 **
-** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty;
+** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty, wr__advance;
+**          wr_linux_send.c: wr__send_step, wr__accept_step, wr__drain_send;
 **          wr_linux_step.c: wr__step_now, wr__drain;
 **          wr_linux_msg.c: wr__msg_filter, wr__errqueue,
 **          wr__loop_free_bcast;
@@ -61,6 +62,32 @@ static inline void wr__skip_empty(wr_overlapped *ov) {
     ov->iovcnt--;
   }
 }
+
+/* Drop the first n bytes of ov's buffer array (MSG_WAITALL progress, a
+** stream send's). */
+static inline void wr__advance(wr_overlapped *ov, size_t n) {
+  while (n > 0 && ov->iovcnt > 0) {
+    if (n < ov->iov->iov_len) {
+      ov->iov->iov_base = (char *)ov->iov->iov_base + n;
+      ov->iov->iov_len -= n;
+      return;
+    }
+    n -= ov->iov->iov_len;
+    ov->iov++;
+    ov->iovcnt--;
+  }
+  wr__skip_empty(ov);
+}
+
+/* wr_linux_send.c */
+/* One step of a send or a ConnectEx (the head of the send queue, or about
+** to be): 1 finished, 0 wait for room. */
+int wr__send_step(wr_socket *s, wr_overlapped *ov);
+/* One step of an AcceptEx on the listener ls: 1 finished, 0 wait (for a
+** connection, or -- phase 1 -- for the first data on the accept socket). */
+int wr__accept_step(wr_socket *ls, wr_overlapped *ov);
+/* Complete what can be completed from the head of the send queue. */
+void wr__drain_send(wr_socket *s);
 
 /* wr_linux_step.c */
 /* One receive step for ov (the head of its queue, or about to be): 1 when

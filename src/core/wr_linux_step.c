@@ -62,21 +62,6 @@ static void copy_in(wr_overlapped *ov, const char *src, size_t n) {
   }
 }
 
-/* Drop the first n bytes of ov's buffer array (MSG_WAITALL progress). */
-static void advance(wr_overlapped *ov, size_t n) {
-  while (n > 0 && ov->iovcnt > 0) {
-    if (n < ov->iov->iov_len) {
-      ov->iov->iov_base = (char *)ov->iov->iov_base + n;
-      ov->iov->iov_len -= n;
-      return;
-    }
-    n -= ov->iov->iov_len;
-    ov->iov++;
-    ov->iovcnt--;
-  }
-  wr__skip_empty(ov);
-}
-
 /* A 0-byte read on a seqpacket socket: the peer's close, or an empty
 ** message?  After a close the socket reports hang-up. */
 static int peer_closed(wr_socket *s) {
@@ -260,7 +245,7 @@ static int step_got(wr_socket *s, wr_overlapped *ov, const struct msghdr *mh,
       wr__finish(ov, 0, ov->filled, 0);
       return 1;
     }
-    advance(ov, n);
+    wr__advance(ov, n);
     return -1;
   }
   if (s->type == SOCK_SEQPACKET && n == 0 && !(mh->msg_flags & MSG_TRUNC) &&
@@ -373,7 +358,8 @@ void wr__drain(wr_socket *s, wr_list *q) {
     if (r < 0) return;                     /* dry: no need to ask again */
   }
   while ((ov = q->head) != NULL && !wr__closed(s)) {
-    if (!step(s, ov)) break;
+    if (ov->kind == WR_OP_ACCEPT ? !wr__accept_step(s, ov) : !step(s, ov))
+      break;
     up->complete(s, ov);
   }
 }

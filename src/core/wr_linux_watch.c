@@ -93,20 +93,36 @@ uint64_t wr__plat_now(wr_loop *loop) {
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
+/* An AcceptEx that holds the connection and waits for its first data */
+static int accept_waits_data(const wr_overlapped *ov) {
+  return ov && ov->kind == WR_OP_ACCEPT && ov->phase;
+}
+
 /*
-** Add the events the queues need.  Events no longer needed are dropped
-** lazily, by the next poll callback that finds nothing to do: a routine
-** that reposts (the common case) then costs no epoll_ctl at all.
+** What the queues need: readable for receives and AcceptEx (a listener
+** whose head accept waits on its accept socket's data watches that socket
+** instead), urgent data for MSG_OOB, writable while sends wait.
 */
-static void want_events(wr_socket *s) {
-  wr_plat_socket *p = &s->plat;
-  int ev = p->events;
-  int r;
-  if (s->q.head) ev |= UV_READABLE;
+static int wanted(const wr_socket *s) {
+  int ev = 0;
+  if (s->q.head && !accept_waits_data(s->q.head)) ev |= UV_READABLE;
+  if (accept_waits_data(s->accepting)) ev |= UV_READABLE;
   if (s->oobq.head) ev |= UV_PRIORITIZED;
+  if (s->sendq.head) ev |= UV_WRITABLE;
+  return ev;
+}
+
+static void set_events(wr_socket *s, int ev) {
+  wr_plat_socket *p = &s->plat;
+  int r;
   if (ev == p->events) return;
-  r = (p->watch & WR_W_INIT) ? uv_poll_start(&p->poll, ev, on_poll)
-                             : UV_ENOTSOCK;
+  if (ev == 0) {
+    uv_poll_stop(&p->poll);
+    r = 0;
+  } else {
+    r = (p->watch & WR_W_INIT) ? uv_poll_start(&p->poll, ev, on_poll)
+                               : UV_ENOTSOCK;
+  }
   if (r < 0) {
     s->loop->plat.up->fail_all(s, (unsigned)wr_wsa_from_errno(-r));
     return;
@@ -115,16 +131,25 @@ static void want_events(wr_socket *s) {
   wr__lx_pollfd_changed(s->loop);
 }
 
+/*
+** Add the events the queues need.  Readable and urgent data no longer
+** needed are dropped lazily, by the next poll callback that finds nothing
+** to do: a routine that reposts (the common case) then costs no epoll_ctl
+** at all.  Writable goes as soon as no send waits: it would fire at once.
+*/
+static void want_events(wr_socket *s) {
+  int want = wanted(s);
+  int ev = (s->plat.events | want) & ~UV_WRITABLE;
+  ev |= want & UV_WRITABLE;
+  if (s->q.head && accept_waits_data(s->q.head)) {
+    ev &= ~UV_READABLE;
+    want_events(s->q.head->peer);
+  }
+  set_events(s, ev);
+}
+
 static void trim_events(wr_socket *s) {
-  wr_plat_socket *p = &s->plat;
-  int ev = p->events;
-  if (!s->q.head) ev &= ~UV_READABLE;
-  if (!s->oobq.head) ev &= ~UV_PRIORITIZED;
-  if (ev == p->events) return;
-  if (ev == 0) uv_poll_stop(&p->poll);
-  else uv_poll_start(&p->poll, ev, on_poll);
-  p->events = ev;
-  wr__lx_pollfd_changed(s->loop);
+  set_events(s, s->plat.events & wanted(s));
 }
 
 /*
@@ -138,6 +163,7 @@ static void on_poll_error(wr_socket *s) {
   s->plat.dry = 0;
   wr__drain(s, &s->oobq);
   wr__drain(s, &s->q);
+  if (!wr__closed(s)) wr__drain_send(s);
   /*
   ** Still an error condition: an error-queue entry (IP_RECVERR, set by the
   ** caller or already on an adopted descriptor) whose report was consumed
@@ -155,6 +181,16 @@ static void on_poll_error(wr_socket *s) {
   if (!wr__closed(s)) want_events(s);
 }
 
+/* The accept socket s has data for the AcceptEx that waits on it: serve
+** its listener's queue. */
+static void accept_data(wr_socket *s) {
+  wr_socket *ls = s->accepting->sock;
+  wr__socket_ref(ls);
+  wr__drain(ls, &ls->q);
+  if (!wr__closed(ls)) want_events(ls);
+  wr__socket_unref(ls);
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   wr_socket *s = h->data;
   wr__socket_ref(s);
@@ -167,12 +203,19 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     ** not reposted yet; trimming then would cost an epoll_ctl pair per
     ** datagram for a socket with one reposted receive.
     */
-    if (((events & UV_PRIORITIZED) && !s->oobq.head) ||
-        ((events & UV_READABLE) && !s->q.head))
+    if (events & ~wanted(s) & (UV_READABLE | UV_PRIORITIZED | UV_WRITABLE))
       trim_events(s);
     s->plat.dry = 0;
     if (events & UV_PRIORITIZED) wr__drain(s, &s->oobq);
-    if (events & (UV_READABLE | UV_DISCONNECT)) wr__drain(s, &s->q);
+    if (events & (UV_READABLE | UV_DISCONNECT)) {
+      if (accept_waits_data(s->accepting)) accept_data(s);
+      if (!wr__closed(s)) wr__drain(s, &s->q);
+      if (!wr__closed(s) && accept_waits_data(s->q.head)) want_events(s);
+    }
+    if ((events & UV_WRITABLE) && !wr__closed(s)) {
+      wr__drain_send(s);
+      if (!wr__closed(s)) want_events(s);
+    }
   }
   wr__socket_unref(s);
 }
@@ -213,14 +256,17 @@ void wr__plat_socket_close(wr_socket *s) {
 ** =================================================================== */
 
 /*
-** A routine reposting a plain datagram receive, or any post of one on a
-** socket of a completion port: queue it without a syscall; when the
-** delivery pass ends, or the port's next wait begins, one recvmmsg serves
-** every operation queued meanwhile.
+** A routine reposting a plain datagram receive or send, or any post of one
+** on a socket of a completion port: queue it without a syscall; when the
+** delivery pass ends, or the port's next wait begins, one recvmmsg (or
+** sendmmsg) serves every operation queued meanwhile.
 */
 static int deferred(wr_socket *s, wr_overlapped *ov) {
-  return (s->loop->delivering || s->port) && !(ov->in_flags & WR_MSG_OOB) &&
-         !ov->internal && wr__datagram(s) && wr__batchable(ov);
+  if (!(s->loop->delivering || s->port) || ov->internal || !wr__datagram(s))
+    return 0;
+  if (ov->kind == WR_OP_SEND) return ov->in_flags == 0;
+  return ov->kind == WR_OP_RECV && !(ov->in_flags & WR_MSG_OOB) &&
+         wr__batchable(ov);
 }
 
 /*
@@ -244,7 +290,15 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
     schedule_flush(s);
     return 0;
   }
-  return q->head == NULL && wr__step_now(s, ov);
+  switch (ov->kind) {
+    case WR_OP_SEND:
+    case WR_OP_CONNECT:
+      return s->sendq.head == NULL && wr__send_step(s, ov);
+    case WR_OP_ACCEPT:     /* (one waiting for data: wr__plat_watch) */
+      return s->q.head == NULL && wr__accept_step(s, ov);
+    default:
+      return q->head == NULL && wr__step_now(s, ov);
+  }
 }
 
 /*
@@ -279,6 +333,10 @@ void wr__plat_flush(wr_loop *loop) {
   while ((s = loop->plat.flush_list) != NULL) {
     loop->plat.flush_list = s->plat.flush_next;
     s->plat.on_flush_list = 0;
+    if (!wr__closed(s) && s->sendq.head) {
+      wr__drain_send(s);
+      if (!wr__closed(s)) want_events(s);
+    }
     if (!wr__closed(s) && s->q.head) {
       /* found empty since the last readiness: the poll will say when
       ** data comes, no need to ask the kernel now -- unless a MSG_PARTIAL

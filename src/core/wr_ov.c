@@ -4,7 +4,9 @@
 **
 ** Exports: wr_overlapped_init, wr_overlapped_busy, wr_overlapped_bufs,
 **          wr_overlapped_forget, wr_overlapped_msg; for the core:
-**          wr__queue, wr__signal, wr__complete, wr__fail_all, wr__deliver,
+**          wr__queue, wr__signal, wr__complete, wr__fail_all, wr__fail_one,
+**          wr__settle,
+**          wr__deliver,
 **          wr__has_deliverable, wr__port_queue, wr__port_unlink,
 **          wr__port_socket_closing, wr__port_abort_rearmed.
 **
@@ -33,6 +35,8 @@ void wr_overlapped_init(wr_overlapped *ov) {
 
 int wr_overlapped_busy(const wr_overlapped *ov) { return wr__ov_busy(ov); }
 
+int wr_overlapped_kind(const wr_overlapped *ov) { return ov->kind; }
+
 wr_msg *wr_overlapped_msg(const wr_overlapped *ov) { return ov->msg; }
 
 /* The one place a WSABUF array's home is chosen: inside ov, or its heap. */
@@ -55,6 +59,7 @@ static wr_list *list_of(wr_socket *s, wr_overlapped *ov) {
   switch (ov->where) {
     case WR_IN_QUEUE: return &s->q;
     case WR_IN_OOBQ: return &s->oobq;
+    case WR_IN_SENDQ: return &s->sendq;
     case WR_IN_APC: return &s->loop->apc;
     default: return NULL;
   }
@@ -91,14 +96,21 @@ static void unlink_op(wr_overlapped *ov) {
   }
   wr__list_remove(l, ov);
   ov->where = WR_IN_NONE;
-  assert((s->npending == 0) == (!s->q.head && !s->oobq.head));
+  assert((s->npending == 0) ==
+         (!s->q.head && !s->oobq.head && !s->sendq.head));
   assert(!s->loop || (s->loop->napc == 0) == (s->loop->apc.head == NULL));
 }
 
+/* Sends and a ConnectEx wait for room to write; receives and AcceptEx
+** for something to read (MSG_OOB apart). */
 void wr__queue(wr_socket *s, wr_overlapped *ov) {
-  int oob = (ov->in_flags & WR_MSG_OOB) != 0;
   ov->state = WR_OV_PENDING;
-  enlist(oob ? &s->oobq : &s->q, ov, oob ? WR_IN_OOBQ : WR_IN_QUEUE);
+  if (ov->kind == WR_OP_SEND || ov->kind == WR_OP_CONNECT)
+    enlist(&s->sendq, ov, WR_IN_SENDQ);
+  else if (ov->in_flags & WR_MSG_OOB)
+    enlist(&s->oobq, ov, WR_IN_OOBQ);
+  else
+    enlist(&s->q, ov, WR_IN_QUEUE);
   wr__socket_ref(s);
   s->npending++;
   s->loop->npending++;
@@ -110,7 +122,11 @@ void wr_overlapped_forget(wr_overlapped *ov) {
     /* queued, or completed with its routine not yet run: it still holds
     ** its msg, released with it (an operation off every list released its
     ** msg when signalled or delivered; the msg may belong to another now) */
-    if (ov->where < WR_IN_APC) wr__plat_cancel(s, ov);
+    if (ov->where < WR_IN_APC) {
+      wr__plat_cancel(s, ov);
+      wr__finish(ov, WSA_OPERATION_ABORTED, ov->filled, 0);
+      wr__settle(s, ov);               /* an AcceptEx lets its socket go */
+    }
     if (ov->msg) ov->msg->pending = 0;
     unlink_op(ov);
     ov->sock = NULL;
@@ -169,8 +185,9 @@ void wr__signal(wr_socket *s, wr_overlapped *ov) {
 ** without wr__signal's (the same steps).
 */
 void wr__complete(wr_socket *s, wr_overlapped *ov) {
-  if (ov->where != WR_IN_QUEUE || s->loop == NULL) {
+  if (ov->where != WR_IN_QUEUE || ov->kind != WR_OP_RECV || s->loop == NULL) {
     unlink_op(ov);
+    wr__settle(s, ov);
     wr__signal(s, ov);
     return;
   }
@@ -187,16 +204,46 @@ void wr__complete(wr_socket *s, wr_overlapped *ov) {
   wr__port_queue(s->port, s, ov);
 }
 
-/* A queued operation ends, unfinished, with err and what it had placed. */
-static void fail_op(wr_socket *s, wr_overlapped *ov, unsigned err) {
+/* A queued operation ends, unfinished, with err and what it had moved. */
+void wr__fail_one(wr_socket *s, wr_overlapped *ov, unsigned err) {
   if (!wr__plat_cancel(s, ov)) wr__finish(ov, err, ov->filled, 0);
   wr__complete(s, ov);
 }
 
 void wr__fail_all(wr_socket *s, unsigned err) {
   wr_overlapped *ov;
-  while ((ov = s->q.head) != NULL) fail_op(s, ov, err);
-  while ((ov = s->oobq.head) != NULL) fail_op(s, ov, err);
+  while ((ov = s->q.head) != NULL) wr__fail_one(s, ov, err);
+  while ((ov = s->oobq.head) != NULL) wr__fail_one(s, ov, err);
+  while ((ov = s->sendq.head) != NULL) wr__fail_one(s, ov, err);
+}
+
+/*
+** What a finished operation did to its sockets.  An AcceptEx made its
+** accept socket the connection (or, failed, left it as it was) and lets
+** it go; a ConnectEx connected s or failed; a send to an address bound s
+** (the kernel picks one on the first).
+*/
+void wr__settle(wr_socket *s, wr_overlapped *ov) {
+  wr_socket *as;
+  switch (ov->kind) {
+    case WR_OP_ACCEPT:
+      if ((as = ov->peer) == NULL) return;
+      ov->peer = NULL;
+      if (as->accepting == ov) as->accepting = NULL;
+      if (ov->error == 0) as->state |= WR_S_BOUND | WR_S_CONNECTED;
+      wr__socket_unref(as);
+      return;
+    case WR_OP_CONNECT:
+      s->state &= ~(unsigned)WR_S_CONNECTING;
+      if (ov->error == 0) s->state |= WR_S_CONNECTED;
+      return;
+    case WR_OP_SEND:
+      if (ov->error == 0 && (ov->addrlen || (ov->msg && ov->msg->namelen)))
+        s->state |= WR_S_BOUND;
+      return;
+    default:
+      return;
+  }
 }
 
 /* =====================================================================

@@ -12,7 +12,8 @@
 **          wr__plat_port_close; wr__plat_wait_begin, wr__plat_wait_end,
 **          wr__plat_signals, wr__plat_poll_wait; wr_cmsg_level,
 **          wr_cmsg_rule, wr_cmsg_numbers, wr__plat_cmsg, wr__plat_pktinfo4,
-**          wr__plat_pktinfo6, wr__plat_ee.
+**          wr__plat_pktinfo6, wr__plat_put_pktinfo4, wr__plat_put_pktinfo6,
+**          wr__plat_ee.
 **
 ** The engine (wr_ov.c, wr_recv.c, wr_socket.c, wr_loop.c, wr_port.c, and
 ** beside them wr_bsd.c and wr_cmsg.c) keeps the operations: their queues
@@ -23,14 +24,15 @@
 ** engine handed it at wr__plat_loop_init.
 **
 ** Linux (wr_linux_*.c): a libuv poll handle watches each socket; when it
-** fires, the platform serves the engine's queue from its head with recvmsg
-** and recvmmsg, emulating what the Linux kernel does not do the Winsock
+** fires, the platform serves the engine's queues from their heads with
+** recvmsg and recvmmsg (sendmsg and sendmmsg, accept4, connect for the
+** send queue and AcceptEx), emulating what the Linux kernel does not do the Winsock
 ** way (MSG_PARTIAL, MSG_WAITALL, MSG_OOB, sticky stream errors, error-queue
 ** reports).
 **
 ** Windows (wr_win.c, wr_win_msg.c, wr_win_plat.h): the kernel has real
-** overlapped I/O, so the platform hands each operation to WSARecv or
-** WSARecvMsg with an OVERLAPPED of its own (a wr_win_op, which the
+** overlapped I/O, so the platform hands each operation to WSARecv,
+** WSARecvMsg, WSASend(To, Msg), AcceptEx or ConnectEx with an OVERLAPPED of its own (a wr_win_op, which the
 ** operation's private `plat` field points to while the kernel holds it)
 ** and relays the completion from the loop's completion port.  What each
 ** function does there is said with it ("Windows:").
@@ -266,6 +268,16 @@ int wr__plat_pktinfo4(const wr_cmsg *o, struct in_addr *addr,
                       struct in_addr *spec_dst, unsigned *ifindex);
 int wr__plat_pktinfo6(const wr_cmsg *o, struct in6_addr *addr,
                       unsigned *ifindex);
+/*
+** A send's packet info payload into out (room for 64 bytes): the source
+** address (NULL: the system's choice) and the interface (0: any), the
+** platform's structure (Linux takes the source from ipi_spec_dst, Windows
+** from ipi_addr).  Its size.
+*/
+size_t wr__plat_put_pktinfo4(unsigned char *out, const struct in_addr *src,
+                             unsigned ifindex);
+size_t wr__plat_put_pktinfo6(unsigned char *out, const struct in6_addr *src,
+                             unsigned ifindex);
 /*
 ** The extended error in o's payload into o->ee: the size of the platform's
 ** structure (the offender's address may follow it), or 0 when the payload

@@ -107,10 +107,14 @@ int wr_port_post(wr_port *port, size_t bytes, uintptr_t key,
 ** Taking entries, rearming
 ** =================================================================== */
 
-/* An error after which the socket still receives (a datagram's). */
+/* An outcome after which the socket still receives or sends (a
+** datagram's error too). */
 static inline int survivable(const wr_socket *s,
                              const wr_overlapped *ov) {
-  if (ov->error == 0) return ov->bytes > 0 || wr__message_oriented(s);
+  if (ov->kind > WR_OP_SEND) return 0;       /* AcceptEx, ConnectEx: once */
+  if (ov->error == 0)
+    return ov->bytes > 0 || wr__message_oriented(s) ||
+           ov->kind == WR_OP_SEND;
   return wr__message_oriented(s) &&
          (ov->error == WSAEMSGSIZE || ov->error == WSAECONNRESET ||
           ov->error == WSAENETRESET);

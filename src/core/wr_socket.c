@@ -170,6 +170,9 @@ void wr_close(wr_socket *s) {
   if (wr__closed(s)) return;
   wr__socket_ref(s);
   if (s->loop) {
+    /* the AcceptEx that would make s its connection ends with it */
+    if (s->accepting && s->accepting->where == WR_IN_QUEUE)
+      wr__fail_one(s->accepting->sock, s->accepting, WSA_OPERATION_ABORTED);
     wr__fail_all(s, WSA_OPERATION_ABORTED);               /* cancel all */
     wr__port_socket_closing(s);      /* and what a port would repost */
   }

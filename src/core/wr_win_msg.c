@@ -6,7 +6,7 @@
 **
 ** Exports: wr_msg_init, wr_msg_free; for the engine's decoder:
 **          wr__plat_cmsg, wr__plat_pktinfo4, wr__plat_pktinfo6,
-**          wr__plat_ee.
+**          wr__plat_put_pktinfo4, wr__plat_put_pktinfo6, wr__plat_ee.
 **
 ** The kernel writes the caller's control buffer itself: it delivers only
 ** the messages the caller enabled, what fits, MSG_CTRUNC, MSG_BCAST and
@@ -108,3 +108,23 @@ typedef char wsacmsghdr_is_wr_cmsg_hdr[
    offsetof(WSACMSGHDR, cmsg_level) == offsetof(wr_cmsg_hdr, level) &&
    offsetof(WSACMSGHDR, cmsg_type) == offsetof(wr_cmsg_hdr, type))
   ? 1 : -1];
+
+size_t wr__plat_put_pktinfo4(unsigned char *out, const struct in_addr *src,
+                             unsigned ifindex) {
+  IN_PKTINFO pi;
+  memset(&pi, 0, sizeof pi);
+  pi.ipi_ifindex = ifindex;
+  if (src) pi.ipi_addr = *src;
+  memcpy(out, &pi, sizeof pi);
+  return sizeof pi;
+}
+
+size_t wr__plat_put_pktinfo6(unsigned char *out, const struct in6_addr *src,
+                             unsigned ifindex) {
+  IN6_PKTINFO pi;
+  memset(&pi, 0, sizeof pi);
+  pi.ipi6_ifindex = ifindex;
+  if (src) pi.ipi6_addr = *src;
+  memcpy(out, &pi, sizeof pi);
+  return sizeof pi;
+}
