@@ -23,6 +23,7 @@ LINUX_SRC   := src/core/wr_linux_watch.c src/core/wr_linux_step.c \
 WINDOWS_SRC := src/core/wr_win.c src/core/wr_win_msg.c
 
 # the binding: the Lua types and the module (src/l*.c)
-BINDING_SRC := src/lwsarecv.c src/lsocket.c src/lrecv.c src/loverlapped.c \
+BINDING_SRC := src/lwsarecv.c src/lsocket.c src/lrecv.c src/lsend.c \
+               src/loverlapped.c \
                src/lmsg.c src/lbuffer.c src/lwr_aux.c src/lpoll.c \
                src/loptions.c src/lport.c src/lportwait.c

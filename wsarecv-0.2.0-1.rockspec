@@ -42,13 +42,14 @@ build = {
     -- checks that they agree.  Linux: ENGINE_SRC, LINUX_SRC, BINDING_SRC.
     ["wsarecv.core"] = {
       sources = {
-        "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
+        "src/core/wr_ov.c", "src/core/wr_post.c", "src/core/wr_recv.c",
+        "src/core/wr_send.c", "src/core/wr_loop.c",
         "src/core/wr_socket.c", "src/core/wr_bsd.c", "src/core/wr_addr.c",
         "src/core/wr_errors.c", "src/core/wr_port.c", "src/core/wr_cmsg.c",
         "src/core/wr_linux_watch.c", "src/core/wr_linux_step.c",
-        "src/core/wr_linux_msg.c", "src/core/wr_linux_cmsg.c",
+        "src/core/wr_linux_send.c", "src/core/wr_linux_msg.c", "src/core/wr_linux_cmsg.c",
         "src/core/wr_linux_pollfd.c", "src/core/wr_linux_signal.c",
-        "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c",
+        "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/lsend.c",
         "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c",
         "src/lpoll.c", "src/loptions.c", "src/lport.c", "src/lportwait.c",
       },
@@ -65,12 +66,13 @@ build = {
       modules = {
         ["wsarecv.core"] = {
           sources = {
-            "src/core/wr_ov.c", "src/core/wr_recv.c", "src/core/wr_loop.c",
+            "src/core/wr_ov.c", "src/core/wr_post.c", "src/core/wr_recv.c",
+            "src/core/wr_send.c", "src/core/wr_loop.c",
             "src/core/wr_socket.c", "src/core/wr_bsd.c",
             "src/core/wr_addr.c", "src/core/wr_errors.c",
             "src/core/wr_port.c", "src/core/wr_cmsg.c",
             "src/core/wr_win.c", "src/core/wr_win_msg.c",
-            "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c",
+            "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/lsend.c",
             "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c",
             "src/lwr_aux.c", "src/lpoll.c", "src/loptions.c", "src/lport.c",
             "src/lportwait.c",

@@ -167,7 +167,7 @@ describe("typos (issue 15)", function()
         .. "'buffers'?)", 1, true), err)
       err = raised(wsarecv.msg, { b })
       assert.is_truthy(err and err:find("(unknown field '1'; the fields are "
-        .. "buffers, control and flags)", 1, true), err)
+        .. "buffers, control, flags and to)", 1, true), err)
       err = raised(wsarecv.msg, { buffers = { b }, contrl = 64 })
       assert.is_truthy(err and err:find("did you mean 'control'?", 1, true),
         err)

@@ -28,7 +28,7 @@
 
 static void check_idle(lua_State *L, lwr_msg *mo) {
   if (wr_msg_pending(&mo->m))
-    luaL_error(L, "msg is in use by a pending WSARecvMsg");
+    luaL_error(L, "msg is in use by a pending WSARecvMsg or WSASendMsg");
 }
 
 /* msg.buffers = value: any WSABUF array (checked for type now) */
@@ -41,6 +41,106 @@ static void set_buffers(lua_State *L, int msgidx, int vidx) {
   lua_setiuservalue(L, msgidx, MSG_UVAL_BUFFERS);
 }
 
+/* The control-message types a send carries: their names and kinds. */
+static const struct { const char *type, *level; int kind; } send_types[] = {
+  {"IP_PKTINFO", "IPPROTO_IP", WR_CM_PKTINFO},
+  {"IPV6_PKTINFO", "IPPROTO_IPV6", WR_CM_PKTINFO6},
+  {"IP_TOS", "IPPROTO_IP", WR_CM_TOS},
+  {"IPV6_TCLASS", "IPPROTO_IPV6", WR_CM_TCLASS},
+  {"IP_TTL", "IPPROTO_IP", WR_CM_TTL},
+  {"IPV6_HOPLIMIT", "IPPROTO_IPV6", WR_CM_HOPLIMIT},
+  {NULL, NULL, 0}
+};
+
+/* Raise about control[i], which came in argument argn. */
+static int bad_record(lua_State *L, int argn, lua_Integer i, const char *why) {
+  return luaL_argerror(L, argn, lua_pushfstring(L, "control[%d]: %s",
+                                                (int)i, why));
+}
+
+/* The table on the stack top (control[i]) into *c, or raise. */
+static void read_record(lua_State *L, int argn, lua_Integer i, wr_cmsg *c) {
+  const char *type, *level;
+  int k, isint;
+  memset(c, 0, sizeof *c);
+  if (!lua_istable(L, -1)) bad_record(L, argn, i, "not a table");
+  lua_getfield(L, -1, "type");
+  type = lua_tostring(L, -1);
+  for (k = 0; type && send_types[k].type; k++)
+    if (strcmp(type, send_types[k].type) == 0) break;
+  if (type == NULL || send_types[k].type == NULL)
+    bad_record(L, argn, i, "type must be IP_PKTINFO, IPV6_PKTINFO, IP_TOS, "
+               "IPV6_TCLASS, IP_TTL or IPV6_HOPLIMIT");
+  c->kind = send_types[k].kind;
+  lua_getfield(L, -2, "level");
+  level = lua_tostring(L, -1);
+  if (!lua_isnil(L, -1) && (level == NULL ||
+                            strcmp(level, send_types[k].level) != 0))
+    bad_record(L, argn, i, lua_pushfstring(L, "%s goes with level %s", type,
+                                           send_types[k].level));
+  lua_pop(L, 2);
+  if (c->kind == WR_CM_PKTINFO || c->kind == WR_CM_PKTINFO6) {
+    int fam = c->kind == WR_CM_PKTINFO ? AF_INET : AF_INET6;
+    lua_getfield(L, -1, "addr");
+    if (!lua_isnil(L, -1) &&
+        (lua_type(L, -1) != LUA_TSTRING ||
+         wr_addr_parse(fam, 0, lua_tostring(L, -1), 0, &c->addr,
+                       &c->addrlen) != 0 || c->addr.ss_family != fam))
+      bad_record(L, argn, i, "addr must be a numeric address of the type's "
+                 "family");
+    lua_getfield(L, -2, "ifindex");
+    c->ifindex = (unsigned)lua_tointegerx(L, -1, &isint);
+    if (!lua_isnil(L, -1) && (!isint || lua_tointeger(L, -1) < 0 ||
+                              lua_tointeger(L, -1) > 0xffffffffLL))
+      bad_record(L, argn, i, "ifindex must be an interface index");
+    lua_pop(L, 2);
+    return;
+  }
+  lua_getfield(L, -1, "value");
+  c->value = lua_tointegerx(L, -1, &isint);
+  if (!isint || c->value < 0 || c->value > 255)
+    bad_record(L, argn, i, "value must be an integer in 0..255");
+  lua_pop(L, 1);
+}
+
+/*
+** msg control = {records}: what a WSASendMsg sends, encoded now, once, so
+** that a send builds nothing.  User value 4 keeps the table, for reading.
+*/
+static void set_send_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
+                             int argn) {
+  wr_cmsg recs[16];
+  lua_Integer i, n = (lua_Integer)lua_rawlen(L, vidx);
+  size_t bad = 0;
+  if (n > 16) luaL_argerror(L, argn, "at most 16 control messages");
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, vidx, i);
+    read_record(L, argn, i, &recs[i - 1]);
+    lua_pop(L, 1);
+  }
+  if (wr_msg_put_control(&mo->m, recs, (size_t)n, &bad) != 0)
+    bad_record(L, argn, (lua_Integer)bad + 1, "this platform cannot send it");
+  lua_pushvalue(L, vidx);
+  lua_setiuservalue(L, msgidx, MSG_UVAL_SENDCTL);
+}
+
+/* msg.to = {addr, port} | nil: where a WSASendMsg sends (parsed then, for
+** the socket's family). */
+static void set_to(lua_State *L, int msgidx, int vidx, int argn) {
+  if (!lua_isnoneornil(L, vidx)) {
+    luaL_argcheck(L, lua_istable(L, vidx), argn, "to must be {addr, port}");
+    lua_rawgeti(L, vidx, 1);
+    luaL_argcheck(L, lua_type(L, -1) == LUA_TSTRING, argn,
+                  "to[1] must be an address");
+    lua_rawgeti(L, vidx, 2);
+    luaL_argcheck(L, lua_isnil(L, -1) || lua_isinteger(L, -1), argn,
+                  "to[2] must be a port");
+    lua_pop(L, 2);
+  }
+  lua_pushvalue(L, vidx);
+  lua_setiuservalue(L, msgidx, MSG_UVAL_TO);
+}
+
 /*
 ** msg control = size | buffer | nil: the value at vidx, which came in
 ** argument argn (the table of wsarecv.msg{...}, or the value of
@@ -49,6 +149,10 @@ static void set_buffers(lua_State *L, int msgidx, int vidx) {
 static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
                         int argn) {
   lwr_buf *b = NULL;
+  if (lua_istable(L, vidx) && lwr_tobuffer(L, vidx) == NULL) {
+    set_send_control(L, mo, msgidx, vidx, argn);
+    return;
+  }
   if (lua_isnoneornil(L, vidx)) {
     lua_pushnil(L);
   } else if (lua_type(L, vidx) == LUA_TNUMBER) {
@@ -76,7 +180,7 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
 */
 static void check_ctor_keys(lua_State *L) {
   static const char *const ctor_fields[] = {"buffers", "control", "flags",
-                                            NULL};
+                                            "to", NULL};
   lua_pushnil(L);
   while (lua_next(L, 1) != 0) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2)
@@ -89,7 +193,7 @@ static void check_ctor_keys(lua_State *L) {
                                           "mean '%s'?", k, guess));
     if (k == NULL) k = luaL_tolstring(L, -1, NULL);   /* msg{b}: "1" */
     luaL_argerror(L, 1, lua_pushfstring(L, "unknown field '%s'; the fields "
-                                        "are buffers, control and flags",
+                                        "are buffers, control, flags and to",
                                         k));
   }
 }
@@ -121,8 +225,12 @@ static int l_msg(lua_State *L) {
   lua_getfield(L, 1, "buffers");
   set_buffers(L, idx, lua_gettop(L));
   lua_pop(L, 1);
+  if (wr_msg_init(&mo->m, NULL, 0) != 0) luaL_error(L, "not enough memory");
   lua_getfield(L, 1, "control");
   set_control(L, mo, idx, lua_gettop(L), 1);
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "to");
+  set_to(L, idx, lua_gettop(L), 1);
   lua_pop(L, 1);
   lua_getfield(L, 1, "flags");
   mo->m.in_flags = lwr_flags(luaL_optinteger(L, -1, 0));
@@ -285,20 +393,24 @@ static int l_msg_index(lua_State *L) {
   else if (strcmp(k, "pending") == 0) lua_pushboolean(L, wr_msg_pending(&mo->m));
   else if (strcmp(k, "name") == 0) lua_pushcfunction(L, l_name);
   else if (strcmp(k, "control") == 0) lua_pushcfunction(L, l_control);
+  else if (strcmp(k, "to") == 0) lua_getiuservalue(L, 1, MSG_UVAL_TO);
+  else if (strcmp(k, "sendcontrol") == 0)
+    lua_getiuservalue(L, 1, MSG_UVAL_SENDCTL);
   else lua_pushnil(L);
   return 1;
 }
 
 /* The fields a msg reads (l_msg_index). */
 static const char *const fields[] = {"flags", "inflags", "length", "buffers",
-  "controlbuf", "controllen", "pending", "name", "control", NULL};
+  "controlbuf", "controllen", "pending", "name", "control", "to",
+  "sendcontrol", NULL};
 
 static int l_msg_newindex(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
   const char *k = luaL_checkstring(L, 2);
   int settable = strcmp(k, "flags") == 0 || strcmp(k, "inflags") == 0 ||
                  strcmp(k, "buffers") == 0 || strcmp(k, "control") == 0 ||
-                 strcmp(k, "controlbuf") == 0;
+                 strcmp(k, "controlbuf") == 0 || strcmp(k, "to") == 0;
   if (!settable) {
     if (lwr_inlist(k, fields))
       return luaL_error(L, "msg field '%s' is read-only", k);
@@ -308,6 +420,7 @@ static int l_msg_newindex(lua_State *L) {
   if (k[0] == 'f' || k[0] == 'i')                   /* flags, inflags */
     mo->m.in_flags = lwr_flags(luaL_checkinteger(L, 3));
   else if (k[0] == 'b') set_buffers(L, 1, 3);
+  else if (k[0] == 't') set_to(L, 1, 3, 3);
   else set_control(L, mo, 1, 3, 3);                 /* control(buf) */
   return 0;
 }

@@ -17,7 +17,8 @@ WR_INTERNAL_BEGIN
 #endif
 
 /* wsarecv.msg: a reusable WSAMSG.  User values: 1 the WSABUF array,
-** 2 the control buffer (a wsarecv.buffer, or nil). */
+** 2 the control buffer (a wsarecv.buffer, or nil), 3 a send's
+** destination {addr, port}, 4 a send's control-message records. */
 typedef struct lwr_msg {
   lwr_hdr h;
   wr_msg LWR_MSG_PRIVATE(m);
@@ -25,7 +26,8 @@ typedef struct lwr_msg {
                                      keeps it) */
 } lwr_msg;
 
-enum { MSG_UVAL_BUFFERS = 1, MSG_UVAL_CONTROL, MSG_UVAL_COUNT = 2 };
+enum { MSG_UVAL_BUFFERS = 1, MSG_UVAL_CONTROL, MSG_UVAL_TO, MSG_UVAL_SENDCTL,
+       MSG_UVAL_COUNT = 4 };
 
 void lwr_open_msg(lua_State *L);
 

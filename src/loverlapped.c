@@ -43,6 +43,7 @@
 **             again, out of the wait.
 */
 #define LWR_HOME_OV            /* the object's fields keep their names */
+#include <stdint.h>
 #include <string.h>
 
 #include "lbuffer.h"
@@ -145,11 +146,27 @@ static void pin_bufs(lua_State *L, int idx, int ovidx, lwr_ov *o, size_t n) {
 ** A lone buffer -- the common case -- is read and pinned without touching
 ** any table.
 */
-static int take_bufs(lua_State *L, int idx, int argn, lwr_post *p) {
-  lwr_buf *b = lwr_tobuffer(L, idx);
+static int take_bufs(lua_State *L, int idx, int argn, int send, lwr_post *p) {
+  lwr_buf *b;
   lwr_ov *o = p->o;
   size_t n;
   int r;
+  if (send && (idx == 0 || lua_type(L, idx) == LUA_TSTRING)) {
+    /* a send reads its data: a string will do (pinned as it is), or none
+    ** at all (idx 0: AcceptEx's and ConnectEx's buffers left out) */
+    size_t len = 0;
+    const char *str = idx ? lua_tolstring(L, idx, &len) : NULL;
+    p->bufs = wr_overlapped_bufs(&o->ov, 1);
+    WR_WSABUF_SET(p->bufs, (char *)(uintptr_t)str, len);  /* only read */
+    if (idx) lua_pushvalue(L, idx);
+    else lua_pushnil(L);
+    lua_setiuservalue(L, p->ovidx, OV_UVAL_PINS);
+    o->uval_buf = NULL;
+    o->npins = 0;
+    p->n = idx ? 1 : 0;
+    return 0;
+  }
+  b = lwr_tobuffer(L, idx);
   if (b != NULL) {
     if (lwr_buf_closed(b)) luaL_argerror(L, argn, "buffer is closed");
     p->bufs = wr_overlapped_bufs(&o->ov, 1);
@@ -200,7 +217,7 @@ static void hold_socket_routine(lua_State *L, lwr_ov *o, int ovidx,
 ** code (nothing anchored, nothing the object holds changed but its pins).
 */
 int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, int ovidx,
-                 int rtidx, lwr_post *p) {
+                 int rtidx, int send, lwr_post *p) {
   int r;
   p->o = (lwr_ov *)lua_touserdata(L, ovidx);
   p->ovidx = ovidx;
@@ -209,10 +226,11 @@ int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, int ovidx,
     p->ovidx = lua_gettop(L);
   }
   if (wr_overlapped_busy(&p->o->ov)) {
-    lwr_check_bufs(L, bufidx, 2);            /* still a type error first */
+    if (!send || (bufidx && lua_type(L, bufidx) != LUA_TSTRING))
+      lwr_check_bufs(L, bufidx, 2);          /* still a type error first */
     return lwr_why(L, WSAEINVAL, WR_WHY_BUSY);
   }
-  if ((r = take_bufs(L, bufidx, 2, p)) != 0) return r;
+  if ((r = take_bufs(L, bufidx, 2, send, p)) != 0) return r;
   if (wr_socket_closed(s)) return WSAENOTSOCK;
   hold_socket_routine(L, p->o, p->ovidx, rtidx);
   anchor(L, p->o, p->ovidx);

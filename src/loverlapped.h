@@ -20,8 +20,9 @@ WR_INTERNAL_BEGIN
 
 /*
 ** wsarecv.overlapped.  User values: 1 the socket, 2 the routine, 3 the
-** buffers it pins (one buffer, or its own reusable table), 4 the caller's
-** context, 5 the msg of a WSARecvMsg.  While an operation is pending (or
+** buffers it pins (one buffer, a send's string, or its own reusable
+** table), 4 the caller's context, 5 the msg of a WSARecvMsg or a
+** WSASendMsg, 6 an AcceptEx's accept socket.  While an operation is pending (or
 ** its routine is queued) `ref` anchors it in the registry, and through it
 ** everything the kernel may still write to (loverlapped.c).
 */
@@ -44,7 +45,7 @@ typedef struct lwr_ov {
 } lwr_ov;
 
 enum { OV_UVAL_SOCKET = 1, OV_UVAL_ROUTINE, OV_UVAL_PINS, OV_UVAL_CONTEXT,
-       OV_UVAL_MSG, OV_UVAL_COUNT = 5 };
+       OV_UVAL_MSG, OV_UVAL_PEER, OV_UVAL_COUNT = 6 };
 
 void lwr_open_overlapped(lua_State *L);
 
@@ -68,8 +69,14 @@ typedef struct lwr_post {
   size_t n;
 } lwr_post;
 
+/*
+** Begin a post on the object at ovidx (none: a new one is pushed): it
+** takes the WSABUF array at bufidx, holds the socket (argument 1) and the
+** routine at rtidx.  A send (send = 1) also takes a string, read in
+** place, or bufidx 0: no buffers.  0, or a WSA code (nothing held).
+*/
 int lwr_ov_begin(lua_State *L, wr_socket *s, int bufidx, int ovidx,
-                 int rtidx, lwr_post *p);
+                 int rtidx, int send, lwr_post *p);
 int lwr_ov_end(lua_State *L, lwr_ov *o, int r, size_t bytes);
 
 /* What the core calls: the routine of a post, the loop's event hook. */

@@ -100,7 +100,7 @@ static int l_WSARecv(lua_State *L) {
   if (has_routine) luaL_checktype(L, 5, LUA_TFUNCTION);
   if (!has_ov && !has_routine) return recv_now(L, s, 2, NULL, flags);
   lua_settop(L, 5);
-  if ((r = lwr_ov_begin(L, s, 2, 4, 5, &p)) != 0) return lwr_fail(L, r);
+  if ((r = lwr_ov_begin(L, s, 2, 4, 5, 0, &p)) != 0) return lwr_fail(L, r);
   r = wr_recv(s, p.bufs, p.n, &bytes, &flags, lwr_ov_core(p.o),
               has_routine ? lwr_routine : NULL);
   return lwr_ov_end(L, p.o, r, bytes);
@@ -155,7 +155,7 @@ static int l_WSARecvMsg(lua_State *L) {
     lwr_check_bufs(L, bi, 2);                 /* still a type error first */
     return lwr_fail(L, lwr_why(L, WSAEINVAL, WR_WHY_MSG_BUSY));
   }
-  if ((r = lwr_ov_begin(L, s, bi, 3, 4, &p)) != 0) return lwr_fail(L, r);
+  if ((r = lwr_ov_begin(L, s, bi, 3, 4, 0, &p)) != 0) return lwr_fail(L, r);
   prev = wr_overlapped_msg(lwr_ov_core(p.o));
   r = wr_recvmsg(s, m, p.bufs, p.n, &bytes, lwr_ov_core(p.o),
                  has_routine ? lwr_routine : NULL);

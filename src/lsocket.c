@@ -4,10 +4,13 @@
 ** Exports: socket, wrap (constructors); methods bind, connect, listen,
 **          accept, send, sendto, shutdown, getsockname, getpeername,
 **          fileno, close, pending (beside them, loptions.c adds the
-**          options, setsockopt and getsockopt, and lrecv.c the receive
-**          calls, WSARecv, WSARecvMsg, WSAGetOverlappedResult, CancelIoEx);
+**          options, setsockopt and getsockopt, lrecv.c the receive
+**          calls, WSARecv, WSARecvMsg, WSAGetOverlappedResult, CancelIoEx,
+**          and lsend.c WSASend, WSASendTo, WSASendMsg, AcceptEx,
+**          ConnectEx);
 **          __gc, __close, __tostring.  For the module (lsocket.h):
-**          lwr_open_socket; inline: (in lsocket.h, for every file taking
+**          lwr_open_socket, lwr_check_addr, lwr_parse_addr; inline: (in
+**          lsocket.h, for every file taking
 **          a socket) lwr_checksocket.
 **
 ** Each method checks all its arguments first (mistakes raise, on an open
@@ -47,12 +50,7 @@ static int push_addr(lua_State *L, const struct sockaddr_storage *sa,
 }
 
 /* An address argument: text, and a port unless the socket is unix. */
-typedef struct addr_arg {
-  const char *text;
-  int port;
-} addr_arg;
-
-static void check_addr(lua_State *L, wr_socket *s, int idx, addr_arg *a) {
+void lwr_check_addr(lua_State *L, wr_socket *s, int idx, lwr_addr_arg *a) {
   a->text = lwr_checkcstring(L, idx, "address");
   a->port = 0;
   if (wr_socket_family(s) != AF_UNIX) {
@@ -63,8 +61,8 @@ static void check_addr(lua_State *L, wr_socket *s, int idx, addr_arg *a) {
   }
 }
 
-static int parse_addr(wr_socket *s, const addr_arg *a,
-                      struct sockaddr_storage *sa, socklen_t *len) {
+int lwr_parse_addr(wr_socket *s, const lwr_addr_arg *a,
+                   struct sockaddr_storage *sa, socklen_t *len) {
   return wr_addr_parse(wr_socket_family(s), wr_socket_v6only(s), a->text,
                        a->port, sa, len);
 }
@@ -170,11 +168,11 @@ static int addr_call(lua_State *L,
   wr_socket *s = lwr_checksocket(L, 1);
   struct sockaddr_storage sa;
   socklen_t len;
-  addr_arg a;
+  lwr_addr_arg a;
   int r;
-  check_addr(L, s, 2, &a);
+  lwr_check_addr(L, s, 2, &a);
   LWR_CHECK_OPEN(L, s);
-  if ((r = parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
+  if ((r = lwr_parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
   if ((r = call(s, (struct sockaddr *)&sa, len)) != 0) return lwr_fail(L, r);
   lua_pushinteger(L, 0);
   return 1;
@@ -317,11 +315,11 @@ static int l_sendto(lua_State *L) {
   const char *data = luaL_checklstring(L, 2, &n);
   struct sockaddr_storage sa;
   socklen_t len;
-  addr_arg a;
+  lwr_addr_arg a;
   int r;
-  check_addr(L, s, 3, &a);
+  lwr_check_addr(L, s, 3, &a);
   LWR_CHECK_OPEN(L, s);
-  if ((r = parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
+  if ((r = lwr_parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
   r = wr_send_blocking(s, data, n, 0, (struct sockaddr *)&sa, len, &sent);
   if (r) return lwr_fail(L, r);
   lua_pushinteger(L, (lua_Integer)sent);
@@ -510,14 +508,16 @@ static const luaL_Reg methods[] = {
   {NULL, NULL}
 };
 
-/* The options and the receive calls are added by their own files
-** (lwr_open_options, lwr_open_recv), which stand above this one: here,
+/* The options, the receive and the send calls are added by their own
+** files (lwr_open_options, lwr_open_recv, lwr_open_send), which stand above this one: here,
 ** placeholders, so that the method table has its final size and order
 ** from the start (a rehash would move the cost of a method lookup). */
 static const luaL_Reg added[] = {
   {"setsockopt", NULL}, {"getsockopt", NULL},
   {"WSARecv", NULL}, {"WSARecvMsg", NULL},
   {"WSAGetOverlappedResult", NULL}, {"CancelIoEx", NULL},
+  {"WSASend", NULL}, {"WSASendTo", NULL}, {"WSASendMsg", NULL},
+  {"AcceptEx", NULL}, {"ConnectEx", NULL},
   {NULL, NULL}
 };
 

@@ -36,6 +36,17 @@ static inline wr_socket *lwr_checksocket(lua_State *L, int idx) {
   return so->LWR_SOCK_PRIVATE(s);
 }
 
+/* An address argument: text at idx, and the port at idx + 1 (none on a
+** unix socket).  Checked (a wrong type raises) before the socket is
+** looked at; parsed after: 0 or the WSA code of wr_addr_parse. */
+typedef struct lwr_addr_arg {
+  const char *text;
+  int port;
+} lwr_addr_arg;
+void lwr_check_addr(lua_State *L, wr_socket *s, int idx, lwr_addr_arg *a);
+int lwr_parse_addr(wr_socket *s, const lwr_addr_arg *a,
+                   struct sockaddr_storage *sa, socklen_t *len);
+
 WR_INTERNAL_END
 
 #endif

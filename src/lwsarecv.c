@@ -26,6 +26,7 @@
 #include "lport.h"
 #include "lportwait.h"
 #include "lrecv.h"
+#include "lsend.h"
 #include "lsocket.h"
 
 /* =====================================================================
@@ -435,6 +436,7 @@ LWR_EXPORT int luaopen_wsarecv_core(lua_State *L) {
   lwr_open_socket(L);
   lwr_open_options(L);                 /* each adds to the socket's methods */
   lwr_open_recv(L);
+  lwr_open_send(L);
   lwr_open_msg(L);
   lwr_open_poll(L);
   lwr_open_port(L);

@@ -2,11 +2,10 @@
 ** wr_ov.c -- operations: overlapped objects, the queues they wait on, and
 ** their completion, up to the routine that reports it.
 **
-** Exports: wr_overlapped_init, wr_overlapped_busy, wr_overlapped_bufs,
-**          wr_overlapped_forget, wr_overlapped_msg; for the core:
-**          wr__queue, wr__signal, wr__complete, wr__fail_all, wr__fail_one,
-**          wr__settle,
-**          wr__deliver,
+** Exports: wr_overlapped_init, wr_overlapped_busy, wr_overlapped_kind,
+**          wr_overlapped_bufs, wr_overlapped_forget, wr_overlapped_msg;
+**          for the core: wr__queue, wr__signal, wr__complete,
+**          wr__fail_all, wr__fail_one, wr__settle, wr__deliver,
 **          wr__has_deliverable, wr__port_queue, wr__port_unlink,
 **          wr__port_socket_closing, wr__port_abort_rearmed.
 **
