@@ -150,6 +150,7 @@
 ---@field WSA_MAXIMUM_WAIT_EVENTS integer 64: objects per WSAWaitForMultipleEvents at most
 ---@field MSG_OOB integer 0x1
 ---@field MSG_PEEK integer 0x2
+---@field MSG_DONTROUTE integer 0x4
 ---@field MSG_WAITALL integer 0x8
 ---@field MSG_PUSH_IMMEDIATE integer 0x20
 ---@field MSG_TRUNC integer 0x100
@@ -463,6 +464,72 @@ function socket:WSARecv(buffers, flags, ov, routine) end
 ---@overload fun(self: wsarecv.socket, msg: wsarecv.msg, ov: wsarecv.overlapped|nil, routine: wsarecv.msgroutine): 0|nil, integer|wsarecv.errname, integer, integer?
 function socket:WSARecvMsg(msg, ov, routine) end
 
+---Send the data of buffers (a string too): nonoverlapped (ov and routine
+---nil: blocks until all is taken unless FIONBIO), with a completion
+---routine, or event style (ov only).  Posted sends go out in order; a
+---stream send completes when all its bytes were taken.
+---Returns 0, bytes, flags; nil, "WSA_IO_PENDING", 997; or nil, err, code
+---[, bytes sent].
+---@param buffers string|wsarecv.wsabufs
+---@param flags? integer 0, MSG_OOB, MSG_DONTROUTE
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+---@return integer? sent
+function socket:WSASend(buffers, flags, ov, routine) end
+
+---WSASend to an address (binds an unbound socket).
+---@param buffers string|wsarecv.wsabufs
+---@param flags integer 0, MSG_OOB, MSG_DONTROUTE (nil: 0)
+---@param addr string
+---@param port integer 0..65535 (nil on a unix socket)
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+---@return integer? sent
+function socket:WSASendTo(buffers, flags, addr, port, ov, routine) end
+
+---Send msg.buffers to msg.to with the control messages msg.control was
+---set to (datagram and raw sockets); msg.flags is not read.
+---@param msg wsarecv.msg
+---@param flags? integer 0 or MSG_DONTROUTE
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.msgroutine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+---@return integer? sent
+function socket:WSASendMsg(msg, flags, ov, routine) end
+
+---AcceptEx on a listener: the next connection becomes acceptsock (fresh,
+---unbound, of the listener's family and type).  With buffers it
+---completes once the first data came.  Needs ov or a routine.
+---@param acceptsock wsarecv.socket
+---@param buffers? wsarecv.wsabufs
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+function socket:AcceptEx(acceptsock, buffers, ov, routine) end
+
+---ConnectEx: connect a bound stream socket, then send buffers.  Always
+---WSA_IO_PENDING when it starts; the outcome comes through the
+---completion.  Needs ov or a routine.
+---@param addr string
+---@param port integer 0..65535 (nil on a unix socket)
+---@param buffers? string|wsarecv.wsabufs
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+function socket:ConnectEx(addr, port, buffers, ov, routine) end
+
 ---The result of the operation on ov: bytes, flags; or nil, err, code
 ---[, bytes placed] ("WSA_IO_INCOMPLETE" while pending without wait).
 ---@param ov wsarecv.overlapped
@@ -506,6 +573,8 @@ function socket:CancelIoEx(ov) end
 ---@field flags integer read: output flags; write: input flags
 ---@field inflags integer the input flags (0 or MSG_PEEK)
 ---@field pending boolean from the post until the completion is delivered
+---@field to {[1]: string, [2]: integer?}? a send's destination
+---@field sendcontrol table[]? the control messages a send carries (set with msg.control = {...})
 local msg = {}
 
 ---The last message's source: address and port (a path and nil on

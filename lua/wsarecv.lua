@@ -122,8 +122,9 @@ M.getfd = core.pollfd
 -- @function flagnames
 -- @tparam int flags a flags value
 -- @treturn string the names, or `"0"` when none is set
-local flagnames = { "MSG_OOB", "MSG_PEEK", "MSG_WAITALL", "MSG_PUSH_IMMEDIATE",
-  "MSG_TRUNC", "MSG_CTRUNC", "MSG_BCAST", "MSG_MCAST", "MSG_PARTIAL" }
+local flagnames = { "MSG_OOB", "MSG_PEEK", "MSG_DONTROUTE", "MSG_WAITALL",
+  "MSG_PUSH_IMMEDIATE", "MSG_TRUNC", "MSG_CTRUNC", "MSG_BCAST", "MSG_MCAST",
+  "MSG_PARTIAL" }
 function M.flagnames(flags)
   local t = {}
   for _, name in ipairs(flagnames) do

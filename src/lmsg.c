@@ -3,13 +3,14 @@
 **
 ** Exports: msg (constructor); fields flags (read: output flags; write:
 **          input flags), inflags, length, buffers, controlbuf, controllen,
-**          pending; methods name, control; __gc, __tostring.  For the
+**          pending, to, sendcontrol; methods name, control; __gc, __tostring.  For the
 **          module (lmsg.h): lwr_open_msg; inline: (in lmsg.h, for lrecv.c)
 **          lwr_checkmsg, lwr_msg_core, lwr_msg_control.  (sock:WSARecvMsg
-**          is in lrecv.c.)
+**          is in lrecv.c, sock:WSASendMsg in lsend.c.)
 **
 ** A msg owns its control buffer (or borrows the caller's) and a private
-** kernel control space in the core, so a receive allocates nothing.  Only
+** kernel control space in the core, so a receive allocates nothing; a
+** send's control messages are encoded once, when they are set.  Only
 ** msg:control() builds tables, and only when called.
 */
 #define LWR_HOME_MSG           /* the msg's fields keep their names */
@@ -205,8 +206,9 @@ A new msg: a reusable WSAMSG, which owns the memory a receive through it
 needs (a `WSARecvMsg` allocates nothing).
 @function msg
 @tparam table fields `buffers` (a WSABUF array; nil: none), `control` (the
-control buffer: a size 0..1 MiB, or a buffer; nil: none), `flags` (input
-flags, 0 or `MSG_PEEK`)
+control buffer: a size 0..1 MiB, or a buffer; nil: none; for a send, an
+array of control-message tables), `flags` (input flags, 0 or
+`MSG_PEEK`), `to` (a send's destination, `{addr, port}`)
 @treturn msg the msg
 @raise a wrong type in any field; any other key (`unknown field 'buffer';
 did you mean 'buffers'?`)
@@ -241,7 +243,9 @@ static int l_msg(lua_State *L) {
 /***
 A msg.  Fields: `msg.buffers` (the WSABUF array), `msg.controlbuf` (the
 control buffer, or nil), `msg.control = size or buffer` (sets the control
-buffer), `msg.flags` (read: the last receive's output flags; write: the
+buffer; an array of tables sets a send's control messages instead),
+`msg.to` (a send's destination `{addr, port}`, or nil), `msg.sendcontrol`
+(those tables; read-only), `msg.flags` (read: the last receive's output flags; write: the
 input flags), `msg.inflags` (the input flags), `msg.controllen` (control
 bytes the last receive placed; read-only), `msg.length` (the full length
 of the last datagram as the kernel reported it, bytes placed plus

@@ -135,12 +135,22 @@ Send a datagram to an address: WSASendTo.  As `WSASend`, with the
 destination; an unbound socket is bound implicitly.
 @function socket:WSASendTo
 @param buffers as `WSASend`'s
-@tparam[opt=0] int flags as `WSASend`'s
+@tparam int|nil flags as `WSASend`'s (nil: 0)
 @tparam string addr the destination (a path on a unix socket)
-@tparam int|nil port 0..65535 (nil on a unix socket)
+@tparam int port 0..65535 (nil on a unix socket)
 @tparam[opt] overlapped ov the overlapped object
 @tparam[opt] function routine the completion routine
-@return as `WSASend`; also the address failures of `bind`
+@treturn[1] int 0: done at once (overlapped: the completion follows)
+@treturn[1] int the bytes sent
+@treturn[1] int 0 (the output flags)
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed (no completion follows)
+@treturn[3] string the WSA error name: as `WSASend`'s, and the address
+failures of `bind`
+@treturn[3] int its code
+@treturn[3] int the bytes sent before the failure, when there were any
 @raise a wrong type; a port out of range
 */
 static int l_WSASendTo(lua_State *L) {
@@ -194,8 +204,17 @@ forms and results as `WSASend`; the routine gets the msg fifth.
 @tparam[opt=0] int flags `MSG_DONTROUTE`
 @tparam[opt] overlapped ov the overlapped object
 @tparam[opt] function routine the completion routine
-@return as `WSASend`; `WSAEOPNOTSUPP` on a stream socket, `WSAEINVAL`
-while the msg is pending
+@treturn[1] int 0: done at once (overlapped: the completion follows)
+@treturn[1] int the bytes sent
+@treturn[1] int 0 (the output flags)
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed (no completion follows)
+@treturn[3] string the WSA error name: as `WSASend`'s; `WSAEOPNOTSUPP` on
+a stream socket, `WSAEINVAL` while the msg is pending
+@treturn[3] int its code
+@treturn[3] int the bytes sent before the failure, when there were any
 @raise a wrong type
 */
 static int l_WSASendMsg(lua_State *L) {
@@ -229,30 +248,34 @@ static int l_WSASendMsg(lua_State *L) {
 }
 
 /***
-Accept the next connection into `sock`: AcceptEx, on the listener.
-`sock` is a fresh socket of the listener's family and type, made by the
+Accept the next connection into `acceptsock`: AcceptEx, on the listener.
+`acceptsock` is a fresh socket of the listener's family and type, made by the
 caller (unbound, unconnected, nothing pending), as Windows requires.
-Once the operation completes `sock` is the connection: `getpeername`,
+Once the operation completes `acceptsock` is the connection: `getpeername`,
 `getsockname`, sends and receives work.  The operation belongs to the
 listener: its port entry carries the listener's key, `CancelIoEx` on the
-listener ends it (on `sock`: `ERROR_NOT_FOUND`), closing either socket
+listener ends it (on `acceptsock`: `ERROR_NOT_FOUND`), closing either socket
 aborts it.  Accepts pending on one listener complete in posting order.
 @function socket:AcceptEx
-@tparam socket sock the accept socket
+@tparam socket acceptsock the accept socket
 @param[opt] buffers nil (completes on the connection), or a buffer, a
 slice or an array that receives the first data: it completes once data
 came (bytes: how much) or the peer closed (0)
 @tparam[opt] overlapped ov the overlapped object (a fresh one when only a
 routine is given)
 @tparam[opt] function routine the completion routine
-@treturn[1] nil: started, completes later
-@treturn[1] string `"WSA_IO_PENDING"`
-@treturn[1] int 997
-@return[2] 0, bytes, 0: done at once (the completion follows)
-@return[3] nil, name, code: failed, no completion follows: `WSAEINVAL`
-(not listening; `sock` bound, connected, busy or of another family or
-type), `WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER`
+@treturn[1] int 0: done at once (the completion follows)
+@treturn[1] int the bytes
+@treturn[1] int 0 (the output flags)
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed (no completion follows)
+@treturn[3] string the WSA error name: `WSAEINVAL`
+(not listening; `acceptsock` bound, connected, busy or of another family
+or type), `WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER`
 (neither `ov` nor a routine)
+@treturn[3] int its code
 @raise a wrong type
 */
 static int l_AcceptEx(lua_State *L) {
@@ -288,17 +311,22 @@ must be bound first (to any address: `sock:bind("*", 0)`).  It returns
 the completion, whose bytes say how much of `buffers` was sent.
 @function socket:ConnectEx
 @tparam string addr the peer (a path on a unix socket)
-@tparam int|nil port 0..65535 (nil on a unix socket)
+@tparam int port 0..65535 (nil on a unix socket)
 @param[opt] buffers nil, or data to send once connected (as `WSASend`'s)
 @tparam[opt] overlapped ov the overlapped object
 @tparam[opt] function routine the completion routine
-@treturn[1] nil: started, completes later
-@treturn[1] string `"WSA_IO_PENDING"`
-@treturn[1] int 997
-@return[2] nil, name, code: failed, no completion follows: `WSAEINVAL`
+@treturn[1] int 0: never (a ConnectEx is always pending first)
+@treturn[1] int the bytes
+@treturn[1] int 0 (the output flags)
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed (no completion follows)
+@treturn[3] string the WSA error name: `WSAEINVAL`
 (not bound), `WSAEISCONN`, `WSAEALREADY` (a ConnectEx pending),
 `WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER` (neither
 `ov` nor a routine); the address failures of `bind`
+@treturn[3] int its code
 @raise a wrong type; a port out of range
 */
 static int l_ConnectEx(lua_State *L) {

@@ -320,6 +320,11 @@ static void set_errors(lua_State *L) {
 */
 
 /***
+0x4, in (sends): send without routing, to a directly connected network.
+@field MSG_DONTROUTE
+*/
+
+/***
 0x8, in: complete only when the buffers are full (stream sockets).
 @field MSG_WAITALL
 */
@@ -356,7 +361,7 @@ static void set_errors(lua_State *L) {
 static void set_constants(lua_State *L) {
   static const struct { const char *name; lua_Integer v; } k[] = {
     {"MSG_OOB", WR_MSG_OOB}, {"MSG_PEEK", WR_MSG_PEEK},
-    {"MSG_WAITALL", WR_MSG_WAITALL},
+    {"MSG_DONTROUTE", WR_MSG_DONTROUTE}, {"MSG_WAITALL", WR_MSG_WAITALL},
     {"MSG_PUSH_IMMEDIATE", WR_MSG_PUSH_IMMEDIATE},
     {"MSG_TRUNC", WR_MSG_TRUNC}, {"MSG_CTRUNC", WR_MSG_CTRUNC},
     {"MSG_BCAST", WR_MSG_BCAST}, {"MSG_MCAST", WR_MSG_MCAST},

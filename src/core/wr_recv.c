@@ -1,7 +1,6 @@
 /*
 ** wr_recv.c -- WSARecv and WSARecvMsg: the rules of their pages that no
-** kernel decides, posting, the nonoverlapped call, the result and the
-** cancel.
+** kernel decides; WSAGetOverlappedResult and CancelIoEx.
 **
 ** Exports: wr_recv, wr_recvmsg, wr_get_overlapped_result, wr_cancel.
 **

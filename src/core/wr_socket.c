@@ -10,7 +10,7 @@
 **
 ** Descriptors are always O_NONBLOCK underneath (the platform watches
 ** them); the blocking behaviour a caller sees is emulated by the engine
-** (wr_recv.c) and the BSD calls (wr_bsd.c), so FIONBIO and SO_RCVTIMEO are
+** (wr_post.c) and the BSD calls (wr_bsd.c), so FIONBIO and SO_RCVTIMEO are
 ** kept as socket state, not kernel state.
 **
 ** References (wr__socket_ref/unref, wr_int.h): the owner holds one from
