@@ -50,6 +50,9 @@ void wr_msg_free(wr_msg *m) {
   free(m->sysctl);
   m->sysctl = NULL;
   m->sysctlcap = 0;
+  free(m->sendctl);
+  m->sendctl = NULL;
+  m->sendctllen = 0;
 }
 
 void wr__plat_msg_prepare(wr_socket *s) {
