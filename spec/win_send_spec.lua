@@ -175,6 +175,24 @@ describe("WSASend", function()
     assert.equal(0, rec[2].bytes)
   end)
 
+  -- (Wine itself says WSAECONNRESET, and leaves a send on a listener
+  -- pending for ever: the Windows backend answers before the call.
+  -- FIONBIO keeps a nonoverlapped send that would wait from hanging.)
+  it("a stream socket never connected, or listening: WSAENOTCONN at the "
+     .. "call, nonoverlapped or not, no completion", function()
+    local l = listener()
+    local fresh = T.socket("inet", "stream")
+    local rec = recorder()
+    for _, s in ipairs { fresh, l } do
+      assert.equal(0, s:setsockopt("FIONBIO", true))
+      assert_fail("WSAENOTCONN", 10057, s:WSASend("x"))
+      assert_fail("WSAENOTCONN", 10057,
+                  s:WSASend("x", 0, wsarecv.overlapped(), rec.fn))
+    end
+    settle(30)
+    assert.equal(0, rec.calls)
+  end)
+
   it("nonoverlapped under FIONBIO: the bytes that fitted, then "
      .. "WSAEWOULDBLOCK; the peer reads exactly those", function()
     local c, a = pair()
