@@ -377,6 +377,12 @@ describe("AcceptEx", function()
     assert.same({ 0, "listener", ov, n = 3 }, entry(cport))
     local _, me = c:getsockname()
     assert.same({ "127.0.0.1", me, n = 2 }, pack(as:getpeername()))
+    -- the connection's own operations come with the accept socket's key
+    local ov2, buf = wsarecv.overlapped(), wsarecv.buffer(8)
+    assert_pending(as:WSARecv(buf, 0, ov2))
+    assert.equal(2, c:send("ok"))
+    assert.same({ 2, "accepted", ov2, n = 3 }, entry(cport))
+    assert.equal("ok", buf:sub(1, 2))
     cport:close()
   end)
 
