@@ -46,6 +46,9 @@
 /* Completion packets one GetQueuedCompletionStatusEx takes. */
 #define WR_PUMP_BATCH 64
 
+/* A spare op keeps a buffer (wr_win_send.c's) up to this size. */
+#define WR_KEEP_BUF 65536
+
 /* =====================================================================
 ** Ops: the platform's OVERLAPPEDs
 ** =================================================================== */
@@ -73,6 +76,11 @@ static wr_win_op *op_take(wr_loop *loop, wr_overlapped *ov) {
 static void op_give(wr_loop *loop, wr_win_op *op) {
   assert(loop->plat.live > 0);
   loop->plat.live--;
+  if (op->cap > WR_KEEP_BUF) {
+    free(op->buf);
+    op->buf = NULL;
+    op->cap = 0;
+  }
   op->next = loop->plat.spare;
   loop->plat.spare = op;
 }

@@ -25,13 +25,14 @@
 
 #include "wr_win_int.h"
 
-/* AcceptEx's room for each address: "at least 16 bytes more than the
-** maximum address length for the transport protocol in use". */
+/* AcceptEx's room for each address: the largest one, and the 16 bytes
+** more its page asks for. */
 #define ADDR_ROOM ((DWORD)sizeof(SOCKADDR_STORAGE) + 16)
 
 int wr__win_extension(wr_socket *s, GUID id, void *fn, size_t size) {
   DWORD n = 0;
   void *known = NULL;
+  /* *fn is a function pointer: looked at as bytes, not converted */
   memcpy(&known, fn, sizeof known < size ? sizeof known : size);
   if (known) return 0;
   if (WSAIoctl(WR_SOCK(s->fd), SIO_GET_EXTENSION_FUNCTION_POINTER, &id,
