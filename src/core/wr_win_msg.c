@@ -41,7 +41,7 @@ int wr_msg_init(wr_msg *m, void *control, size_t controllen) {
 void wr_msg_free(wr_msg *m) {
   m->sysctl = NULL;
   m->sysctlcap = 0;
-  free(m->sendctl);               /* a send's control messages */
+  free(m->sendctl);
   m->sendctl = NULL;
   m->sendctllen = 0;
 }
