@@ -19,8 +19,9 @@ LINUX_SRC   := src/core/wr_linux_watch.c src/core/wr_linux_step.c \
                src/core/wr_linux_msg.c src/core/wr_linux_cmsg.c \
                src/core/wr_linux_pollfd.c src/core/wr_linux_signal.c
 
-# the Windows platform: overlapped WSARecv/WSARecvMsg on a completion port
-WINDOWS_SRC := src/core/wr_win.c src/core/wr_win_msg.c
+# the Windows platform: overlapped WSARecv/WSARecvMsg, WSASend(To, Msg),
+# AcceptEx and ConnectEx on a completion port
+WINDOWS_SRC := src/core/wr_win.c src/core/wr_win_send.c src/core/wr_win_msg.c
 
 # the binding: the Lua types and the module (src/l*.c)
 BINDING_SRC := src/lwsarecv.c src/lsocket.c src/lrecv.c src/lsend.c \

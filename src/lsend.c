@@ -211,8 +211,8 @@ forms and results as `WSASend`; the routine gets the msg fifth.
 @treturn[2] string `"WSA_IO_PENDING"`
 @treturn[2] int 997
 @return[3] nil: failed (no completion follows)
-@treturn[3] string the WSA error name: as `WSASend`'s; `WSAEOPNOTSUPP` on
-a stream socket, `WSAEINVAL` while the msg is pending
+@treturn[3] string the WSA error name: as `WSASend`'s; `WSAEINVAL` on a
+stream socket (as Windows), and while the msg is pending
 @treturn[3] int its code
 @treturn[3] int the bytes sent before the failure, when there were any
 @raise a wrong type
@@ -323,7 +323,7 @@ the completion, whose bytes say how much of `buffers` was sent.
 @treturn[2] int 997
 @return[3] nil: failed (no completion follows)
 @treturn[3] string the WSA error name: `WSAEINVAL`
-(not bound), `WSAEISCONN`, `WSAEALREADY` (a ConnectEx pending),
+(not bound, listening), `WSAEISCONN`, `WSAEALREADY` (a ConnectEx pending),
 `WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER` (neither
 `ov` nor a routine); the address failures of `bind`
 @treturn[3] int its code

@@ -471,7 +471,8 @@ int wr_recvmsg(wr_socket *s, wr_msg *msg, wr_wsabuf *bufs, size_t nbufs,
 /*
 ** A WSAMSG's private control space: sized for `controllen` bytes of the
 ** caller's messages plus wsarecv's own packet info (for MSG_BCAST and
-** MSG_MCAST).  0 or WSA_NOT_ENOUGH_MEMORY.  wr_msg_free releases it.
+** MSG_MCAST).  0 or WSA_NOT_ENOUGH_MEMORY.  wr_msg_free releases it (and
+** the control messages wr_msg_put_control encoded for a send).
 */
 int wr_msg_init(wr_msg *m, void *control, size_t controllen);
 void wr_msg_free(wr_msg *m);

@@ -121,9 +121,10 @@ void wr__plat_msg_prepare(wr_socket *s);
 ** 1 when ov finished at once (its error, bytes and flags set: a failure
 ** here means it never started), or 0 when it must wait: the engine then
 ** queues it, calls wr__plat_watch, and hears of it through up->complete.
-** Windows: WSARecv(Msg) with the platform's OVERLAPPED: WSA_IO_PENDING is
-** 0; finished at once (WSAEMSGSIZE too) is 1 with its result, and the
-** packet it still queues is dropped; any other failure is 1 with it.
+** Windows: WSARecv(Msg), WSASend(To, Msg), AcceptEx or ConnectEx with the
+** platform's OVERLAPPED: WSA_IO_PENDING is 0; finished at once (a
+** receive's WSAEMSGSIZE too) is 1 with its result, and the packet it
+** still queues is dropped; any other failure is 1 with it.
 */
 int wr__plat_start(wr_socket *s, wr_overlapped *ov);
 /* ov was queued on s after wr__plat_start said 0.  Windows: nothing. */
@@ -133,9 +134,11 @@ void wr__plat_watch(wr_socket *s);
 ** forget): when this returns, the kernel touches ov's buffers no more.
 ** Returns 0 when ov was taken back unfinished (its result is the engine's
 ** to set), or 1 when the kernel had finished it first: its result is set,
-** and the data it placed must be reported, not lost.  Windows: CancelIoEx,
-** wait for that OVERLAPPED, take its result unless it was cancelled, and
-** drop its completion packet.
+** and the data it placed must be reported, not lost.  A send's bytes that
+** left before the cancel are in ov->filled either way.  Windows:
+** CancelIoEx, wait for that OVERLAPPED, take its result unless it was
+** cancelled (a send's count all the same), and drop its completion
+** packet.
 */
 int wr__plat_cancel(wr_socket *s, wr_overlapped *ov);
 

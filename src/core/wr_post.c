@@ -218,8 +218,9 @@ static int blocking(wr_socket *s, wr_overlapped *ov, size_t *bytes,
       ** through the queue once, without waiting, before giving up */
       if (ov->link.prev) wr__plat_pump(s->loop, 0);
       if (ov->state == WR_OV_PENDING) {
-        size_t got = ov->filled;
-        wr_overlapped_forget(ov);
+        size_t got;
+        wr_overlapped_forget(ov);   /* first: a cancel learns what left */
+        got = ov->filled;
         *flags = 0;
         if (ov->kind == WR_OP_SEND && got > 0) {
           *bytes = got;

@@ -82,7 +82,7 @@ int wr_send(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, unsigned flags,
     return wr__why(s->loop, WSAEFAULT, "a routine without an overlapped "
                    "object");
   if (msg && !wr__datagram(s))
-    return wr__why(s->loop, WSAEOPNOTSUPP, "WSASendMsg only on a datagram "
+    return wr__why(s->loop, WSAEINVAL, "WSASendMsg only on a datagram "
                    "or raw socket");
   if (msg && msg->pending)
     return wr__why(s->loop, WSAEINVAL, WR_WHY_MSG_BUSY);
@@ -189,8 +189,9 @@ int wr_connect_ex(wr_socket *s, const struct sockaddr *sa, socklen_t len,
                    "socket");
   if (s->state & WR_S_CONNECTING) return WSAEALREADY;
   if (s->state & WR_S_CONNECTED) return WSAEISCONN;
-  if (s->accepting)
-    return wr__why(s->loop, WSAEINVAL, "the socket waits on an AcceptEx");
+  if (s->accepting || listening(s))
+    return wr__why(s->loop, WSAEINVAL, "the socket listens, or waits on "
+                   "an AcceptEx");
   if (s->family != AF_UNIX && !has_address(s))
     return wr__why(s->loop, WSAEINVAL, "ConnectEx needs a bound socket "
                    "(bind it first, to any address)");

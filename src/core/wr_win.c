@@ -1,6 +1,8 @@
 /*
-** wr_win.c -- the Windows platform: native overlapped WSARecv and
-** WSARecvMsg, completed through the loop's I/O completion port.
+** wr_win.c -- the Windows platform: native overlapped operations, each
+** completed through the loop's I/O completion port; the receives
+** (WSARecv, WSARecvMsg) here, the sends, AcceptEx and ConnectEx in
+** wr_win_send.c.
 **
 ** Exports: wr__plat_loop_init, wr__plat_loop_close, wr__plat_pump,
 **          wr__plat_now, wr__plat_delivered, wr__plat_socket_init,
@@ -14,33 +16,38 @@
 **          wr__plat_poll_wait.
 **
 ** The kernel does what the Linux platform emulates (MSG_PARTIAL,
-** MSG_WAITALL, MSG_OOB, sticky stream errors): each operation goes to
-** WSARecv or WSARecvMsg as it is posted, with an OVERLAPPED of its own (a
-** wr_win_op, wr_win_plat.h), and its completion packet comes back through
-** the port in wr__plat_pump, which hands it up (up->complete).  No routine runs
-** there: the engine runs them in its alertable waits.
+** MSG_WAITALL, MSG_OOB, sticky stream errors, a send's partial writes):
+** each operation goes to the kernel as it is posted, with an OVERLAPPED
+** of its own (a wr_win_op, wr_win_plat.h), and its completion packet
+** comes back through the port in wr__plat_pump, which hands it up
+** (up->complete).  No routine runs there: the engine runs them in its
+** alertable waits.  An AcceptEx is the listener's operation: its packet
+** comes on the listener's handle, like any of its receives.
 **
 ** Every post that does not fail outright leaves a packet on the port,
 ** even one that finished at once (no FILE_SKIP_COMPLETION_PORT_ON_SUCCESS:
 ** a datagram too big for the buffers, a warning, still queues one on
-** Windows and on Wine).  A receive that finished at once is reported at
-** once, as WSARecv's return says, and its op is orphaned: the packet that
+** Windows and on Wine).  An operation that finished at once is reported at
+** once, as the call's return says, and its op is orphaned: the packet that
 ** follows finds no overlapped and is dropped, so no completion is ever
 ** delivered twice.  A cancelled op is orphaned the same way.
 **
 ** Where Wine is not Windows, the platform does what Windows does (each is
 ** cheap): ICMP port unreachable is WSAECONNRESET, and an oversized
-** WSARecvMsg says MSG_TRUNC.  (Closing with receives pending is handled by
-** the engine: it cancels each, in posting order, before the close.)
+** WSARecvMsg says MSG_TRUNC.  (Closing with operations pending is handled
+** by the engine: it cancels each, in posting order, before the close.)
 */
 #include "wr_sys.h"      /* WR_SOCK; getsockopt as the BSD files see it */
 #include <stdlib.h>
 #include <string.h>
 
-#include "wr_int.h"
+#include "wr_win_int.h"
 
 /* Completion packets one GetQueuedCompletionStatusEx takes. */
 #define WR_PUMP_BATCH 64
+
+/* A spare op keeps a buffer (wr_win_send.c's) up to this size. */
+#define WR_KEEP_BUF 65536
 
 /* =====================================================================
 ** Ops: the platform's OVERLAPPEDs
@@ -48,10 +55,19 @@
 
 static wr_win_op *op_take(wr_loop *loop, wr_overlapped *ov) {
   wr_win_op *op = loop->plat.spare;
-  if (op) loop->plat.spare = op->next;
-  else if ((op = malloc(sizeof *op)) == NULL) return NULL;
+  char *buf = NULL;
+  size_t cap = 0;
+  if (op) {
+    loop->plat.spare = op->next;
+    buf = op->buf;                  /* a reused op keeps its buffer */
+    cap = op->cap;
+  } else if ((op = malloc(sizeof *op)) == NULL) {
+    return NULL;
+  }
   memset(op, 0, sizeof *op);
   op->ov = ov;
+  op->buf = buf;
+  op->cap = cap;
   loop->plat.live++;
   return op;
 }
@@ -60,6 +76,11 @@ static wr_win_op *op_take(wr_loop *loop, wr_overlapped *ov) {
 static void op_give(wr_loop *loop, wr_win_op *op) {
   assert(loop->plat.live > 0);
   loop->plat.live--;
+  if (op->cap > WR_KEEP_BUF) {
+    free(op->buf);
+    op->buf = NULL;
+    op->cap = 0;
+  }
   op->next = loop->plat.spare;
   loop->plat.spare = op;
 }
@@ -90,6 +111,7 @@ void wr__plat_loop_close(wr_loop *loop) {
   if (loop->plat.live > 0) drop_packets(loop, 200);
   while ((op = loop->plat.spare) != NULL) {
     loop->plat.spare = op->next;
+    free(op->buf);
     free(op);
   }
   /* ops whose packet never came stay allocated: the kernel may yet write
@@ -109,13 +131,17 @@ static unsigned io_error(const wr_socket *s, unsigned err) {
 /*
 ** ov's result from its op, now the kernel is done with it.  The output
 ** flags of a WSARecvMsg are the WSAMSG's dwFlags (the kernel sets
-** MSG_BCAST and MSG_MCAST itself).
+** MSG_BCAST and MSG_MCAST itself).  The other kinds are wr_win_send.c's.
 */
 static void take_result(wr_socket *s, wr_overlapped *ov, wr_win_op *op) {
   DWORD n = 0, fl = 0;
   unsigned err = 0;
   if (!WSAGetOverlappedResult(WR_SOCK(s->fd), &op->o, &n, FALSE, &fl))
     err = io_error(s, (unsigned)WSAGetLastError());
+  if (ov->kind != WR_OP_RECV) {
+    wr__win_io_result(s, ov, op, err, n);
+    return;
+  }
   if (ov->msg) {
     wr_msg *m = ov->msg;
     fl = op->msg.dwFlags;
@@ -213,25 +239,16 @@ void wr__plat_msg_prepare(wr_socket *s) { (void)s; }
 ** Operations
 ** =================================================================== */
 
-/* WSARecvMsg's address, looked up once per socket: 0 or a WSA code. */
-static int find_recvmsg(wr_socket *s) {
-  GUID id = WSAID_WSARECVMSG;
-  DWORD n = 0;
-  if (s->plat.recvmsg) return 0;
-  if (WSAIoctl(WR_SOCK(s->fd), SIO_GET_EXTENSION_FUNCTION_POINTER, &id,
-               sizeof id, &s->plat.recvmsg, sizeof s->plat.recvmsg, &n, NULL,
-               NULL) != 0)
-    return WSAGetLastError();
-  return 0;
-}
-
-/* Hand op to the kernel: 0, WSA_IO_PENDING, or the failure. */
-static int post(wr_socket *s, wr_overlapped *ov, wr_win_op *op) {
+/* Hand a receive to the kernel: 0, WSA_IO_PENDING, or the failure. */
+static int post_recv(wr_socket *s, wr_overlapped *ov, wr_win_op *op) {
   SOCKET h = WR_SOCK(s->fd);
   DWORD n = 0, fl = ov->in_flags;
   int r;
   if (ov->msg) {
     wr_msg *m = ov->msg;
+    if ((r = wr__win_extension(s, (GUID)WSAID_WSARECVMSG, &s->plat.recvmsg,
+                               sizeof s->plat.recvmsg)) != 0)
+      return r;
     op->msg.name = (LPSOCKADDR)&m->name;
     op->msg.namelen = sizeof m->name;
     op->msg.lpBuffers = ov->iov;
@@ -246,6 +263,13 @@ static int post(wr_socket *s, wr_overlapped *ov, wr_win_op *op) {
   return r == 0 ? 0 : WSAGetLastError();
 }
 
+/* Finished at once, a packet following: a success, or a receive's
+** datagram too big (a warning: its data is there).  Any other failure
+** queues no packet. */
+static int done_at_once(const wr_overlapped *ov, int r) {
+  return r == 0 || (r == WSAEMSGSIZE && ov->kind == WR_OP_RECV);
+}
+
 int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
   wr_win_op *op;
   int r;
@@ -253,21 +277,18 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
     wr__finish(ov, WSAENOTSOCK, 0, 0);
     return 1;
   }
-  if (ov->msg && (r = find_recvmsg(s)) != 0) {
-    wr__finish(ov, (unsigned)r, 0, 0);
-    return 1;
-  }
   if ((op = op_take(s->loop, ov)) == NULL) {
     wr__finish(ov, WSA_NOT_ENOUGH_MEMORY, 0, 0);
     return 1;
   }
-  r = post(s, ov, op);
+  r = ov->kind == WR_OP_RECV ? post_recv(s, ov, op)
+                             : wr__win_post_io(s, ov, op);
   if (r == WSA_IO_PENDING) {
     ov->plat = op;
     return 0;
   }
-  if (r == 0 || r == WSAEMSGSIZE) {
-    /* finished at once; its packet is queued all the same: orphan it */
+  if (done_at_once(ov, r)) {
+    /* its packet is queued all the same: orphan it */
     take_result(s, ov, op);
     op->ov = NULL;
   } else {
@@ -282,9 +303,13 @@ void wr__plat_watch(wr_socket *s) { (void)s; }
 
 /*
 ** CancelIoEx, then wait (bounded) until the kernel lets go of the buffers.
-** A receive the kernel finished before the cancel took keeps its result:
-** its data was taken from the socket, so reporting it as aborted would lose
-** it.  Either way the packet still to come is dropped (the op is orphaned).
+** An operation the kernel finished before the cancel took keeps its
+** result: a receive's data was taken from the socket, an AcceptEx's
+** connection made, so reporting it as aborted would lose them.  A send
+** cancelled part way keeps the count of what left (ov->filled, which the
+** engine reports).  Either way the packet still to come is dropped (the
+** op is orphaned).  An AcceptEx is cancelled on its listener (s), whichever
+** socket is closing.
 */
 int wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
   wr_win_op *op = ov->plat;

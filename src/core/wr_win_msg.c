@@ -41,6 +41,9 @@ int wr_msg_init(wr_msg *m, void *control, size_t controllen) {
 void wr_msg_free(wr_msg *m) {
   m->sysctl = NULL;
   m->sysctlcap = 0;
+  free(m->sendctl);
+  m->sendctl = NULL;
+  m->sendctllen = 0;
 }
 
 /* =====================================================================

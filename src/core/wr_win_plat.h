@@ -11,8 +11,11 @@
 ** wr_platform.h includes this header on Windows, as it includes
 ** wr_linux.h on Linux.  Only the wr_win_*.c files read these fields.
 **
-** Each posted receive gets a wr_win_op: its OVERLAPPED (and the WSAMSG of a
-** WSARecvMsg, which the kernel writes back at completion).  The op is the
+** Each posted operation gets a wr_win_op: its OVERLAPPED (and the WSAMSG
+** of a WSARecvMsg, which the kernel writes back at completion, or of a
+** WSASendMsg; and the memory of its own that AcceptEx writes the first
+** data and the two addresses into, or that gathers ConnectEx's data from
+** several WSABUFs, kept with the op for its next use).  The op is the
 ** platform's, not the caller's: a completion packet can still be queued
 ** on the port after the engine is done with the wr_overlapped (the
 ** receive finished at once, or was cancelled) and even after its memory
@@ -37,13 +40,20 @@ struct wr_upcalls;
 typedef struct wr_win_op {
   OVERLAPPED o;              /* first: a packet's pointer is the op */
   wr_overlapped *ov;         /* who waits; NULL: drop the packet */
-  WSAMSG msg;                /* a WSARecvMsg's, written back at completion */
+  WSAMSG msg;                /* a WSARecvMsg's, written back at completion;
+                                a WSASendMsg's */
+  char *buf;                 /* AcceptEx's output, ConnectEx's data (kept
+                                when the op is reused) */
+  size_t cap;                /* its size */
   struct wr_win_op *next;    /* the loop's free list */
 } wr_win_op;
 
 typedef struct wr_plat_socket {
   int port;                  /* associated with the loop's port */
   LPFN_WSARECVMSG recvmsg;   /* WSARecvMsg, looked up on first use */
+  LPFN_WSASENDMSG sendmsg;   /* the same for WSASendMsg, */
+  LPFN_ACCEPTEX acceptex;    /* AcceptEx (on a listener) */
+  LPFN_CONNECTEX connectex;  /* and ConnectEx */
 } wr_plat_socket;
 
 /* A completion port's platform part: none (its queue is the engine's). */
