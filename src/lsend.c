@@ -46,6 +46,24 @@ static void check_data(lua_State *L, int idx) {
 }
 
 /*
+** A failed send: nil, name, code, and the bytes that left when some did
+** (a receive's WSAEMSGSIZE counts what was placed; a send's left nothing).
+*/
+static int send_fail(lua_State *L, int r, size_t bytes) {
+  return bytes > 0 ? lwr_recv_fail(L, r, bytes) : lwr_fail(L, r);
+}
+
+/* The results of a post on o (lwr_ov_end), a send's failure as above. */
+static int send_end(lua_State *L, lwr_ov *o, int r, size_t bytes) {
+  int n = lwr_ov_end(L, o, r, bytes);
+  if (n == 4 && bytes == 0) {
+    lua_pop(L, 1);
+    n = 3;
+  }
+  return n;
+}
+
+/*
 ** A nonoverlapped send of the data at idx: to (NULL: none) and m (a
 ** WSASendMsg's) as wr_send takes them.  -> 0, bytes | nil, name, code
 */
@@ -65,7 +83,7 @@ static int send_now(lua_State *L, wr_socket *s, int idx, unsigned flags,
   }
   LWR_CHECK_OPEN(L, s);
   r = wr_send(s, iov, n, flags, to, tolen, m, &bytes, NULL, NULL);
-  if (r) return lwr_recv_fail(L, r, bytes);
+  if (r) return send_fail(L, r, bytes);
   lua_pushinteger(L, 0);
   lua_pushinteger(L, (lua_Integer)bytes);
   lua_pushinteger(L, 0);
@@ -83,7 +101,7 @@ static int send_ov(lua_State *L, wr_socket *s, int idx, unsigned flags,
     return lwr_fail(L, r);
   r = wr_send(s, p.bufs, p.n, flags, to, tolen, m, &bytes, lwr_ov_core(p.o),
               lua_isnil(L, ovidx + 1) ? NULL : lwr_routine);
-  return lwr_ov_end(L, p.o, r, bytes);
+  return send_end(L, p.o, r, bytes);
 }
 
 /*** @module wsarecv */
@@ -225,7 +243,7 @@ static int l_WSASendMsg(lua_State *L) {
     lua_pushvalue(L, 2);          /* the object refers to the msg: keep it */
     lua_setiuservalue(L, p.ovidx, OV_UVAL_MSG);
   }
-  return lwr_ov_end(L, p.o, r, bytes);
+  return send_end(L, p.o, r, bytes);
 }
 
 /***
