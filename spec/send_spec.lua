@@ -647,3 +647,238 @@ print("alive", seen.WSAECONNRESET or seen.WSAECONNABORTED or false)
     assert.is_truthy(out:find("alive\ttrue", 1, true), out)
   end)
 end)
+
+---------------------------------------------------------------------------
+-- WSASendMsg
+---------------------------------------------------------------------------
+
+describe("WSASendMsg", function()
+  -- a msg receiving up to 64 bytes with room for control messages
+  local function rmsg()
+    local buf = wsarecv.buffer(64)
+    return wsarecv.msg { buffers = buf, control = 256 }, buf
+  end
+
+  it("msg.to is the destination, as a constructor field or assigned",
+    function()
+    local ch = udp()
+    local m = wsarecv.msg { buffers = wsarecv.buffer("first"),
+      to = { ch.addr, ch.port } }
+    assert.same({ ch.addr, ch.port }, m.to)
+    assert.same({ 0, 5, 0, n = 3 }, pack(ch.tx:WSASendMsg(m)))
+    assert.equal("first", recv_dgram(ch.rx))
+    local m2 = wsarecv.msg { buffers = { wsarecv.buffer("sec"),
+      wsarecv.buffer("ond") } }
+    m2.to = { ch.addr, ch.port }
+    local rec = recorder()
+    assert_posted(6, ch.tx:WSASendMsg(m2, 0, wsarecv.overlapped(), rec.fn))
+    assert.is_true(wait_for(function() return rec.calls == 1 end))
+    assert.same({ nil, 6 }, { rec[1].err, rec[1].bytes })
+    assert.equal("second", recv_dgram(ch.rx))
+  end)
+
+  it("without msg.to: the connected peer", function()
+    local ch = udp()
+    assert.equal(0, ch.tx:connect(ch.addr, ch.port))
+    local m = wsarecv.msg { buffers = wsarecv.buffer("peer") }
+    assert.same({ 0, 4, 0, n = 3 }, pack(ch.tx:WSASendMsg(m)))
+    assert.equal("peer", recv_dgram(ch.rx))
+  end)
+
+  it("IP_PKTINFO's addr selects the source address", function()
+    local ch = udp("inet", "0.0.0.0")
+    local m = wsarecv.msg { buffers = wsarecv.buffer("from .2"),
+      to = { "127.0.0.1", ch.port },
+      control = { { level = "IPPROTO_IP", type = "IP_PKTINFO",
+                    addr = "127.0.0.2" } } }
+    assert.same({ 0, 7, 0, n = 3 }, pack(ch.tx:WSASendMsg(m)))
+    local r, buf = rmsg()
+    assert.same({ 0, 7, 0, n = 3 }, pack(ch.rx:WSARecvMsg(r)))
+    assert.equal("from .2", buf:sub(1, 7))
+    assert.same({ "127.0.0.2", ch.txport }, { r:name() })
+  end)
+
+  it("IPV6_PKTINFO's addr on ::1", function()
+    local ch = udp("inet6", "::1")
+    local m = wsarecv.msg { buffers = wsarecv.buffer("six"),
+      to = { "::1", ch.port },
+      control = { { level = "IPPROTO_IPV6", type = "IPV6_PKTINFO",
+                    addr = "::1" } } }
+    assert.same({ 0, 3, 0, n = 3 }, pack(ch.tx:WSASendMsg(m)))
+    local r = rmsg()
+    assert.same({ 0, 3, 0, n = 3 }, pack(ch.rx:WSARecvMsg(r)))
+    assert.same({ "::1", ch.txport }, { r:name() })
+  end)
+
+  -- Windows' WSASendMsg carries IP_ECN, not a whole TOS byte
+  it("#linux IP_TOS's value arrives (the receiver has IP_RECVTOS)",
+    function()
+    local ch = udp()
+    assert(ch.rx:setsockopt("IP_RECVTOS", true) == 0)
+    local m = wsarecv.msg { buffers = wsarecv.buffer("tos"),
+      to = { ch.addr, ch.port },
+      control = { { level = "IPPROTO_IP", type = "IP_TOS", value = 0x28 } } }
+    assert.same({ 0, 3, 0, n = 3 }, pack(ch.tx:WSASendMsg(m)))
+    local r = rmsg()
+    assert.same({ 0, 3, 0, n = 3 }, pack(ch.rx:WSARecvMsg(r)))
+    assert.same({ { level = "IPPROTO_IP", type = "IP_TOS", tos = 0x28,
+      ecn = 0 } }, r:control())
+  end)
+
+  it("msg.flags is not read on input", function()
+    local ch = udp()
+    local m = wsarecv.msg { buffers = wsarecv.buffer("flags"),
+      to = { ch.addr, ch.port }, flags = wsarecv.MSG_OOB }
+    assert.same({ 0, 5, 0, n = 3 }, pack(ch.tx:WSASendMsg(m)))
+    m.flags = wsarecv.MSG_PEEK | wsarecv.MSG_OOB
+    assert.same({ 0, 5, 0, n = 3 }, pack(ch.tx:WSASendMsg(m, 0,
+      wsarecv.overlapped())))
+    assert.equal("flags", recv_dgram(ch.rx))
+    assert.equal("flags", recv_dgram(ch.rx))
+  end)
+
+  it("bad control records raise, saying which and why", function()
+    local function bad(control)
+      return H.raised(function()
+        wsarecv.msg { buffers = wsarecv.buffer(4), control = control }
+      end)
+    end
+    assert.matches("control%[1%]: not a table", bad({ "IP_TOS" }))
+    assert.matches("control%[1%]: type must be", bad({ { type = "IP_FOO" } }))
+    assert.matches("control%[2%]: type must be",
+      bad({ { type = "IP_TOS", value = 1 }, {} }))
+    assert.matches("IP_TOS goes with level IPPROTO_IP",
+      bad({ { level = "IPPROTO_IPV6", type = "IP_TOS", value = 1 } }))
+    assert.matches("value must be an integer in 0..255",
+      bad({ { type = "IP_TOS", value = 256 } }))
+    assert.matches("value must be an integer in 0..255",
+      bad({ { type = "IP_TTL" } }))
+    assert.matches("addr must be an address of the type's family",
+      bad({ { type = "IP_PKTINFO", addr = "::1" } }))
+    assert.matches("addr must be an address of the type's family",
+      bad({ { type = "IPV6_PKTINFO", addr = 6 } }))
+    assert.matches("ifindex must be an interface index",
+      bad({ { type = "IP_PKTINFO", ifindex = -1 } }))
+    local m = wsarecv.msg { buffers = wsarecv.buffer(4) }
+    assert.matches("control%[1%]", H.raised(function()
+      m.control = { { type = "IP_TOS", value = "x" } }
+    end))
+    assert.matches("to must be", H.raised(function() m.to = "127.0.0.1" end))
+  end)
+
+  it("on a stream socket: WSAEOPNOTSUPP", function()
+    local c = tcp()
+    local m = wsarecv.msg { buffers = wsarecv.buffer("s") }
+    assert.same({ nil, "WSAEOPNOTSUPP", 10045, n = 3 }, pack(c:WSASendMsg(m)))
+    assert.same({ nil, "WSAEOPNOTSUPP", 10045, n = 3 },
+      pack(c:WSASendMsg(m, 0, wsarecv.overlapped())))
+  end)
+
+  it("a msg pending elsewhere: WSAEINVAL", function()
+    local ch = udp()
+    local m = wsarecv.msg { buffers = wsarecv.buffer(8), to = { ch.addr,
+      ch.port } }
+    local ov = wsarecv.overlapped()
+    assert_pending(ch.rx:WSARecvMsg(m, ov))
+    assert_fail("WSAEINVAL", 10022, ch.tx:WSASendMsg(m))
+    assert.equal(0, ch.rx:CancelIoEx(ov))
+  end)
+end)
+
+---------------------------------------------------------------------------
+-- the watch
+---------------------------------------------------------------------------
+
+-- pollfd() is Linux's (epoll over libuv's backend): writability still
+-- watched with no send waiting would keep it readable, and the loop
+-- spinning
+describe("#linux after sends that waited", function()
+  it("the loop is idle: pollfd() quiet once nothing waits", function()
+    local socket = require "socket"
+    local function readable()
+      local fd = wsarecv.pollfd()
+      return #socket.select({ { getfd = function() return fd end } }, nil, 0) > 0
+    end
+    local c, a = tcp({ sndbuf = 65536, rcvbuf = 65536 })
+    local rec = recorder()
+    for i = 1, 4 do
+      assert_posted(MiB, c:WSASend(pattern(MiB, "w"), 0, nil, rec.fn))
+      assert.equal(i, i)
+    end
+    assert.equal(4 * MiB, #read_stream(a, 4 * MiB))
+    assert.is_true(wait_for(function() return rec.calls == 4 end))
+    -- a datagram socket's batched sends too
+    local ch = udp()
+    local port = wsarecv.CreateIoCompletionPort()
+    assert.equal(port, wsarecv.CreateIoCompletionPort(ch.tx, port, 1))
+    for _ = 1, 10 do
+      assert_posted(3, ch.tx:WSASendTo("abc", 0, ch.addr, ch.port,
+        wsarecv.overlapped()))
+    end
+    local e = {}
+    for i = 1, 10 do e[i] = {} end
+    local got = 0
+    for _ = 1, 50 do
+      if got == 10 then break end
+      got = got + (port:GetQueuedCompletionStatusEx(e, 20) or 0)
+    end
+    assert.equal(10, got)
+    for _ = 1, 10 do wsarecv.run("nowait") end
+    local c0, t0 = os.clock(), wsarecv.now()
+    wsarecv.SleepEx(300, true)
+    local cpu, wall = os.clock() - c0, wsarecv.now() - t0
+    print(("[measure] send: idle loop CPU %.2f ms over %.0f ms after "
+      .. "sends that waited"):format(cpu * 1000, wall * 1000))
+    for _ = 1, 10 do
+      if not readable() then break end
+      wsarecv.run("nowait")
+    end
+    assert.is_false(readable(), "pollfd() stays readable: the loop spins")
+    port:close()
+  end)
+end)
+
+---------------------------------------------------------------------------
+-- argument types
+---------------------------------------------------------------------------
+
+describe("the send calls' argument types", function()
+  it("raise for every argument", function()
+    local ch = udp()
+    local s, ov = ch.tx, wsarecv.overlapped()
+    local m = wsarecv.msg { buffers = wsarecv.buffer(4) }
+    local cases = {
+      { "WSASend", function() s.WSASend(nil, "x") end, "#1" },
+      { "WSASend", function() s.WSASend(ov, "x") end, "#1" },
+      { "WSASend", function() s:WSASend(12) end, "#1" },
+      { "WSASend", function() s:WSASend({ 12 }) end, "#1" },
+      { "WSASend", function() s:WSASend("x", "f") end, "#2" },
+      { "WSASend", function() s:WSASend("x", 0, 5) end, "#3" },
+      { "WSASend", function() s:WSASend("x", 0, ov, 5) end, "#4" },
+      { "WSASendTo", function() s:WSASendTo(false, 0, ch.addr, ch.port) end, "#1" },
+      { "WSASendTo", function() s:WSASendTo("x", {}, ch.addr, ch.port) end, "#2" },
+      { "WSASendTo", function() s:WSASendTo("x", 0, {}, ch.port) end, "#3" },
+      { "WSASendTo", function() s:WSASendTo("x", 0, ch.addr, "p") end, "#4" },
+      { "WSASendTo", function() s:WSASendTo("x", 0, ch.addr, 70000) end, "#4" },
+      { "WSASendTo", function() s:WSASendTo("x", 0, ch.addr, ch.port, {}) end, "#5" },
+      { "WSASendTo", function() s:WSASendTo("x", 0, ch.addr, ch.port, ov, 1) end, "#6" },
+      { "WSASendMsg", function() s:WSASendMsg("x") end, "#1" },
+      { "WSASendMsg", function() s:WSASendMsg(m, "f") end, "#2" },
+      { "WSASendMsg", function() s:WSASendMsg(m, 0, "ov") end, "#3" },
+      { "WSASendMsg", function() s:WSASendMsg(m, 0, ov, {}) end, "#4" },
+    }
+    for _, c in ipairs(cases) do
+      local err = H.raised(c[2])
+      assert.is_truthy(err, c[1] .. " " .. c[3] .. " did not raise")
+      -- (a method call's numbers leave out self, as Lua says them)
+      assert.is_truthy(err:find("bad argument " .. c[3] .. " to '"
+        .. c[1] .. "'", 1, true),
+        c[1] .. " " .. c[3] .. ": " .. err)
+    end
+    -- the same on a closed socket: mistakes raise first
+    s:close()
+    assert.is_truthy(H.raised(function() s:WSASend(12) end))
+    assert.is_truthy(H.raised(function() s:WSASendTo("x", 0, {}, 1) end))
+    assert.same({ nil, "WSAENOTSOCK", 10038, n = 3 }, pack(s:WSASend("x")))
+  end)
+end)

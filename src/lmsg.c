@@ -86,7 +86,7 @@ static void read_record(lua_State *L, int argn, lua_Integer i, wr_cmsg *c) {
         (lua_type(L, -1) != LUA_TSTRING ||
          wr_addr_parse(fam, 0, lua_tostring(L, -1), 0, &c->addr,
                        &c->addrlen) != 0 || c->addr.ss_family != fam))
-      bad_record(L, argn, i, "addr must be a numeric address of the type's "
+      bad_record(L, argn, i, "addr must be an address of the type's "
                  "family");
     lua_getfield(L, -2, "ifindex");
     c->ifindex = (unsigned)lua_tointegerx(L, -1, &isint);
