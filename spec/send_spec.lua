@@ -698,6 +698,26 @@ describe("WSASendMsg", function()
     assert.same({ "127.0.0.2", ch.txport }, { r:name() })
   end)
 
+  it("msg.control = nil (or a receive's size) drops the records: the next "
+    .. "send carries none", function()
+    local ch = udp("inet", "0.0.0.0")
+    local m = wsarecv.msg { buffers = wsarecv.buffer("x"),
+      to = { "127.0.0.1", ch.port },
+      control = { { type = "IP_PKTINFO", addr = "127.0.0.2" } } }
+    assert.equal(1, #m.sendcontrol)
+    m.control = nil
+    assert.is_nil(m.sendcontrol)
+    assert.same({ 0, 1, 0, n = 3 }, pack(ch.tx:WSASendMsg(m)))
+    m.control = { { type = "IP_PKTINFO", addr = "127.0.0.2" } }
+    m.control = 64
+    assert.same({ 0, 1, 0, n = 3 }, pack(ch.tx:WSASendMsg(m)))
+    for _ = 1, 2 do
+      local r = rmsg()
+      assert.same({ 0, 1, 0, n = 3 }, pack(ch.rx:WSARecvMsg(r)))
+      assert.equal("127.0.0.1", (r:name()))
+    end
+  end)
+
   it("IPV6_PKTINFO's addr on ::1", function()
     local ch = udp("inet6", "::1")
     local m = wsarecv.msg { buffers = wsarecv.buffer("six"),

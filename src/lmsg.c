@@ -141,6 +141,12 @@ static void set_to(lua_State *L, int msgidx, int vidx, int argn) {
   lua_setiuservalue(L, msgidx, MSG_UVAL_TO);
 }
 
+/* Drop the send control messages (putting none frees them). */
+static void clear_send_control(lwr_msg *mo) {
+  size_t bad;
+  wr_msg_put_control(&mo->m, NULL, 0, &bad);
+}
+
 /*
 ** msg control = size | buffer | nil: the value at vidx, which came in
 ** argument argn (the table of wsarecv.msg{...}, or the value of
@@ -153,6 +159,10 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
     set_send_control(L, mo, msgidx, vidx, argn);
     return;
   }
+  /* a receive's control buffer replaces the records a send would carry */
+  clear_send_control(mo);
+  lua_pushnil(L);
+  lua_setiuservalue(L, msgidx, MSG_UVAL_SENDCTL);
   if (lua_isnoneornil(L, vidx)) {
     lua_pushnil(L);
   } else if (lua_type(L, vidx) == LUA_TNUMBER) {
@@ -427,6 +437,7 @@ static int l_msg_newindex(lua_State *L) {
 
 static int l_msg_gc(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
+  clear_send_control(mo);
   wr_msg_free(&mo->m);
   return 0;
 }

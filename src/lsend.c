@@ -39,10 +39,10 @@ static unsigned opt_flags(lua_State *L, int idx) {
   return lwr_flags(luaL_optinteger(L, idx, 0));
 }
 
-/* The data at idx (a string, a buffer, or a WSABUF array) checked for
-** type now, as a post will take it. */
-static void check_data(lua_State *L, int idx) {
-  if (lua_type(L, idx) != LUA_TSTRING) lwr_check_bufs(L, idx, 2);
+/* The data at idx (a string, a buffer, or a WSABUF array), argument argn,
+** checked for type now, as a post will take it. */
+static void check_data(lua_State *L, int idx, int argn) {
+  if (lua_type(L, idx) != LUA_TSTRING) lwr_check_bufs(L, idx, argn);
 }
 
 /*
@@ -142,7 +142,7 @@ static int l_WSASend(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   unsigned flags = opt_flags(L, 3);
   int overlapped = check_ov_routine(L, 4);
-  check_data(L, 2);
+  check_data(L, 2, 2);
   if (!overlapped) return send_now(L, s, 2, flags, NULL, 0, NULL);
   lua_settop(L, 5);
   return send_ov(L, s, 2, flags, NULL, 0, NULL, 4);
@@ -170,7 +170,7 @@ static int l_WSASendTo(lua_State *L) {
   int overlapped, r;
   lwr_check_addr(L, s, 4, &a);
   overlapped = check_ov_routine(L, 6);
-  check_data(L, 2);
+  check_data(L, 2, 2);
   lua_settop(L, 7);
   LWR_CHECK_OPEN(L, s);
   if ((r = lwr_parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
@@ -229,7 +229,7 @@ static int l_WSASendMsg(lua_State *L) {
   lua_settop(L, 5);
   lua_getiuservalue(L, 2, MSG_UVAL_BUFFERS);
   bi = lua_gettop(L);
-  check_data(L, bi);
+  check_data(L, bi, 2);           /* (the msg's) */
   if (wr_msg_pending(m))
     return lwr_fail(L, lwr_why(L, WSAEINVAL, WR_WHY_MSG_BUSY));
   LWR_CHECK_OPEN(L, s);
@@ -330,7 +330,7 @@ static int l_ConnectEx(lua_State *L) {
   lwr_post p;
   lwr_check_addr(L, s, 2, &a);
   overlapped = check_ov_routine(L, 5);
-  if (bufidx) check_data(L, 4);
+  if (bufidx) check_data(L, 4, 4);
   lua_settop(L, 6);
   LWR_CHECK_OPEN(L, s);
   if (!overlapped)
