@@ -374,6 +374,27 @@ describe("AcceptEx", function()
       assert.equal(0, l:pending())
     end)
 
+    for _, how in ipairs { "close", "cancel" } do
+      it(("ended (%s) while it waits for the first data: the next one on "
+        .. "the listener takes the next connection"):format(how), function()
+        local l, addr, port = listener()
+        local as1, as2 = T.socket("inet", "stream"), T.socket("inet", "stream")
+        local rec1, rec2, ov1 = recorder(), recorder(), wsarecv.overlapped()
+        assert_pending(l:AcceptEx(as1, wsarecv.buffer(8), ov1, rec1.fn))
+        assert_pending(l:AcceptEx(as2, nil, wsarecv.overlapped(), rec2.fn))
+        client(addr, port)
+        settle(30)
+        if how == "close" then as1:close()
+        else assert.same({ 0, n = 1 }, pack(l:CancelIoEx(ov1))) end
+        assert.is_true(wait_for(function() return rec1.calls == 1 end))
+        assert.equal("WSA_OPERATION_ABORTED", rec1[1].err)
+        local c2 = client(addr, port)
+        assert.is_true(wait_for(function() return rec2.calls == 1 end))
+        assert.is_nil(rec2[1].err)
+        assert.same({ c2:getsockname() }, { as2:getpeername() })
+      end)
+    end
+
     it("the accept socket collected while pending: the operation holds it",
       function()
       local l, addr, port = listener()

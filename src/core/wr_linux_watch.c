@@ -314,10 +314,12 @@ void wr__plat_watch(wr_socket *s) {
 
 /* An operation lives only on the engine's queue until a step serves it:
 ** nothing in the kernel to take back.  The operations behind it may be
-** servable now (a buffered MSG_PARTIAL rest). */
+** servable now (a buffered MSG_PARTIAL rest), or need the watch it kept
+** off: an AcceptEx waiting for its first data had the listener's
+** readability dropped (wanted), and the next accept must have it back. */
 int wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
-  (void)ov;
-  if (s->plat.part && !wr__closed(s)) schedule_flush(s);
+  if (wr__closed(s)) return 0;
+  if (s->plat.part || accept_waits_data(ov)) schedule_flush(s);
   return 0;
 }
 
