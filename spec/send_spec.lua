@@ -576,6 +576,34 @@ describe("a send's flags and failures", function()
     port:close()
   end)
 
+  it("WSAEMSGSIZE beyond 65507 bytes from a dual-stack socket to a mapped "
+    .. "IPv4 address, at the call also on a port's socket", function()
+    local ch = udp()
+    local tx = T.socket("inet6", "dgram")
+    assert.equal(0, tx:setsockopt("IPV6_V6ONLY", false))
+    local to = "::ffff:127.0.0.1"
+    local big = ("m"):rep(65508)
+    assert.same({ nil, "WSAEMSGSIZE", 10040, n = 3 },
+      pack(tx:WSASendTo(big, 0, to, ch.port)))
+    local port = wsarecv.CreateIoCompletionPort()
+    assert.equal(port, wsarecv.CreateIoCompletionPort(tx, port, 1))
+    local ov = wsarecv.overlapped()
+    assert.same({ nil, "WSAEMSGSIZE", 10040, n = 3 },
+      pack(tx:WSASendTo(big, 0, to, ch.port, ov)))
+    local m = wsarecv.msg { buffers = wsarecv.buffer(big), to = { to, ch.port } }
+    assert.same({ nil, "WSAEMSGSIZE", 10040, n = 3 },
+      pack(tx:WSASendMsg(m, 0, wsarecv.overlapped())))
+    assert.equal(0, tx:connect(to, ch.port))
+    assert.same({ nil, "WSAEMSGSIZE", 10040, n = 3 },
+      pack(tx:WSASend(big, 0, wsarecv.overlapped())))
+    assert.same({ nil, "WAIT_TIMEOUT", 258, n = 3 },
+      pack(port:GetQueuedCompletionStatus(50)))
+    assert_posted(65507, tx:WSASend(big:sub(2), 0, ov))
+    assert.same({ 65507, 1, ov, n = 3 }, pack(port:GetQueuedCompletionStatus(2000)))
+    assert.equal(65507, #recv_dgram(ch.rx, 65536))
+    port:close()
+  end)
+
   it("WSAENOTCONN on a TCP socket never connected (send too)", function()
     local s = T.socket("inet", "stream")
     assert.same({ nil, "WSAENOTCONN", 10057, n = 3 }, pack(s:WSASend("x")))
