@@ -294,6 +294,27 @@ describe("sends posted on one socket", function()
     assert.same({ 4, 0, n = 2 }, pack(c:WSAGetOverlappedResult(ov2, true)))
   end)
 
+  it("a nonblocking sock:send behind a waiting posted send goes after it "
+    .. "or not at all, never inside", function()
+    local c, a = tcp({ sndbuf = 65536, rcvbuf = 65536 })
+    local first, rec = pattern(2 * MiB, "S"), recorder()
+    assert_posted(#first, c:WSASend(first, 0, nil, rec.fn))
+    -- room in the kernel, the posted send not moved on yet
+    local buf = wsarecv.buffer(65536)
+    local r, n = a:WSARecv(buf)
+    assert.equal(0, r)
+    local head = buf:sub(1, n)
+    assert.equal(0, c:setsockopt("FIONBIO", true))
+    local sent = pack(c:send("XYZW"))
+    local want = first
+    if sent[1] == 4 then want = first .. "XYZW"
+    else assert.same({ nil, "WSAEWOULDBLOCK", 10035, n = 3 }, sent) end
+    local got = head .. read_stream(a, #want - n)
+    assert.is_true(got == want, "the stream differs: XYZW at "
+      .. tostring(got:find("XYZW", 1, true)))
+    assert.is_true(wait_for(function() return rec.calls == 1 end))
+  end)
+
   it("datagrams posted from routines go once each, in order, with their "
     .. "own sizes", function()
     local ch = udp()
