@@ -234,6 +234,39 @@ describe("AcceptEx", function()
       end
     end)
 
+    it("with buffers, a client that sends nothing holds up no other: "
+      .. "connections go in posting order, each completes on its own data",
+      function()
+      local l, addr, port = listener()
+      local socks, bufs, rec = {}, {}, recorder()
+      for i = 1, 3 do
+        socks[i], bufs[i] = T.socket("inet", "stream"), wsarecv.buffer(8)
+        local ov = wsarecv.overlapped()
+        ov.context = i
+        assert_pending(l:AcceptEx(socks[i], i < 3 and bufs[i] or nil, ov,
+          rec.fn))
+      end
+      local c1 = client(addr, port)
+      settle(20)
+      local c2 = client(addr, port)
+      settle(20)
+      local c3 = client(addr, port)
+      -- the third (no buffer) completes on its connection
+      assert.is_true(wait_for(function() return rec.calls == 1 end))
+      assert.same({ 3, nil, 0 }, { rec[1].ov.context, rec[1].err, rec[1].bytes })
+      assert.same({ 0, 3, 0, n = 3 }, pack(c2:WSASend("two")))
+      assert.is_true(wait_for(function() return rec.calls == 2 end))
+      assert.same({ 2, nil, 3 }, { rec[2].ov.context, rec[2].err, rec[2].bytes })
+      assert.equal("two", bufs[2]:sub(1, 3))
+      assert.same({ 0, 3, 0, n = 3 }, pack(c1:WSASend("one")))
+      assert.is_true(wait_for(function() return rec.calls == 3 end))
+      assert.same({ 1, nil, 3 }, { rec[3].ov.context, rec[3].err, rec[3].bytes })
+      assert.equal("one", bufs[1]:sub(1, 3))
+      for i, c in ipairs { c1, c2, c3 } do
+        assert.same({ c:getsockname() }, { socks[i]:getpeername() })
+      end
+    end)
+
     it("an event object: WSAWaitForMultipleEvents and "
       .. "WSAGetOverlappedResult on the listener", function()
       local l, addr, port = listener()

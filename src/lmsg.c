@@ -215,8 +215,11 @@ A new msg: a reusable WSAMSG, which owns the memory a receive through it
 needs (a `WSARecvMsg` allocates nothing).
 @function msg
 @tparam table fields `buffers` (a WSABUF array; nil: none), `control` (the
-control buffer: a size 0..1 MiB, or a buffer; nil: none), `flags` (input
-flags, 0 or `MSG_PEEK`)
+control buffer: a size 0..1 MiB, or a buffer; nil: none; or, for
+`WSASendMsg`, an array of control messages shaped like `msg:control()`'s
+entries), `flags` (input flags, 0 or `MSG_PEEK`; a send does not read
+them), `to` (`{addr, port}`: where `WSASendMsg` sends; nil: the connected
+peer)
 @treturn msg the msg
 @raise a wrong type in any field; any other key (`unknown field 'buffer';
 did you mean 'buffers'?`)
@@ -251,7 +254,9 @@ static int l_msg(lua_State *L) {
 /***
 A msg.  Fields: `msg.buffers` (the WSABUF array), `msg.controlbuf` (the
 control buffer, or nil), `msg.control = size or buffer` (sets the control
-buffer), `msg.flags` (read: the last receive's output flags; write: the
+buffer, and drops the control messages a send would carry), `msg.control
+= {records}` (what `WSASendMsg` sends; `msg.sendcontrol` reads them
+back), `msg.to` (`{addr, port}`, `WSASendMsg`'s destination), `msg.flags` (read: the last receive's output flags; write: the
 input flags), `msg.inflags` (the input flags), `msg.controllen` (control
 bytes the last receive placed; read-only), `msg.length` (the full length
 of the last datagram as the kernel reported it, bytes placed plus

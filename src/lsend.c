@@ -254,7 +254,10 @@ Once the operation completes `sock` is the connection: `getpeername`,
 `getsockname`, sends and receives work.  The operation belongs to the
 listener: its port entry carries the listener's key, `CancelIoEx` on the
 listener ends it (on `sock`: `ERROR_NOT_FOUND`), closing either socket
-aborts it.  Accepts pending on one listener complete in posting order.
+aborts it.  Accepts pending on one listener take the connections in
+posting order; those without buffers complete in that order, one with a
+buffer when its own data comes (a client that sends nothing holds up no
+other accept).
 @function socket:AcceptEx
 @tparam socket sock the accept socket
 @param[opt] buffers nil (completes on the connection), or a buffer, a

@@ -127,8 +127,9 @@ int wr__send_step(wr_socket *s, wr_overlapped *ov) {
 ** AcceptEx.  The connection accept4 gives takes the accept socket's
 ** descriptor number (dup3), so the caller's socket is the connection: its
 ** watch, stopped first, starts again on the new file.  With buffers the
-** operation then waits for the first data on it (phase 1; the platform
-** watches the accept socket for it).
+** operation then waits for the first data on it (phase 1): the accept
+** socket's watch serves it, and the listener goes on with the next
+** accept.
 */
 int wr__accept_step(wr_socket *ls, wr_overlapped *ov) {
   wr_socket *as = ov->peer;
@@ -158,6 +159,7 @@ int wr__accept_step(wr_socket *ls, wr_overlapped *ov) {
       return 1;
     }
     ov->phase = 1;
+    wr__plat_watch(as);      /* its data, not the listener, finishes it */
   }
   do {
     struct msghdr mh;
