@@ -377,6 +377,56 @@ describe("sends posted on one socket", function()
     port:close()
   end)
 
+  -- in a child: a send that lost part of its buffers could spin for ever
+  it("ov.rearm on a stream send taken in parts: each repost sends the "
+    .. "whole data again", function()
+    local out, how, rc = H.run_child([[
+local wsarecv = require "wsarecv"
+local l = wsarecv.socket("inet", "stream")
+assert(l:setsockopt("SO_RCVBUF", 65536) == 0)
+assert(l:bind("127.0.0.1", 0) == 0 and l:listen() == 0)
+local _, lport = l:getsockname()
+local c = wsarecv.socket("inet", "stream")
+assert(c:setsockopt("SO_SNDBUF", 65536) == 0)
+assert(c:connect("127.0.0.1", lport) == 0)
+local a = l:accept()
+assert(a:setsockopt("SO_RCVTIMEO", 3000) == 0)
+local port = wsarecv.CreateIoCompletionPort()
+assert(wsarecv.CreateIoCompletionPort(c, port, "c") == port)
+local recs = {}
+for i = 1, 65536 do recs[i] = ("R%014d|"):format(i) end
+local data = table.concat(recs)
+local ov = wsarecv.overlapped()
+ov.rearm = true
+c:WSASend(data, 0, ov)
+local buf, parts, got, entries = wsarecv.buffer(65536), {}, 0, 0
+for _ = 1, 20000 do
+  if got >= 3 * #data then break end
+  local n, key = port:GetQueuedCompletionStatus(0)
+  if n then
+    assert(n == #data and key == "c", "entry " .. tostring(n))
+    entries = entries + 1
+    if entries == 3 then ov.rearm = false end
+  end
+  local r, k = a:WSARecv(buf)
+  if r ~= 0 or k == 0 then break end
+  parts[#parts + 1] = buf:sub(1, k)
+  got = got + k
+end
+local stream = table.concat(parts)
+local same = 0
+for i = 1, 3 do
+  if stream:sub((i - 1) * #data + 1, i * #data) == data then
+    same = same + 1
+  end
+end
+print("received", #stream, "whole copies", same)
+]], 30)
+    H.assert_exit(out, how, rc, 0)
+    assert.is_truthy(out:find("received\t3145728\twhole copies\t3", 1, true),
+      out)
+  end)
+
   it("a port's socket: a nonoverlapped send goes after the posted ones",
     function()
     local ch = udp()

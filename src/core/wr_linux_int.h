@@ -64,8 +64,8 @@ static inline void wr__skip_empty(wr_overlapped *ov) {
   }
 }
 
-/* Drop the first n bytes of ov's buffer array (MSG_WAITALL progress, a
-** stream send's). */
+/* Drop the first n bytes of ov's buffer array (MSG_WAITALL progress; a
+** stream send keeps its buffers whole, for a rearm: wr_linux_send.c). */
 static inline void wr__advance(wr_overlapped *ov, size_t n) {
   while (n > 0 && ov->iovcnt > 0) {
     if (n < ov->iov->iov_len) {

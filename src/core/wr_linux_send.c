@@ -47,16 +47,52 @@ static int sys_flags(const wr_overlapped *ov) {
 }
 
 /*
+** The iovec array of what ov has left to send: from its buffers, the
+** ov->filled bytes already sent skipped.  The first entry left is cut
+** into *first (a copy): the captured buffers stay as they are, for a
+** rearmed send to go again whole.
+*/
+static struct iovec *left_to_send(wr_overlapped *ov, struct iovec *first,
+                                  size_t *cnt) {
+  struct iovec *iov = ov->iov;
+  size_t n = ov->iovcnt, skip = ov->filled;
+  while (n > 1 && skip >= iov->iov_len) {
+    skip -= iov->iov_len;
+    iov++;
+    n--;
+  }
+  *first = *iov;
+  first->iov_base = (char *)first->iov_base + skip;
+  first->iov_len -= skip;
+  *cnt = n;
+  return iov;
+}
+
+/*
 ** Send what is left of ov: 1 when it is finished (all of a stream
 ** operation's bytes taken, a datagram sent, or a failure with the bytes
 ** that left), 0 when the socket has no room.
 */
 static int send_data(wr_socket *s, wr_overlapped *ov) {
   struct msghdr mh;
+  struct iovec first, saved, *iov;
+  size_t cnt;
   ssize_t n;
   for (;;) {
     send_msghdr(&mh, ov);
-    n = sendmsg(s->fd, &mh, sys_flags(ov));
+    if (ov->filled > 0 && ov->iovcnt > 0) {
+      /* a stream send taken in part: the rest, through a cut copy of
+      ** its first entry (put back after the call) */
+      iov = left_to_send(ov, &first, &cnt);
+      saved = *iov;
+      *iov = first;
+      mh.msg_iov = iov;
+      mh.msg_iovlen = cnt;
+      n = sendmsg(s->fd, &mh, sys_flags(ov));
+      *iov = saved;
+    } else {
+      n = sendmsg(s->fd, &mh, sys_flags(ov));
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -72,7 +108,6 @@ static int send_data(wr_socket *s, wr_overlapped *ov) {
       wr__finish(ov, 0, ov->filled, 0);
       return 1;
     }
-    wr__advance(ov, (size_t)n);
   }
 }
 
