@@ -463,6 +463,70 @@ function socket:WSARecv(buffers, flags, ov, routine) end
 ---@overload fun(self: wsarecv.socket, msg: wsarecv.msg, ov: wsarecv.overlapped|nil, routine: wsarecv.msgroutine): 0|nil, integer|wsarecv.errname, integer, integer?
 function socket:WSARecvMsg(msg, ov, routine) end
 
+---Send: nonoverlapped (ov and routine nil), with a completion routine
+---(WSAEINVAL on a socket of a completion port), or event style (ov
+---only).  Posted sends go out in posting order, never interleaved.
+---Returns 0, bytes, flags; nil, "WSA_IO_PENDING", 997; or nil, err, code
+---[, bytes sent].
+---@param buffers string|wsarecv.wsabufs
+---@param flags? integer MSG_OOB (stream), MSG_DONTROUTE
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+---@return integer? sent
+function socket:WSASend(buffers, flags, ov, routine) end
+
+---WSASend to an address (an unbound socket is bound implicitly).
+---@param buffers string|wsarecv.wsabufs
+---@param flags integer|nil
+---@param addr string
+---@param port? integer absent for unix sockets
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+---@return integer? sent
+function socket:WSASendTo(buffers, flags, addr, port, ov, routine) end
+
+---Send one message: msg.buffers to msg.to (nil: the connected peer) with
+---the control messages msg.control was set to (datagram and raw sockets).
+---@param msg wsarecv.msg
+---@param flags? integer MSG_DONTROUTE
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.msgroutine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+---@return integer? sent
+function socket:WSASendMsg(msg, flags, ov, routine) end
+
+---On a listener: accept the next connection into sock, a fresh socket of
+---the listener's family and type.  With buffers it completes once the
+---first data came.  Needs ov or a routine.
+---@param sock wsarecv.socket
+---@param buffers? wsarecv.wsabufs
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return 0|nil ok
+---@return integer|wsarecv.errname bytes_or_err
+---@return integer flags_or_code
+function socket:AcceptEx(sock, buffers, ov, routine) end
+
+---Connect a bound socket, then send buffers; WSA_IO_PENDING even on
+---loopback, the outcome through the completion.  Needs ov or a routine.
+---@param addr string
+---@param port? integer absent for unix sockets
+---@param buffers? string|wsarecv.wsabufs
+---@param ov? wsarecv.overlapped
+---@param routine? wsarecv.routine
+---@return nil ok
+---@return wsarecv.errname err
+---@return integer code
+function socket:ConnectEx(addr, port, buffers, ov, routine) end
+
 ---The result of the operation on ov: bytes, flags; or nil, err, code
 ---[, bytes placed] ("WSA_IO_INCOMPLETE" while pending without wait).
 ---@param ov wsarecv.overlapped
@@ -506,6 +570,8 @@ function socket:CancelIoEx(ov) end
 ---@field flags integer read: output flags; write: input flags
 ---@field inflags integer the input flags (0 or MSG_PEEK)
 ---@field pending boolean from the post until the completion is delivered
+---@field to {[1]: string, [2]: integer?}? WSASendMsg's destination {addr, port}
+---@field sendcontrol table[]? the control messages WSASendMsg sends (set through control)
 local msg = {}
 
 ---The last message's source: address and port (a path and nil on

@@ -155,10 +155,20 @@ destination; an unbound socket is bound implicitly.
 @param buffers as `WSASend`'s
 @tparam[opt=0] int flags as `WSASend`'s
 @tparam string addr the destination (a path on a unix socket)
-@tparam int|nil port 0..65535 (nil on a unix socket)
+@tparam[opt] int port 0..65535 (not on a unix socket)
 @tparam[opt] overlapped ov the overlapped object
 @tparam[opt] function routine the completion routine
-@return as `WSASend`; also the address failures of `bind`
+@treturn[1] int 0: done at once (overlapped: the completion follows)
+@treturn[1] int the bytes sent
+@treturn[1] int 0 (the output flags)
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed (no completion follows)
+@treturn[3] string the WSA error name: as `WSASend`'s, and the address
+failures of `bind`
+@treturn[3] int its code
+@treturn[3] int the bytes sent before the failure, when there were any
 @raise a wrong type; a port out of range
 */
 static int l_WSASendTo(lua_State *L) {
@@ -212,8 +222,17 @@ forms and results as `WSASend`; the routine gets the msg fifth.
 @tparam[opt=0] int flags `MSG_DONTROUTE`
 @tparam[opt] overlapped ov the overlapped object
 @tparam[opt] function routine the completion routine
-@return as `WSASend`; `WSAEOPNOTSUPP` on a stream socket, `WSAEINVAL`
-while the msg is pending
+@treturn[1] int 0: done at once (overlapped: the completion follows)
+@treturn[1] int the bytes sent
+@treturn[1] int 0 (the output flags)
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed (no completion follows)
+@treturn[3] string the WSA error name: as `WSASend`'s; `WSAEOPNOTSUPP` on
+a stream socket, `WSAEINVAL` while the msg is pending
+@treturn[3] int its code
+@treturn[3] int the bytes sent before the failure, when there were any
 @raise a wrong type
 */
 static int l_WSASendMsg(lua_State *L) {
@@ -266,14 +285,19 @@ came (bytes: how much) or the peer closed (0)
 @tparam[opt] overlapped ov the overlapped object (a fresh one when only a
 routine is given)
 @tparam[opt] function routine the completion routine
-@treturn[1] nil: started, completes later
-@treturn[1] string `"WSA_IO_PENDING"`
-@treturn[1] int 997
-@return[2] 0, bytes, 0: done at once (the completion follows)
-@return[3] nil, name, code: failed, no completion follows: `WSAEINVAL`
-(not listening; `sock` bound, connected, busy or of another family or
-type), `WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER`
-(neither `ov` nor a routine)
+@treturn[1] int 0: done at once (a connection was waiting; the
+completion follows)
+@treturn[1] int the bytes received
+@treturn[1] int 0 (the output flags)
+@return[2] nil: started, completes later
+@treturn[2] string `"WSA_IO_PENDING"`
+@treturn[2] int 997
+@return[3] nil: failed, no completion follows
+@treturn[3] string the WSA error name: `WSAEINVAL` (not listening;
+`sock` bound, connected, busy or of another family or type),
+`WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER` (neither
+`ov` nor a routine)
+@treturn[3] int its code
 @raise a wrong type
 */
 static int l_AcceptEx(lua_State *L) {
@@ -309,17 +333,19 @@ must be bound first (to any address: `sock:bind("*", 0)`).  It returns
 the completion, whose bytes say how much of `buffers` was sent.
 @function socket:ConnectEx
 @tparam string addr the peer (a path on a unix socket)
-@tparam int|nil port 0..65535 (nil on a unix socket)
+@tparam[opt] int port 0..65535 (not on a unix socket)
 @param[opt] buffers nil, or data to send once connected (as `WSASend`'s)
 @tparam[opt] overlapped ov the overlapped object
 @tparam[opt] function routine the completion routine
-@treturn[1] nil: started, completes later
+@return[1] nil: started, completes later
 @treturn[1] string `"WSA_IO_PENDING"`
 @treturn[1] int 997
-@return[2] nil, name, code: failed, no completion follows: `WSAEINVAL`
-(not bound), `WSAEISCONN`, `WSAEALREADY` (a ConnectEx pending),
-`WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER` (neither
-`ov` nor a routine); the address failures of `bind`
+@return[2] nil: failed, no completion follows
+@treturn[2] string the WSA error name: `WSAEINVAL` (not bound),
+`WSAEISCONN`, `WSAEALREADY` (a ConnectEx pending), `WSAEOPNOTSUPP` (a
+datagram socket), `WSA_INVALID_PARAMETER` (neither `ov` nor a routine);
+the address failures of `bind`
+@treturn[2] int its code
 @raise a wrong type; a port out of range
 */
 static int l_ConnectEx(lua_State *L) {
