@@ -194,7 +194,6 @@ int wr__accept_step(wr_socket *ls, wr_overlapped *ov) {
       return 1;
     }
     ov->phase = 1;
-    wr__plat_watch(as);      /* its data, not the listener, finishes it */
   }
   do {
     struct msghdr mh;
@@ -202,9 +201,12 @@ int wr__accept_step(wr_socket *ls, wr_overlapped *ov) {
     n = recvmsg(as->fd, &mh, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    wr__finish(ov, (unsigned)wr__wsa_from_io(errno), 0, 0);
-    return 1;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      wr__finish(ov, (unsigned)wr__wsa_from_io(errno), 0, 0);
+      return 1;
+    }
+    wr__plat_watch(as);      /* its data, not the listener, finishes it */
+    return 0;
   }
   wr__finish(ov, 0, (size_t)n, 0);
   return 1;
