@@ -609,6 +609,46 @@ describe("ConnectEx", function()
 end)
 
 ---------------------------------------------------------------------------
+-- the end of the state
+---------------------------------------------------------------------------
+
+describe("a Lua state closed with operations pending", function()
+  it("frees every one (accepts holding their socket or its connection, "
+    .. "connects, sends waiting and held): no crash, no leak", function()
+    local out, how, rc = H.run_child([[
+local wsarecv = require "wsarecv"
+local l = wsarecv.socket("inet", "stream")
+assert(l:bind("127.0.0.1", 0) == 0 and l:listen() == 0)
+local _, port = l:getsockname()
+-- one accept holds its connection (waits for data), one waits for one
+assert(l:AcceptEx(wsarecv.socket("inet", "stream"), wsarecv.buffer(8),
+  wsarecv.overlapped()) == nil)
+assert(l:AcceptEx(wsarecv.socket("inet", "stream"), nil,
+  wsarecv.overlapped(), function() end) == nil)
+local c = wsarecv.socket("inet", "stream")
+assert(c:connect("127.0.0.1", port) == 0)
+wsarecv.SleepEx(20, true)
+local k = wsarecv.socket("inet", "stream")
+assert(k:bind("0.0.0.0", 0) == 0)
+assert(k:ConnectEx("127.0.0.1", port, "x", wsarecv.overlapped()) == nil)
+-- sends waiting for room
+local c2 = wsarecv.socket("inet", "stream")
+assert(c2:setsockopt("SO_SNDBUF", 65536) == 0)
+assert(c2:connect("127.0.0.1", port) == 0)
+for _ = 1, 3 do c2:WSASend(("s"):rep(1 << 20), 0, wsarecv.overlapped()) end
+-- datagram sends held for the port's next wait
+local u = wsarecv.socket("inet", "dgram")
+local cp = wsarecv.CreateIoCompletionPort()
+wsarecv.CreateIoCompletionPort(u, cp, 1)
+for _ = 1, 3 do u:WSASendTo("d", 0, "127.0.0.1", 9, wsarecv.overlapped()) end
+print("posted")
+]], 30)
+    H.assert_exit(out, how, rc, 0)
+    assert.is_truthy(out:find("posted", 1, true), out)
+  end)
+end)
+
+---------------------------------------------------------------------------
 -- argument types
 ---------------------------------------------------------------------------
 
