@@ -3,14 +3,13 @@
 **
 ** Exports: msg (constructor); fields flags (read: output flags; write:
 **          input flags), inflags, length, buffers, controlbuf, controllen,
-**          pending, to, sendcontrol; methods name, control; __gc, __tostring.  For the
+**          pending; methods name, control; __gc, __tostring.  For the
 **          module (lmsg.h): lwr_open_msg; inline: (in lmsg.h, for lrecv.c)
 **          lwr_checkmsg, lwr_msg_core, lwr_msg_control.  (sock:WSARecvMsg
-**          is in lrecv.c, sock:WSASendMsg in lsend.c.)
+**          is in lrecv.c.)
 **
 ** A msg owns its control buffer (or borrows the caller's) and a private
-** kernel control space in the core, so a receive allocates nothing; a
-** send's control messages are encoded once, when they are set.  Only
+** kernel control space in the core, so a receive allocates nothing.  Only
 ** msg:control() builds tables, and only when called.
 */
 #define LWR_HOME_MSG           /* the msg's fields keep their names */
@@ -87,7 +86,7 @@ static void read_record(lua_State *L, int argn, lua_Integer i, wr_cmsg *c) {
         (lua_type(L, -1) != LUA_TSTRING ||
          wr_addr_parse(fam, 0, lua_tostring(L, -1), 0, &c->addr,
                        &c->addrlen) != 0 || c->addr.ss_family != fam))
-      bad_record(L, argn, i, "addr must be a numeric address of the type's "
+      bad_record(L, argn, i, "addr must be an address of the type's "
                  "family");
     lua_getfield(L, -2, "ifindex");
     c->ifindex = (unsigned)lua_tointegerx(L, -1, &isint);
@@ -142,6 +141,12 @@ static void set_to(lua_State *L, int msgidx, int vidx, int argn) {
   lua_setiuservalue(L, msgidx, MSG_UVAL_TO);
 }
 
+/* Drop the send control messages (putting none frees them). */
+static void clear_send_control(lwr_msg *mo) {
+  size_t bad;
+  wr_msg_put_control(&mo->m, NULL, 0, &bad);
+}
+
 /*
 ** msg control = size | buffer | nil: the value at vidx, which came in
 ** argument argn (the table of wsarecv.msg{...}, or the value of
@@ -154,6 +159,10 @@ static void set_control(lua_State *L, lwr_msg *mo, int msgidx, int vidx,
     set_send_control(L, mo, msgidx, vidx, argn);
     return;
   }
+  /* a receive's control buffer replaces the records a send would carry */
+  clear_send_control(mo);
+  lua_pushnil(L);
+  lua_setiuservalue(L, msgidx, MSG_UVAL_SENDCTL);
   if (lua_isnoneornil(L, vidx)) {
     lua_pushnil(L);
   } else if (lua_type(L, vidx) == LUA_TNUMBER) {
@@ -206,9 +215,11 @@ A new msg: a reusable WSAMSG, which owns the memory a receive through it
 needs (a `WSARecvMsg` allocates nothing).
 @function msg
 @tparam table fields `buffers` (a WSABUF array; nil: none), `control` (the
-control buffer: a size 0..1 MiB, or a buffer; nil: none; for a send, an
-array of control-message tables), `flags` (input flags, 0 or
-`MSG_PEEK`), `to` (a send's destination, `{addr, port}`)
+control buffer: a size 0..1 MiB, or a buffer; nil: none; or, for
+`WSASendMsg`, an array of control messages shaped like `msg:control()`'s
+entries), `flags` (input flags, 0 or `MSG_PEEK`; a send does not read
+them), `to` (`{addr, port}`: where `WSASendMsg` sends; nil: the connected
+peer)
 @treturn msg the msg
 @raise a wrong type in any field; any other key (`unknown field 'buffer';
 did you mean 'buffers'?`)
@@ -243,9 +254,9 @@ static int l_msg(lua_State *L) {
 /***
 A msg.  Fields: `msg.buffers` (the WSABUF array), `msg.controlbuf` (the
 control buffer, or nil), `msg.control = size or buffer` (sets the control
-buffer; an array of tables sets a send's control messages instead),
-`msg.to` (a send's destination `{addr, port}`, or nil), `msg.sendcontrol`
-(those tables; read-only), `msg.flags` (read: the last receive's output flags; write: the
+buffer, and drops the control messages a send would carry), `msg.control
+= {records}` (what `WSASendMsg` sends; `msg.sendcontrol` reads them
+back), `msg.to` (`{addr, port}`, `WSASendMsg`'s destination), `msg.flags` (read: the last receive's output flags; write: the
 input flags), `msg.inflags` (the input flags), `msg.controllen` (control
 bytes the last receive placed; read-only), `msg.length` (the full length
 of the last datagram as the kernel reported it, bytes placed plus
@@ -431,6 +442,7 @@ static int l_msg_newindex(lua_State *L) {
 
 static int l_msg_gc(lua_State *L) {
   lwr_msg *mo = lwr_checkmsg(L, 1);
+  clear_send_control(mo);
   wr_msg_free(&mo->m);
   return 0;
 }

@@ -39,10 +39,28 @@ static unsigned opt_flags(lua_State *L, int idx) {
   return lwr_flags(luaL_optinteger(L, idx, 0));
 }
 
-/* The data at idx (a string, a buffer, or a WSABUF array) checked for
-** type now, as a post will take it. */
-static void check_data(lua_State *L, int idx) {
-  if (lua_type(L, idx) != LUA_TSTRING) lwr_check_bufs(L, idx, 2);
+/* The data at idx (a string, a buffer, or a WSABUF array), argument argn,
+** checked for type now, as a post will take it. */
+static void check_data(lua_State *L, int idx, int argn) {
+  if (lua_type(L, idx) != LUA_TSTRING) lwr_check_bufs(L, idx, argn);
+}
+
+/*
+** A failed send: nil, name, code, and the bytes that left when some did
+** (a receive's WSAEMSGSIZE counts what was placed; a send's left nothing).
+*/
+static int send_fail(lua_State *L, int r, size_t bytes) {
+  return bytes > 0 ? lwr_recv_fail(L, r, bytes) : lwr_fail(L, r);
+}
+
+/* The results of a post on o (lwr_ov_end), a send's failure as above. */
+static int send_end(lua_State *L, lwr_ov *o, int r, size_t bytes) {
+  int n = lwr_ov_end(L, o, r, bytes);
+  if (n == 4 && bytes == 0) {
+    lua_pop(L, 1);
+    n = 3;
+  }
+  return n;
 }
 
 /*
@@ -65,7 +83,7 @@ static int send_now(lua_State *L, wr_socket *s, int idx, unsigned flags,
   }
   LWR_CHECK_OPEN(L, s);
   r = wr_send(s, iov, n, flags, to, tolen, m, &bytes, NULL, NULL);
-  if (r) return lwr_recv_fail(L, r, bytes);
+  if (r) return send_fail(L, r, bytes);
   lua_pushinteger(L, 0);
   lua_pushinteger(L, (lua_Integer)bytes);
   lua_pushinteger(L, 0);
@@ -83,7 +101,7 @@ static int send_ov(lua_State *L, wr_socket *s, int idx, unsigned flags,
     return lwr_fail(L, r);
   r = wr_send(s, p.bufs, p.n, flags, to, tolen, m, &bytes, lwr_ov_core(p.o),
               lua_isnil(L, ovidx + 1) ? NULL : lwr_routine);
-  return lwr_ov_end(L, p.o, r, bytes);
+  return send_end(L, p.o, r, bytes);
 }
 
 /*** @module wsarecv */
@@ -124,7 +142,7 @@ static int l_WSASend(lua_State *L) {
   wr_socket *s = lwr_checksocket(L, 1);
   unsigned flags = opt_flags(L, 3);
   int overlapped = check_ov_routine(L, 4);
-  check_data(L, 2);
+  check_data(L, 2, 2);
   if (!overlapped) return send_now(L, s, 2, flags, NULL, 0, NULL);
   lua_settop(L, 5);
   return send_ov(L, s, 2, flags, NULL, 0, NULL, 4);
@@ -162,7 +180,7 @@ static int l_WSASendTo(lua_State *L) {
   int overlapped, r;
   lwr_check_addr(L, s, 4, &a);
   overlapped = check_ov_routine(L, 6);
-  check_data(L, 2);
+  check_data(L, 2, 2);
   lua_settop(L, 7);
   LWR_CHECK_OPEN(L, s);
   if ((r = lwr_parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
@@ -230,7 +248,7 @@ static int l_WSASendMsg(lua_State *L) {
   lua_settop(L, 5);
   lua_getiuservalue(L, 2, MSG_UVAL_BUFFERS);
   bi = lua_gettop(L);
-  check_data(L, bi);
+  check_data(L, bi, 2);           /* (the msg's) */
   if (wr_msg_pending(m))
     return lwr_fail(L, lwr_why(L, WSAEINVAL, WR_WHY_MSG_BUSY));
   LWR_CHECK_OPEN(L, s);
@@ -244,7 +262,7 @@ static int l_WSASendMsg(lua_State *L) {
     lua_pushvalue(L, 2);          /* the object refers to the msg: keep it */
     lua_setiuservalue(L, p.ovidx, OV_UVAL_MSG);
   }
-  return lwr_ov_end(L, p.o, r, bytes);
+  return send_end(L, p.o, r, bytes);
 }
 
 /***
@@ -255,7 +273,10 @@ Once the operation completes `acceptsock` is the connection: `getpeername`,
 `getsockname`, sends and receives work.  The operation belongs to the
 listener: its port entry carries the listener's key, `CancelIoEx` on the
 listener ends it (on `acceptsock`: `ERROR_NOT_FOUND`), closing either socket
-aborts it.  Accepts pending on one listener complete in posting order.
+aborts it.  Accepts pending on one listener take the connections in
+posting order; those without buffers complete in that order, one with a
+buffer when its own data comes (a client that sends nothing holds up no
+other accept).
 @function socket:AcceptEx
 @tparam socket acceptsock the accept socket
 @param[opt] buffers nil (completes on the connection), or a buffer, a
@@ -264,17 +285,18 @@ came (bytes: how much) or the peer closed (0)
 @tparam[opt] overlapped ov the overlapped object (a fresh one when only a
 routine is given)
 @tparam[opt] function routine the completion routine
-@treturn[1] int 0: done at once (the completion follows)
-@treturn[1] int the bytes
+@treturn[1] int 0: done at once (a connection was waiting; the
+completion follows)
+@treturn[1] int the bytes received
 @treturn[1] int 0 (the output flags)
 @return[2] nil: started, completes later
 @treturn[2] string `"WSA_IO_PENDING"`
 @treturn[2] int 997
-@return[3] nil: failed (no completion follows)
-@treturn[3] string the WSA error name: `WSAEINVAL`
-(not listening; `acceptsock` bound, connected, busy or of another family
-or type), `WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER`
-(neither `ov` nor a routine)
+@return[3] nil: failed, no completion follows
+@treturn[3] string the WSA error name: `WSAEINVAL` (not listening;
+`acceptsock` bound, connected, busy or of another family or type),
+`WSAEOPNOTSUPP` (a datagram socket), `WSA_INVALID_PARAMETER` (neither
+`ov` nor a routine)
 @treturn[3] int its code
 @raise a wrong type
 */
@@ -340,7 +362,7 @@ static int l_ConnectEx(lua_State *L) {
   lwr_post p;
   lwr_check_addr(L, s, 2, &a);
   overlapped = check_ov_routine(L, 5);
-  if (bufidx) check_data(L, 4);
+  if (bufidx) check_data(L, 4, 4);
   lua_settop(L, 6);
   LWR_CHECK_OPEN(L, s);
   if (!overlapped)

@@ -137,6 +137,12 @@ int wr_send_blocking(wr_socket *s, const void *data, size_t len,
                      "socket");
     sysf |= MSG_OOB;
   }
+  if (s->sendq.head) {
+    /* overlapped sends wait: this one goes after them, never inside */
+    wr_wsabuf b;
+    WR_WSABUF_SET(&b, (char *)(uintptr_t)data, len);
+    return wr_send(s, &b, 1, flags, to, tolen, NULL, sent, NULL, NULL);
+  }
   for (;;) {
     n = sendto(s->fd, data, len, sysf, to, tolen);
     if (n >= 0) break;

@@ -2,7 +2,8 @@
 ** wr_linux_int.h -- what the Linux platform's files share among
 ** themselves.  Only wr_linux_*.c include it; the engine never does.
 **
-** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty, wr__advance;
+** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty, wr__advance,
+**          wr__accept_has_conn, wr__first_unserved;
 **          wr_linux_send.c: wr__send_step, wr__accept_step, wr__drain_send;
 **          wr_linux_step.c: wr__step_now, wr__drain;
 **          wr_linux_msg.c: wr__msg_filter, wr__errqueue,
@@ -63,8 +64,8 @@ static inline void wr__skip_empty(wr_overlapped *ov) {
   }
 }
 
-/* Drop the first n bytes of ov's buffer array (MSG_WAITALL progress, a
-** stream send's). */
+/* Drop the first n bytes of ov's buffer array (MSG_WAITALL progress; a
+** stream send keeps its buffers whole, for a rearm: wr_linux_send.c). */
 static inline void wr__advance(wr_overlapped *ov, size_t n) {
   while (n > 0 && ov->iovcnt > 0) {
     if (n < ov->iov->iov_len) {
@@ -77,6 +78,20 @@ static inline void wr__advance(wr_overlapped *ov, size_t n) {
     ov->iovcnt--;
   }
   wr__skip_empty(ov);
+}
+
+/* An AcceptEx that holds its connection and waits for the first data on
+** it: its accept socket's watch serves it, not the listener's. */
+static inline int wr__accept_has_conn(const wr_overlapped *ov) {
+  return ov && ov->kind == WR_OP_ACCEPT && ov->phase;
+}
+
+/* The first operation of q the socket's own readiness serves (one silent
+** client does not hold up the accepts posted after its own). */
+static inline wr_overlapped *wr__first_unserved(const wr_list *q) {
+  wr_overlapped *ov = q->head;
+  while (wr__accept_has_conn(ov)) ov = ov->link.next;
+  return ov;
 }
 
 /* wr_linux_send.c */

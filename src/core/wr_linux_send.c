@@ -47,16 +47,52 @@ static int sys_flags(const wr_overlapped *ov) {
 }
 
 /*
+** The iovec array of what ov has left to send: from its buffers, the
+** ov->filled bytes already sent skipped.  The first entry left is cut
+** into *first (a copy): the captured buffers stay as they are, for a
+** rearmed send to go again whole.
+*/
+static struct iovec *left_to_send(wr_overlapped *ov, struct iovec *first,
+                                  size_t *cnt) {
+  struct iovec *iov = ov->iov;
+  size_t n = ov->iovcnt, skip = ov->filled;
+  while (n > 1 && skip >= iov->iov_len) {
+    skip -= iov->iov_len;
+    iov++;
+    n--;
+  }
+  *first = *iov;
+  first->iov_base = (char *)first->iov_base + skip;
+  first->iov_len -= skip;
+  *cnt = n;
+  return iov;
+}
+
+/*
 ** Send what is left of ov: 1 when it is finished (all of a stream
 ** operation's bytes taken, a datagram sent, or a failure with the bytes
 ** that left), 0 when the socket has no room.
 */
 static int send_data(wr_socket *s, wr_overlapped *ov) {
   struct msghdr mh;
+  struct iovec first, saved, *iov;
+  size_t cnt;
   ssize_t n;
   for (;;) {
     send_msghdr(&mh, ov);
-    n = sendmsg(s->fd, &mh, sys_flags(ov));
+    if (ov->filled > 0 && ov->iovcnt > 0) {
+      /* a stream send taken in part: the rest, through a cut copy of
+      ** its first entry (put back after the call) */
+      iov = left_to_send(ov, &first, &cnt);
+      saved = *iov;
+      *iov = first;
+      mh.msg_iov = iov;
+      mh.msg_iovlen = cnt;
+      n = sendmsg(s->fd, &mh, sys_flags(ov));
+      *iov = saved;
+    } else {
+      n = sendmsg(s->fd, &mh, sys_flags(ov));
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
@@ -72,7 +108,6 @@ static int send_data(wr_socket *s, wr_overlapped *ov) {
       wr__finish(ov, 0, ov->filled, 0);
       return 1;
     }
-    wr__advance(ov, (size_t)n);
   }
 }
 
@@ -127,8 +162,9 @@ int wr__send_step(wr_socket *s, wr_overlapped *ov) {
 ** AcceptEx.  The connection accept4 gives takes the accept socket's
 ** descriptor number (dup3), so the caller's socket is the connection: its
 ** watch, stopped first, starts again on the new file.  With buffers the
-** operation then waits for the first data on it (phase 1; the platform
-** watches the accept socket for it).
+** operation then waits for the first data on it (phase 1): the accept
+** socket's watch serves it, and the listener goes on with the next
+** accept.
 */
 int wr__accept_step(wr_socket *ls, wr_overlapped *ov) {
   wr_socket *as = ov->peer;
@@ -165,9 +201,12 @@ int wr__accept_step(wr_socket *ls, wr_overlapped *ov) {
     n = recvmsg(as->fd, &mh, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    wr__finish(ov, (unsigned)wr__wsa_from_io(errno), 0, 0);
-    return 1;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      wr__finish(ov, (unsigned)wr__wsa_from_io(errno), 0, 0);
+      return 1;
+    }
+    wr__plat_watch(as);      /* its data, not the listener, finishes it */
+    return 0;
   }
   wr__finish(ov, 0, (size_t)n, 0);
   return 1;

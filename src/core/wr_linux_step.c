@@ -357,9 +357,11 @@ void wr__drain(wr_socket *s, wr_list *q) {
       r = drain_batch(s, q);
     if (r < 0) return;                     /* dry: no need to ask again */
   }
-  while ((ov = q->head) != NULL && !wr__closed(s)) {
-    if (ov->kind == WR_OP_ACCEPT ? !wr__accept_step(s, ov) : !step(s, ov))
+  while ((ov = wr__first_unserved(q)) != NULL && !wr__closed(s)) {
+    if (ov->kind == WR_OP_ACCEPT ? !wr__accept_step(s, ov) : !step(s, ov)) {
+      if (wr__accept_has_conn(ov)) continue;   /* next: the next accept */
       break;
+    }
     up->complete(s, ov);
   }
 }

@@ -93,20 +93,15 @@ uint64_t wr__plat_now(wr_loop *loop) {
 
 static void on_poll(uv_poll_t *h, int status, int events);
 
-/* An AcceptEx that holds the connection and waits for its first data */
-static int accept_waits_data(const wr_overlapped *ov) {
-  return ov && ov->kind == WR_OP_ACCEPT && ov->phase;
-}
-
 /*
-** What the queues need: readable for receives and AcceptEx (a listener
-** whose head accept waits on its accept socket's data watches that socket
-** instead), urgent data for MSG_OOB, writable while sends wait.
+** What the queues need: readable for receives and AcceptEx (an accept
+** that holds its connection waits on its accept socket's data instead),
+** urgent data for MSG_OOB, writable while sends wait.
 */
 static int wanted(const wr_socket *s) {
   int ev = 0;
-  if (s->q.head && !accept_waits_data(s->q.head)) ev |= UV_READABLE;
-  if (accept_waits_data(s->accepting)) ev |= UV_READABLE;
+  if (wr__first_unserved(&s->q)) ev |= UV_READABLE;
+  if (wr__accept_has_conn(s->accepting)) ev |= UV_READABLE;
   if (s->oobq.head) ev |= UV_PRIORITIZED;
   if (s->sendq.head) ev |= UV_WRITABLE;
   return ev;
@@ -141,10 +136,6 @@ static void want_events(wr_socket *s) {
   int want = wanted(s);
   int ev = (s->plat.events | want) & ~UV_WRITABLE;
   ev |= want & UV_WRITABLE;
-  if (s->q.head && accept_waits_data(s->q.head)) {
-    ev &= ~UV_READABLE;
-    want_events(s->q.head->peer);
-  }
   set_events(s, ev);
 }
 
@@ -181,13 +172,13 @@ static void on_poll_error(wr_socket *s) {
   if (!wr__closed(s)) want_events(s);
 }
 
-/* The accept socket s has data for the AcceptEx that waits on it: serve
-** its listener's queue. */
+/* The accept socket s has data (or its peer's close) for the AcceptEx
+** that holds its connection: that operation's step, on its listener. */
 static void accept_data(wr_socket *s) {
-  wr_socket *ls = s->accepting->sock;
+  wr_overlapped *ov = s->accepting;
+  wr_socket *ls = ov->sock;
   wr__socket_ref(ls);
-  wr__drain(ls, &ls->q);
-  if (!wr__closed(ls)) want_events(ls);
+  if (wr__accept_step(ls, ov)) ls->loop->plat.up->complete(ls, ov);
   wr__socket_unref(ls);
 }
 
@@ -208,9 +199,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     s->plat.dry = 0;
     if (events & UV_PRIORITIZED) wr__drain(s, &s->oobq);
     if (events & (UV_READABLE | UV_DISCONNECT)) {
-      if (accept_waits_data(s->accepting)) accept_data(s);
+      if (wr__accept_has_conn(s->accepting)) accept_data(s);
       if (!wr__closed(s)) wr__drain(s, &s->q);
-      if (!wr__closed(s) && accept_waits_data(s->q.head)) want_events(s);
     }
     if ((events & UV_WRITABLE) && !wr__closed(s)) {
       wr__drain_send(s);
@@ -294,8 +284,8 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
     case WR_OP_SEND:
     case WR_OP_CONNECT:
       return s->sendq.head == NULL && wr__send_step(s, ov);
-    case WR_OP_ACCEPT:     /* (one waiting for data: wr__plat_watch) */
-      return s->q.head == NULL && wr__accept_step(s, ov);
+    case WR_OP_ACCEPT:     /* (one that waits for data: its socket's watch) */
+      return wr__first_unserved(&s->q) == NULL && wr__accept_step(s, ov);
     default:
       return q->head == NULL && wr__step_now(s, ov);
   }

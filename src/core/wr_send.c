@@ -12,6 +12,8 @@
 ** way on both.
 */
 #define _GNU_SOURCE
+#include <string.h>
+
 #include "wr_sys.h"
 
 #include "wr_int.h"
@@ -30,16 +32,37 @@ static int check_socket(wr_socket *s) {
 ** Sends
 ** =================================================================== */
 
+/* Is sa an IPv4 address mapped into IPv6 (::ffff:a.b.c.d)? */
+static int v4_mapped(const struct sockaddr *sa) {
+  static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                           0xff, 0xff};
+  const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+  return sa->sa_family == AF_INET6 &&
+         memcmp(s6->sin6_addr.s6_addr, prefix, sizeof prefix) == 0;
+}
+
 /*
 ** The largest datagram the protocol carries: a UDP payload fits 65535
 ** bytes of IP packet (IPv4's 20-byte header counts, IPv6's 40 do not).
-** Others are the kernel's to judge.
+** A dual-stack socket sending to a mapped IPv4 address sends IPv4: only
+** then (a datagram between the two sizes) is the destination looked at --
+** to, the msg's, or the connected peer.  Others are the kernel's to judge.
 */
-static size_t max_datagram(const wr_socket *s) {
+static size_t max_datagram(const wr_socket *s, const struct sockaddr *to,
+                           const wr_msg *msg, size_t total) {
+  struct sockaddr_storage peer;
+  socklen_t len = sizeof peer;
   if (s->type != SOCK_DGRAM) return (size_t)-1;
   if (s->family == AF_INET) return 65535 - 20 - 8;
-  if (s->family == AF_INET6) return 65535 - 8;
-  return (size_t)-1;
+  if (s->family != AF_INET6) return (size_t)-1;
+  if (total > 65535 - 20 - 8 && total <= 65535 - 8) {
+    if (to == NULL && msg && msg->namelen)
+      to = (const struct sockaddr *)&msg->name;
+    if (to == NULL && getpeername(s->fd, (struct sockaddr *)&peer, &len) == 0)
+      to = (const struct sockaddr *)&peer;
+    if (to && v4_mapped(to)) return 65535 - 20 - 8;
+  }
+  return 65535 - 8;
 }
 
 static size_t total_of(const wr_wsabuf *bufs, size_t n) {
@@ -50,7 +73,8 @@ static size_t total_of(const wr_wsabuf *bufs, size_t n) {
 
 /* The rules of WSASend's page, and Windows' answers before any byte
 ** leaves. */
-static int check_send(wr_socket *s, unsigned flags, size_t total) {
+static int check_send(wr_socket *s, unsigned flags, size_t total,
+                      const struct sockaddr *to, const wr_msg *msg) {
   int r = check_socket(s);
   if (r) return r;
   if (flags & ~(unsigned)(WR_MSG_OOB | WR_MSG_DONTROUTE))
@@ -64,7 +88,7 @@ static int check_send(wr_socket *s, unsigned flags, size_t total) {
     return wr__why(s->loop, WSAENOTCONN, "the socket is not connected "
                    "yet (its AcceptEx or ConnectEx is pending)");
   /* no completion indication: refused here even when sends are batched */
-  if (total > max_datagram(s))
+  if (total > max_datagram(s, to, msg, total))
     return wr__why(s->loop, WSAEMSGSIZE, "the datagram is larger than "
                    "the protocol carries");
   return 0;
@@ -77,7 +101,8 @@ int wr_send(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, unsigned flags,
   unsigned fl = 0;
   int r;
   if (nbufs > IOV_MAX) return WSAENOBUFS;
-  if ((r = check_send(s, flags, total_of(bufs, nbufs))) != 0) return r;
+  if ((r = check_send(s, flags, total_of(bufs, nbufs), to, msg)) != 0)
+    return r;
   if (routine && ov == NULL)
     return wr__why(s->loop, WSAEFAULT, "a routine without an overlapped "
                    "object");
