@@ -222,7 +222,7 @@ end
 local F = { wsarecv = wsarecv, opt = opt, KB = KB, draining = false }
 local dir = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 for _, part in ipairs { "common", "model", "check", "sender", "ops_wait",
-                        "ops_recv", "ops_socket", "probes" } do
+                        "ops_recv", "ops_socket", "probes", "ops_send" } do
   assert(loadfile(dir .. "/" .. part .. ".lua"))()(F)
 end
 
@@ -250,6 +250,7 @@ local P = assert(loadfile(dir .. "/port_ops.lua"))() {
   failed = function() return F.failure ~= nil end,
   draining = function() return F.draining end,
   new_op_id = F.new_op_id,
+  send_ready = function() return F.send_ready() end,
   give_back = function(ov, msg, lay)
     local msgpool = F.msgpool
     F.give_ov(ov)
@@ -316,6 +317,10 @@ end
 
 local function step()
   local ep = pick(F.eps)
+  if chance(0.2) then
+    F.send_step()
+    return
+  end
   if chance(0.15) then
     P.step(ep)
     return
@@ -346,6 +351,7 @@ end
 local function drain_all()
   local eps = F.eps
   F.draining = true
+  F.send_drain()
   for _, ep in ipairs(eps) do
     if rxof(ep) and not ep.closed then do_close(ep) end
   end
@@ -378,6 +384,7 @@ local function session(seed, deadline)
   cur.seed, cur.iter = seed, 0
   -- nothing carries over from the last session: a seed replays alone
   F.new_model()
+  F.send_new_session()
   collectgarbage()
   P.new_session()
   local eps = F.eps
@@ -461,6 +468,7 @@ local function main()
       stats.peeks, stats.aborted, stats.rethrown, stats.raises, stats.probes,
       stats.waits, stats.gcs, stats.udp_lost, dt))
   print("api_fuzz: " .. P.report())
+  print("api_fuzz: " .. F.send_report())
 end
 
 main()
