@@ -65,7 +65,7 @@ return function(F)
   for _, k in ipairs { "sends", "send_bytes", "send_dgrams", "send_aborted",
                        "send_refused", "send_part_aborted", "send_routines", "send_events",
                        "send_entries", "send_sync", "send_oob", "accepts",
-                       "connects", "flows", "send_rx_bytes",
+                       "connects", "refused_connects", "flows", "send_rx_bytes",
                        "send_rx_dgrams", "send_udp_lost" } do
     stats[k] = 0
   end
@@ -479,6 +479,18 @@ return function(F)
     return t
   end
 
+  local function some_flow(pred)
+    local t = {}
+    for _, fl in ipairs(S.flows) do
+      if pred(fl) then t[#t + 1] = fl end
+    end
+    return #t > 0 and pick(t) or nil
+  end
+
+  local function usable(fl)
+    return fl.ready and not fl.txclosed and fl.tx ~= nil
+  end
+
   local function observe_all()
     for _, op in ipairs(live_ops()) do observe(op) end
   end
@@ -629,7 +641,9 @@ return function(F)
     local noport = op.mode == "event_noport"
     if noport then op.mode = "event" end
     op.flags = 0
-    if fl.k.tcp and chance(0.05) then op.flags = MSG_OOB end
+    -- (an urgent byte stays in the stream only when the receiver had
+    -- SO_OOBINLINE when it came: not before an AcceptEx completes)
+    if fl.k.tcp and fl.rxready and chance(0.05) then op.flags = MSG_OOB end
     if chance(0.01) then
       -- refused: MSG_OOB on a datagram socket (on a unix stream the kernel
       -- may take it, and the urgent byte leaves the stream: not made)
@@ -985,6 +999,11 @@ return function(F)
   -- ConnectEx done: the connector may send
   function connect_done(op, err, bytes)
     local fl = op.fl
+    if op.dead then
+      check((err == "WSAECONNREFUSED" or err == ABORTED) and bytes == 0,
+        "ConnectEx op%d to a closed port: %s, %d bytes", op.id, show(err), bytes)
+      if err then stats.refused_connects = stats.refused_connects + 1 end
+    end
     if err == nil then
       check(bytes == op.len, "ConnectEx op%d: sent %d of its %d bytes", op.id,
         bytes, op.len)
@@ -1079,6 +1098,84 @@ return function(F)
     log("listener closed")
   end
 
+  -- The rules AcceptEx and ConnectEx check first (each fails at once, no
+  -- completion), and a ConnectEx refused (through its completion).
+  local function conn_probe()
+    local r = random()
+    local fam = chance(0.7) and "inet" or "inet6"
+    local addr = fam == "inet" and "127.0.0.1" or "::1"
+    if r < 0.3 then
+      -- refused: a port nobody listens on
+      local dead = assert(wsarecv.socket(fam, "stream"))
+      ok0("bind", dead:bind(addr, 0))
+      local _, dport = dead:getsockname()
+      dead:close()
+      local fl = new_flow(fam == "inet" and "tcp4" or "tcp6")
+      fl.conn, fl.broken = true, true
+      local cs = assert(wsarecv.socket(fam, "stream"))
+      ok0("bind", cs:bind(addr, 0))
+      fl.tx = cs
+      local op = { id = F.new_op_id(), fl = fl, sock = cs, calls = 0,
+                   api = "connect", mode = chance(0.5) and "routine" or "event",
+                   len = 5, refusable = true, dead = true, lport = dport,
+                   ov = take_ov() }
+      op.seg = new_seg(fl, 5, op)
+      op.routine = op.mode == "routine" and routine_of(op) or nil
+      local res = post_conn_op(op, cs.ConnectEx, cs, addr, dport, "hello",
+        op.ov, op.routine)
+      check(res[2] == nil and res[3] == "WSA_IO_PENDING", "ConnectEx to a "
+        .. "closed port: %s %s (pending, then refused)", show(res[2]),
+        show(res[3]))
+      fl.live[op.id] = op
+      fl.nlive = fl.nlive + 1
+      S.byov[op.ov] = op
+      return
+    end
+    local a, name, what
+    if r < 0.45 then
+      what = "ConnectEx on an unbound socket"
+      local cs = wsarecv.socket(fam, "stream")
+      a, name = cs:ConnectEx(addr, 9, nil, wsarecv.overlapped())
+      cs:close()
+      check(a == nil and name == "WSAEINVAL", "%s: %s %s", what, show(a), show(name))
+    elseif r < 0.6 then
+      local fl = some_flow(function(f) return f.k.tcp and usable(f) end)
+      if not fl then return end
+      what = "ConnectEx on a connected socket"
+      a, name = fl.tx:ConnectEx(fl.k.addr, 9, nil, wsarecv.overlapped())
+      check(a == nil and (name == "WSAEISCONN" or (fl.broken and name)),
+        "%s: %s %s", what, show(a), show(name))
+    elseif r < 0.75 then
+      local l = listener()
+      what = "AcceptEx into a bound socket"
+      local as = wsarecv.socket(S.lfam, "stream")
+      ok0("bind", as:bind(S.lfam == "inet" and "127.0.0.1" or "::1", 0))
+      a, name = l:AcceptEx(as, nil, wsarecv.overlapped())
+      as:close()
+      check(a == nil and name == "WSAEINVAL", "%s: %s %s", what, show(a), show(name))
+    elseif r < 0.85 then
+      local l = listener()
+      what = "AcceptEx into a socket of another family"
+      local as = wsarecv.socket(S.lfam == "inet" and "inet6" or "inet", "stream")
+      a, name = l:AcceptEx(as, nil, wsarecv.overlapped())
+      as:close()
+      check(a == nil and (name == "WSAEINVAL" or name == "WSAEFAULT"), "%s: "
+        .. "%s %s", what, show(a), show(name))
+    else
+      -- a send while a ConnectEx is pending: WSAENOTCONN
+      for _, op in ipairs(live_ops()) do
+        if op.api == "connect" and op.ov.pending then
+          what = "a send while ConnectEx is pending"
+          a, name = op.sock:WSASend("x")
+          check(a == nil and name == "WSAENOTCONN", "%s: %s %s", what, show(a),
+            show(name))
+          break
+        end
+      end
+    end
+    if what then log("probe: %s -> %s %s", what, show(a), show(name)) end
+  end
+
   local function cancel_accept()
     local ops = {}
     for _, op in ipairs(live_ops()) do
@@ -1102,14 +1199,6 @@ return function(F)
   -- the actions
   ---------------------------------------------------------------------------
 
-  local function some_flow(pred)
-    local t = {}
-    for _, fl in ipairs(S.flows) do
-      if pred(fl) then t[#t + 1] = fl end
-    end
-    return #t > 0 and pick(t) or nil
-  end
-
   local function counts()
     for _, fl in ipairs(S.flows) do
       if fl.tx and not fl.txclosed then
@@ -1123,10 +1212,6 @@ return function(F)
       check(S.listener:pending() == n, "listener pending() %d, model %d",
         S.listener:pending(), n)
     end
-  end
-
-  local function usable(fl)
-    return fl.ready and not fl.txclosed and fl.tx ~= nil
   end
 
   local function send_wait()
@@ -1200,7 +1285,8 @@ return function(F)
       local fl = some_flow(usable)
       if fl then cancel(fl) end
     elseif r < 0.85 then new_pair()
-    elseif r < 0.86 then cancel_accept()
+    elseif r < 0.855 then cancel_accept()
+    elseif r < 0.86 then conn_probe()
     elseif r < 0.865 then close_listener()
     elseif r < 0.875 then
       local fl = some_flow(usable)
@@ -1355,11 +1441,12 @@ return function(F)
     return ("sends %d (sync %d, oob %d, refused %d, aborted %d, %d of them "
       .. "part sent), completions by routine %d, event %d, port %d; bytes %d "
       .. "sent, %d checked at the receivers; datagrams %d sent, %d received "
-      .. "(%d udp lost); flows %d, AcceptEx %d, ConnectEx %d")
+      .. "(%d udp lost); flows %d, AcceptEx %d, ConnectEx %d (%d refused)")
       :format(stats.sends, stats.send_sync, stats.send_oob, stats.send_refused,
         stats.send_aborted, stats.send_part_aborted, stats.send_routines,
         stats.send_events, stats.send_entries, stats.send_bytes,
         stats.send_rx_bytes, stats.send_dgrams, stats.send_rx_dgrams,
-        stats.send_udp_lost, stats.flows, stats.accepts, stats.connects)
+        stats.send_udp_lost, stats.flows, stats.accepts, stats.connects,
+        stats.refused_connects)
   end
 end
