@@ -175,6 +175,12 @@ return function(F)
     fl.tx = tx
     fl.ready, fl.rxready = true, true
     ok0("FIONBIO", tx:setsockopt("FIONBIO", true))
+    if fl.k.max and chance(0.3) then
+      -- a UDP sender that blocks: its nonoverlapped sends wait (a loopback
+      -- datagram always has room), behind the posted ones
+      ok0("FIONBIO", tx:setsockopt("FIONBIO", false))
+      fl.blocking = true
+    end
     if fl.stream and chance(0.6) then
       -- small buffers: large sends go out in pieces, and a cancel or a
       -- close finds one part sent
@@ -419,7 +425,10 @@ return function(F)
     end
     stats.send_bytes = stats.send_bytes + bytes
     give_ov(op.ov)
-    if op.msg and #S.msgpool < 8 then S.msgpool[#S.msgpool + 1] = op.msg end
+    if op.msg then
+      local pool = chance(0.3) and F.msgpool or S.msgpool
+      if #pool < 8 then pool[#pool + 1] = op.msg end
+    end
   end
 
   local function routine_of(op)
@@ -681,8 +690,16 @@ return function(F)
       op.ov = ov
     end
     if op.api == "sendmsg" then
-      local m = (#S.msgpool > 0 and chance(0.5))
-        and table.remove(S.msgpool) or wsarecv.msg {}
+      local m
+      if #F.msgpool > 0 and chance(0.2) then
+        -- one the receives used (and will again): its receive fields
+        -- must not leak into the send, nor msg.to into a receive
+        m = table.remove(F.msgpool)
+      elseif #S.msgpool > 0 and chance(0.5) then
+        m = table.remove(S.msgpool)
+      else
+        m = wsarecv.msg {}
+      end
       op.msgbusy = m.pending
       if type(arg) == "string" then arg = wsarecv.buffer(arg) end
       if not op.msgbusy then
@@ -733,7 +750,7 @@ return function(F)
       check(ERR[name] == code, "send op%d: %s with code %s", op.id, show(name),
         show(code))
       -- failed at once: no completion follows
-      if op.mode == "sync" and name == "WSAEWOULDBLOCK" then
+      if op.mode == "sync" and name == "WSAEWOULDBLOCK" and not fl.blocking then
         check(not placed or placed == 0, "send op%d: WSAEWOULDBLOCK with %s "
           .. "bytes", op.id, show(placed))
       else
@@ -1176,13 +1193,36 @@ return function(F)
     if what then log("probe: %s -> %s %s", what, show(a), show(name)) end
   end
 
-  local function cancel_accept()
+  -- End a pending AcceptEx (CancelIoEx on the listener, or closing its
+  -- accept socket) or ConnectEx (CancelIoEx on its socket).
+  local function conn_cancel()
     local ops = {}
     for _, op in ipairs(live_ops()) do
-      if op.api == "accept" and op.ov.pending then ops[#ops + 1] = op end
+      if (op.api == "accept" or op.api == "connect") and op.ov.pending then
+        ops[#ops + 1] = op
+      end
     end
-    if #ops == 0 or S.lclosed then return end
+    if #ops == 0 then return end
     local op = pick(ops)
+    if op.api == "connect" then
+      local a, name = op.sock:CancelIoEx(op.ov)
+      check(a == 0 and not op.ov.pending, "CancelIoEx of ConnectEx op%d: %s",
+        op.id, show(name))
+      op.must_abort = true
+      log("ConnectEx op%d cancelled", op.id)
+      return
+    end
+    if S.lclosed then return end
+    lose_connection(op)
+    if chance(0.3) then
+      -- closing the accept socket aborts it too
+      op.must_abort = true
+      op.as:close()
+      check(not op.ov.pending, "AcceptEx op%d pending after its accept socket "
+        .. "closed", op.id)
+      log("AcceptEx op%d: its accept socket closed", op.id)
+      return
+    end
     -- on the accept socket: not its operation
     local a, name = op.as:CancelIoEx(op.ov)
     check(name == "ERROR_NOT_FOUND", "CancelIoEx of AcceptEx op%d on the accept "
@@ -1191,7 +1231,6 @@ return function(F)
     check(a == 0, "CancelIoEx of AcceptEx op%d on the listener: %s", op.id,
       show(name))
     op.must_abort = true
-    lose_connection(op)
     log("AcceptEx op%d cancelled", op.id)
   end
 
@@ -1285,7 +1324,7 @@ return function(F)
       local fl = some_flow(usable)
       if fl then cancel(fl) end
     elseif r < 0.85 then new_pair()
-    elseif r < 0.855 then cancel_accept()
+    elseif r < 0.855 then conn_cancel()
     elseif r < 0.86 then conn_probe()
     elseif r < 0.865 then close_listener()
     elseif r < 0.875 then
