@@ -400,6 +400,15 @@ return function(F)
     check(op.must_abort == nil or err == ABORTED, "op%d (%s): cancelled while "
       .. "pending, completed with %s", op.id, op.api, show(err))
     if op.api == "accept" then return accept_done(op, err, bytes) end
+    if op.api == "recv" then
+      -- nothing is sent to a sender: its receive ends only by a cancel, a
+      -- close, or the receiver's end
+      check(err ~= nil or (fl.broken and bytes == 0), "op%d: a receive on "
+        .. "flow%d's sender completed with %s, %d bytes", op.id, fl.id,
+        show(err), bytes)
+      give_ov(op.ov)
+      return
+    end
     if op.api == "connect" then return connect_done(op, err, bytes) end
     check(flags == 0, "op%d: send completion flags 0x%x", op.id, flags)
     if fl.stream then
@@ -636,6 +645,42 @@ return function(F)
       if dg.state ~= "unsent" then n = n + 1 end
     end
     return n
+  end
+
+  -- A receive on fl's sender, which nothing sends to: it waits on the
+  -- same socket as the sends (both directions watched) until a cancel or
+  -- a close ends it.
+  local function post_idle_recv(fl)
+    if F.draining or not usable(fl) or fl.nlive >= MAX_LIVE then return end
+    local op = { id = F.new_op_id(), fl = fl, sock = fl.tx, calls = 0,
+                 api = "recv", key = fl.key, len = 0 }
+    op.mode = pick_mode(fl)
+    if op.mode == "sync" then op.mode = fl.port and "port" or "event" end
+    local noport = op.mode == "event_noport"
+    if noport then op.mode = "event" end
+    op.ov = take_ov()
+    op.ov.noport = noport
+    op.routine = op.mode == "routine" and routine_of(op) or nil
+    local res = table.pack(pcall(fl.tx.WSARecv, fl.tx,
+      wsarecv.buffer(rint(1, 64)), 0, op.ov, op.routine))
+    check(res[1], "recv op%d raised: %s", op.id, tostring(res[2]))
+    local a, name = res[2], res[3]
+    log("recv op%d on flow%d's sender (%s) -> %s %s", op.id, fl.id, op.mode,
+      show(a), show(name))
+    if op.mode == "routine" and fl.port then
+      check(a == nil and name == "WSAEINVAL", "recv op%d: a routine on a "
+        .. "port's socket: %s %s", op.id, show(a), show(name))
+      return
+    end
+    if a == nil and name ~= "WSA_IO_PENDING" then
+      check(fl.broken, "recv op%d on a sender failed at once: %s", op.id,
+        show(name))
+      return
+    end
+    if a == 0 then op.atonce = name end
+    fl.live[op.id] = op
+    fl.nlive = fl.nlive + 1
+    S.byov[op.ov] = op
   end
 
   -- Post one send on fl (inroutine: from a send's routine).
@@ -1339,6 +1384,9 @@ return function(F)
     elseif r < 0.885 then
       local fl = some_flow(usable)
       if fl then shut_tx(fl) end
+    elseif r < 0.90 then
+      local fl = some_flow(usable)
+      if fl then post_idle_recv(fl) end
     elseif r < 0.95 then
       observe_all()
     else
@@ -1405,7 +1453,7 @@ return function(F)
       local pend = 0
       for _, op in ipairs(live_ops()) do
         -- (a connection not accepted yet has no reader)
-        if op.api ~= "accept" and op.ov.pending
+        if op.api ~= "accept" and op.api ~= "recv" and op.ov.pending
            and (op.fl.rxready or op.fl.broken) then
           pend = pend + 1
         end
@@ -1423,7 +1471,9 @@ return function(F)
       if quiet > 1000 or round == 5000 then
         local t = {}
         for _, op in ipairs(live_ops()) do
-          if op.ov.pending then t[#t + 1] = "op" .. op.id .. " " .. op.api end
+          if op.ov.pending and op.api ~= "recv" then
+            t[#t + 1] = "op" .. op.id .. " " .. op.api
+          end
         end
         fail("sends stay pending with their receivers read empty (a stalled "
           .. "send): %s", table.concat(t, ", "))
