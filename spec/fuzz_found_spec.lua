@@ -37,6 +37,9 @@ describe("found by fuzz/api_fuzz.lua", function()
     local rx, tx, port = udp_pair()
     local m = wsarecv.msg { buffers = wsarecv.buffer("one"),
                             to = { "127.0.0.1", port }, control = PKTINFO2 }
+    -- (another array frees the records: s2 must not fail this run's leak
+    -- check at exit)
+    finally(function() m.control = {} end)
     assert.are.same({ n = 3, 0, 3, 0 }, pack(tx:WSASendMsg(m)))
     assert.are.equal("127.0.0.2", source(rx))
     for _, v in ipairs { 0, 64, wsarecv.buffer(64), false } do
