@@ -586,6 +586,17 @@ return function(F)
     if r < 0.35 then return s end
     if r < 0.55 then return wsarecv.buffer(s) end
     local arg, i = {}, 1
+    if r < 0.6 and #s >= 64 then
+      -- many WSABUFs, slices of one buffer: a partial write continues in
+      -- the middle of the array
+      local b, step = wsarecv.buffer(s), math.max(1, #s // rint(17, 300))
+      while i <= #s do
+        local k = math.min(step + rint(0, 3), #s - i + 1)
+        arg[#arg + 1] = { b, i - 1, k }
+        i = i + k
+      end
+      return arg
+    end
     repeat
       local k = math.min(#s - i + 1, pick { rint(0, 8), rint(1, 500), #s })
       local piece = s:sub(i, i + k - 1)
@@ -625,6 +636,7 @@ return function(F)
     if op.flags & MSG_OOB ~= 0 and not fl.stream then add("WSAEOPNOTSUPP") end
     if op.api == "sendmsg" and fl.stream then add("WSAEOPNOTSUPP") end
     if op.msgbusy then add("WSAEINVAL") end
+    if op.nobufs then add("WSAENOBUFS") end
     if fl.txshut then add("WSAESHUTDOWN") end
     if not fl.stream and fl.k.max and op.len > fl.k.max then add("WSAEMSGSIZE") end
     if fl.broken then for e in pairs(BROKEN) do add(e) end end
@@ -732,6 +744,13 @@ return function(F)
       if #data < op.len then data = data .. ("z"):rep(op.len - #data) end
     end
     local arg = data_arg(data)
+    if #data > 1024 and chance(0.01) then
+      -- more WSABUFs than a send takes: WSAENOBUFS, nothing sent
+      local b = wsarecv.buffer(data)
+      arg = {}
+      for i = 1, #data do arg[i] = { b, i - 1, 1 } end
+      op.nobufs = #arg > 1024
+    end
     local ov, busy
     if op.mode ~= "sync" then
       ov = take_ov()
