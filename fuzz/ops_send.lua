@@ -615,6 +615,11 @@ return function(F)
   -- the completion mode of a post on fl's socket sock
   local function pick_mode(fl, inroutine)
     local r = random()
+    if fl.port and S.port_closed then
+      -- (a routine on the socket of a closed port: what Windows does is
+      -- not known, not made)
+      return (r < 0.7 or inroutine) and "event" or "sync"
+    end
     if fl.port then
       if r < 0.7 then return "port" end
       if r < 0.85 then return "event_noport" end
@@ -974,6 +979,18 @@ return function(F)
     log("flow%d shutdown(send) -> %s %s", fl.id, show(a), show(name))
     check(a == 0 or fl.broken, "flow%d: shutdown(send): %s", fl.id, show(name))
     if a == 0 then fl.txshut = true end
+  end
+
+  -- The send port closes: its queued entries are dropped, the ops that
+  -- would have gone there are plain signalled ones from now on.
+  local function close_port()
+    if not S.port or S.port_closed then return end
+    check(S.port:close() == 0, "closing the send port")
+    S.port_closed = true
+    for _, op in ipairs(live_ops()) do
+      if op.mode == "port" then op.mode = "event" end
+    end
+    log("send port closed")
   end
 
   local function associate(fl)
@@ -1402,9 +1419,11 @@ return function(F)
     elseif r < 0.855 then conn_cancel()
     elseif r < 0.86 then conn_probe()
     elseif r < 0.865 then close_listener()
-    elseif r < 0.875 then
+    elseif r < 0.874 then
       local fl = some_flow(usable)
       if fl then associate(fl) end
+    elseif r < 0.875 then
+      if chance(0.3) then close_port() end
     elseif r < 0.88 then
       local fl = some_flow(function(f) return f.tx and not f.txclosed end)
       if fl then close_tx(fl) end
