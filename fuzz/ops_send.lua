@@ -88,7 +88,7 @@ return function(F)
   }
   local KINDS = { "tcp4", "tcp6", "unixstream", "udp4", "udp6", "unixdgram" }
 
-  local STREAM_BACKLOG = 1 << 20          -- posted and not yet verified
+  local STREAM_BACKLOG = 512 * 1024       -- posted and not yet verified
   local DGRAM_BACKLOG = 32                -- datagrams sent and unread
   local MAX_FLOWS, MAX_LIVE = 6, 12
 
@@ -120,7 +120,8 @@ return function(F)
     local fl = { id = S.next_flow, kind = kind, k = k,
                  stream = k.type == "stream", live = {}, nlive = 0,
                  segs = {}, nsegs = 0, next_off = rint(0, 65520), vseg = 1,
-                 vpos = 0, rxbuf = "", unverified = 0,
+                 vpos = 0, rxq = {}, rxhead = 1, rxtail = 0, rxoff = 0, rxlen = 0,
+                 unverified = 0,
                  dgs = {}, next_seq = 0, last_rx = -1 }
     S.flows[#S.flows + 1] = fl
     stats.flows = stats.flows + 1
@@ -216,33 +217,59 @@ return function(F)
     return seg
   end
 
+  -- The bytes the receiver read and the checks have not passed yet: a
+  -- queue of strings (fl.rxq from fl.rxhead to fl.rxtail, fl.rxoff bytes
+  -- of the head passed), fl.rxlen bytes in all.
+  local function rx_push(fl, str)
+    if #str == 0 then return end
+    fl.rxtail = fl.rxtail + 1
+    fl.rxq[fl.rxtail] = str
+    fl.rxlen = fl.rxlen + #str
+  end
+
+  -- the next k bytes of the queue (k no more than the head's rest), taken
+  local function rx_take(fl, k)
+    local head = fl.rxq[fl.rxhead]
+    local str = head:sub(fl.rxoff + 1, fl.rxoff + k)
+    fl.rxoff = fl.rxoff + k
+    if fl.rxoff >= #head then
+      fl.rxq[fl.rxhead] = nil
+      fl.rxhead, fl.rxoff = fl.rxhead + 1, 0
+    end
+    fl.rxlen = fl.rxlen - k
+    return str
+  end
+
   -- Check the received bytes against the segments whose lengths are known.
   local function sv_verify(fl)
-    if fl.broken then fl.rxbuf = ""; return end
-    while #fl.rxbuf > 0 do
+    if fl.broken then
+      fl.rxq, fl.rxhead, fl.rxtail, fl.rxoff, fl.rxlen = {}, 1, 0, 0, 0
+      return
+    end
+    while fl.rxlen > 0 do
       local seg = fl.segs[fl.vseg]
       if not seg then
-        fail("flow%d: %d bytes received beyond every byte sent", fl.id, #fl.rxbuf)
+        fail("flow%d: %d bytes received beyond every byte sent", fl.id, fl.rxlen)
       end
       if seg.len == nil then
         -- its length is not known yet: at most what it was posted with
-        check(#fl.rxbuf <= fl.unverified, "flow%d: %d bytes waiting, at most %d "
-          .. "can have been sent", fl.id, #fl.rxbuf, fl.unverified)
+        check(fl.rxlen <= fl.unverified, "flow%d: %d bytes waiting, at most %d "
+          .. "can have been sent", fl.id, fl.rxlen, fl.unverified)
         return
       end
-      local k = math.min(seg.len - fl.vpos, #fl.rxbuf)
+      local head = fl.rxq[fl.rxhead]
+      local k = math.min(seg.len - fl.vpos, #head - fl.rxoff)
       if k > 0 then
-        local got, want = fl.rxbuf:sub(1, k), pattern(seg.off + fl.vpos, k)
+        local got, want = rx_take(fl, k), pattern(seg.off + fl.vpos, k)
         if got ~= want then
           local i = 1
           while got:byte(i) == want:byte(i) do i = i + 1 end
           fail("flow%d: stream byte %d of send op%s (%d of %d bytes reported "
             .. "sent) is wrong: lost, doubled, reordered or a wrong count "
             .. "(got %s, want %s)", fl.id, fl.vpos + i, seg.op and seg.op.id
-            or "?", seg.len, seg.max, F.hex(fl.rxbuf:sub(i, i + 7)),
+            or "?", seg.len, seg.max, F.hex(got:sub(i, i + 7)),
             F.hex(want:sub(i, i + 7)))
         end
-        fl.rxbuf = fl.rxbuf:sub(k + 1)
         fl.vpos = fl.vpos + k
         stats.send_rx_bytes = stats.send_rx_bytes + k
       end
@@ -326,7 +353,7 @@ return function(F)
           return
         end
         if not fl.broken then
-          fl.rxbuf = fl.rxbuf .. b:sub(1, n)
+          rx_push(fl, b:sub(1, n))
           sv_verify(fl)
         end
       elseif not fl.broken then
@@ -658,7 +685,7 @@ return function(F)
   local function gen_len(fl)
     if fl.stream then
       return pick { rint(0, 16), rint(1, 1500), rint(1, 20000),
-                    chance(0.3) and rint(20000, 400000) or rint(1, 3000) }
+                    chance(0.3) and rint(20000, 200000) or rint(1, 3000) }
     end
     if fl.k.max and chance(0.02) then return fl.k.max + rint(1, 100) end
     return chance(0.9) and rint(6, 2000) or rint(2001, 9000)
@@ -682,7 +709,9 @@ return function(F)
     local op = { id = F.new_op_id(), fl = fl, sock = fl.tx, calls = 0,
                  api = "recv", key = fl.key, len = 0 }
     op.mode = pick_mode(fl)
-    if op.mode == "sync" then op.mode = fl.port and "port" or "event" end
+    if op.mode == "sync" then
+      op.mode = (fl.port and not S.port_closed) and "port" or "event"
+    end
     local noport = op.mode == "event_noport"
     if noport then op.mode = "event" end
     op.ov = take_ov()
@@ -753,8 +782,9 @@ return function(F)
       -- more WSABUFs than a send takes: WSAENOBUFS, nothing sent
       local b = wsarecv.buffer(data)
       arg = {}
-      for i = 1, #data do arg[i] = { b, i - 1, 1 } end
-      op.nobufs = #arg > 1024
+      for i = 1, 1024 do arg[i] = { b, i - 1, 1 } end
+      arg[1025] = { b, 1024, #data - 1024 }
+      op.nobufs = true
     end
     local ov, busy
     if op.mode ~= "sync" then
@@ -1159,7 +1189,7 @@ return function(F)
           .. "the connector is open", op.id)
       end
       if not fl.broken then
-        fl.rxbuf = fl.rxbuf .. op.buf:sub(1, bytes)
+        rx_push(fl, op.buf:sub(1, bytes))
         sv_verify(fl)
       end
     else
@@ -1507,7 +1537,12 @@ return function(F)
           pend = pend + 1
         end
       end
-      if pend == 0 then break end
+      if pend == 0 then
+        if round > 100 and F.opt.verbose then
+          print(("send drain: %d rounds, %d quiet"):format(round, quiet))
+        end
+        break
+      end
       if stats.send_rx_bytes + stats.send_rx_dgrams == before then
         quiet = quiet + 1
         if quiet > 20 and F.KB.timer then
@@ -1551,7 +1586,7 @@ return function(F)
         if fl.stream then
           check(fl.eof, "flow%d: the receiver did not read to the end", fl.id)
           sv_verify(fl)
-          check(#fl.rxbuf == 0 and fl.segs[fl.vseg] == nil, "flow%d: %d bytes "
+          check(fl.rxlen == 0 and fl.segs[fl.vseg] == nil, "flow%d: %d bytes "
             .. "sent never arrived (at send op%s, %d bytes in)", fl.id,
             fl.unverified, fl.segs[fl.vseg] and fl.segs[fl.vseg].op
             and fl.segs[fl.vseg].op.id or "?", fl.vpos)
