@@ -10,17 +10,25 @@ A flow is one sender and one receiver: a TCP (v4, v6) or unix stream
 connection, made with connect/accept or with an AcceptEx/ConnectEx pair
 (then the connector sends, its ConnectEx data first; the AcceptEx buffer
 takes the first bytes), or a UDP (v4, v6) or unix datagram pair.  The
-sender is nonblocking (FIONBIO) and posts sends in every form: a
-routine, an event (read with WSAGetOverlappedResult or
-WSAWaitForMultipleEvents), the session's send port (the sender associated
-under the flow's key; datagram sends there are batched into one
-sendmmsg), and nonoverlapped; data as a string, a buffer, or an array of
-buffers and slices; MSG_OOB on TCP (the receiver has SO_OOBINLINE, so the
-urgent byte stays in the stream); datagrams too big (WSAEMSGSIZE at the
-call, nothing sent); CancelIoEx of one send or all, close of the sender or
-(rarely) of the receiver with sends pending; posts refused at once (busy
-object, a routine on a port's socket, MSG_PEEK, after shutdown("send")).
-The receiver is read here, nonoverlapped and nonblocking.
+sender is nonblocking (FIONBIO; some UDP senders block, some are bound
+only by their first send) and posts sends in every form: a routine, an
+event (read with WSAGetOverlappedResult or WSAWaitForMultipleEvents), the
+session's send port (the sender associated under the flow's key;
+datagram sends there are batched into one sendmmsg; the port may close
+mid-session), and nonoverlapped; data as a string, a buffer, or an array
+of buffers and slices (up to hundreds, or more than a send takes);
+MSG_OOB on TCP (the receiver has SO_OOBINLINE, so the urgent byte stays
+in the stream); IP_PKTINFO choosing the source (127.0.0.2); datagrams too
+big (WSAEMSGSIZE at the call, nothing sent); CancelIoEx of one send or
+all, close of the sender or (rarely) of the receiver with sends pending;
+receives pending on the sender's socket beside its sends; posts refused
+at once (busy object or msg, a routine on a port's socket, MSG_PEEK,
+after shutdown("send")).  AcceptEx and ConnectEx also end by CancelIoEx
+and close, and their refusals are probed (a bound or foreign accept
+socket, an unbound or connected connector, a send before the connection;
+a ConnectEx to a closed port completes WSAECONNREFUSED).  The receiver is
+read here, nonoverlapped and nonblocking (datagrams with WSARecvMsg, for
+their source address).
 
 The model: a stream send is a segment of the pattern (F.pattern) at an
 offset of its own, a gap after the last one, so that the boundary the
@@ -63,10 +71,10 @@ return function(F)
   local ERR = wsarecv.errors
 
   for _, k in ipairs { "sends", "send_bytes", "send_dgrams", "send_aborted",
-                       "send_refused", "send_part_aborted", "send_routines", "send_events",
-                       "send_entries", "send_sync", "send_oob", "accepts",
-                       "connects", "refused_connects", "flows", "send_rx_bytes",
-                       "send_rx_dgrams", "send_udp_lost" } do
+                       "send_refused", "send_part_aborted", "send_routines",
+                       "send_events", "send_entries", "send_sync", "send_oob",
+                       "accepts", "connects", "refused_connects", "flows",
+                       "send_rx_bytes", "send_rx_dgrams", "send_udp_lost" } do
     stats[k] = 0
   end
 
@@ -94,15 +102,15 @@ return function(F)
 
   local S                                 -- the session's state
 
-  function F.hex(str)
+  local function hex(str)
     return (str:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
   end
 
   function F.send_new_session()
     S = { flows = {}, next_flow = 0, byov = {}, port = nil, listener = nil,
-          connectors = {}, acc_seq = 0, con_seq = 0, accepted = {}, ovpool = {},
-          msgpool = {},
-          paths = {}, rbuf = wsarecv.buffer(65536) }
+          connectors = {}, acc_seq = 0, con_seq = 0, accepted = {},
+          ovpool = {}, msgpool = {}, paths = {},
+          rbuf = wsarecv.buffer(65536) }
     S.rmsg = wsarecv.msg { buffers = S.rbuf }
   end
 
@@ -120,8 +128,8 @@ return function(F)
     local fl = { id = S.next_flow, kind = kind, k = k,
                  stream = k.type == "stream", live = {}, nlive = 0,
                  segs = {}, nsegs = 0, next_off = rint(0, 65520), vseg = 1,
-                 vpos = 0, rxq = {}, rxhead = 1, rxtail = 0, rxoff = 0, rxlen = 0,
-                 unverified = 0,
+                 vpos = 0, rxq = {}, rxhead = 1, rxtail = 0, rxoff = 0,
+                 rxlen = 0, unverified = 0,
                  dgs = {}, next_seq = 0, last_rx = -1 }
     S.flows[#S.flows + 1] = fl
     stats.flows = stats.flows + 1
@@ -267,8 +275,8 @@ return function(F)
           fail("flow%d: stream byte %d of send op%s (%d of %d bytes reported "
             .. "sent) is wrong: lost, doubled, reordered or a wrong count "
             .. "(got %s, want %s)", fl.id, fl.vpos + i, seg.op and seg.op.id
-            or "?", seg.len, seg.max, F.hex(got:sub(i, i + 7)),
-            F.hex(want:sub(i, i + 7)))
+            or "?", seg.len, seg.max, hex(got:sub(i, i + 7)),
+            hex(want:sub(i, i + 7)))
         end
         fl.vpos = fl.vpos + k
         stats.send_rx_bytes = stats.send_rx_bytes + k
