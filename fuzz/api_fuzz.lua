@@ -129,7 +129,8 @@ operation log, and exits 1):
 
 Known defects.  Each id below names a defect this test found or was
 written against; the test demands the fixed behaviour (--known-bugs on,
-the default).  All are fixed but s1 and s2 (issue 16).
+the default).  All are fixed but s1 and s2 (issue 16; main fixed s2 in
+90c43b3).
 --known-bugs off (or a comma list of ids) avoids the inputs that would
 crash or hang on the defects named, accepting the old behaviour where it
 differed: for bisecting an old build, or today's code for the p ids.

@@ -675,7 +675,12 @@ return function(F)
     if op.mode == "routine" and fl.port then add("WSAEINVAL") end
     if op.flags & ~MSG_OOB ~= 0 then add("WSAEOPNOTSUPP") end
     if op.flags & MSG_OOB ~= 0 and not fl.stream then add("WSAEOPNOTSUPP") end
-    if op.api == "sendmsg" and fl.stream then add("WSAEOPNOTSUPP") end
+    if op.api == "sendmsg" and fl.stream then
+      -- (WSAEINVAL as Windows answers; WSAEOPNOTSUPP before issue 16's
+      -- Windows backend)
+      add("WSAEINVAL")
+      add("WSAEOPNOTSUPP")
+    end
     if op.msgbusy then add("WSAEINVAL") end
     if op.nobufs then add("WSAENOBUFS") end
     if fl.txshut then add("WSAESHUTDOWN") end
