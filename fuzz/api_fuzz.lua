@@ -38,7 +38,13 @@ and INFINITE, alertable or not, from routines and from __gc finalizers
 (objects with __gc dropped at random, and waits primed so that their own
 allocations run finalizers while the batch is written),
 PostQueuedCompletionStatus packets, port:queued()/timeout()/pollfd(),
-wsarecv.pollfd()/events()/timeout()/ready()/wake().
+wsarecv.pollfd()/events()/timeout()/ready()/wake().  fuzz/ops_send.lua
+adds the sending half: flows (TCP, unix stream, UDP, unix datagram
+pairs, and TCP connections an AcceptEx/ConnectEx pair makes) whose sender
+posts WSASend/WSASendTo/WSASendMsg in every form (routine, event, its own
+port, where datagram sends are batched, nonoverlapped), MSG_OOB, too-big
+datagrams, cancels and closes of pending sends, and whose receiver it
+reads; the receivers' senders above also use the nonoverlapped WSASend*.
 
 This file is the driver: the command line, the session loop (what each
 step and each routine does next), the report.  The rest lives beside it,
@@ -58,6 +64,10 @@ fuzzer's table F, adding to it what its header lists:
   fuzz/probes.lua      busy objects, wrong types, the known defects'
                        probes (child processes), the "rest" scenario
   fuzz/port_ops.lua    completion ports and the pollfd surface
+  fuzz/ops_send.lua    the sending half: WSASend, WSASendTo, WSASendMsg,
+                       AcceptEx and ConnectEx on flows of its own (its
+                       header says more), every byte checked at the
+                       receiver
 
 Invariants checked (a break prints the seed, the iteration and the recent
 operation log, and exits 1):
@@ -73,6 +83,15 @@ operation log, and exits 1):
     traceback (an error object with __tostring comes out as that string,
     without one, as from lua.c's handler); data completions of a socket
     run in posting order; a receive whose datagram is waiting completes;
+  - sends (fuzz/ops_send.lua): every byte a send reports sent arrives
+    exactly once, in posting order, and nothing else (a cancelled or
+    aborted stream send's bytes are exactly the prefix the receiver got
+    from it); a datagram at most once, intact, in order, from the source
+    address it was sent from, and every datagram whose send succeeded
+    arrives; each send, AcceptEx and ConnectEx completes exactly once in
+    the form it was posted in, or fails at once with what the rules say;
+    accepts on one listener take the connections in posting order; a
+    send that stays pending while its receiver is read empty is a stall;
   - stream bytes arrive in posting order, nothing lost or duplicated
     (MSG_WAITALL fills the buffers or ends at the peer's close; MSG_PEEK
     shows the next bytes without taking them);
@@ -110,7 +129,8 @@ operation log, and exits 1):
 
 Known defects.  Each id below names a defect this test found or was
 written against; the test demands the fixed behaviour (--known-bugs on,
-the default).  All are fixed but the p ids (issue 14, being fixed).
+the default).  All are fixed but s1 and s2 (issue 16; main fixed s2 in
+90c43b3).
 --known-bugs off (or a comma list of ids) avoids the inputs that would
 crash or hang on the defects named, accepting the old behaviour where it
 differed: for bisecting an old build, or today's code for the p ids.
@@ -145,6 +165,14 @@ differed: for bisecting an old build, or today's code for the p ids.
       even after it is cancelled.  With it off, no receive is counted on to
       complete while a rest may be buffered (no INFINITE wait relies on it,
       the liveness check skips it).
+  s1  (found by this fuzzer, issue 16) msg.control = size or nil after
+      msg.control = {records}: WSASendMsg still sends the old records (the
+      encoded ones are dropped only by another array).  Off, a msg's
+      records are ended by msg.control = {}.
+  s2  (found by this fuzzer, issue 16) the encoded records of msg.control
+      = {records} are never freed: a collected msg leaks them (LeakSanitizer
+      at exit).  Off, no send control messages are made.
+      (spec/fuzz_found_spec.lua reproduces both.)
   p1, p2, p3, p4, p4w, p5, p8, p12  (issue 14) the completion-port
       defects: see fuzz/port_ops.lua.  p1, p2, p4w and p5 are probed in a
       child process first (p5 only without ASan); p1 and p2 are made in
@@ -159,7 +187,7 @@ local wsarecv = require "wsarecv"
 
 local KNOWN_BUG_IDS = { "1", "2a", "3", "4", "5", "6", "7", "10", "11", "12",
                         "timer", "rest", "p1", "p2", "p3", "p4", "p4w", "p5",
-                        "p8", "p12" }
+                        "p8", "p12", "s1", "s2" }
 
 local opt = {
   seed = tonumber(os.getenv("FUZZ_SEED") or ""),
@@ -222,7 +250,7 @@ end
 local F = { wsarecv = wsarecv, opt = opt, KB = KB, draining = false }
 local dir = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 for _, part in ipairs { "common", "model", "check", "sender", "ops_wait",
-                        "ops_recv", "ops_socket", "probes" } do
+                        "ops_recv", "ops_socket", "probes", "ops_send" } do
   assert(loadfile(dir .. "/" .. part .. ".lua"))()(F)
 end
 
@@ -250,6 +278,7 @@ local P = assert(loadfile(dir .. "/port_ops.lua"))() {
   failed = function() return F.failure ~= nil end,
   draining = function() return F.draining end,
   new_op_id = F.new_op_id,
+  send_ready = function() return F.send_ready() end,
   give_back = function(ov, msg, lay)
     local msgpool = F.msgpool
     F.give_ov(ov)
@@ -316,6 +345,10 @@ end
 
 local function step()
   local ep = pick(F.eps)
+  if chance(0.2) then
+    F.send_step()
+    return
+  end
   if chance(0.15) then
     P.step(ep)
     return
@@ -346,6 +379,7 @@ end
 local function drain_all()
   local eps = F.eps
   F.draining = true
+  F.send_drain()
   for _, ep in ipairs(eps) do
     if rxof(ep) and not ep.closed then do_close(ep) end
   end
@@ -378,6 +412,7 @@ local function session(seed, deadline)
   cur.seed, cur.iter = seed, 0
   -- nothing carries over from the last session: a seed replays alone
   F.new_model()
+  F.send_new_session()
   collectgarbage()
   P.new_session()
   local eps = F.eps
@@ -461,6 +496,7 @@ local function main()
       stats.peeks, stats.aborted, stats.rethrown, stats.raises, stats.probes,
       stats.waits, stats.gcs, stats.udp_lost, dt))
   print("api_fuzz: " .. P.report())
+  print("api_fuzz: " .. F.send_report())
 end
 
 main()

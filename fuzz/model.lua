@@ -456,6 +456,10 @@ return function(F)
         end
       end
     end
+    -- the sends, AcceptEx and ConnectEx of fuzz/ops_send.lua
+    local sp, sq = F.send_outstanding()
+    pending, queued = pending + sp, queued + sq
+    if sq > 0 then sure = true end
     return pending, queued, sure
   end
 
