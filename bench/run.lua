@@ -1302,7 +1302,8 @@ local function report_send(m, load0, load1)
     .. "every datagram checked (count, length, bytes; no kernel drop).  CPU ns per datagram: the sender's "
     .. "CPU time (getrusage) plus the run time of ksoftirqd/0 during the run (network softirq work the kernel "
     .. "deferred from the sender's CPU 0 to that thread, which getrusage would miss; /proc/PID/schedstat).  "
-    .. "It and the rate are over the sender's whole send loop (%d datagrams, median of %d runs, interleaved); a run whose wall "
+    .. "It and the rate are over the sender's whole send loop (%d datagrams, median of %d runs, "
+    .. "interleaved); a run whose wall "
     .. "time exceeds its CPU time by more than 5 %% was preempted (*disturbed*).  Instructions: user space of "
     .. "the sender process, (I(%d)-I(%d))/%d under callgrind.  Lua heap: `collectgarbage(\"count\")` growth "
     .. "over sends %d..%d with the collector stopped.  The wsarecv and luv senders keep %d sends outstanding, "
@@ -1315,7 +1316,8 @@ local function report_send(m, load0, load1)
   out(string.format("Scenario 7: `send_run tcp %d` makes a connected loopback pair, execs the sender on one end "
     .. "(CPU 0) and reads the other in a C thread (CPU 1, 64 KiB read()s, every byte compared).  Socket "
     .. "buffers are the kernel's (SO_SNDBUF %s B at the start, autotuned alike for every sender).  CPU s/GB "
-    .. "is the sender's CPU over its send loop, plus ksoftirqd/0's as in scenario 6; a run is *disturbed* when other load took more than 15 %% of a "
+    .. "is the sender's CPU over its send loop, plus ksoftirqd/0's as in scenario 6; a run is *disturbed* "
+    .. "when other load took more than 15 %% of a "
     .. "CPU.  %d runs per sender, interleaved.",
     P.tcp_send_bytes, S7.sink.sndbuf and commas(S7.sink.sndbuf) or "n/a", P.tcp_send_reps))
   local udp_rows, tcp_rows = wsa_of(SEND), wsa_of(TCPSEND)
