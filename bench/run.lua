@@ -1079,11 +1079,13 @@ local SEND = {
     argv = send_lua("send_wsarecv.lua", "port-repost", P.send_ops, P.port_batch) },
 }
 -- the TCP port sender reposts with sock:WSASend: ov.rearm on a stream send
--- that the kernel took in parts reposts what is left of its WSABUFs (see
--- bench/README.md)
+-- that the kernel took in parts reposts what the partial writes left of
+-- its WSABUFs, and spins (see bench/README.md)
 local TCPSEND = {
   { key = "t_write", name = "C write() 64 KiB, blocking", anchor = "C write()", argv = { BIN .. "/c_send" },
     env = { WR_SENDER = "write" } },
+  { key = "t_writepoll", name = "C write() 64 KiB, nonblocking + poll()", anchor = "C write+poll",
+    argv = { BIN .. "/c_send" }, env = { WR_SENDER = "writepoll" } },
   { key = "t_luv", name = "luv tcp:write " .. P.tcp_send_ops .. " x 64 KiB, callbacks resend", anchor = "luv",
     argv = send_lua("send_luv.lua", "write", P.tcp_send_ops) },
   { key = "t_wsa", name = "wsarecv WSASend " .. P.tcp_send_ops .. " x 64 KiB, routines", wsa = true, probe = true,

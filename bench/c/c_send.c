@@ -6,6 +6,9 @@
  *   gso       UDP: sendmsg() of 64 x SIZE bytes with a UDP_SEGMENT control
  *             message of SIZE (UDP GSO: 64 datagrams on the wire per call)
  *   write     TCP: write() of 64 KiB at a time (blocking) until WR_BYTES
+ *   writepoll TCP: the same on a nonblocking descriptor, poll() for POLLOUT
+ *             when a write finds no room (what an event loop does,
+ *             without the event loop)
  *
  * Blocking descriptor, no event loop, the same payload buffer every time.
  * Prints
@@ -17,6 +20,8 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #ifndef UDP_SEGMENT
@@ -37,14 +42,20 @@ static void out(long long sent, long long bytes, long long err, int64_t c0, int6
   fflush(stdout);
 }
 
-static int tcp_write(int fd) {
+static int tcp_write(int fd, int use_poll) {
   long long total = atoll(env_str("WR_BYTES", "0")), sent = 0, writes = 0, err = 0;
   for (size_t i = 0; i < sizeof chunk; i++) chunk[i] = (unsigned char)i;
+  if (use_poll) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   int64_t c0 = cpu_ns(), t0 = now_ns();
   while (sent < total) {
     size_t want = total - sent < 65536 ? (size_t)(total - sent) : 65536;
     /* a partial write leaves the stream at an offset: go on from there */
     ssize_t r = write(fd, chunk + (sent & 255), want);
+    if (r < 0 && use_poll && errno == EAGAIN) {
+      struct pollfd p = { .fd = fd, .events = POLLOUT };
+      if (poll(&p, 1, 30000) == 0) { fprintf(stderr, "c_send: poll timeout\n"); err++; break; }
+      continue;
+    }
     if (r < 0) { if (errno == EINTR) continue; perror("c_send: write"); err++; break; }
     sent += r;
     writes++;
@@ -59,7 +70,8 @@ int main(void) {
   const char *how = env_str("WR_SENDER", "sendto");
   long n = env_long("WR_N", 0), size = env_long("WR_SIZE", 64);
   if (fd < 0) { fprintf(stderr, "c_send: WR_FD not set\n"); return 2; }
-  if (strcmp(how, "write") == 0) return tcp_write(fd);
+  if (strcmp(how, "write") == 0) return tcp_write(fd, 0);
+  if (strcmp(how, "writepoll") == 0) return tcp_write(fd, 1);
   if (size < 1 || size > 1472 || n < 1) { fprintf(stderr, "c_send: bad WR_N or WR_SIZE\n"); return 2; }
 
   struct sockaddr_in to = { .sin_family = AF_INET };
