@@ -1473,7 +1473,9 @@ local function send_only(m, load0, load1)
     local ne = new:find("\n", nb, true) or #new + 1
     new = new:sub(1, nb - 1) .. notetext .. new:sub(ne)
   else
-    new = new:gsub("(# wsarecv benchmark results[^\n]*\n)", function(t) return t .. "\n" .. notetext .. "\n" end, 1)
+    new = new:gsub("(# wsarecv benchmark results[^\n]*\n\n[^\n]*\n)", function(t)
+      return t .. "\n" .. notetext .. "\n"
+    end, 1)
   end
   f = io.open(outfile, "w")
   if f then
