@@ -42,54 +42,7 @@ static unsigned opt_flags(lua_State *L, int idx) {
 /* The data at idx (a string, a buffer, or a WSABUF array) checked for
 ** type now, as a post will take it. */
 static void check_data(lua_State *L, int idx) {
-  /* PROPOSAL: a lone buffer needs no look now: the post reads and pins it
-  ** in one step (and raises for a closed one) */
-  if (lua_type(L, idx) != LUA_TSTRING && lwr_tobuffer(L, idx) == NULL)
-    lwr_check_bufs(L, idx, 2);
-}
-
-/*
-** PROPOSAL: the last numeric destination parsed (per thread): a sender
-** that names the same address and port every time parses it once.  Only
-** literals (digits and dots, or a ':'), which never go to a resolver.
-*/
-static __thread struct {
-  int family, v6only, port;
-  char text[48];
-  struct sockaddr_storage sa;
-  socklen_t len;
-} last_dest;
-
-static int literal(const char *t) {
-  size_t i;
-  if (strchr(t, ':')) return 1;
-  for (i = 0; t[i]; i++)
-    if (!((t[i] >= '0' && t[i] <= '9') || t[i] == '.')) return 0;
-  return i > 0;
-}
-
-static int parse_dest(wr_socket *s, const lwr_addr_arg *a,
-                      struct sockaddr_storage *sa, socklen_t *len) {
-  int family = wr_socket_family(s), v6only = wr_socket_v6only(s), r;
-  size_t n;
-  if (last_dest.len && last_dest.port == a->port &&
-      last_dest.family == family && last_dest.v6only == v6only &&
-      strcmp(last_dest.text, a->text) == 0) {
-    memcpy(sa, &last_dest.sa, last_dest.len);
-    *len = last_dest.len;
-    return 0;
-  }
-  r = lwr_parse_addr(s, a, sa, len);
-  n = strlen(a->text);
-  if (r == 0 && n < sizeof last_dest.text && literal(a->text)) {
-    last_dest.family = family;
-    last_dest.v6only = v6only;
-    last_dest.port = a->port;
-    memcpy(last_dest.text, a->text, n + 1);
-    memcpy(&last_dest.sa, sa, *len);
-    last_dest.len = *len;
-  }
-  return r;
+  if (lua_type(L, idx) != LUA_TSTRING) lwr_check_bufs(L, idx, 2);
 }
 
 /*
@@ -202,7 +155,7 @@ static int l_WSASendTo(lua_State *L) {
   check_data(L, 2);
   lua_settop(L, 7);
   LWR_CHECK_OPEN(L, s);
-  if ((r = parse_dest(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
+  if ((r = lwr_parse_addr(s, &a, &sa, &len)) != 0) return lwr_fail(L, r);
   if (!overlapped)
     return send_now(L, s, 2, flags, (struct sockaddr *)&sa, len, NULL);
   return send_ov(L, s, 2, flags, (struct sockaddr *)&sa, len, NULL, 6);
