@@ -1,15 +1,20 @@
 -- bench/run.lua -- the wsarecv benchmark driver.
 --
---   lua5.4 bench/run.lua [--quick] [--out FILE]      (from anywhere)
+--   lua5.4 bench/run.lua [--quick] [--only recv|send] [--out FILE]   (from anywhere)
 --
 -- Builds the module (`make`) and the C programs (`make -C bench`, into
--- build/bench), then runs five scenarios over loopback, interleaving the
+-- build/bench), then runs five receive scenarios over loopback, interleaving the
 -- receivers round-robin across repetitions, and prints medians and the
 -- ratio of every wsarecv receiver to every anchor (raw C, C libuv plain and
--- with RECVMMSG, luv plain and with mmsgs, LuaSocket), then the targets.
+-- with RECVMMSG, luv plain and with mmsgs, LuaSocket), then the targets;
+-- then two send scenarios (6: UDP 64 B sends, 7: a TCP stream), the same
+-- way against their own anchors (C sendto, sendmmsg, UDP GSO, write(); luv;
+-- LuaSocket).
 -- The same report goes to FILE (default bench/results.md), rewritten whole
 -- by every run: it names the run (date, commit, command, machine) and
--- holds nothing else.
+-- holds nothing else.  `--only send` runs the send scenarios alone and
+-- replaces only the send section of FILE (kept between two marker
+-- comments), with a note that the rest comes from an older run.
 --
 -- A shared machine disturbs runs: they are flagged, counted and shown, and
 -- a figure with too few clean runs is printed from all its runs with the
@@ -20,15 +25,16 @@
 -- each scenario has a share of the time budget (300 s; 100 s with --quick)
 -- after which it starts nothing new.  Children's stderr goes to
 -- build/bench/run.log.  See bench/README.md.
-local quick, outfile = false, nil
+local quick, outfile, only = false, nil, nil
 do
   local i = 1
   while arg[i] do
     local a = arg[i]
     if a == "--quick" then quick = true
     elseif a == "--out" and arg[i + 1] then outfile = arg[i + 1]; i = i + 1
+    elseif a == "--only" and (arg[i + 1] == "recv" or arg[i + 1] == "send") then only = arg[i + 1]; i = i + 1
     elseif a == "-h" or a == "--help" then
-      print("usage: lua5.4 bench/run.lua [--quick] [--out FILE]") os.exit(0)
+      print("usage: lua5.4 bench/run.lua [--quick] [--only recv|send] [--out FILE]") os.exit(0)
     else io.stderr:write("unknown option ", a, "\n") os.exit(2) end
     i = i + 1
   end
@@ -57,6 +63,19 @@ P.scale_ops = 4             -- scenario 5: operations posted per socket
 -- each scenario's share of the budget (they run in this order)
 local SHARE = { s4 = 0.04, s3i = 0.20, s3w = 0.12, s1 = 0.34, s2 = 0.12, s5 = 0.18 }
 local ORDER = { "s4", "s3i", "s3w", "s1", "s2", "s5" }
+-- the send scenarios (6, 7) have a budget of their own, shared the same way
+P.send_budget = quick and 60 or 120
+P.send_n = quick and 50000 or 100000        -- scenario 6: datagrams per timed run
+P.send_n1, P.send_n2 = quick and 5000 or 10000, quick and 15000 or 30000   -- callgrind
+P.send_heap_n = quick and 20000 or 50000    -- scenario 6: Lua heap per send
+P.send_reps = quick and 3 or 5
+P.send_size = 64
+P.send_ops = 64                             -- wsarecv and luv UDP: sends outstanding
+P.tcp_send_bytes = quick and (256 << 20) or (1 << 30)
+P.tcp_send_reps = 3
+P.tcp_send_ops = 4                          -- 64 KiB sends outstanding
+local SEND_SHARE = { s6h = 0.06, s6i = 0.34, s6w = 0.32, s7 = 0.28 }
+local SEND_ORDER = { "s6h", "s6i", "s6w", "s7" }
 
 ---------------------------------------------------------------- paths
 local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -97,9 +116,17 @@ end
 local DEADLINE = {}
 local function set_deadlines()
   local t = os.time()
-  for _, k in ipairs(ORDER) do
-    t = t + SHARE[k] * P.budget
-    DEADLINE[k] = t
+  if only ~= "send" then
+    for _, k in ipairs(ORDER) do
+      t = t + SHARE[k] * P.budget
+      DEADLINE[k] = t
+    end
+  end
+  if only ~= "recv" then
+    for _, k in ipairs(SEND_ORDER) do
+      t = t + SEND_SHARE[k] * P.send_budget
+      DEADLINE[k] = t
+    end
   end
 end
 local function over(k) return os.time() > DEADLINE[k] end
@@ -160,6 +187,7 @@ local function run(argv, env, limit)
     if line:match("^RESULT ") then r.result = parse_kv(line)
     elseif line:match("^SENDER ") then r.sender = parse_kv(line)
     elseif line:match("^QUEUE ") then r.queue = parse_kv(line)
+    elseif line:match("^SINK ") then r.sink = parse_kv(line)
     elseif line:match("^SKIP ") then r.skip = line:sub(6) end
   end
   lf = io.open(LOG, "a")
@@ -421,12 +449,12 @@ local function runs_cell(fig)
 end
 
 -- rows = receivers; figs[key] = figure; extra = list of {title, fn(key) -> string}
-local function metric_table(title, rows, figs, kind, better, extra, anchors)
+local function metric_table(title, rows, figs, kind, better, extra, anchors, who)
   anchors = anchors or anchors_of(rows)
   out("")
   out("**" .. title .. "**" .. (better and (" (" .. better .. ")") or ""))
   out("")
-  local head = { "receiver", "median", "spread", "runs used/made" }
+  local head = { who or "receiver", "median", "spread", "runs used/made" }
   for _, e in ipairs(extra or {}) do head[#head + 1] = e[1] end
   for _, a in ipairs(anchors) do head[#head + 1] = "/ " .. a.anchor end
   out("| " .. table.concat(head, " | ") .. " |")
@@ -903,17 +931,17 @@ end
 
 ---------------------------------------------------------------- headline
 -- every receiver under test against every anchor, one row per measurement
-local function headline(m)
+local function headline(m, cols, title, intro, who)
   out("")
-  out("## Headline: every wsarecv receiver against every anchor, this run")
+  out(title or "## Headline: every wsarecv receiver against every anchor, this run")
   out("")
-  out("Ratio = wsarecv receiver / anchor (for rates, higher is better; for costs, lower).  The anchors' "
+  out(intro or ("Ratio = wsarecv receiver / anchor (for rates, higher is better; for costs, lower).  The anchors' "
       .. "own medians are on the first row of each measurement.  `(disturbed)` marks a figure with too few "
       .. "clean runs, taken from all its runs; `~` a ratio that uses one.  TCP: the raw C column is the "
-      .. "blocking read() loop.  Details and every receiver's runs in the sections below.")
-  local cols = anchors_of(UDP)
+      .. "blocking read() loop.  Details and every receiver's runs in the sections below."))
+  cols = cols or anchors_of(UDP)
   out("")
-  local head = { "measurement", "receiver", "value" }
+  local head = { "measurement", who or "receiver", "value" }
   for _, a in ipairs(cols) do head[#head + 1] = "/ " .. a.anchor end
   out("| " .. table.concat(head, " | ") .. " |")
   local sep = {}
@@ -1018,6 +1046,347 @@ local function all_targets(s1f, s2cpu)
   end
 end
 
+---------------------------------------------------------------- scenarios 6 and 7: sends
+-- send_run makes the sockets, execs the sender pinned to CPU 0 and checks
+-- what arrived (bench/c/send_run.c).  UDP: nothing receives during the run
+-- (the receiving socket's buffer holds all N datagrams; it is drained and
+-- every datagram checked afterwards), so the sender's CPU is its own and the
+-- kernel's, and a run never waits: like scenario 3's drains, a run whose
+-- wall time exceeds its CPU time by more than 5 % was preempted (disturbed).
+-- TCP: a C reader thread on CPU 1 checks every byte; a run is disturbed
+-- when other load took more than 15 % of a CPU, as in scenario 2.
+local function send_lua(file, ...) return { LUA, BENCH .. "/lua/" .. file, ... } end
+local SEND = {
+  { key = "s_sendto", name = "C sendto()", anchor = "C sendto", argv = { BIN .. "/c_send" },
+    env = { WR_SENDER = "sendto" } },
+  { key = "s_mmsg", name = "C sendmmsg() batch 64", anchor = "C sendmmsg", argv = { BIN .. "/c_send" },
+    env = { WR_SENDER = "sendmmsg" } },
+  { key = "s_gso", name = "C sendmsg() UDP_SEGMENT (GSO) 64 x 64 B", anchor = "C GSO", argv = { BIN .. "/c_send" },
+    env = { WR_SENDER = "gso" } },
+  { key = "s_luv", name = "luv udp:send x" .. P.send_ops .. ", callbacks resend", anchor = "luv send", lua = true,
+    argv = send_lua("send_luv.lua", "send", P.send_ops) },
+  { key = "s_luvtry", name = "luv udp:try_send loop", anchor = "luv try_send", lua = true,
+    argv = send_lua("send_luv.lua", "try_send") },
+  { key = "s_socket", name = "LuaSocket udp:sendto() loop", anchor = "LuaSocket", lua = true,
+    argv = send_lua("send_socket.lua") },
+  { key = "s_wsa", name = "wsarecv WSASendTo x" .. P.send_ops .. ", routines", wsa = true, lua = true, probe = true,
+    argv = send_lua("send_wsarecv.lua", "WSASendTo", P.send_ops) },
+  { key = "s_port", name = string.format("wsarecv WSASendTo x%d, port, GQCSEx batch %d, columns, ov.rearm",
+      P.send_ops, P.port_batch), wsa = true, lua = true, probe = true,
+    argv = send_lua("send_wsarecv.lua", "port", P.send_ops, P.port_batch) },
+  { key = "s_portrepost", name = string.format("wsarecv WSASendTo x%d, port, GQCSEx batch %d, columns, "
+      .. "sock:WSASendTo repost", P.send_ops, P.port_batch), wsa = true, lua = true, probe = true,
+    argv = send_lua("send_wsarecv.lua", "port-repost", P.send_ops, P.port_batch) },
+}
+-- the TCP port sender reposts with sock:WSASend: ov.rearm on a stream send
+-- that the kernel took in parts reposts what the partial writes left of
+-- its WSABUFs, and spins (see bench/README.md)
+local TCPSEND = {
+  { key = "t_write", name = "C write() 64 KiB, blocking", anchor = "C write()", argv = { BIN .. "/c_send" },
+    env = { WR_SENDER = "write" } },
+  { key = "t_writepoll", name = "C write() 64 KiB, nonblocking + poll()", anchor = "C write+poll",
+    argv = { BIN .. "/c_send" }, env = { WR_SENDER = "writepoll" } },
+  { key = "t_luv", name = "luv tcp:write " .. P.tcp_send_ops .. " x 64 KiB, callbacks resend", anchor = "luv",
+    argv = send_lua("send_luv.lua", "write", P.tcp_send_ops) },
+  { key = "t_wsa", name = "wsarecv WSASend " .. P.tcp_send_ops .. " x 64 KiB, routines", wsa = true, probe = true,
+    argv = send_lua("send_wsarecv.lua", "WSASend", P.tcp_send_ops) },
+  { key = "t_portrepost", name = "wsarecv WSASend " .. P.tcp_send_ops .. " x 64 KiB, port, sock:WSASend repost",
+    wsa = true, probe = true, argv = send_lua("send_wsarecv.lua", "port-repost", P.tcp_send_ops, P.port_batch) },
+}
+
+local S6 = { instr = {}, heap = {}, runs = {}, sink = {} }
+local S7 = { runs = {}, sink = {} }
+
+-- did a send run fail?  (sent, arrived and checked: all of them; want_sent
+-- nil: a stream, whose sender's bytes must be want_recv)
+local function send_failed(res, r, what, want_sent, want_recv)
+  if failed(res, r, what) then return true end
+  local x, k = res.result, res.sink
+  if not k then
+    failure("%s: %s: no SINK line (see %s)", what, r.name, LOG)
+    return true
+  end
+  if (want_sent and x.sent ~= want_sent or x.bytes ~= (want_sent and x.bytes or want_recv))
+      or x.err ~= 0 or k.recv ~= want_recv or k.bad ~= 0 or (k.drops or 0) > 0 then
+    failure("%s: %s: sent %s of %s (%s failed calls), %s arrived of %s, %s wrong, %s dropped", what, r.name,
+      tostring(want_sent and x.sent or x.bytes), want_sent or want_recv, tostring(x.err), tostring(k.recv),
+      want_recv, tostring(k.bad), tostring(k.drops))
+    return true
+  end
+  return false
+end
+
+local function s6_argv(r, n, pre)
+  local argv = { BIN .. "/send_run", "udp", n, P.send_size, "--" }
+  for _, a in ipairs(pre or {}) do argv[#argv + 1] = a end
+  for _, a in ipairs(r.argv) do argv[#argv + 1] = a end
+  return argv
+end
+
+local function scenario6_heap()
+  for _, r in ipairs(SEND) do
+    if not r.lua or unavailable[r.key] then goto next end
+    if over("s6h") then note("scenario 6: time budget reached, skipped the heap run of %s", r.key) goto next end
+    say("scenario 6: heap, %s, N=%d", r.name, P.send_heap_n)
+    do
+      local env = { WR_HEAP = "1" }
+      for k, x in pairs(r.env or {}) do env[k] = x end
+      local res = run(s6_argv(r, P.send_heap_n), env, 90)
+      log_run(string.format("s6 heap %-12s", r.key), res)
+      if not send_failed(res, r, "scenario 6 heap", P.send_heap_n, P.send_heap_n) then
+        if not res.result.heap_bytes then
+          failure("scenario 6: %s printed no heap figure", r.name)
+        else
+          S6.heap[r.key] = single(res.result.heap_bytes / res.result.heap_n)
+          S6.heap[r.key].total = res.result.heap_bytes
+        end
+      end
+    end
+    ::next::
+  end
+end
+
+local function scenario6_instr()
+  for _, r in ipairs(SEND) do
+    if unavailable[r.key] then goto next end
+    if over("s6i") then note("scenario 6: time budget reached, skipped callgrind of %s", r.key) goto next end
+    do
+      local totals = {}
+      for _, n in ipairs({ P.send_n1, P.send_n2 }) do
+        say("scenario 6: callgrind, %s, N=%d", r.name, n)
+        local file = string.format("%s/callgrind.%s.%d.out", BIN, r.key, n)
+        os.remove(file)
+        local res = run(s6_argv(r, n, { "valgrind", "--tool=callgrind", "--callgrind-out-file=" .. file }), r.env, 150)
+        log_run(string.format("s6 callgrind %-12s N=%d", r.key, n), res)
+        if not send_failed(res, r, "scenario 6 callgrind N=" .. n, n, n) then
+          totals[n] = callgrind_total(file)
+          if not totals[n] then failure("scenario 6: no totals in %s", file) end
+        end
+        os.remove(file)
+        if not totals[n] then break end
+      end
+      if totals[P.send_n1] and totals[P.send_n2] then
+        S6.instr[r.key] = single((totals[P.send_n2] - totals[P.send_n1]) / (P.send_n2 - P.send_n1))
+      end
+    end
+    ::next::
+  end
+end
+
+local function s6_once(r, tag)
+  say("scenario 6: %s, %s, N=%d", tag, r.name, P.send_n)
+  local res = run(s6_argv(r, P.send_n), r.env, 90)
+  log_run(string.format("s6 %-12s %s", r.key, tag), res)
+  if send_failed(res, r, "scenario 6", P.send_n, P.send_n) then return end
+  local x, k = res.result, res.sink
+  S6.sink = { sndbuf = k.sndbuf, rcvbuf = k.rcvbuf }
+  local cpu = x.cpu_ns + (k.softirqd_ns or 0)      -- the sender's and ksoftirqd/0's
+  local rec = { cpu = cpu / x.sent, rate = x.sent / (x.wall_ns / 1e9) }
+  rec.disturbed = (x.wall_ns - cpu) > 0.05 * x.wall_ns
+  allruns[#allruns] = allruns[#allruns] .. (rec.disturbed and " | disturbed" or " | clean")
+  record(S6.runs, r.key, rec)
+end
+
+local function scenario6_timed()
+  for rep = 1, P.send_reps do
+    for i = 0, #SEND - 1 do
+      local r = SEND[(i + rep - 1) % #SEND + 1]
+      if unavailable[r.key] then goto next end
+      if over("s6w") then note("scenario 6: time budget reached, skipped %s rep %d", r.key, rep)
+      else s6_once(r, string.format("rep %d/%d", rep, P.send_reps)) end
+      ::next::
+    end
+  end
+  make_up(S6.runs, SEND, P.send_reps, s6_once, "s6w")
+end
+
+local function s7_once(r, tag)
+  say("scenario 7: %s, %s", tag, r.name)
+  local argv = { BIN .. "/send_run", "tcp", P.tcp_send_bytes, "--", table.unpack(r.argv) }
+  local res = run(argv, r.env, 90)
+  log_run(string.format("s7 %-12s %s", r.key, tag), res)
+  if send_failed(res, r, "scenario 7", nil, P.tcp_send_bytes) then return end
+  local x, k = res.result, res.sink
+  S7.sink = { sndbuf = k.sndbuf, rcvbuf = k.rcvbuf }
+  local wall = x.wall_ns / 1e9
+  local rec = { cpu = ((x.cpu_ns + (k.softirqd_ns or 0)) / 1e9) / (x.bytes / 1e9), mbs = x.bytes / wall / 1e6,
+                foreign = ((k.busy or 0) - (k.own or 0)) / wall }
+  rec.disturbed = rec.foreign > FOREIGN_MAX and rec.foreign * wall > FOREIGN_MIN_S
+  allruns[#allruns] = allruns[#allruns] .. string.format(" | %s other-load=%.2f",
+    rec.disturbed and "disturbed" or "clean", rec.foreign)
+  record(S7.runs, r.key, rec)
+end
+
+local function scenario7()
+  for rep = 1, P.tcp_send_reps do
+    for i = 0, #TCPSEND - 1 do
+      local r = TCPSEND[(i + rep - 1) % #TCPSEND + 1]
+      if unavailable[r.key] then goto next end
+      if over("s7") then note("scenario 7: time budget reached, skipped %s rep %d", r.key, rep)
+      else s7_once(r, string.format("rep %d/%d", rep, P.tcp_send_reps)) end
+      ::next::
+    end
+  end
+  make_up(S7.runs, TCPSEND, P.tcp_send_reps, s7_once, "s7")
+end
+
+local function send_targets(s6cpu, s7cpu)
+  local t = {}
+  local function tgt(...)
+    local before = #targets
+    target(...)
+    t[#t + 1] = targets[before + 1]
+    targets[before + 1] = nil
+  end
+  local sock, luv, luvtry = s6cpu.s_socket, s6cpu.s_luv, s6cpu.s_luvtry
+  for _, r in ipairs(SEND) do
+    if not r.wsa then goto next end
+    do
+      local why = unavailable[r.key] and (r.name .. ": " .. unavailable[r.key]) or nil
+      local a = s6cpu[r.key]
+      tgt(string.format("S6 %s CPU ns/datagram <= LuaSocket sendto", r.name),
+        v(a) and v(sock) and string.format("%.0f ns = %.2fx LuaSocket's %.0f ns", v(a), v(a) / v(sock), v(sock)),
+        "1.00x", check(v(a), v(sock), function(x, y) return x <= y end), why or dmark(a, sock))
+      for _, l in ipairs({ { luv, "luv udp:send" }, { luvtry, "luv udp:try_send" } }) do
+        tgt(string.format("S6 %s CPU ns/datagram <= 0.8x %s", r.name, l[2]),
+          v(a) and v(l[1]) and string.format("%.0f ns = %.2fx %s's %.0f ns", v(a), v(a) / v(l[1]), l[2], v(l[1])),
+          "0.80x", check(v(a), v(l[1]), function(x, y) return x <= 0.8 * y end), why or dmark(a, l[1]))
+      end
+      local h = S6.heap[r.key]
+      tgt(string.format("S6 %s Lua heap per send = 0", r.name),
+        h and string.format("%.3f B/send, %s B over %d sends", h.v, commas(h.total),
+          P.send_heap_n - P.send_heap_n // 10), "0 B",
+        check(h and h.total, 0, function(x, y) return x == y end), why)
+    end
+    ::next::
+  end
+  local raw = s7cpu.t_write
+  for _, r in ipairs(TCPSEND) do
+    if r.wsa then
+      local c = s7cpu[r.key]
+      tgt(string.format("S7 %s CPU s/GB <= 1.15x C write()", r.name),
+        v(c) and v(raw) and string.format("%.3f s/GB = %.2fx C write()'s %.3f", v(c), v(c) / v(raw), v(raw)),
+        "1.15x", check(v(c), v(raw), function(x, y) return x <= 1.15 * y end),
+        unavailable[r.key] and (r.name .. ": " .. unavailable[r.key]) or dmark(c, raw))
+    end
+  end
+  return t
+end
+
+local function report_send(m, load0, load1)
+  local s6cpu = figures(S6.runs, "cpu", P.send_reps)
+  local s6rate = figures(S6.runs, "rate", P.send_reps)
+  local s7cpu = figures(S7.runs, "cpu", P.tcp_send_reps)
+  local s7mbs = figures(S7.runs, "mbs", P.tcp_send_reps)
+  out("")
+  out("<!-- send: begin -->")
+  out("## Sends: scenarios 6 (UDP, 64 B datagrams) and 7 (TCP stream)")
+  out("")
+  if m then
+    out("This section comes from the run below (`--only send`); the receive figures above from the run "
+        .. "named at the top of the file.")
+    out("")
+    out("| | |")
+    out("|---|---|")
+    out("| date | " .. m.date .. " |")
+    out("| command | `" .. COMMAND .. "` |")
+    out("| commit | " .. m.commit .. " |")
+    out("| machine | " .. m.cpus .. ", " .. m.mem .. ", kernel " .. m.kernel .. " |")
+    out("| load average (1, 5, 15 min) | at the start " .. load0 .. "; at the end " .. load1 .. " |")
+    out(string.format("| runs | %d timed runs made, %d of them disturbed by other load; total run time %d s |",
+      runs_made, runs_disturbed, elapsed()))
+    out("")
+  end
+  out(string.format("Scenario 6: `send_run udp N %d` makes the receiving socket (127.0.0.1, SO_RCVBUFFORCE sized "
+    .. "to hold all N datagrams: %s B as getsockopt reads it) and the sending socket (bound to 127.0.0.1, "
+    .. "SO_SNDBUFFORCE 4 MiB: %s B as read back), the same for every sender, and execs the sender on CPU 0 with "
+    .. "the sending socket inherited; it sends exactly N datagrams of the same %d-byte payload to the "
+    .. "receiving socket's address (a destination per call).  Nothing receives during the run: the sender's "
+    .. "CPU is its own plus the kernel's send path (on loopback that includes the delivery into the receiving "
+    .. "socket's queue), with no receiver to wake or to fall behind.  Afterwards the queue is drained and "
+    .. "every datagram checked (count, length, bytes; no kernel drop).  CPU ns per datagram: the sender's "
+    .. "CPU time (getrusage) plus the run time of ksoftirqd/0 during the run (network softirq work the kernel "
+    .. "deferred from the sender's CPU 0 to that thread, which getrusage would miss; /proc/PID/schedstat).  "
+    .. "It and the rate are over the sender's whole send loop (%d datagrams, median of %d runs, "
+    .. "interleaved); a run whose wall "
+    .. "time exceeds its CPU time by more than 5 %% was preempted (*disturbed*).  Instructions: user space of "
+    .. "the sender process, (I(%d)-I(%d))/%d under callgrind.  Lua heap: `collectgarbage(\"count\")` growth "
+    .. "over sends %d..%d with the collector stopped.  The wsarecv and luv senders keep %d sends outstanding, "
+    .. "each one's completion posting the next with the same overlapped object and buffer (luv: the same "
+    .. "string); the port senders take completions %d at a time.",
+    P.send_size, S6.sink.rcvbuf and commas(S6.sink.rcvbuf) or "n/a", S6.sink.sndbuf and commas(S6.sink.sndbuf) or "n/a",
+    P.send_size, P.send_n, P.send_reps, P.send_n2, P.send_n1, P.send_n2 - P.send_n1,
+    P.send_heap_n // 10 + 1, P.send_heap_n, P.send_ops, P.port_batch))
+  out("")
+  out(string.format("Scenario 7: `send_run tcp %d` makes a connected loopback pair, execs the sender on one end "
+    .. "(CPU 0) and reads the other in a C thread (CPU 1, 64 KiB read()s, every byte compared).  Socket "
+    .. "buffers are the kernel's (SO_SNDBUF %s B at the start, autotuned alike for every sender).  CPU s/GB "
+    .. "is the sender's CPU over its send loop, plus ksoftirqd/0's as in scenario 6; a run is *disturbed* "
+    .. "when other load took more than 15 %% of a "
+    .. "CPU.  %d runs per sender, interleaved.",
+    P.tcp_send_bytes, S7.sink.sndbuf and commas(S7.sink.sndbuf) or "n/a", P.tcp_send_reps))
+  local udp_rows, tcp_rows = wsa_of(SEND), wsa_of(TCPSEND)
+  local cols = anchors_of(SEND)
+  -- TCP's anchors share the UDP columns: C write() under "C sendto", luv under "luv send"
+  local tcpfig = function(f)
+    local t = {}
+    for k, x in pairs(f) do t[k] = x end
+    t.s_sendto, t.s_luv = f.t_write, f.t_luv
+    return t
+  end
+  local udpa = all_anchors(SEND)
+  local rows = {
+    { title = "S6 sender CPU ns/datagram", figs = s6cpu, kind = "int", rows = udp_rows, anchors = udpa },
+    { title = "S6 datagrams/s", figs = s6rate, kind = "int", rows = udp_rows, anchors = udpa },
+    { title = "S6 user instructions/send", figs = S6.instr, kind = "int", rows = udp_rows,
+      anchors = { s_sendto = true, s_luv = true, s_luvtry = true, s_socket = true } },
+    { title = "S6 Lua heap B/send", figs = S6.heap, kind = "2", rows = udp_rows,
+      anchors = { s_luv = true, s_luvtry = true, s_socket = true } },
+    { title = "S7 TCP sender CPU s/GB (C column: write())", figs = tcpfig(s7cpu), kind = "3", rows = tcp_rows,
+      anchors = { s_sendto = true, s_luv = true } },
+    { title = "S7 TCP MB/s (C column: write())", figs = tcpfig(s7mbs), kind = "int", rows = tcp_rows,
+      anchors = { s_sendto = true, s_luv = true } },
+  }
+  headline(rows, cols, "### Headline: every wsarecv sender against every anchor",
+    "Ratio = wsarecv sender / anchor (for rates, higher is better; for costs, lower).  The anchors' own "
+    .. "medians are on the first row of each measurement.  `(disturbed)`, `~`: as above.  In the TCP rows the "
+    .. "C column is the write() loop and the luv column luv's tcp:write.", "sender")
+  out("")
+  out("### Send targets")
+  out("")
+  for _, t in ipairs(send_targets(s6cpu, s7cpu)) do out("- " .. t) end
+  out("")
+  out("### Scenario 6: UDP send, " .. P.send_size .. "-byte datagrams")
+  metric_table(string.format("sender CPU ns per datagram (N=%d, pinned to CPU 0)", P.send_n), SEND, s6cpu, "int",
+    "lower is better", nil, nil, "sender")
+  metric_table("datagrams sent per second (wall time of the send loop)", SEND, s6rate, "int", "higher is better",
+    nil, nil, "sender")
+  metric_table(string.format("user-space instructions per send (callgrind, (I(%d)-I(%d))/%d)",
+    P.send_n2, P.send_n1, P.send_n2 - P.send_n1), SEND, S6.instr, "int", "lower is better", nil, nil, "sender")
+  local lrows = {}
+  for _, r in ipairs(SEND) do if r.lua then lrows[#lrows + 1] = r end end
+  local la = {}
+  for _, r in ipairs(lrows) do if r.anchor then la[#la + 1] = r end end
+  metric_table(string.format("Lua heap bytes per send (N=%d, collector stopped, sends %d..%d)", P.send_heap_n,
+    P.send_heap_n // 10 + 1, P.send_heap_n), lrows, S6.heap, "2", "lower is better",
+    { { "bytes in window", function(k) return S6.heap[k] and commas(S6.heap[k].total) or "n/a" end } }, la, "sender")
+  out("")
+  out(string.format("### Scenario 7: TCP stream send, %d MiB per run", P.tcp_send_bytes >> 20))
+  metric_table("sender CPU s/GB", TCPSEND, s7cpu, "3", "lower is better", nil, nil, "sender")
+  metric_table("throughput MB/s (the sender's loop)", TCPSEND, s7mbs, "int", "higher is better", nil, nil, "sender")
+  if m then
+    out("")
+    out("<details><summary>every send run's raw output</summary>")
+    out("")
+    out("```text")
+    for _, l in ipairs(allruns) do out(l) end
+    out("```")
+    out("")
+    out("</details>")
+  end
+  out("<!-- send: end -->")
+end
+
 ---------------------------------------------------------------- main
 local function machine()
   local function dpkg(p) local x = capture("dpkg-query -W -f='${Version}' " .. p) return x ~= "" and x or "?" end
@@ -1048,7 +1417,10 @@ local function loadavg() return capture("cut -d' ' -f1-3 /proc/loadavg") end
 -- which probed receivers this build cannot run
 local function probe_all()
   local seen = {}
-  for _, list in ipairs({ UDP, TCP, SCALE }) do
+  local lists = {}
+  if only ~= "send" then lists = { UDP, TCP, SCALE } end
+  if only ~= "recv" then lists[#lists + 1] = SEND; lists[#lists + 1] = TCPSEND end
+  for _, list in ipairs(lists) do
     for _, r in ipairs(list) do
       if r.probe and not seen[r.key] then
         seen[r.key] = true
@@ -1064,6 +1436,59 @@ local function probe_all()
   end
 end
 
+-- `--only send`: the send section alone, put in place of the one in
+-- outfile (or added before the raw output), the rest of the file kept; a
+-- note under the title says the rest comes from an older run
+local SEND_NOTE = "<!-- send-note -->"
+local function send_only(m, load0, load1)
+  report_send(m, load0, load1)
+  if #failures > 0 or #notes > 0 then
+    local lines = { "", "### Send run: failures and notes", "" }
+    for _, p in ipairs(failures) do lines[#lines + 1] = "- failure: " .. p end
+    for _, p in ipairs(notes) do lines[#lines + 1] = "- note: " .. p end
+    -- inside the markers, before the end one
+    local last = table.remove(report)
+    for _, l in ipairs(lines) do out(l) end
+    report[#report + 1] = last
+  end
+  local section = table.concat(report, "\n"):gsub("^\n+", "")
+  local f = io.open(outfile)
+  local old = f and f:read("a") or ""
+  if f then f:close() end
+  local b, e = old:find("<!%-%- send: begin %-%->.-<!%-%- send: end %-%->\n?")
+  local new
+  if b then
+    new = old:sub(1, b - 1) .. section .. "\n" .. old:sub(e + 1)
+  else
+    local d = old:find("\n<details>", 1, true)
+    if d then new = old:sub(1, d) .. section .. "\n" .. old:sub(d)
+    else new = old .. "\n" .. section .. "\n" end
+  end
+  local commit = capture("git -C " .. sh_quote(ROOT) .. " rev-parse --short HEAD")
+  local notetext = SEND_NOTE .. " The send section (\"Sends: scenarios 6 and 7\") comes from a later run than "
+    .. "everything else in this file, with its own date, commit (" .. commit .. ") and command; the receive "
+    .. "figures were measured at the older commit named in the table below and were not rerun."
+  local nb = new:find(SEND_NOTE, 1, true)
+  if nb then
+    local ne = new:find("\n", nb, true) or #new + 1
+    new = new:sub(1, nb - 1) .. notetext .. new:sub(ne)
+  else
+    new = new:gsub("(# wsarecv benchmark results[^\n]*\n\n[^\n]*\n)", function(t)
+      return t .. "\n" .. notetext .. "\n"
+    end, 1)
+  end
+  f = io.open(outfile, "w")
+  if f then
+    f:write(new)
+    f:close()
+    say("replaced the send section of %s (logs of every command: %s)", outfile, LOG)
+  else
+    failure("cannot write %s", outfile)
+  end
+  say("%d failures, %d notes, %d runs, %d disturbed", #failures, #notes, runs_made, runs_disturbed)
+  return #failures == 0
+end
+
 local function main()
   say("building")
   build()
@@ -1073,14 +1498,23 @@ local function main()
   probe_all()
   set_deadlines()
 
-  say("scenario 4 (heap) and scenario 3 (callgrind) first: they are deterministic")
-  scenario4()
-  scenario3_instr()
-  scenario3_wall()
-  scenario1()
-  scenario2()
-  scenario5()
+  if only ~= "send" then
+    say("scenario 4 (heap) and scenario 3 (callgrind) first: they are deterministic")
+    scenario4()
+    scenario3_instr()
+    scenario3_wall()
+    scenario1()
+    scenario2()
+    scenario5()
+  end
+  if only ~= "recv" then
+    scenario6_heap()
+    scenario6_instr()
+    scenario6_timed()
+    scenario7()
+  end
   local load1 = loadavg()
+  if only == "send" then return send_only(m, load0, load1) end
 
   out("# wsarecv benchmark results" .. (quick and " (--quick)" or ""))
   out("")
@@ -1142,6 +1576,7 @@ local function main()
   report1()
   report2()
   report5()
+  if only ~= "recv" then report_send() end
 
   out("")
   if #failures > 0 then

@@ -84,6 +84,12 @@ static inline void fill_dgram(unsigned char *p, size_t size, uint64_t seq) {
   }
 }
 
+/* the payload of every datagram a sender sends (scenario 6): byte i (from
+ * 0) is 'a' + i % 26; bench/lua/sendcommon.lua makes the same */
+static inline void send_payload(unsigned char *p, size_t size) {
+  for (size_t i = 0; i < size; i++) p[i] = (unsigned char)('a' + i % 26);
+}
+
 /* busy CPU seconds of the whole machine so far (all CPUs, /proc/stat) */
 static inline double machine_busy_s(void) {
   FILE *f = fopen("/proc/stat", "r");
