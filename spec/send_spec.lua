@@ -377,6 +377,49 @@ describe("sends posted on one socket", function()
     port:close()
   end)
 
+  -- Linux sends a run of equal datagrams to one place as one UDP GSO send:
+  -- the kernel must cut it at each operation's boundary
+  for _, family in ipairs({ "inet", "inet6" }) do
+    it(family .. ": runs of equal-size datagrams posted on a port's socket "
+      .. "arrive one by one, intact, in order, each entry with its bytes",
+      function()
+        local ch = udp(family)
+        local port = wsarecv.CreateIoCompletionPort()
+        assert.equal(port, wsarecv.CreateIoCompletionPort(ch.tx, port, "tx"))
+        -- 3 runs of 20 equal datagrams (100, 7, 1200 bytes), a lone 33
+        -- between the first two, each with its own number in it
+        local sizes = {}
+        for i = 1, 20 do sizes[#sizes + 1] = 100 end
+        sizes[#sizes + 1] = 33
+        for i = 1, 20 do sizes[#sizes + 1] = 7 end
+        for i = 1, 20 do sizes[#sizes + 1] = 1200 end
+        local function payload(i)
+          return (("%05d."):format(i)):rep(300):sub(1, sizes[i])
+        end
+        local ovs = {}
+        for i = 1, #sizes do
+          ovs[i] = wsarecv.overlapped()
+          -- on a port's socket a send is queued until the port's wait
+          assert_posted(sizes[i], ch.tx:WSASendTo(payload(i), 0, ch.addr,
+            ch.port, ovs[i]))
+        end
+        local e, got = {}, {}
+        for i = 1, 64 do e[i] = {} end
+        for _ = 1, 100 do
+          if #got >= #sizes then break end
+          local k = port:GetQueuedCompletionStatusEx(e, 20)
+          for i = 1, k or 0 do got[#got + 1] = { e[i].bytes, e[i].ov } end
+        end
+        assert.equal(#sizes, #got)
+        for i = 1, #sizes do assert.same({ sizes[i], ovs[i] }, got[i]) end
+        for i = 1, #sizes do assert.equal(payload(i), recv_dgram(ch.rx)) end
+        assert.equal(0, ch.rx:setsockopt("FIONBIO", true))
+        assert_fail("WSAEWOULDBLOCK", 10035,
+          ch.rx:WSARecv(wsarecv.buffer(64)))
+        port:close()
+      end)
+  end
+
   -- in a child: a send that lost part of its buffers could spin for ever
   it("ov.rearm on a stream send taken in parts: each repost sends the "
     .. "whole data again", function()

@@ -36,6 +36,7 @@ typedef struct wr_plat_socket {
   socklen_t part_namelen;
   wr_socket *flush_next;     /* the loop's list of sockets to drain */
   int on_flush_list;         /* on that list (holds a ref) */
+  int no_gso;                /* UDP GSO failed here once: not again */
 } wr_plat_socket;
 
 /* A completion port's part: its descriptor, once asked for. */

@@ -1,7 +1,8 @@
 /*
 ** wr_linux_send.c -- the steps that write: a send, a run of datagram
-** sends (sendmmsg), ConnectEx's nonblocking connect, and AcceptEx's
-** accept4, on the Linux kernel.
+** sends (sendmmsg, or one UDP GSO send for equal datagrams to one place),
+** ConnectEx's nonblocking connect, and AcceptEx's accept4, on the Linux
+** kernel.
 **
 ** Exports for the Linux platform: wr__send_step, wr__accept_step,
 ** wr__drain_send.
@@ -15,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "wr_linux_int.h"
@@ -212,6 +214,97 @@ int wr__accept_step(wr_socket *ls, wr_overlapped *ov) {
   return 1;
 }
 
+/* =====================================================================
+** UDP GSO: a run of equal datagrams to one place in one send
+** =================================================================== */
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#define GSO_MAX_SEGS 64       /* UDP_MAX_SEGMENTS of older kernels */
+#define GSO_MAX_IOV 256
+
+/* Can s send UDP GSO at all (as far as we know)? */
+static int gso_socket(const wr_socket *s) {
+  return !s->plat.no_gso && s->type == SOCK_DGRAM &&
+         (s->family == AF_INET || s->family == AF_INET6) &&
+         (s->protocol == 0 || s->protocol == IPPROTO_UDP);
+}
+
+/* Can ov follow h in one GSO send: as long, to the same place, plain? */
+static int gso_mate(const wr_overlapped *h, const wr_overlapped *ov) {
+  return ov->total == h->total && ov->msg == NULL &&
+         ov->addrlen == h->addrlen &&
+         (h->addrlen == 0 || memcmp(&ov->addr, &h->addr, h->addrlen) == 0);
+}
+
+/*
+** The head of ops (k of them) as one UDP GSO send when at least two of
+** them are datagrams of one size to one destination: each is still its
+** own datagram on the wire (the kernel cuts the send at every `size`
+** bytes, which are the operations' own boundaries) and gets its own
+** completion.  Returns how many went, 0 when GSO does not apply or failed
+** (the caller goes on with sendmmsg, which reports a failure to its own
+** operation), -1 when the socket has no room.
+*/
+static int send_gso(wr_socket *s, wr_overlapped **ops, int k) {
+  const wr_upcalls *up = s->loop->plat.up;
+  struct iovec iov[GSO_MAX_IOV];
+  union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } u;
+  struct msghdr mh;
+  struct cmsghdr *cm;
+  size_t size = ops[0]->total, limit, niov = 0;
+  int j, i;
+  ssize_t n;
+  if (size == 0 || size > 0xffff) return 0;
+  /* the whole send is one UDP payload for the kernel's length check: the
+  ** IPv4 limit, also for an inet6 socket (its peer may be v4-mapped) */
+  limit = 65535 - 20 - 8;
+  for (j = 0; j < k && j < GSO_MAX_SEGS && (size_t)(j + 1) * size <= limit &&
+              gso_mate(ops[0], ops[j]) &&
+              niov + ops[j]->iovcnt <= GSO_MAX_IOV; j++) {
+    memcpy(&iov[niov], ops[j]->iov, ops[j]->iovcnt * sizeof *iov);
+    niov += ops[j]->iovcnt;
+  }
+  if (j < 2) return 0;
+  memset(&mh, 0, sizeof mh);
+  if (ops[0]->addrlen) {
+    mh.msg_name = &ops[0]->addr;
+    mh.msg_namelen = ops[0]->addrlen;
+  }
+  mh.msg_iov = iov;
+  mh.msg_iovlen = niov;
+  mh.msg_control = u.buf;
+  mh.msg_controllen = sizeof u.buf;
+  cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  {
+    uint16_t seg = (uint16_t)size;
+    memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+  }
+  do n = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return -1;
+    /* no GSO here (kernel, device, a size over the path's MTU): never
+    ** again on this socket; anything else is sendmmsg's to report */
+    if (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
+        errno == EOPNOTSUPP)
+      s->plat.no_gso = 1;
+    return 0;
+  }
+  for (i = 0; i < j; i++) {
+    wr__finish(ops[i], 0, size, 0);
+    up->complete(s, ops[i]);
+  }
+  return j;
+}
+
 /*
 ** A run of plain datagram sends at the head of the queue in one
 ** sendmmsg.  1: all of them went (more may wait); -1: no room (wait for
@@ -230,6 +323,10 @@ static int send_batch(wr_socket *s) {
     ops[k++] = ov;
   }
   if (k < 2) return 0;
+  if (gso_socket(s)) {
+    int g = send_gso(s, ops, k);
+    if (g != 0) return g < 0 ? -1 : 1;
+  }
   do n = sendmmsg(s->fd, vec, (unsigned)k, MSG_NOSIGNAL | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : 0;
