@@ -389,10 +389,10 @@ describe("sends posted on one socket", function()
         -- 3 runs of 20 equal datagrams (100, 7, 1200 bytes), a lone 33
         -- between the first two, each with its own number in it
         local sizes = {}
-        for i = 1, 20 do sizes[#sizes + 1] = 100 end
+        for _ = 1, 20 do sizes[#sizes + 1] = 100 end
         sizes[#sizes + 1] = 33
-        for i = 1, 20 do sizes[#sizes + 1] = 7 end
-        for i = 1, 20 do sizes[#sizes + 1] = 1200 end
+        for _ = 1, 20 do sizes[#sizes + 1] = 7 end
+        for _ = 1, 20 do sizes[#sizes + 1] = 1200 end
         local function payload(i)
           return (("%05d."):format(i)):rep(300):sub(1, sizes[i])
         end
