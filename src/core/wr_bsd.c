@@ -137,6 +137,7 @@ int wr_send_blocking(wr_socket *s, const void *data, size_t len,
                      "socket");
     sysf |= MSG_OOB;
   }
+  if (to == NULL && wr__never_connected(s)) return WSAENOTCONN;
   if (s->sendq.head) {
     /* overlapped sends wait: this one goes after them, never inside */
     wr_wsabuf b;
@@ -147,7 +148,8 @@ int wr_send_blocking(wr_socket *s, const void *data, size_t len,
     n = sendto(s->fd, data, len, sysf, to, tolen);
     if (n >= 0) break;
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return wr__wsa_from_send(s, errno);
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return wr__wsa_from_send(s, errno);
     if (s->state & WR_S_NBIO) return WSAEWOULDBLOCK;
     if ((r = wait_fd(s, POLLOUT, -1)) != 0) return r;
   }

@@ -17,7 +17,8 @@
 **          wr__port_rearm_all, wr__port_loop_gone;
 **          wr_ov.c: wr__settle; wr_post.c: wr_op_args, wr__start,
 **          wr__repost;
-**          wr_socket.c: wr__socket_new, wr__socket_bound;
+**          wr_socket.c: wr__socket_new, wr__socket_bound,
+**          wr__never_connected;
 **          wr_errors.c: wr__wsa_from_io, wr__wsa_from_send; wr_addr.c: wr__addr_any,
 **          wr__addr_ifindex.
 **
@@ -299,6 +300,15 @@ int wr__repost(wr_socket *s, wr_overlapped *ov);
 int wr__socket_new(wr_loop *loop, int fd, wr_socket **out);
 /* "The socket's local address must be known": 0 or WSAEINVAL. */
 int wr__socket_bound(wr_socket *s);
+/*
+** A stream socket that never connected (a listener too): 1.  A send on it
+** is WSAENOTCONN, as Windows says it, asked before any call (Wine says
+** WSAECONNRESET, and on a listener leaves an overlapped send pending for
+** ever).  The engine marks every connection it makes or learns of; one
+** made behind its back (a wrapped descriptor another library connected)
+** is learnt here.
+*/
+int wr__never_connected(wr_socket *s);
 
 /* wr_errors.c */
 /* errno from a receive or a send -> WSA (ICMP port unreachable is

@@ -87,6 +87,9 @@ static int check_send(wr_socket *s, unsigned flags, size_t total,
   if (s->accepting || (s->state & WR_S_CONNECTING))
     return wr__why(s->loop, WSAENOTCONN, "the socket is not connected "
                    "yet (its AcceptEx or ConnectEx is pending)");
+  if (to == NULL && wr__never_connected(s))
+    return wr__why(s->loop, WSAENOTCONN, "the stream socket is not "
+                   "connected");
   /* no completion indication: refused here even when sends are batched */
   if (total > max_datagram(s, to, msg, total))
     return wr__why(s->loop, WSAEMSGSIZE, "the datagram is larger than "

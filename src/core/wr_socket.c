@@ -6,7 +6,7 @@
 **          wr_socket_release,
 **          wr_socket_fd, wr_socket_type, wr_socket_family,
 **          wr_socket_closed, wr_socket_pending; for the core:
-**          wr__socket_new, wr__socket_bound.
+**          wr__socket_new, wr__socket_bound, wr__never_connected.
 **
 ** Descriptors are always O_NONBLOCK underneath (the platform watches
 ** them); the blocking behaviour a caller sees is emulated by the engine
@@ -140,6 +140,15 @@ size_t wr_socket_pending(const wr_socket *s) { return s->npending; }
 
 /* The WSARecv page: "the socket's local address must be known" (datagram
 ** sockets; Linux would receive on an unbound one). */
+int wr__never_connected(wr_socket *s) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (s->type != SOCK_STREAM || (s->state & WR_S_CONNECTED)) return 0;
+  if (getpeername(s->fd, (struct sockaddr *)&ss, &len) != 0) return 1;
+  s->state |= WR_S_CONNECTED;
+  return 0;
+}
+
 int wr__socket_bound(wr_socket *s) {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;

@@ -82,21 +82,10 @@ static int post_sendmsg(wr_socket *s, wr_overlapped *ov, wr_win_op *op) {
   return r == 0 ? 0 : WSAGetLastError();
 }
 
-/*
-** A stream socket that never connected (or listens): WSAENOTCONN, as
-** Windows says it.  Asked before the call, because Wine says
-** WSAECONNRESET there, and on a listener leaves the send pending for
-** ever.  (The engine marks every connection it makes or learns of.)
-*/
-static int never_connected(const wr_socket *s) {
-  return s->type == SOCK_STREAM && !(s->state & WR_S_CONNECTED);
-}
-
 static int post_send(wr_socket *s, wr_overlapped *ov, wr_win_op *op) {
   SOCKET h = WR_SOCK(s->fd);
   DWORD n = 0;
   int r;
-  if (never_connected(s)) return WSAENOTCONN;
   if (ov->msg) return post_sendmsg(s, ov, op);
   if (ov->addrlen)
     r = WSASendTo(h, ov->iov, (DWORD)ov->iovcnt, &n, send_flags(ov),
