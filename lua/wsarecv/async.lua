@@ -267,9 +267,10 @@ local function sent(err, bytes)
   return bytes
 end
 
--- What the send's post returned, as `posted` does.
-local function posted_send(t, sock, r, name, code, bytes)
-  if r == nil and code ~= 997 then return nil, name, code, bytes end
+-- What the send's post returned, as `posted` does (a send that fails to
+-- start sent nothing).
+local function posted_send(t, sock, r, name, code)
+  if r == nil and code ~= 997 then return nil, name, code end
   t.waiting = sock
   return sent(yield(WAIT))
 end
