@@ -245,3 +245,24 @@ describe("#linux the example commands", function()
     end
   end)
 end)
+
+-- `make tour` (examples/demo.lua): its send section runs to the end.
+describe("the tour", function()
+  it("shows WSASendTo with a routine, AcceptEx/ConnectEx and async.send",
+     function()
+    local out, how, rc = H.run_child('dofile("examples/demo.lua")', 60)
+    H.assert_exit(out, how, rc, 0)
+    out = out:gsub("\r", "")
+    assert.matches("5%. The sending half", out)
+    assert.matches("routine%(err=nil, bytes=4%)", out)
+    assert.matches("a datagram too big: nothing sent, no routine %-> nil, "
+      .. "WSAEMSGSIZE, 10040", out)
+    assert.matches('accept routine%(err=nil, bytes=2%): "hi" from 127%.0%.0%.1', out)
+    assert.matches("connect routine%(err=nil, bytes=2%)", out)
+    assert.matches("async%.send #4 %-> 1048576", out)
+    assert.matches("the reader: 4194304 bytes, then the end of the stream", out)
+    assert.matches("async%.timeout%(50, async%.accept, ls%) %-> nil, "
+      .. "WAIT_TIMEOUT, 258", out)
+    assert.matches("\ndone%.\n$", out)
+  end)
+end)
