@@ -173,7 +173,8 @@ lint:
 # bench/soak: 1 GiB over TCP and 3 million UDP datagrams, every byte
 # checked, after a self-test that the checks catch broken streams (about
 # 65 s; SOAK_ARGS="--quick": 64 MiB and 200k datagrams, under 10 s)
-# bench/: wsarecv next to luv, LuaSocket and plain C (see bench/README.md)
+# bench/: wsarecv next to luv, LuaSocket and plain C (see bench/README.md);
+# bench/echo.lua then appends the async echo (wsarecv.async against luv)
 .PHONY: soak bench
 
 soak: deps
@@ -187,6 +188,7 @@ bench:
 	@WSARECV_EXTRA_PKGS="lua-luv lua-socket valgrind util-linux" sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	$(LUA) bench/run.lua $(BENCH_ARGS)
+	$(LUA) bench/echo.lua $(BENCH_ARGS)
 
 # ================================================== Windows
 # mingw-w64 and Wine 8 from Debian (scripts/windows/), everything under
