@@ -318,7 +318,7 @@ describe("async.accept and async.connect", function()
   end)
 
   it("fail with nil, name, code", function()
-    local l, port = listener()
+    local _, port = listener()
     local notl = T.socket("inet", "stream")
     local udp = T.socket("inet", "dgram")
     local dead = T.socket("inet", "stream")

@@ -302,11 +302,13 @@ end
 -- @tparam socket sock the socket
 -- @param buffers as `send`'s
 -- @tparam string addr the destination (a path on a unix socket)
--- @tparam int|nil port 0..65535 (nil on a unix socket)
+-- @tparam[opt] int port 0..65535 (nil on a unix socket)
 -- @tparam[opt=0] int flags `MSG_DONTROUTE`
 -- @treturn[1] int the bytes sent
--- @return[2] nil, name, code (as `send`; also the address failures of
--- `bind`)
+-- @return[2] nil
+-- @treturn[2] string the WSA error name, as for `send` (also the address
+-- failures of `bind`)
+-- @treturn[2] int its code
 -- @raise as `send`; a port out of range
 function M.sendto(sock, buffers, addr, port, flags)
   local t = current("sendto")
@@ -321,8 +323,10 @@ end
 -- @tparam msg msg the msg (not changed)
 -- @tparam[opt=0] int flags `MSG_DONTROUTE`
 -- @treturn[1] int the bytes sent
--- @return[2] nil, name, code (as `send`; `WSAEOPNOTSUPP` on a stream
--- socket)
+-- @return[2] nil
+-- @treturn[2] string the WSA error name, as for `send` (`WSAEOPNOTSUPP` on
+-- a stream socket)
+-- @treturn[2] int its code
 -- @raise as `send`
 function M.sendmsg(sock, msg, flags)
   local t = current("sendmsg")
@@ -382,7 +386,7 @@ end
 -- then best closed: its state is undefined, as on Windows).
 -- @tparam socket sock a stream socket, not connected
 -- @tparam string addr the peer (a path on a unix socket)
--- @tparam int|nil port 0..65535 (nil on a unix socket)
+-- @tparam[opt] int port 0..65535 (nil on a unix socket)
 -- @param[opt] buffers data to send once connected (as `send`'s)
 -- @treturn[1] int 0: connected
 -- @treturn[1] int the bytes of `buffers` sent
