@@ -173,8 +173,7 @@ lint:
 # bench/soak: 1 GiB over TCP and 3 million UDP datagrams, every byte
 # checked, after a self-test that the checks catch broken streams (about
 # 65 s; SOAK_ARGS="--quick": 64 MiB and 200k datagrams, under 10 s)
-# bench/: wsarecv next to luv, LuaSocket and plain C (see bench/README.md);
-# bench/echo.lua then appends the async echo (wsarecv.async against luv)
+# bench/: wsarecv next to luv, LuaSocket and plain C (see bench/README.md)
 .PHONY: soak bench
 
 soak: deps

@@ -2,7 +2,7 @@
 -- server in wsarecv.async (examples/echo.lua's) against the same server in
 -- luv, 100 connections, in the same run.
 --
---   lua5.4 bench/echo.lua [--quick] [--out FILE]     (from anywhere)
+--   lua5.4 bench/echo.lua [--quick] [--out FILE] [--only PART]  (from anywhere)
 --
 -- The load is C (build/bench/echo_load, from bench/c/echo_load.c): 100
 -- connections on one epoll loop, one 64-byte request outstanding on each,
@@ -10,19 +10,26 @@
 -- warms up, then counts requests for 2 s (1 s with --quick).  The two
 -- servers alternate, 5 runs each (3 with --quick); the report gives the
 -- medians, each server's CPU per request, and the ratio.  It is printed
--- and appended to FILE (default bench/results.md, which `make bench` has
--- just written with bench/run.lua) as its section "Async echo".  Every
+-- and put at the end of FILE (default bench/results.md, which `make bench`
+-- has just written with bench/run.lua) as its section "Async echo",
+-- replacing the one an earlier run left there.  `--only PART` (as
+-- run.lua takes it: one part of run.lua's scenarios) skips it.  Every
 -- child runs under `timeout`.  Exit status 0 unless a run failed (a crash,
 -- a content error, a server that did not end).
-local quick, outfile = false, nil
+local quick, outfile, only = false, nil, nil
 do
   local i = 1
   while arg[i] do
     if arg[i] == "--quick" then quick = true
     elseif arg[i] == "--out" and arg[i + 1] then outfile = arg[i + 1]; i = i + 1
-    else io.stderr:write("usage: lua5.4 bench/echo.lua [--quick] [--out FILE]\n") os.exit(2) end
+    elseif arg[i] == "--only" and arg[i + 1] then only = arg[i + 1]; i = i + 1
+    else io.stderr:write("usage: lua5.4 bench/echo.lua [--quick] [--out FILE] [--only PART]\n") os.exit(2) end
     i = i + 1
   end
+end
+if only then
+  io.stderr:write("[echo] --only ", only, ": the async echo is not run\n")
+  os.exit(0)
 end
 
 local CONNS, SIZE = 100, 64
@@ -183,10 +190,18 @@ end
 for _, f in ipairs(failures) do put("- FAILED: " .. f) end
 local text = table.concat(out, "\n") .. "\n"
 io.stdout:write(text)
-local f = io.open(outfile, "a")
+-- our section is the file's last: an earlier run's is replaced
+local f = io.open(outfile)
+local old = f and f:read("a") or ""
+if f then f:close() end
+local at = old:find("\n## Async echo (bench/echo.lua)\n", 1, true)
+if at then old = old:sub(1, at - 1) end
+f = io.open(outfile, "w")
 if f then
-  f:write(text)
+  f:write(old, text)
   f:close()
-  say("appended to %s", outfile)
+  say("wrote its section to %s", outfile)
+else
+  failures[#failures + 1] = "cannot write " .. outfile
 end
 os.exit(#failures == 0 and 0 or 1)
