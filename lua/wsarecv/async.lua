@@ -324,8 +324,8 @@ end
 -- @tparam[opt=0] int flags `MSG_DONTROUTE`
 -- @treturn[1] int the bytes sent
 -- @return[2] nil
--- @treturn[2] string the WSA error name, as for `send` (`WSAEOPNOTSUPP` on
--- a stream socket)
+-- @treturn[2] string the WSA error name, as for `send` (a stream socket
+-- fails at once, as `WSASendMsg` does)
 -- @treturn[2] int its code
 -- @raise as `send`
 function M.sendmsg(sock, msg, flags)
