@@ -188,6 +188,7 @@ bench:
 	@WSARECV_EXTRA_PKGS="lua-luv lua-socket valgrind util-linux" sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	$(LUA) bench/run.lua $(BENCH_ARGS)
+	$(LUA) bench/echo.lua $(BENCH_ARGS)
 
 # ================================================== Windows
 # mingw-w64 and Wine 8 from Debian (scripts/windows/), everything under

@@ -733,7 +733,8 @@ function ws.wrap(luasock) end
 ---N is past socket._SETSIZE: ..." (use wsarecv.luv, cqueues or poll/epoll)
 function ws.select(recvt, sendt, timeout) end
 
----`require "wsarecv.async"`: coroutine tasks on overlapped receives.
+---`require "wsarecv.async"`: coroutine tasks on overlapped receives, sends,
+---accepts and connects.
 ---@class wsarecv.async
 local async = {}
 
@@ -764,6 +765,57 @@ function async.recv(sock, buffers, flags) end
 ---@return integer? placed bytes placed by a failed receive
 function async.recvmsg(sock, msg) end
 
+---One WSASend; the task waits until the kernel took every byte (a stream)
+---or the datagram went.  Raises outside a task.
+---@param sock wsarecv.socket
+---@param buffers string|wsarecv.wsabufs
+---@param flags? integer MSG_OOB, MSG_DONTROUTE (default 0)
+---@return integer|nil bytes all of them
+---@return wsarecv.errname? err
+---@return integer? code
+---@return integer? sent bytes that left before a failed completion
+function async.send(sock, buffers, flags) end
+
+---One WSASendTo: a datagram to addr, port; the task waits until it went.
+---@param sock wsarecv.socket
+---@param buffers string|wsarecv.wsabufs
+---@param addr string
+---@param port? integer nil on a unix socket
+---@param flags? integer default 0
+---@return integer|nil bytes
+---@return wsarecv.errname? err
+---@return integer? code
+function async.sendto(sock, buffers, addr, port, flags) end
+
+---One WSASendMsg (msg.buffers to msg.to, with msg.control's records); the
+---task waits until it went.
+---@param sock wsarecv.socket
+---@param msg wsarecv.msg
+---@param flags? integer default 0
+---@return integer|nil bytes
+---@return wsarecv.errname? err
+---@return integer? code
+function async.sendmsg(sock, msg, flags) end
+
+---Accept the next connection: AcceptEx on the listener into a fresh
+---socket of its family and type.  Raises outside a task.
+---@param listener wsarecv.socket
+---@return wsarecv.socket|nil sock the connection
+---@return string|wsarecv.errname addr_or_err the peer's address, or the error name
+---@return integer|nil port_or_code the peer's port (nil: unix), or the code
+function async.accept(listener) end
+
+---Connect: ConnectEx, binding an unbound socket to any address first;
+---buffers (if any) are sent once connected.  Raises outside a task.
+---@param sock wsarecv.socket
+---@param addr string
+---@param port? integer nil on a unix socket
+---@param buffers? string|wsarecv.wsabufs
+---@return integer|nil ok 0
+---@return integer|wsarecv.errname bytes_or_err bytes of buffers sent, or the error name
+---@return integer? code
+function async.connect(sock, addr, port, buffers) end
+
 ---Suspend the task for ms milliseconds (0: let the other due tasks run
 ---first; any length, math.huge: for ever).  async.cancel and
 ---async.timeout end it early: nil, "WSA_OPERATION_ABORTED", 995.  Raises
@@ -774,8 +826,9 @@ function async.recvmsg(sock, msg) end
 ---@return integer? code 995
 function async.sleep(ms) end
 
----End a task's pending receive or sleep: the task's call returns nil,
----"WSA_OPERATION_ABORTED", 995 and the task goes on.
+---End a task's pending operation (receive, send, accept, connect) or
+---sleep: the task's call returns nil, "WSA_OPERATION_ABORTED", 995 and the
+---task goes on.
 ---@param task thread as async.spawn returned it
 ---@return boolean ended whether there was something to end
 function async.cancel(task) end

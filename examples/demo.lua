@@ -1,5 +1,6 @@
--- examples/demo.lua: `make demo` -- a tour of overlapped receive over
--- loopback.  Everything here is a real socket; it exits by itself.
+-- examples/demo.lua: `make tour` -- a tour of overlapped receive and
+-- send over loopback.  Everything here is a real socket; it exits by
+-- itself.
 local wsarecv = require "wsarecv"
 
 local function say(fmt, ...) print(string.format(fmt, ...)) end
@@ -90,4 +91,59 @@ show("WSARecv with nothing to receive", idle:WSARecv(a, 0, ov, function(err)
 end))
 show("CancelIoEx(ov)", idle:CancelIoEx(ov))
 show("run()", wsarecv.run())
+
+-- 5. Sending: WSASendTo, AcceptEx and ConnectEx, async.send -------------
+say("\n5. The sending half: overlapped WSASendTo, AcceptEx, ConnectEx, async")
+local urx = assert(wsarecv.socket("inet", "dgram"))
+assert(urx:bind("127.0.0.1", 0))
+local _, uport = urx:getsockname()
+local utx = assert(wsarecv.socket("inet", "dgram"))
+local function sent(err, n) say("  routine(err=%s, bytes=%d)", tostring(err), n) end
+show("utx:WSASendTo(\"ping\", 0, addr, port, ov, routine)",
+     utx:WSASendTo("ping", 0, "127.0.0.1", uport, wsarecv.overlapped(), sent))
+say("  ... done at once, yet the routine waits for an alertable wait, as on Windows:")
+show("SleepEx(100, true)", wsarecv.SleepEx(100, true))
+show("urx:WSARecv(small)", urx:WSARecv(small))
+show("a datagram too big: nothing sent, no routine",
+     utx:WSASendTo(string.rep("x", 70000), 0, "127.0.0.1", uport, wsarecv.overlapped(), sent))
+
+local ls = assert(wsarecv.socket("inet", "stream"))
+assert(ls:bind("127.0.0.1", 0)); assert(ls:listen())
+local _, lport = ls:getsockname()
+local accepted = assert(wsarecv.socket("inet", "stream"))   -- made by the caller
+local first = wsarecv.buffer(16)
+show("ls:AcceptEx(sock, first, ov, routine)", ls:AcceptEx(accepted, first, wsarecv.overlapped(),
+  function(err, n) say("  accept routine(err=%s, bytes=%d): %q from %s:%s", tostring(err), n,
+                       first:sub(1, n), accepted:getpeername()) end))
+local cs = assert(wsarecv.socket("inet", "stream"))
+show("cs:ConnectEx(...) unbound", cs:ConnectEx("127.0.0.1", lport, "hi", wsarecv.overlapped()))
+assert(cs:bind("*", 0))
+show("cs:ConnectEx(addr, port, \"hi\", ov, routine)", cs:ConnectEx("127.0.0.1", lport, "hi",
+  wsarecv.overlapped(), function(err, n) say("  connect routine(err=%s, bytes=%d)", tostring(err), n) end))
+show("SleepEx(100, true)", wsarecv.SleepEx(100, true))
+if first:sub(1, 2) ~= "hi" then show("SleepEx(100, true)", wsarecv.SleepEx(100, true)) end
+
+say("  async: two tasks on the connection; one sends 4 x 1 MiB, the other reads")
+local async = require "wsarecv.async"
+local MiB, total = 1 << 20, 0
+async.spawn(function()
+  local big = wsarecv.buffer(string.rep("m", MiB))
+  for i = 1, 4 do say("  async.send #%d -> %s (the reader has %d bytes)", i, async.send(cs, big), total) end
+  cs:shutdown("send")
+end)
+async.spawn(function()
+  local buf = wsarecv.buffer(65536)
+  repeat
+    local n = assert(async.recv(accepted, buf))
+    total = total + n
+  until n == 0
+  say("  the reader: %d bytes, then the end of the stream", total)
+end)
+async.run()
+show("async.timeout(50, async.accept, ls)", (function()
+  local r
+  async.spawn(function() r = table.pack(async.timeout(50, async.accept, ls)) end)
+  async.run()
+  return table.unpack(r, 1, r.n)
+end)())
 say("\ndone.")

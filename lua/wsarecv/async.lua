@@ -1,4 +1,5 @@
---- wsarecv.async: coroutine tasks on overlapped receives.
+--- wsarecv.async: coroutine tasks on overlapped receives, sends, accepts
+-- and connects.
 --
 --     local async = require "wsarecv.async"
 --     async.spawn(function(sock)
@@ -17,8 +18,10 @@
 -- run: in an alertable wait -- async.run() when wsarecv is the main loop,
 -- or wsarecv.run("nowait") called by an adapter (wsarecv.luv, cqueues,
 -- LuaSocket's select).  The same task code runs under all of them.  With
--- buffers and msgs reused, a receive allocates nothing but what the
--- coroutine switch may need.
+-- buffers and msgs reused, a receive or a send allocates nothing but what
+-- the coroutine switch may need.  No call blocks the process: a send waits
+-- in its task until the kernel took every byte, an accept is an AcceptEx
+-- on the listener, a connect a ConnectEx.
 --
 -- Timers (async.sleep, async.timeout) are kept here, in a heap;
 -- wsarecv.timeout() and wsarecv.run() include them.  A task's pending
@@ -40,8 +43,9 @@ local unpack = table.unpack
 
 local WAIT = {}          -- what our own yields pass: any other is foreign
 -- coroutine -> task { co, ov, at, seq, hi, args, waiting, aborted,
--- timeouts }: `waiting` is the socket of its pending operation or "sleep";
--- `timeouts` its innermost async.timeout's timer
+-- timeouts, accepting }: `waiting` is the socket of its pending operation
+-- (for an accept, the listener) or "sleep"; `timeouts` its innermost
+-- async.timeout's timer; `accepting` the fresh socket of its accept
 local tasks = {}
 local ntasks = 0
 local ABORTED, ABORTED_CODE = "WSA_OPERATION_ABORTED", 995
@@ -145,6 +149,7 @@ local function forget(t)
   tasks[t.co] = nil
   ntasks = ntasks - 1
   end_wait(t, false)
+  if t.accepting then t.accepting:close() end  -- nobody takes it now
   if t.hi then remove(t) end              -- spawned, never started
   local rec = t.timeouts
   while rec do
@@ -184,7 +189,7 @@ local function routine(err, bytes, ov, flags)
   local t = ov.context
   if tasks[t.co] ~= t then return end
   if status(t.co) ~= "suspended" then
-    error("wsarecv.async: a task's receive completed while the task runs "
+    error("wsarecv.async: a task's operation completed while the task runs "
       .. "(a task must not call an alertable wait itself)", 0)
   end
   t.waiting = nil
@@ -255,6 +260,160 @@ function M.recvmsg(sock, msg)
   return posted(t, sock, sock:WSARecvMsg(msg, t.ov, routine))
 end
 
+-- A send's completion, as the call returns it: the bytes (the output
+-- flags of a send are always 0).
+local function sent(err, bytes)
+  if err then return nil, err, errors[err], bytes end
+  return bytes
+end
+
+-- What the send's post returned, as `posted` does (a send that fails to
+-- start sent nothing).
+local function posted_send(t, sock, r, name, code)
+  if r == nil and code ~= 997 then return nil, name, code end
+  t.waiting = sock
+  return sent(yield(WAIT))
+end
+
+--- One `WSASend`: the task waits until the kernel took every byte (a
+-- stream) or the datagram went.  Other tasks run meanwhile; sends of
+-- several tasks on one socket go out whole, in the order they were made.
+-- @tparam socket sock the socket (connected)
+-- @param buffers a string, a buffer, or an array of buffers and slices,
+-- as `WSASend` takes them (kept unchanged until the call returns)
+-- @tparam[opt=0] int flags `MSG_OOB` (stream), `MSG_DONTROUTE`
+-- @treturn[1] int the bytes sent: all of them
+-- @return[2] nil
+-- @treturn[2] string the WSA error name (`WSA_OPERATION_ABORTED` when
+-- cancelled, timed out or the socket was closed; `WSAECONNRESET`,
+-- `WSAENOTCONN`, `WSAESHUTDOWN`, `WSAEMSGSIZE`, `WSAENOTSOCK`...)
+-- @treturn[2] int its code
+-- @treturn[2] int the bytes that left before the failure (a stream send
+-- ended part way)
+-- @raise outside a task, or where the task cannot suspend; a wrong type,
+-- as `WSASend`
+function M.send(sock, buffers, flags)
+  local t = current("send")
+  return posted_send(t, sock, sock:WSASend(buffers, flags or 0, t.ov, routine))
+end
+
+--- One `WSASendTo`: a datagram to an address (an unbound socket is bound
+-- implicitly); the task waits until it went.
+-- @tparam socket sock the socket
+-- @param buffers as `send`'s
+-- @tparam string addr the destination (a path on a unix socket)
+-- @tparam[opt] int port 0..65535 (nil on a unix socket)
+-- @tparam[opt=0] int flags `MSG_DONTROUTE`
+-- @treturn[1] int the bytes sent
+-- @return[2] nil
+-- @treturn[2] string the WSA error name, as for `send` (also the address
+-- failures of `bind`)
+-- @treturn[2] int its code
+-- @raise as `send`; a port out of range
+function M.sendto(sock, buffers, addr, port, flags)
+  local t = current("sendto")
+  return posted_send(t, sock,
+    sock:WSASendTo(buffers, flags or 0, addr, port, t.ov, routine))
+end
+
+--- One `WSASendMsg`: `msg.buffers` to `msg.to` (nil: the connected peer)
+-- with the control messages `msg.control` was set to; the task waits
+-- until it went.
+-- @tparam socket sock the socket (datagram or raw)
+-- @tparam msg msg the msg (not changed)
+-- @tparam[opt=0] int flags `MSG_DONTROUTE`
+-- @treturn[1] int the bytes sent
+-- @return[2] nil
+-- @treturn[2] string the WSA error name, as for `send` (a stream socket
+-- fails at once, as `WSASendMsg` does)
+-- @treturn[2] int its code
+-- @raise as `send`
+function M.sendmsg(sock, msg, flags)
+  local t = current("sendmsg")
+  return posted_send(t, sock, sock:WSASendMsg(msg, flags or 0, t.ov, routine))
+end
+
+-- sock's family and type names, as wsarecv.socket takes them (tostring
+-- says them, open or closed), or a bad-argument error.
+local function kind(sock, i, f)
+  local mt = getmetatable(sock)
+  if type(sock) ~= "userdata" or type(mt) ~= "table"
+      or mt.__name ~= "wsarecv.socket" then
+    error(("bad argument #%d to '%s' (wsarecv.socket expected, got %s)")
+      :format(i, f, type(sock)), 3)
+  end
+  return tostring(sock):match("^wsarecv%.socket %((%w+)/(%w+)")
+end
+
+--- Accept the next connection: an `AcceptEx` on the listener into a
+-- fresh socket of the listener's family and type, made here.  The
+-- operation belongs to the listener: `async.timeout` and `async.cancel`
+-- end it with `CancelIoEx` on the listener (that accept only), and the
+-- fresh socket is closed.
+-- @tparam socket listener a listening stream socket
+-- @treturn[1] socket the connection
+-- @treturn[1] string the peer's address
+-- @treturn[1] int|nil the peer's port (nil on a unix socket)
+-- @return[2] nil
+-- @treturn[2] string the WSA error name (`WSA_OPERATION_ABORTED` when
+-- cancelled, timed out or the listener was closed; `WSAEINVAL` when not
+-- listening, `WSAEOPNOTSUPP` for a datagram socket, `WSAENOTSOCK` for a
+-- closed one, what `wsarecv.socket` fails with)
+-- @treturn[2] int its code
+-- @raise outside a task, or where the task cannot suspend; `listener`
+-- not a socket (`bad argument #1 to 'accept'`)
+function M.accept(listener)
+  local family, stype = kind(listener, 1, "accept")
+  local t = current("accept")
+  if family == nil then return nil, "WSAENOTSOCK", errors.WSAENOTSOCK end
+  local sock, name, code = wsarecv.socket(family, stype)
+  if sock == nil then return nil, name, code end
+  t.accepting = sock             -- closed if the task is closed meanwhile
+  local ok
+  ok, name, code = posted(t, listener, listener:AcceptEx(sock, nil, t.ov,
+                                                         routine))
+  t.accepting = nil
+  if ok == nil then
+    sock:close()
+    return nil, name, code
+  end
+  return sock, sock:getpeername()
+end
+
+--- Connect: a `ConnectEx`, after binding an unbound socket to any address
+-- (ConnectEx needs a bound socket), then `buffers` sent once connected.
+-- `async.timeout` and `async.cancel` end the ConnectEx (the socket is
+-- then best closed: its state is undefined, as on Windows).
+-- @tparam socket sock a stream socket, not connected
+-- @tparam string addr the peer (a path on a unix socket)
+-- @tparam[opt] int port 0..65535 (nil on a unix socket)
+-- @param[opt] buffers data to send once connected (as `send`'s)
+-- @treturn[1] int 0: connected
+-- @treturn[1] int the bytes of `buffers` sent
+-- @return[2] nil
+-- @treturn[2] string the WSA error name (`WSAECONNREFUSED`,
+-- `WSAETIMEDOUT`, `WSAENETUNREACH`, `WSA_OPERATION_ABORTED` when
+-- cancelled or timed out, `WSAEISCONN`, `WSAEALREADY`, the failures of
+-- `bind` and of the address)
+-- @treturn[2] int its code
+-- @raise outside a task, or where the task cannot suspend; a wrong type
+-- (`bad argument #1 to 'connect'`, or as `ConnectEx`); a port out of range
+function M.connect(sock, addr, port, buffers)
+  local family = kind(sock, 1, "connect")
+  local t = current("connect")
+  if family == "inet" or family == "inet6" then
+    local a, p = sock:getsockname()
+    if a == nil or p == 0 then
+      local r, name, code = sock:bind("*", 0)
+      if r == nil then return nil, name, code end
+    end
+  end
+  local n, name, code = posted(t, sock, sock:ConnectEx(addr, port, buffers,
+                                                       t.ov, routine))
+  if n == nil then return nil, name, code end
+  return 0, n
+end
+
 --- Suspend the task for `ms` milliseconds; `sleep(0)` lets the other due
 -- tasks run first.  Any length works: one beyond what a single wait takes
 -- (`SleepEx`'s 0xFFFFFFFE ms, about 49.7 days) is waited for in steps,
@@ -285,10 +444,13 @@ function M.sleep(ms)
   return 0
 end
 
---- End a task's pending operation (a receive, or its sleep): the task's
--- call returns `nil, "WSA_OPERATION_ABORTED", 995` and the task goes on.
--- Only that operation ends (`CancelIoEx` on the task's own overlapped
--- object); a receive that has already completed keeps its result.
+--- End a task's pending operation (a receive, a send, an accept, a
+-- connect, or its sleep): the task's call returns
+-- `nil, "WSA_OPERATION_ABORTED", 995` and the task goes on.  Only that
+-- operation ends (`CancelIoEx` on the task's own overlapped object, on the
+-- listener for an accept); one that has already completed keeps its
+-- result.  A stream send ended part way says how much left (its fourth
+-- result).
 -- @tparam thread task a task, as `spawn` returned it
 -- @treturn boolean whether there was something to end (false for a task
 -- not waiting, not started, ended, or not a task)
@@ -319,7 +481,8 @@ end
 
 --- Run `fn(...)` in the calling task with a time limit.  If it has not
 -- returned after `ms`, the operation it waits on (that one only: a
--- receive or a sleep) is ended: that call returns
+-- receive, a send, the AcceptEx of an accept, the ConnectEx of a connect,
+-- or a sleep) is ended: that call returns
 -- `nil, "WSA_OPERATION_ABORTED", 995`, and once `fn` returns, `timeout`
 -- returns `nil, "WAIT_TIMEOUT", 258`.  `fn` should return on such an
 -- error: what it waits on after it has no limit left.  Timeouts nest.
@@ -428,7 +591,7 @@ end
 -- do not call it: the adapter's `wsarecv.run("nowait")` runs the tasks.
 -- @raise an error raised in a task, with the task's traceback (the other
 -- tasks are not ended: `run` may be called again); `called inside a
--- task`; `N task(s) wait for nothing that can come` when no receive is
+-- task`; `N task(s) wait for nothing that can come` when no operation is
 -- pending and no timer is set (a `sleep(math.huge)` sets none)
 function M.run()
   if tasks[running()] then error("async.run: called inside a task", 2) end
@@ -440,7 +603,7 @@ function M.run()
     if r == nil then
       if name == "WSAEINVAL" and d == nil then
         error(("async.run: %d task(s) wait for nothing that can come "
-          .. "(no receive pending, no timer)"):format(ntasks), 2)
+          .. "(no operation pending, no timer)"):format(ntasks), 2)
       end
       error(("async.run: SleepEx failed: %s (%d)"):format(name, code), 2)
     end
