@@ -120,6 +120,17 @@ static unsigned wait_begin(wr_loop *loop, long ms) {
   return sig;
 }
 
+/*
+** The ms a wait may block, for its bracket: 0 when it returns at once
+** (alertable with routines ready to run, or entries queued), and then
+** SIGINT needs no handler of ours (it costs a sigaction pair a wait; a
+** sender whose routines repost sends done at once waits that way each
+** time).
+*/
+static long may_block(wr_loop *loop, long ms, int alertable, int ready) {
+  return ready || (alertable && wr__has_deliverable(loop)) ? 0 : ms;
+}
+
 static int sleep_ex(wr_loop *loop, unsigned sig, long ms, int alertable,
                     unsigned *result) {
   uint64_t deadline = deadline_of(loop, ms);
@@ -140,7 +151,7 @@ static int sleep_ex(wr_loop *loop, unsigned sig, long ms, int alertable,
 }
 
 int wr_sleep_ex(wr_loop *loop, long ms, int alertable, unsigned *result) {
-  unsigned sig = wait_begin(loop, ms);
+  unsigned sig = wait_begin(loop, may_block(loop, ms, alertable, 0));
   int r = sleep_ex(loop, sig, ms, alertable, result);
   wr__plat_wait_end(loop);
   return r;
@@ -182,7 +193,7 @@ static int wait_multiple(wr_loop *loop, unsigned sig,
 
 int wr_wait_for_multiple(wr_loop *loop, wr_overlapped *const *ovs, size_t n,
                          int waitall, long ms, int alertable, long *result) {
-  unsigned sig = wait_begin(loop, ms);
+  unsigned sig = wait_begin(loop, may_block(loop, ms, alertable, 0));
   int r = wait_multiple(loop, sig, ovs, n, waitall, ms, alertable, result);
   wr__plat_wait_end(loop);
   return r;
@@ -264,7 +275,7 @@ int wr_port_get(wr_port *port, long ms, int alertable, int repost,
   int r;
   if (loop == NULL) return port->closed ? WR_ERROR_INVALID_HANDLE
                                         : WSANOTINITIALISED;
-  sig = wait_begin(loop, ms);
+  sig = wait_begin(loop, may_block(loop, ms, alertable, port->nq > 0));
   r = port_get(port, sig, ms, alertable, repost, result);
   wr__plat_wait_end(loop);
   return r;

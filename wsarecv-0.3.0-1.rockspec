@@ -1,20 +1,21 @@
 rockspec_format = "3.0"
 package = "wsarecv"
-version = "0.2.0-1"
--- The release archive a tag v0.2.0 gets.  `make rock` builds the same
--- layout (wsarecv-0.2.0/...) from the checkout with git archive and packs
--- it with this file into wsarecv-0.2.0-1.src.rock, so installing needs no
--- network: luarocks --lua-version=5.4 install ./wsarecv-0.2.0-1.src.rock
+version = "0.3.0-1"
+-- The release archive a tag v0.3.0 gets.  `make rock` builds the same
+-- layout (wsarecv-0.3.0/...) from the checkout with git archive and packs
+-- it with this file into wsarecv-0.3.0-1.src.rock, so installing needs no
+-- network: luarocks --lua-version=5.4 install ./wsarecv-0.3.0-1.src.rock
 source = {
-  url = "https://github.com/wsarecv/wsarecv/archive/v0.2.0.tar.gz",
-  dir = "wsarecv-0.2.0",
+  url = "https://github.com/wsarecv/wsarecv/archive/v0.3.0.tar.gz",
+  dir = "wsarecv-0.3.0",
 }
 description = {
-  summary = "Windows-style overlapped receive (WSARecv) for Lua 5.4 on libuv",
+  summary = "Windows-style overlapped socket I/O (WSARecv, WSASend, AcceptEx, ConnectEx) for Lua 5.4 on libuv",
   detailed = [[
-Post receive operations with arrays of reusable buffers, flags and a
-completion routine; a libuv core does the I/O and runs the routine as a
-Lua callback in an alertable wait, with Winsock's semantics and errors.
+Post receive and send operations with arrays of reusable buffers, flags
+and a completion routine, and accept and connect the same way; a libuv
+core does the I/O and runs the routine as a Lua callback in an alertable
+wait, with Winsock's semantics and errors.
 ]],
   homepage = "https://github.com/wsarecv/wsarecv",
   maintainer = "the wsarecv developers",
