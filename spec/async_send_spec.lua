@@ -10,32 +10,7 @@ local wsarecv = require "wsarecv"
 local async = require "wsarecv.async"
 local H = require "spec.support.helpers"
 
-local T = H.tracker()
-
--- Every task a test starts (its own and the examples'), so that a failed
--- test leaves none behind: one waiting on a socket the tracker does not
--- know would hang every later async.run.
-local started = {}
-local spawn = async.spawn
-before_each(function()
-  async.spawn = function(...)
-    local co = spawn(...)
-    started[#started + 1] = co
-    return co
-  end
-end)
-
-after_each(function()
-  async.spawn = spawn
-  for i = #started, 1, -1 do
-    if coroutine.status(started[i]) == "suspended" then
-      coroutine.close(started[i])            -- its operation is cancelled
-    end
-    started[i] = nil
-  end
-  T.cleanup(function() H.drain(50, true) end)
-  pcall(async.run)
-end)
+local T = require "spec.support.tasks"(before_each, after_each)
 
 -- async.run with a watchdog task: after `secs` (default 10) it closes the
 -- test's sockets (every pending operation aborts) and fails the test.

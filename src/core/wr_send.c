@@ -129,6 +129,18 @@ int wr_send(wr_socket *s, wr_wsabuf *bufs, size_t nbufs, unsigned flags,
 ** AcceptEx
 ** =================================================================== */
 
+/* What AcceptEx and ConnectEx ask first: a usable connection-oriented
+** socket, and an object (the page: it cannot be NULL). */
+static int check_stream_op(wr_socket *s, const wr_overlapped *ov,
+                           const char *not_stream) {
+  int r = check_socket(s);
+  if (r) return r;
+  if (ov == NULL) return wr__why(s->loop, WSA_INVALID_PARAMETER, WHY_NOOV);
+  if (s->type != SOCK_STREAM && s->type != SOCK_SEQPACKET)
+    return wr__why(s->loop, WSAEOPNOTSUPP, not_stream);
+  return 0;
+}
+
 /* Is s listening? */
 static int listening(const wr_socket *s) {
   int v = 0;
@@ -174,11 +186,8 @@ int wr_accept_ex(wr_socket *ls, wr_socket *as, wr_wsabuf *bufs,
   wr_op_args a = {0};
   unsigned fl = 0;
   int r;
-  if ((r = check_socket(ls)) != 0) return r;
-  if (ov == NULL) return wr__why(ls->loop, WSA_INVALID_PARAMETER, WHY_NOOV);
-  if (ls->type != SOCK_STREAM && ls->type != SOCK_SEQPACKET)
-    return wr__why(ls->loop, WSAEOPNOTSUPP, "AcceptEx only on a stream "
-                   "socket");
+  if ((r = check_stream_op(ls, ov, "AcceptEx only on a stream socket")))
+    return r;
   if (!listening(ls))
     return wr__why(ls->loop, WSAEINVAL, "the socket is not listening");
   if ((r = check_acceptor(ls, as)) != 0) return r;
@@ -210,11 +219,8 @@ int wr_connect_ex(wr_socket *s, const struct sockaddr *sa, socklen_t len,
   wr_op_args a = {0};
   unsigned fl = 0;
   int r;
-  if ((r = check_socket(s)) != 0) return r;
-  if (ov == NULL) return wr__why(s->loop, WSA_INVALID_PARAMETER, WHY_NOOV);
-  if (s->type != SOCK_STREAM && s->type != SOCK_SEQPACKET)
-    return wr__why(s->loop, WSAEOPNOTSUPP, "ConnectEx only on a stream "
-                   "socket");
+  if ((r = check_stream_op(s, ov, "ConnectEx only on a stream socket")))
+    return r;
   if (s->state & WR_S_CONNECTING) return WSAEALREADY;
   if (s->state & WR_S_CONNECTED) return WSAEISCONN;
   if (s->accepting || listening(s))
