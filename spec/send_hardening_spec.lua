@@ -34,3 +34,34 @@ describe("#linux ConnectEx to a unix listener with a full backlog", function()
     assert.is_false(c:getpeername() ~= nil)
   end)
 end)
+
+-- Linux only: the bug was the Linux watch's (a POLLERR on the accept
+-- socket never reached the AcceptEx that holds it); the peer that resets
+-- is a perl process, which the Windows run does not have.
+describe("#linux AcceptEx with a buffer, the client resets before sending",
+  function()
+  it("completes with WSAECONNRESET (it hung, the loop spinning)", function()
+    if not H.have_perl() then pending("perl is not installed") return end
+    local l = T.socket("inet", "stream")
+    assert.equal(0, l:bind("127.0.0.1", 0))
+    assert.equal(0, l:listen())
+    local _, port = l:getsockname()
+    local as = T.socket("inet", "stream")
+    local got
+    assert.same({ nil, "WSA_IO_PENDING", 997, n = 3 },
+      H.pack(l:AcceptEx(as, wsarecv.buffer(16), wsarecv.overlapped(),
+        function(err, bytes) got = { err, bytes } end)))
+    -- connect, wait until the accept holds the connection, then RST
+    -- (SO_LINGER 0) without a byte sent
+    local peer = io.popen(require "spec.support.processes".NO_PRELOAD ..
+      "perl -MSocket -e 'socket(my $s, PF_INET, SOCK_STREAM, 0) or die;" ..
+      " connect($s, sockaddr_in(" .. port .. ", inet_aton(\"127.0.0.1\")))" ..
+      " or die; select(undef, undef, undef, 0.3);" ..
+      " setsockopt($s, SOL_SOCKET, SO_LINGER, pack(\"ii\", 1, 0));" ..
+      " close($s);'")
+    local done = wait_for(function() return got ~= nil end, 300)
+    peer:close()
+    assert.is_true(done, "AcceptEx never completed")
+    assert.same({ "WSAECONNRESET", 0 }, got)
+  end)
+end)
