@@ -140,8 +140,11 @@ static int connect_step(wr_socket *s, wr_overlapped *ov) {
   if (ov->phase == CX_START) {
     do r = connect(s->fd, (struct sockaddr *)&ov->addr, ov->addrlen);
     while (r < 0 && errno == EINTR);
-    if (r < 0 && errno != EINPROGRESS && errno != EAGAIN) {
-      wr__finish(ov, (unsigned)wr_wsa_from_errno(errno), 0, 0);
+    if (r < 0 && errno != EINPROGRESS) {
+      /* EAGAIN: a unix listener's backlog is full and nothing is under
+      ** way (no event would ever end a wait): Winsock's refusal */
+      wr__finish(ov, (unsigned)(errno == EAGAIN ? WSAECONNREFUSED :
+                                wr_wsa_from_errno(errno)), 0, 0);
       return 1;
     }
     ov->phase = r == 0 ? CX_SEND : CX_WAIT;

@@ -92,6 +92,7 @@ uint64_t wr__plat_now(wr_loop *loop) {
 ** =================================================================== */
 
 static void on_poll(uv_poll_t *h, int status, int events);
+static void accept_data(wr_socket *s);
 
 /*
 ** What the queues need: readable for receives and AcceptEx (an accept
@@ -152,6 +153,10 @@ static void on_poll_error(wr_socket *s) {
   const wr_upcalls *up = s->loop->plat.up;
   s->plat.events = 0;
   s->plat.dry = 0;
+  /* a reset connection an AcceptEx holds: its receive reports it (else
+  ** nothing reads the error, and POLLERR comes back at once, forever) */
+  if (wr__accept_has_conn(s->accepting)) accept_data(s);
+  if (wr__closed(s)) return;
   wr__drain(s, &s->oobq);
   wr__drain(s, &s->q);
   if (!wr__closed(s)) wr__drain_send(s);
