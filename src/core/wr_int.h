@@ -3,7 +3,8 @@
 ** structures, the list and reference primitives every core file uses, and
 ** the engine's cross-file functions.  Nothing outside src/core includes it.
 **
-** Exports: struct wr_socket, struct wr_loop, struct wr_port, WR_IN_*,
+** Exports: struct wr_socket, struct wr_loop, struct wr_port, WR_UDP4_MAX,
+**          WR_UDP6_MAX, WR_IN_*,
 **          WR_S_*, WR_O_*, wr_cmsg_hdr;
 **          inline: wr__list_push, wr__list_remove, wr__socket_ref,
 **          wr__port_unref, wr__socket_unref, wr__finish, wr__closed,
@@ -52,6 +53,11 @@ WR_INTERNAL_BEGIN
 #ifndef SOL_UDP
 #define SOL_UDP 17
 #endif
+
+/* The largest UDP payload: 65535 bytes of IP packet, IPv4's 20-byte
+** header inside them, IPv6's 40 not (its payload length excludes it). */
+#define WR_UDP4_MAX (65535 - 20 - 8)
+#define WR_UDP6_MAX (65535 - 8)
 
 /* which list an overlapped object is on */
 enum { WR_IN_NONE = 0, WR_IN_QUEUE, WR_IN_OOBQ, WR_IN_SENDQ, WR_IN_APC,

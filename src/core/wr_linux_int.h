@@ -2,7 +2,7 @@
 ** wr_linux_int.h -- what the Linux platform's files share among
 ** themselves.  Only wr_linux_*.c include it; the engine never does.
 **
-** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty, wr__advance,
+** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty,
 **          wr__accept_has_conn, wr__first_unserved;
 **          wr_linux_send.c: wr__send_step, wr__accept_step, wr__drain_send;
 **          wr_linux_step.c: wr__step_now, wr__drain;
@@ -62,22 +62,6 @@ static inline void wr__skip_empty(wr_overlapped *ov) {
     ov->iov++;
     ov->iovcnt--;
   }
-}
-
-/* Drop the first n bytes of ov's buffer array (MSG_WAITALL progress; a
-** stream send keeps its buffers whole, for a rearm: wr_linux_send.c). */
-static inline void wr__advance(wr_overlapped *ov, size_t n) {
-  while (n > 0 && ov->iovcnt > 0) {
-    if (n < ov->iov->iov_len) {
-      ov->iov->iov_base = (char *)ov->iov->iov_base + n;
-      ov->iov->iov_len -= n;
-      return;
-    }
-    n -= ov->iov->iov_len;
-    ov->iov++;
-    ov->iovcnt--;
-  }
-  wr__skip_empty(ov);
 }
 
 /* An AcceptEx that holds its connection and waits for the first data on

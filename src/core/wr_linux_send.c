@@ -224,9 +224,6 @@ int wr__accept_step(wr_socket *ls, wr_overlapped *ov) {
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
 #define GSO_MAX_SEGS 64       /* UDP_MAX_SEGMENTS of older kernels */
 #define GSO_MAX_IOV 256
 
@@ -265,7 +262,7 @@ static int send_gso(wr_socket *s, wr_overlapped **ops, int k) {
   if (size == 0 || size > 0xffff) return 0;
   /* the whole send is one UDP payload for the kernel's length check: the
   ** IPv4 limit, also for an inet6 socket (its peer may be v4-mapped) */
-  limit = 65535 - 20 - 8;
+  limit = WR_UDP4_MAX;
   for (j = 0; j < k && j < GSO_MAX_SEGS && (size_t)(j + 1) * size <= limit &&
               gso_mate(ops[0], ops[j]) &&
               niov + ops[j]->iovcnt <= GSO_MAX_IOV; j++) {

@@ -62,6 +62,22 @@ static void copy_in(wr_overlapped *ov, const char *src, size_t n) {
   }
 }
 
+/* Drop the first n bytes of ov's buffer array (MSG_WAITALL progress; a
+** stream send keeps its buffers whole, for a rearm: wr_linux_send.c). */
+static void advance(wr_overlapped *ov, size_t n) {
+  while (n > 0 && ov->iovcnt > 0) {
+    if (n < ov->iov->iov_len) {
+      ov->iov->iov_base = (char *)ov->iov->iov_base + n;
+      ov->iov->iov_len -= n;
+      return;
+    }
+    n -= ov->iov->iov_len;
+    ov->iov++;
+    ov->iovcnt--;
+  }
+  wr__skip_empty(ov);
+}
+
 /* A 0-byte read on a seqpacket socket: the peer's close, or an empty
 ** message?  After a close the socket reports hang-up. */
 static int peer_closed(wr_socket *s) {
@@ -245,7 +261,7 @@ static int step_got(wr_socket *s, wr_overlapped *ov, const struct msghdr *mh,
       wr__finish(ov, 0, ov->filled, 0);
       return 1;
     }
-    wr__advance(ov, n);
+    advance(ov, n);
     return -1;
   }
   if (s->type == SOCK_SEQPACKET && n == 0 && !(mh->msg_flags & MSG_TRUNC) &&

@@ -32,18 +32,8 @@ static int check_socket(wr_socket *s) {
 ** Sends
 ** =================================================================== */
 
-/* Is sa an IPv4 address mapped into IPv6 (::ffff:a.b.c.d)? */
-static int v4_mapped(const struct sockaddr *sa) {
-  static const unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           0xff, 0xff};
-  const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-  return sa->sa_family == AF_INET6 &&
-         memcmp(s6->sin6_addr.s6_addr, prefix, sizeof prefix) == 0;
-}
-
 /*
-** The largest datagram the protocol carries: a UDP payload fits 65535
-** bytes of IP packet (IPv4's 20-byte header counts, IPv6's 40 do not).
+** The largest datagram the protocol carries (WR_UDP4_MAX, WR_UDP6_MAX).
 ** A dual-stack socket sending to a mapped IPv4 address sends IPv4: only
 ** then (a datagram between the two sizes) is the destination looked at --
 ** to, the msg's, or the connected peer.  Others are the kernel's to judge.
@@ -53,16 +43,18 @@ static size_t max_datagram(const wr_socket *s, const struct sockaddr *to,
   struct sockaddr_storage peer;
   socklen_t len = sizeof peer;
   if (s->type != SOCK_DGRAM) return (size_t)-1;
-  if (s->family == AF_INET) return 65535 - 20 - 8;
+  if (s->family == AF_INET) return WR_UDP4_MAX;
   if (s->family != AF_INET6) return (size_t)-1;
-  if (total > 65535 - 20 - 8 && total <= 65535 - 8) {
+  if (total > WR_UDP4_MAX && total <= WR_UDP6_MAX) {
     if (to == NULL && msg && msg->namelen)
       to = (const struct sockaddr *)&msg->name;
     if (to == NULL && getpeername(s->fd, (struct sockaddr *)&peer, &len) == 0)
       to = (const struct sockaddr *)&peer;
-    if (to && v4_mapped(to)) return 65535 - 20 - 8;
+    if (to && to->sa_family == AF_INET6 &&
+        IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)to)->sin6_addr))
+      return WR_UDP4_MAX;
   }
-  return 65535 - 8;
+  return WR_UDP6_MAX;
 }
 
 static size_t total_of(const wr_wsabuf *bufs, size_t n) {
