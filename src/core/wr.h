@@ -313,6 +313,31 @@ int wr_loop_interrupted(wr_loop *loop);
 */
 const char *wr_loop_reason(wr_loop *loop, int code);
 
+/*
+** The engine that moves the loop's I/O.  Linux has two: io_uring (the
+** kernel fills posted buffers while the thread computes, as on Windows)
+** and poll (libuv readiness, then recvmsg inside wsarecv's calls).  The
+** loop takes WSARECV_ENGINE's ("io_uring" or "poll") or, unset, io_uring
+** where the kernel allows it.  Windows has one: iocp.
+*/
+enum { WR_ENGINE_POLL = 1, WR_ENGINE_URING, WR_ENGINE_IOCP };
+int wr_loop_engine(const wr_loop *loop);
+/* Its name: "io_uring", "poll", "iocp". */
+const char *wr_engine_name(int engine);
+/*
+** Use another engine: 0, WSAEINVAL while the loop has sockets or ports
+** (an operation cannot change engines), or WSAEOPNOTSUPP when the kernel
+** refuses it (wr_loop_reason says why).
+*/
+int wr_loop_set_engine(wr_loop *loop, int engine);
+/*
+** Let the completions the kernel has already posted land, without a
+** syscall and without running a routine (ports get their entries, events
+** are signalled): what HasOverlappedIoCompleted sees on Windows.  Nothing
+** on an engine that moves data only inside a wait.
+*/
+void wr_loop_peek(wr_loop *loop);
+
 /* ---------------------------------------------------------------------
 ** Sockets (the BSD calls; each returns 0 or a WSA code)
 ** ------------------------------------------------------------------- */

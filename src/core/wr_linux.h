@@ -18,6 +18,8 @@
 #include "wr.h"
 
 struct wr_upcalls;
+struct wr_ring;              /* the io_uring engine's (wr_linux_ring.c) */
+struct wr_ring_sock;
 
 /* watch bits (wr_plat_socket.watch) */
 #define WR_W_INIT   0x01     /* the poll handle is initialised */
@@ -37,6 +39,8 @@ typedef struct wr_plat_socket {
   wr_socket *flush_next;     /* the loop's list of sockets to drain */
   int on_flush_list;         /* on that list (holds a ref) */
   int no_gso;                /* UDP GSO failed here once: not again */
+  struct wr_ring_sock *ring; /* io_uring engine: the socket's multishot
+                                receive and its buffer ring, once used */
 } wr_plat_socket;
 
 /* A completion port's part: its descriptor, once asked for. */
@@ -48,6 +52,8 @@ typedef struct wr_plat_loop {
   uv_loop_t uv;
   uv_timer_t timer;          /* bounds a timed wait */
   const struct wr_upcalls *up;   /* the engine's, from wr__plat_loop_init */
+  struct wr_ring *ring;      /* the io_uring engine's ring (NULL: the poll
+                                engine) */
   wr_socket *flush_list;     /* sockets whose posts were deferred */
   uint32_t *bcast;           /* interfaces' broadcast addresses (network */
   size_t nbcast;             /* order), refreshed at most once a second */
