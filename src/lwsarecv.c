@@ -16,6 +16,7 @@
 ** into it.
 */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lbuffer.h"
@@ -80,6 +81,39 @@ static int l_run(lua_State *L) {
   lwr_wait_leave(c, L, saved);
   if (more == WSAEINTR) return lwr_fail(L, WSAEINTR);
   lua_pushboolean(L, more);
+  return 1;
+}
+
+/***
+The engine that moves this state's I/O, and a way to choose it.  On Linux
+`"io_uring"` has the kernel fill posted buffers while Lua computes, as
+Windows does; `"poll"` moves data only inside wsarecv's calls (see "Linux
+and Windows" in the README).  The environment variable `WSARECV_ENGINE`
+chooses at `require`; unset, io_uring is used where the kernel allows it.
+Windows has one engine, `"iocp"`.
+@function engine
+@tparam[opt] string name `"io_uring"` or `"poll"`: use it from now on
+(only while no socket or port is open)
+@treturn[1] string the engine in use: `"io_uring"`, `"poll"` or `"iocp"`
+@return[2] nil
+@treturn[2] string `"WSAEINVAL"`: sockets or ports are open;
+`"WSAEOPNOTSUPP"`: this kernel (or a seccomp filter) refuses io_uring, or
+the platform has no such engine
+@treturn[2] int its code
+@raise a name that is no engine's
+*/
+static int l_engine(lua_State *L) {
+  static const char *const names[] = {"io_uring", "poll", "iocp", NULL};
+  static const int engines[] = {WR_ENGINE_URING, WR_ENGINE_POLL,
+                                WR_ENGINE_IOCP};
+  lwr_ctx *c = lwr_ctx_get(L);
+  if (c->loop == NULL) return lwr_fail(L, WSANOTINITIALISED);
+  if (!lua_isnoneornil(L, 1)) {
+    int r = wr_loop_set_engine(c->loop,
+                               engines[luaL_checkoption(L, 1, NULL, names)]);
+    if (r) return lwr_fail(L, r);
+  }
+  lua_pushstring(L, wr_engine_name(wr_loop_engine(c->loop)));
   return 1;
 }
 
@@ -403,6 +437,10 @@ static lwr_ctx *context(lua_State *L) {
   lua_pushliteral(L, "WSA_IO_PENDING");
   c->pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   r = wr_loop_new(&c->loop, lwr_event_hook, c);
+  if (r == WSAEINVAL || r == WSAEOPNOTSUPP)
+    luaL_error(L, "wsarecv: WSARECV_ENGINE=%s: %s", getenv("WSARECV_ENGINE"),
+               r == WSAEINVAL ? "no such engine (io_uring or poll)"
+                              : "this kernel refuses io_uring");
   if (r) luaL_error(L, "wsarecv: cannot start the loop (%d)", r);
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, LWR_CTX_KEY);
@@ -428,6 +466,7 @@ LWR_EXPORT int luaopen_wsarecv_core(lua_State *L) {
     {"interpose", l_interpose},
     {"strerror", l_strerror},
     {"lasterror", l_lasterror},
+    {"engine", l_engine},
     {NULL, NULL}
   };
   lua_newtable(L);                                   /* module */

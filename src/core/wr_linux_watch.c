@@ -342,3 +342,20 @@ void wr__plat_flush(wr_loop *loop) {
     wr__socket_unref(s);
   }
 }
+
+/* =====================================================================
+** The engine
+** =================================================================== */
+
+int wr__plat_engine(const wr_loop *loop) {
+  return loop->plat.ring ? WR_ENGINE_URING : WR_ENGINE_POLL;
+}
+
+int wr__plat_set_engine(wr_loop *loop, int engine) {
+  if (engine == WR_ENGINE_POLL) return 0;
+  return wr__why(loop, WSAEOPNOTSUPP, "no io_uring engine yet");
+}
+
+void wr__plat_peek(wr_loop *loop) { (void)loop; }
+
+void wr__plat_resume(wr_socket *s) { (void)s; }

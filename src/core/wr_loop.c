@@ -7,7 +7,8 @@
 **          wr_loop_interrupted, wr_loop_reason, wr_sleep_ex,
 **          wr_wait_for_multiple, wr_run, wr_port_get,
 **          wr_loop_pollfd, wr_loop_timeout, wr_loop_ready, wr_loop_wake,
-**          wr_now.
+**          wr_now, wr_loop_engine, wr_engine_name, wr_loop_set_engine,
+**          wr_loop_peek.
 **
 ** Every wait lets I/O progress (wr__plat_pump); an alertable one also
 ** delivers the completions queued for routines (wr__deliver).  A wait that
@@ -70,6 +71,26 @@ int wr_loop_interrupted(wr_loop *loop) {
   loop->interrupted = 0;
   return r;
 }
+
+int wr_loop_engine(const wr_loop *loop) { return wr__plat_engine(loop); }
+
+const char *wr_engine_name(int engine) {
+  switch (engine) {
+    case WR_ENGINE_URING: return "io_uring";
+    case WR_ENGINE_IOCP: return "iocp";
+    default: return "poll";
+  }
+}
+
+int wr_loop_set_engine(wr_loop *loop, int engine) {
+  if (engine == wr__plat_engine(loop)) return 0;
+  if (loop->sockets || loop->ports)
+    return wr__why(loop, WSAEINVAL, "sockets or ports are open: their "
+                   "operations cannot change engines");
+  return wr__plat_set_engine(loop, engine);
+}
+
+void wr_loop_peek(wr_loop *loop) { wr__plat_peek(loop); }
 
 const char *wr_loop_reason(wr_loop *loop, int code) {
   const char *why = loop->why_code == code ? loop->why : NULL;

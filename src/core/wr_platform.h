@@ -3,6 +3,8 @@
 **
 ** Exports: wr_upcalls; wr__plat_loop_init, wr__plat_loop_close,
 **          wr__plat_pump, wr__plat_now, wr__plat_delivered,
+**          wr__plat_engine, wr__plat_set_engine, wr__plat_peek,
+**          wr__plat_resume,
 **          wr__plat_socket_init, wr__plat_socket_close,
 **          wr__plat_msg_prepare, wr__plat_start, wr__plat_watch,
 **          wr__plat_cancel, wr__plat_poll_fd; wr__plat_pollfd,
@@ -80,6 +82,25 @@ void wr__plat_loop_close(wr_loop *loop);
 ** dropped).
 */
 void wr__plat_pump(wr_loop *loop, long ms);
+/* WR_ENGINE_*: the engine the loop uses.  Windows: WR_ENGINE_IOCP. */
+int wr__plat_engine(const wr_loop *loop);
+/*
+** Change engines (the loop has no socket and no port): 0, or
+** WSAEOPNOTSUPP (the kernel refuses it; wr__why notes why).  Windows:
+** WSAEOPNOTSUPP for any but its own.
+*/
+int wr__plat_set_engine(wr_loop *loop, int engine);
+/*
+** Report what the kernel has already finished, with no syscall where the
+** kernel posts completions in shared memory (io_uring's completion ring).
+** Windows: nothing (a wait relays the port's packets).
+*/
+void wr__plat_peek(wr_loop *loop);
+/*
+** The engine took operations of s back (CancelIoEx, forget): what is
+** still queued goes on as before.  Windows: nothing.
+*/
+void wr__plat_resume(wr_socket *s);
 /* A monotonic clock in milliseconds.  Windows: QueryPerformanceCounter. */
 uint64_t wr__plat_now(wr_loop *loop);
 /*

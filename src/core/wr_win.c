@@ -425,3 +425,23 @@ long wr__plat_port_timeout(wr_port *port) {
 }
 
 void wr__plat_port_close(wr_port *port) { (void)port; }
+
+/* =====================================================================
+** The engine: Windows has one, the completion port
+** =================================================================== */
+
+int wr__plat_engine(const wr_loop *loop) {
+  (void)loop;
+  return WR_ENGINE_IOCP;
+}
+
+int wr__plat_set_engine(wr_loop *loop, int engine) {
+  (void)engine;
+  return wr__why(loop, WSAEOPNOTSUPP, "Windows has one engine: iocp");
+}
+
+/* The kernel's completions reach the engine through the port's packets,
+** which a wait relays. */
+void wr__plat_peek(wr_loop *loop) { (void)loop; }
+
+void wr__plat_resume(wr_socket *s) { (void)s; }
