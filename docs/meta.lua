@@ -143,7 +143,7 @@
 -- ---------------------------------------------------------------------
 
 ---@class wsarecv
----@field _VERSION string "wsarecv 0.3.0"
+---@field _VERSION string "wsarecv 0.4.0"
 ---@field errors table<string, integer>|table<integer, string> names to codes and codes to names
 ---@field INFINITE integer -1: a wait without timeout
 ---@field MAX_PENDING integer 4096: operations pending per socket at most
