@@ -177,6 +177,21 @@ describe("#linux the io_uring engine", function()
     assert.are.equal("abcd", got)
   end)
 
+  -- (found by the API fuzzer: the poll path was never told its turn came)
+  it("a receive the ring cannot serve, posted behind the ring's, gets its "
+    .. "datagram once they complete", function()
+    local rx, send = channel()
+    local ovs, bufs = post(rx, 1, 8)
+    local pov, pbuf = wsarecv.overlapped(), wsarecv.buffer(4)
+    H.assert_pending(rx:WSARecv(pbuf, wsarecv.MSG_PARTIAL, pov))
+    send("first")
+    send("second")
+    H.progress_until(function() return not pov.pending end)
+    assert.are.same({ 5, "first" }, { ovs[1].bytes, bufs[1]:sub(1, 5) })
+    assert.are.same({ 4, "seco", wsarecv.MSG_PARTIAL },
+      { pov.bytes, pbuf:sub(1, 4), pov.flags })
+  end)
+
   it("close takes every receive back, aborted, once", function()
     local rx, send = channel()
     local ovs = post(rx, 3)
