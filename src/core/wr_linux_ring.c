@@ -89,6 +89,7 @@ struct wr_ring_sock {
                                 register it again before the next arm */
   unsigned armed : 1;        /* a multishot receive is in flight */
   unsigned sending : 1;      /* a SEND (the send queue's head) is */
+  unsigned sent_back : 1;    /* ... and ended with bytes left to send */
   unsigned on_resume : 1;
   struct wr_ring_sock *resume_next;
 };
@@ -458,6 +459,14 @@ int wr__ring_take(wr_socket *s, wr_overlapped *ov) {
 */
 #define SEND_TAG 1
 
+/* The head of s's send queue is a stream send the ring can carry on. */
+static int sendable(const wr_socket *s) {
+  const wr_overlapped *ov = s->sendq.head;
+  return ov && ov->kind == WR_OP_SEND && !ov->internal &&
+         !wr__send_in_ring(ov) && s->type == SOCK_STREAM &&
+         ov->filled < ov->total;
+}
+
 int wr__ring_send(wr_socket *s) {
   struct wr_ring *r = s->loop->plat.ring;
   wr_overlapped *ov = s->sendq.head;
@@ -465,10 +474,7 @@ int wr__ring_send(wr_socket *s) {
   struct io_uring_sqe *sqe;
   struct iovec first;
   size_t cnt;
-  if (r == NULL || ov == NULL || ov->kind != WR_OP_SEND || ov->internal ||
-      wr__send_in_ring(ov) || s->type != SOCK_STREAM || ov->total == 0 ||
-      ov->filled >= ov->total)
-    return 0;
+  if (r == NULL || !sendable(s)) return 0;
   if ((rs = ring_sock(r, s)) == NULL || rs->sending) return 0;
   wr__left_to_send(ov, &first, &cnt);
   if ((sqe = get_sqe(r)) == NULL) return 0;
@@ -545,6 +551,7 @@ static void sent(struct wr_ring *r, struct wr_ring_sock *rs, int res) {
   count_armed(r, -1);
   if (!wr__send_in_ring(ov)) return;
   ov->phase = 0;
+  rs->sent_back = 1;
   if (res > 0) ov->filled += (size_t)res;
   if (ov->filled >= ov->total) {
     wr__finish(ov, 0, ov->filled, 0);
@@ -670,10 +677,10 @@ static int refill(struct wr_ring *r, wr_socket *s, struct wr_ring_sock *rs) {
 ** goes to the poll path. */
 static void hand_over(struct wr_ring *r, wr_socket *s) {
   struct wr_ring_sock *rs = s->plat.ring;
-  int changed = report(s) > 0;
+  int changed = report(s) > 0, sent_back = rs && rs->sent_back;
+  if (rs) rs->sent_back = 0;
   if (wr__closed(s) || rs == NULL) return;
-  if (!rs->sending && s->sendq.head && s->sendq.head->kind == WR_OP_SEND &&
-      !wr__send_in_ring(s->sendq.head) && s->type == SOCK_STREAM)
+  if (sent_back && sendable(s))
     wr__schedule_flush(s);       /* a send the ring gave back unfinished */
   if (!rs->armed && refill(r, s, rs)) changed = 1;
   /* what the ring finished or gave back leaves at the head a receive it
