@@ -33,7 +33,7 @@
 -- target NOT MET, a disturbed figure or a skipped measurement is not a
 -- failure.  Every child runs under `timeout`, every loop is bounded, and
 -- each scenario has a share of the time budget (receive 320 s, live 100 s,
--- send 100 s; --quick 100, 30, 60) after which it starts nothing new.
+-- send 100 s; --quick 100, 40, 60) after which it starts nothing new.
 -- Children's stderr goes to build/bench/run.log.  See bench/README.md.
 local quick, smoke, outfile, only, only_engine = false, false, nil, nil, nil
 do
@@ -87,12 +87,12 @@ local ENGINES = only_engine and { only_engine } or { "poll", "io_uring" }
 -- sender can), the same SO_RCVBUF for every receiver (the kernel's default
 -- size, forced: it doubles it), its own budget
 P.live_rates = { 20000, 100000, 0 }
-P.live_secs = quick and 1 or 2           -- per paced run
+P.live_secs = quick and 1 or 1.5         -- per paced run
 P.live_max_secs = 1                      -- per run at the maximum rate
 P.live_rcvbuf = 212992
 P.live_batch = 1                         -- datagrams per paced send
 P.live_reps = quick and 1 or 3
-P.live_budget = quick and 30 or 100
+P.live_budget = quick and 40 or 100
 if smoke then P.live_secs, P.live_max_secs, P.live_budget = 0.1, 0.1, 20 end
 P.udp_sizes = { 64, 1200 }
 P.rcvbuf = 4 << 20          -- scenario 1: SO_RCVBUFFORCE for every receiver
@@ -154,21 +154,23 @@ local function say(...)
   io.stderr:write(string.format("[%4ds] ", elapsed()), string.format(...), "\n")
 end
 
--- deadlines: scenario k may start runs until the end of its cumulative share
+-- deadlines: scenario k may start runs until the end of its cumulative
+-- share of its part's budget; each part's clock starts when the part does
+-- (set_deadlines(part)), so that one part's overrun does not eat the next
 local DEADLINE = {}
-local function set_deadlines()
+local function set_deadlines(part)
   local t = os.time()
-  if want("recv") then
+  if part == "recv" then
     for _, k in ipairs(ORDER) do
       t = t + SHARE[k] * P.budget
       DEADLINE[k] = t
     end
   end
-  if want("live") then
+  if part == "live" then
     t = t + P.live_budget
     DEADLINE.s8 = t
   end
-  if want("send") then
+  if part == "send" then
     for _, k in ipairs(SEND_ORDER) do
       t = t + SEND_SHARE[k] * P.send_budget
       DEADLINE[k] = t
@@ -1764,9 +1766,9 @@ local function main()
   local load0 = loadavg()
   if not send_alone then probe_engines() end
   probe_all()
-  set_deadlines()
 
   if want("recv") then
+    set_deadlines("recv")
     say("scenario 4 (heap) and scenario 3 (callgrind) first: they are deterministic")
     scenario4()
     scenario3_instr()
@@ -1775,8 +1777,12 @@ local function main()
     scenario2()
     scenario5()
   end
-  if want("live") then scenario8() end
+  if want("live") then
+    set_deadlines("live")
+    scenario8()
+  end
   if want("send") then
+    set_deadlines("send")
     scenario6_heap()
     scenario6_instr()
     scenario6_timed()
