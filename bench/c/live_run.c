@@ -36,8 +36,10 @@
 
 #define MAXBATCH 64
 
-/* the drop counter of the socket bound to port (host order) on 127.0.0.1 */
-static long udp_drops(unsigned port) {
+/* the drop counter of the socket bound to port (host order) on 127.0.0.1,
+ * or -1 (/proc/net/udp can miss a line while other sockets come and go:
+ * udp_drops tries again) */
+static long udp_drops_once(unsigned port) {
   FILE *f = fopen("/proc/net/udp", "r");
   char line[512];
   long drops = -1;
@@ -54,6 +56,15 @@ static long udp_drops(unsigned port) {
   }
   fclose(f);
   return drops;
+}
+
+static long udp_drops(unsigned port) {
+  long d = -1;
+  for (int tries = 0; tries < 5 && d < 0; tries++) {
+    if (tries) usleep(10000);
+    d = udp_drops_once(port);
+  }
+  return d;
 }
 
 int main(int argc, char **argv) {
