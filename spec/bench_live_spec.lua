@@ -58,8 +58,10 @@ describe("bench live traffic #linux", function()
     if not H.is_root() then pending("needs root (SO_RCVBUFFORCE)") return end
     local out, r, s = run(20000, 0.1, nil, craw)
     assert(r and s, out)
-    assert.are.same({ 2000, 0, 0 }, { s.sent, r.err, s.drops }, out)
-    assert.are.same({ 2000, 128000 }, { r.recv, r.bytes }, out)
+    -- (a sender kept off its CPU falls behind its schedule: up to 2,000)
+    assert.is_true(s.sent > 0 and s.sent <= 2000, out)
+    assert.are.same({ 0, 0 }, { r.err, s.drops }, out)
+    assert.are.same({ s.sent, s.sent * 64 }, { r.recv, r.bytes }, out)
   end)
 
   for _, engine in ipairs({ "poll", "io_uring" }) do
@@ -71,8 +73,9 @@ describe("bench live traffic #linux", function()
           "bench/lua/recv_wsarecv.lua", variant, "64", "64")
         if offers(engine) then
           assert(r and s, out)
-          assert.are.same({ 2000, 0, 0 }, { s.sent, r.err, s.drops }, out)
-          assert.are.same({ 2000, 128000 }, { r.recv, r.bytes }, out)
+          assert.is_true(s.sent > 0 and s.sent <= 2000, out)
+          assert.are.same({ 0, 0 }, { r.err, s.drops }, out)
+          assert.are.same({ s.sent, s.sent * 64 }, { r.recv, r.bytes }, out)
         else
           assert.are.equal(engine .. ": unavailable", out:match("SKIP (%S+: unavailable)"), out)
           assert.is_nil(r, out)
