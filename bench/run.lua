@@ -398,6 +398,7 @@ local targets = {}
 local allruns = {}
 local unavailable = {}          -- key -> why (probed receivers this build cannot run)
 local ENGINE_WHY = {}           -- engine -> why it is unavailable (probe_engines)
+local DEFAULT_ENGINE = "?"      -- what the module picks unasked (the senders, the echo)
 local runs_made, runs_disturbed = 0, 0
 
 local function out(s)
@@ -1654,6 +1655,7 @@ local function probe_engines()
   local code = "local ok, w = pcall(require, 'wsarecv') "
     .. "if not ok then io.write('FAIL ', (tostring(w):gsub('%s+', ' ')), '\\n') "
     .. "else io.write('ENGINE ', tostring(w.engine and w.engine()), '\\n') end"
+  DEFAULT_ENGINE = run({ LUA, "-e", code }, nil, 30).out:match("ENGINE (%S+)") or "?"
   for _, e in ipairs(ENGINES) do
     local res = run({ LUA, "-e", code }, { WSARECV_ENGINE = e }, 30)
     local got = res.out:match("ENGINE (%S+)")
@@ -1675,7 +1677,7 @@ local function engines_line()
   for _, e in ipairs(ENGINES) do
     t[#t + 1] = e .. (ENGINE_WHY[e] and (": unavailable (" .. ENGINE_WHY[e] .. ")") or ": available")
   end
-  return table.concat(t, "; ")
+  return table.concat(t, "; ") .. "; the default (senders, async echo): " .. DEFAULT_ENGINE
 end
 
 local function loadavg() return capture("cut -d' ' -f1-3 /proc/loadavg") end
