@@ -100,11 +100,12 @@ lwr_buf *lwr_newbuffer(lua_State *L, size_t len) {
   return b;
 }
 
-/* __gc of a large buffer: nothing pins it any more; free its bytes. */
+/* __gc of a large buffer: nothing pins it any more (or the state closes:
+** lwr_free_bytes waits for the kernel); free its bytes. */
 static int l_buf_gc(lua_State *L) {
   lwr_buf *b = (lwr_buf *)lua_touserdata(L, 1);
   if (b->data != b->small) {
-    free(b->data);
+    lwr_free_bytes(L, b->data, b->len);
     b->data = b->small;              /* a resurrected buffer is empty */
     b->len = 0;
     b->closed = 1;

@@ -13,12 +13,43 @@
 */
 #include <ctype.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lwr_aux.h"
 
 lwr_ctx *lwr_ctx_get(lua_State *L) {
   return (lwr_ctx *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+struct lwr_orphan {
+  void *p;
+  struct lwr_orphan *next;
+};
+
+void lwr_free_bytes(lua_State *L, void *p, size_t len) {
+  lwr_ctx *c = NULL;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LWR_CTX_KEY) == LUA_TUSERDATA)
+    c = (lwr_ctx *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (c && c->loop && wr_loop_holds(c->loop, p, len)) {
+    struct lwr_orphan *o = malloc(sizeof *o);
+    if (o == NULL) return;    /* kept for good: never freed under the kernel */
+    o->p = p;
+    o->next = c->orphans;
+    c->orphans = o;
+    return;
+  }
+  free(p);
+}
+
+void lwr_free_orphans(lwr_ctx *c) {
+  while (c->orphans) {
+    struct lwr_orphan *o = c->orphans;
+    c->orphans = o->next;
+    free(o->p);
+    free(o);
+  }
 }
 
 /* =====================================================================

@@ -337,6 +337,8 @@ int wr_loop_set_engine(wr_loop *loop, int engine);
 ** on an engine that moves data only inside a wait.
 */
 void wr_loop_peek(wr_loop *loop);
+/* Does an operation pending in the loop use bytes of [p, p + len)? */
+int wr_loop_holds(const wr_loop *loop, const void *p, size_t len);
 
 /* ---------------------------------------------------------------------
 ** Sockets (the BSD calls; each returns 0 or a WSA code)
