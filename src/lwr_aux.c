@@ -2,8 +2,8 @@
 ** lwr_aux.c -- the binding's ground floor: the helpers every other file of
 ** the binding uses (lwr_aux.h lists them).
 **
-** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
-**          lwr_push_error_name, lwr_push_addr, lwr_checktype,
+** Exports: lwr_ctx_get, lwr_free_bytes, lwr_free_orphans, lwr_fail,
+**          lwr_why, lwr_recv_fail, lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkcstring, lwr_checkoption, lwr_checkint, lwr_check_ms,
 **          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register,
 **          lwr_add_methods.

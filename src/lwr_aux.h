@@ -5,7 +5,8 @@
 ** checks and type registration.  Each type's layout and its own check are
 ** in its header (lbuffer.h, lsocket.h, loverlapped.h, lmsg.h, lport.h).
 **
-** Exports: lwr_aux.c: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
+** Exports: lwr_aux.c: lwr_ctx_get, lwr_free_bytes, lwr_free_orphans,
+**          lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkcstring, lwr_checkoption, lwr_checkint,
 **          lwr_check_ms, lwr_nearest, lwr_inlist, lwr_nofield,

@@ -4,7 +4,8 @@
 ** wait in shared memory until anyone looks.
 **
 ** Exports: for the Linux platform: wr__ring_open, wr__ring_close,
-**          wr__ring_servable, wr__ring_take, wr__ring_resume, wr__ring_reap, wr__ring_submit,
+**          wr__ring_servable, wr__ring_take, wr__ring_send,
+**          wr__ring_resume, wr__ring_reap, wr__ring_submit,
 **          wr__ring_cancel, wr__ring_quiesce, wr__ring_socket_close.
 **
 ** One multishot receive per socket, fed from the socket's own provided-
@@ -34,6 +35,7 @@
 #include <liburing.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +45,22 @@
 #define CQ_ENTRIES  4096     /* completions waiting to be reaped */
 #define BR_FIRST    64       /* a socket's first buffer ring */
 #define BR_MAX      4096     /* receives in the kernel's hands per socket */
+
+/*
+** A WSARecvMsg's multishot RECVMSG writes, in front of each datagram's
+** payload, a header, the source address and the control messages, each
+** of a size fixed per request: they fill the caller's WR_HEADROOM.  A msg
+** whose control messages might not fit (its buffer plus wsarecv's own
+** packet info) stays on the poll path.
+*/
+#define RING_NAME   128
+#define RING_CTL    (WR_HEADROOM - sizeof(struct io_uring_recvmsg_out) - \
+                     RING_NAME)
+#define OWN_CTL     (CMSG_SPACE(sizeof(struct in_pktinfo)) + \
+                     CMSG_SPACE(sizeof(struct in6_pktinfo)))
+
+/* what a socket's multishot receives (wr_ring_sock.mode) */
+enum { MODE_NONE = 0, MODE_RECV, MODE_RECVMSG };
 
 struct wr_ring {
   struct io_uring uring;
@@ -64,10 +82,13 @@ struct wr_ring_sock {
   unsigned entries;          /* the ring's size (a power of two) */
   unsigned added, used;      /* buffers added, and taken by the kernel */
   unsigned short bgid;
+  int mode;                  /* MODE_*: what the ring's receives are */
+  struct msghdr mh;          /* MODE_RECVMSG: the name and control sizes */
   unsigned registered : 1;   /* the kernel knows the ring */
   unsigned stale : 1;        /* it holds buffers no receive owns any more:
                                 register it again before the next arm */
   unsigned armed : 1;        /* a multishot receive is in flight */
+  unsigned sending : 1;      /* a SEND (the send queue's head) is */
   unsigned on_resume : 1;
   struct wr_ring_sock *resume_next;
 };
@@ -323,7 +344,7 @@ static struct wr_ring_sock *ring_sock(struct wr_ring *r, wr_socket *s) {
   if (rs) return rs;
   rs = calloc(1, sizeof *rs);
   if (rs == NULL) return NULL;
-  if (!new_bgid(r, &rs->bgid) || fresh_ring(r, rs, BR_FIRST) != 0) {
+  if (!new_bgid(r, &rs->bgid)) {
     free(rs->br);
     free(rs->slot);
     free(rs);
@@ -339,10 +360,20 @@ static struct wr_ring_sock *ring_sock(struct wr_ring *r, wr_socket *s) {
 ** =================================================================== */
 
 /* A receive the ring can serve on s (see the top of the file). */
+static int msg_fits(const wr_overlapped *ov) {
+  return ov->headroom && WR_HEADROOM == 512 &&
+         ov->msg->controllen <= RING_CTL - OWN_CTL;
+}
+
+static int mode_of(const wr_overlapped *ov) {
+  return ov->msg ? MODE_RECVMSG : MODE_RECV;
+}
+
 int wr__ring_servable(const wr_socket *s, const wr_overlapped *ov) {
-  return ov->kind == WR_OP_RECV && !ov->internal && ov->msg == NULL &&
+  return ov->kind == WR_OP_RECV && !ov->internal &&
+         (ov->msg == NULL || msg_fits(ov)) &&
          ov->iovcnt == 1 && ov->total > 0 && ov->iov->iov_len > 0 &&
-         ov->iov->iov_len <= 0x7fffffff &&
+         ov->iov->iov_len <= 0x7fffffff - WR_HEADROOM &&
          !(ov->in_flags & (WR_MSG_PEEK | WR_MSG_OOB | WR_MSG_PARTIAL |
                            WR_MSG_WAITALL)) &&
          !s->plat.sticky && !s->plat.part && s->oobq.head == NULL &&
@@ -355,11 +386,21 @@ static int ring_is_queue(const wr_socket *s) {
   return s->q.tail == NULL || wr__in_ring(s->q.tail);
 }
 
+/* Can ov join the ring's receives (of one kind, and room for it)? */
+static int joins(const struct wr_ring_sock *rs, const wr_overlapped *ov) {
+  int idle = !rs->armed && rs->added == rs->used;
+  return (idle || rs->mode == mode_of(ov)) &&
+         rs->added - rs->used < rs->entries;
+}
+
 static void add_buffer(struct wr_ring_sock *rs, wr_overlapped *ov) {
   unsigned bid = rs->added & (rs->entries - 1);
+  size_t head = ov->msg ? WR_HEADROOM : 0;   /* see RING_CTL */
+  if (!rs->armed && rs->added == rs->used) rs->mode = mode_of(ov);
   rs->slot[bid] = ov;
-  io_uring_buf_ring_add(rs->br, ov->iov->iov_base,
-                        (unsigned)ov->iov->iov_len, (unsigned short)bid,
+  io_uring_buf_ring_add(rs->br, (char *)ov->iov->iov_base - head,
+                        (unsigned)(ov->iov->iov_len + head),
+                        (unsigned short)bid,
                         io_uring_buf_ring_mask(rs->entries), 0);
   io_uring_buf_ring_advance(rs->br, 1);   /* the kernel sees it now */
   rs->added++;
@@ -373,8 +414,15 @@ static void arm(struct wr_ring *r, struct wr_ring_sock *rs) {
   if (rs->armed || rs->added == rs->used) return;
   if ((sqe = get_sqe(r)) == NULL) return;    /* (the next resume tries) */
   /* a message's full length, so a datagram cut short is WSAEMSGSIZE */
-  io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0,
-                               wr__message_oriented(s) ? MSG_TRUNC : 0);
+  if (rs->mode == MODE_RECVMSG) {
+    memset(&rs->mh, 0, sizeof rs->mh);
+    rs->mh.msg_namelen = RING_NAME;
+    rs->mh.msg_controllen = RING_CTL;
+    io_uring_prep_recvmsg_multishot(sqe, s->fd, &rs->mh, MSG_TRUNC);
+  } else {
+    io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0,
+                                 wr__message_oriented(s) ? MSG_TRUNC : 0);
+  }
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = rs->bgid;
   io_uring_sqe_set_data(sqe, rs);
@@ -387,6 +435,9 @@ int wr__ring_take(wr_socket *s, wr_overlapped *ov) {
   struct wr_ring_sock *rs;
   if (r == NULL || !wr__ring_servable(s, ov) || !ring_is_queue(s)) return 0;
   if ((rs = ring_sock(r, s)) == NULL) return 0;
+  if (!rs->registered && fresh_ring(r, rs, BR_FIRST) != 0) return 0;
+  if (rs->mode != mode_of(ov) && (rs->armed || rs->added != rs->used))
+    return 0;          /* the other kind: after the ring's (the poll path) */
   if (rs->added - rs->used == rs->entries || rs->stale) {
     /* full (or holding what a cancel left): a bigger, fresh ring, once
     ** the kernel lets go of this one */
@@ -396,6 +447,37 @@ int wr__ring_take(wr_socket *s, wr_overlapped *ov) {
   }
   add_buffer(rs, ov);
   arm(r, rs);
+  return 1;
+}
+
+/*
+** A stream send's rest, when the socket had no room: one SEND of its next
+** unsent piece, MSG_WAITALL so the kernel goes on as room comes while the
+** thread computes.  Tagged (the low bit of the socket's pointer) apart
+** from the multishot receive.
+*/
+#define SEND_TAG 1
+
+int wr__ring_send(wr_socket *s) {
+  struct wr_ring *r = s->loop->plat.ring;
+  wr_overlapped *ov = s->sendq.head;
+  struct wr_ring_sock *rs;
+  struct io_uring_sqe *sqe;
+  struct iovec first;
+  size_t cnt;
+  if (r == NULL || ov == NULL || ov->kind != WR_OP_SEND || ov->internal ||
+      wr__send_in_ring(ov) || s->type != SOCK_STREAM || ov->total == 0 ||
+      ov->filled >= ov->total)
+    return 0;
+  if ((rs = ring_sock(r, s)) == NULL || rs->sending) return 0;
+  wr__left_to_send(ov, &first, &cnt);
+  if ((sqe = get_sqe(r)) == NULL) return 0;
+  io_uring_prep_send(sqe, s->fd, first.iov_base, first.iov_len,
+                     (wr__send_flags(ov) & ~MSG_DONTWAIT) | MSG_WAITALL);
+  io_uring_sqe_set_data64(sqe, (uintptr_t)rs | SEND_TAG);
+  ov->phase = WR_PH_RING;
+  rs->sending = 1;
+  count_armed(r, 1);
   return 1;
 }
 
@@ -418,21 +500,76 @@ static wr_overlapped *first_unreaped(wr_socket *s) {
   return wr__in_ring(ov) ? ov : NULL;
 }
 
-/* The kernel ran ov's receive: its result, by the step's rules.  Not
-** reported yet (the caller may be inside a cancel). */
-static void finished(wr_socket *s, wr_overlapped *ov, int res, int cut) {
-  if (!wr__step_result(s, ov, res < 0 ? -1 : res, res < 0 ? -res : 0,
-                       cut ? MSG_TRUNC : 0))
+/* The kernel ran ov's receive: its result (n bytes, or -errno), by the
+** step's rules.  Not reported yet (the caller may be inside a cancel). */
+static void finished(wr_socket *s, wr_overlapped *ov, long n,
+                     const struct msghdr *mh) {
+  if (!wr__step_result(s, ov, n, n < 0 ? (int)-n : 0, mh))
     return;                          /* (EAGAIN: still the kernel's) */
   ov->phase = WR_PH_REAPED;
 }
 
+/*
+** A datagram a multishot RECVMSG placed for ov, its payload where the
+** caller's buffer starts: the source address into the msg, the control
+** messages and flags for the step.  The bytes in front of the buffer are
+** the kernel's output, but the caller may have posted one buffer twice:
+** every length is bounded by what was reserved.
+*/
+static void finished_msg(wr_socket *s, wr_overlapped *ov, int res) {
+  struct io_uring_recvmsg_out out;
+  const char *head = (const char *)ov->iov->iov_base - WR_HEADROOM;
+  struct msghdr mh;
+  wr_msg *m = ov->msg;
+  memcpy(&out, head, sizeof out);
+  if (out.namelen > RING_NAME) out.namelen = RING_NAME;
+  if (out.controllen > RING_CTL) out.controllen = RING_CTL;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_namelen = out.namelen < sizeof m->name ? out.namelen
+                                                 : sizeof m->name;
+  memcpy(&m->name, head + sizeof out, mh.msg_namelen);
+  mh.msg_control = (char *)head + sizeof out + RING_NAME;
+  mh.msg_controllen = out.controllen;
+  mh.msg_flags = (int)out.flags;
+  (void)res;
+  finished(s, ov, out.payloadlen, &mh);
+}
+
+/* The SEND of the send queue's head ended: res bytes went, or -errno.
+** Finished (all sent, or failed) it is reaped; else the poll path goes on
+** with it (and hands it back when the socket is full again). */
+static void sent(struct wr_ring *r, struct wr_ring_sock *rs, int res) {
+  wr_socket *s = rs->s;
+  wr_overlapped *ov = s->sendq.head;
+  rs->sending = 0;
+  count_armed(r, -1);
+  if (!wr__send_in_ring(ov)) return;
+  ov->phase = 0;
+  if (res > 0) ov->filled += (size_t)res;
+  if (ov->filled >= ov->total) {
+    wr__finish(ov, 0, ov->filled, 0);
+    ov->phase = WR_PH_REAPED;
+  } else if (res < 0 && res != -ECANCELED && res != -EAGAIN &&
+             res != -EINTR) {
+    wr__finish(ov, (unsigned)wr__wsa_from_send(s, -res), ov->filled, 0);
+    ov->phase = WR_PH_REAPED;
+  }
+  want_resume(r, rs);
+}
+
 static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
-  struct wr_ring_sock *rs = io_uring_cqe_get_data(cqe);
+  uintptr_t tag = (uintptr_t)io_uring_cqe_get_data64(cqe);
+  struct wr_ring_sock *rs = (struct wr_ring_sock *)(tag & ~(uintptr_t)SEND_TAG);
+  struct msghdr mh;
   wr_socket *s;
   wr_overlapped *ov;
   if (rs == NULL) return;            /* a cancel's own completion */
+  if (tag & SEND_TAG) {
+    sent(r, rs, cqe->res);
+    return;
+  }
   s = rs->s;
+  memset(&mh, 0, sizeof mh);
   if (!(cqe->flags & IORING_CQE_F_MORE)) {
     rs->armed = 0;
     count_armed(r, -1);
@@ -444,13 +581,18 @@ static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
     rs->slot[bid] = NULL;
     rs->used++;
     assert(ov && ov == first_unreaped(s));
-    if (ov) finished(s, ov, cqe->res,
-                     cqe->res >= 0 && (size_t)cqe->res > ov->total);
+    if (ov && ov->msg && cqe->res >= WR_HEADROOM) {
+      finished_msg(s, ov, cqe->res);
+    } else if (ov) {
+      if (cqe->res >= 0 && (size_t)cqe->res > ov->total)
+        mh.msg_flags = MSG_TRUNC;
+      finished(s, ov, cqe->res, &mh);
+    }
   } else if (cqe->res != -ENOBUFS && cqe->res != -ECANCELED &&
              (ov = first_unreaped(s)) != NULL) {
     /* an error, or the stream's end: the next receive's result, with no
     ** buffer taken -- it stays in the ring, which must be made afresh */
-    finished(s, ov, cqe->res, 0);
+    finished(s, ov, cqe->res, &mh);
     if (ov->phase == WR_PH_REAPED) {
       rs->stale = 1;
       rs->slot[rs->used & (rs->entries - 1)] = NULL;
@@ -459,14 +601,24 @@ static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
   want_resume(r, rs);                /* report it; arm again if it ended */
 }
 
-/* Report the receives of s the kernel finished, in order. */
-static void report(wr_socket *s) {
+/* Report the operations of s the kernel finished, in order: how many. */
+static int report_list(wr_socket *s, wr_list *q) {
   wr_overlapped *ov;
-  while ((ov = s->q.head) != NULL && ov->phase == WR_PH_REAPED &&
+  int n = 0;
+  while ((ov = q->head) != NULL && ov->phase == WR_PH_REAPED &&
          !wr__closed(s)) {
     ov->phase = 0;
     s->loop->plat.up->complete(s, ov);
+    n++;
   }
+  return n;
+}
+
+static int report(wr_socket *s) {
+  int n = report_list(s, &s->q);
+  if (report_list(s, &s->sendq) > 0 && s->sendq.head && !wr__closed(s))
+    wr__schedule_flush(s);       /* the next send: the poll path tries it */
+  return n;
 }
 
 /* Take what the completion ring holds (report: up to the engine now). */
@@ -489,16 +641,19 @@ static void take_cqes(struct wr_ring *r) {
 static void hand_over(struct wr_ring *r, wr_socket *s) {
   struct wr_ring_sock *rs = s->plat.ring;
   wr_overlapped *ov;
-  int demoted = 0;
-  report(s);
-  if (wr__closed(s) || rs == NULL || rs->armed) return;
+  int changed = report(s) > 0;
+  if (wr__closed(s) || rs == NULL) return;
+  if (!rs->sending && s->sendq.head && s->sendq.head->kind == WR_OP_SEND &&
+      !wr__send_in_ring(s->sendq.head) && s->type == SOCK_STREAM)
+    wr__schedule_flush(s);       /* a send the ring gave back unfinished */
+  if (rs->armed) return;
   if (rs->stale) {
     /* the kernel's ring holds buffers no receive owns: every receive of
     ** the queue is handed over again */
     for (ov = s->q.head; ov; ov = ov->link.next)
       if (ov->kind == WR_OP_RECV && ov->phase == WR_PH_RING) {
         ov->phase = 0;
-        demoted = 1;
+        changed = 1;
       }
   }
   if (rs->stale || rs->added == rs->used) {
@@ -509,13 +664,13 @@ static void hand_over(struct wr_ring *r, wr_socket *s) {
       if (fresh_ring(r, rs, want) != 0) return;
   }
   for (ov = s->q.head; ov && wr__in_ring(ov); ov = ov->link.next) {}
-  for (; ov && wr__ring_servable(s, ov) && rs->added - rs->used < rs->entries;
-       ov = ov->link.next)
+  for (; ov && wr__ring_servable(s, ov) && joins(rs, ov); ov = ov->link.next)
     add_buffer(rs, ov);
   arm(r, rs);
-  /* what the ring gave back and cannot serve now (a stream's sticky
-  ** error) is the poll path's */
-  if (demoted && s->q.head && !wr__in_ring(s->q.head)) wr__schedule_flush(s);
+  /* what the ring finished or gave back leaves at the head a receive it
+  ** cannot serve (MSG_PARTIAL, a stream's sticky error): the poll path's
+  ** (whose own calls here change nothing, so never come back) */
+  if (changed && s->q.head && !wr__in_ring(s->q.head)) wr__schedule_flush(s);
 }
 
 static void resume_all(struct wr_ring *r) {
@@ -570,15 +725,19 @@ void wr__ring_quiesce(wr_socket *s) {
   struct wr_ring_sock *rs = s->plat.ring;
   wr_overlapped *ov;
   if (r == NULL || rs == NULL) return;
-  if (rs->armed) {
-    struct io_uring_sqe *sqe = get_sqe(r);
+  if (rs->armed || rs->sending) {
+    struct io_uring_sqe *sqe;
     int reaping = r->reaping;
-    if (sqe) {
+    if (rs->armed && (sqe = get_sqe(r)) != NULL) {
       io_uring_prep_cancel64(sqe, (uintptr_t)rs, 0);
       io_uring_sqe_set_data(sqe, NULL);
     }
+    if (rs->sending && (sqe = get_sqe(r)) != NULL) {
+      io_uring_prep_cancel64(sqe, (uintptr_t)rs | SEND_TAG, 0);
+      io_uring_sqe_set_data(sqe, NULL);
+    }
     r->reaping = 1;                  /* completions only recorded here */
-    while (rs->armed) {
+    while (rs->armed || rs->sending) {
       int e;
       r->prepared = 0;
       e = io_uring_submit_and_wait(&r->uring, 1);
@@ -597,10 +756,11 @@ void wr__ring_quiesce(wr_socket *s) {
 }
 
 int wr__ring_cancel(wr_socket *s, wr_overlapped *ov) {
+  wr_list *q = ov->kind == WR_OP_SEND ? &s->sendq : &s->q;
   wr_overlapped *h;
   wr__ring_quiesce(s);
-  /* the receives ahead of ov the kernel finished complete first */
-  while ((h = s->q.head) != NULL && h != ov && h->phase == WR_PH_REAPED) {
+  /* the operations ahead of ov the kernel finished complete first */
+  while ((h = q->head) != NULL && h != ov && h->phase == WR_PH_REAPED) {
     h->phase = 0;
     s->loop->plat.up->complete(s, h);
   }
