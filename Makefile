@@ -42,10 +42,11 @@ BUSTED   := $(LUA) /usr/bin/busted
 # and uses it).
 .PHONY: all deps test demo tour rock
 
-# memfail: a spec helper (spec/support/memfail.c), never installed
+# memfail, nouring: spec helpers (spec/support/), never installed
 MEMFAIL  := $(BUILD)/memfail.so
+NOURING  := $(BUILD)/nouring
 
-all: $(SO) $(MEMFAIL)
+all: $(SO) $(MEMFAIL) $(NOURING)
 
 $(SO): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
@@ -54,6 +55,11 @@ $(SO): $(SRC) $(HDR)
 $(MEMFAIL): spec/support/memfail.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -shared -o $@ spec/support/memfail.c
+
+# (a plain program: it only installs a filter and execs the command)
+$(NOURING): spec/support/nouring.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu99 $(WARN) -O2 -o $@ spec/support/nouring.c
 
 deps:
 	@sh scripts/deps.sh

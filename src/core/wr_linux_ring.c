@@ -635,41 +635,51 @@ static void take_cqes(struct wr_ring *r) {
   io_uring_cq_advance(&r->uring, n);
 }
 
-/* The receives of s the kernel finished go up; those a cancel, the poll
-** path or a full ring left go to the kernel again, and what it cannot take
-** goes to the poll path. */
-static void hand_over(struct wr_ring *r, wr_socket *s) {
-  struct wr_ring_sock *rs = s->plat.ring;
+/*
+** s's multishot receive is not running: hand the kernel the receives at
+** the head of the queue it can take, afresh when its ring holds buffers
+** no receive owns any more.  1 when receives it held came back to the
+** queue.
+*/
+static int refill(struct wr_ring *r, wr_socket *s, struct wr_ring_sock *rs) {
   wr_overlapped *ov;
-  int changed = report(s) > 0;
-  if (wr__closed(s) || rs == NULL) return;
-  if (!rs->sending && s->sendq.head && s->sendq.head->kind == WR_OP_SEND &&
-      !wr__send_in_ring(s->sendq.head) && s->type == SOCK_STREAM)
-    wr__schedule_flush(s);       /* a send the ring gave back unfinished */
-  if (rs->armed) return;
+  int demoted = 0;
   if (rs->stale) {
-    /* the kernel's ring holds buffers no receive owns: every receive of
-    ** the queue is handed over again */
     for (ov = s->q.head; ov; ov = ov->link.next)
       if (ov->kind == WR_OP_RECV && ov->phase == WR_PH_RING) {
         ov->phase = 0;
-        changed = 1;
+        demoted = 1;
       }
   }
   if (rs->stale || rs->added == rs->used) {
-    /* nothing in the kernel's hands: afresh, as big as the queue wants */
-    unsigned want = 0;
-    for (ov = s->q.head; ov && wr__ring_servable(s, ov); ov = ov->link.next) want++;
-    if (rs->stale || want > rs->entries)
-      if (fresh_ring(r, rs, want) != 0) return;
+    unsigned want = 0;           /* as big as the queue wants */
+    for (ov = s->q.head; ov && wr__ring_servable(s, ov); ov = ov->link.next)
+      want++;
+    if ((rs->stale || want > rs->entries) && fresh_ring(r, rs, want) != 0)
+      return demoted;
   }
   for (ov = s->q.head; ov && wr__in_ring(ov); ov = ov->link.next) {}
   for (; ov && wr__ring_servable(s, ov) && joins(rs, ov); ov = ov->link.next)
     add_buffer(rs, ov);
   arm(r, rs);
+  return demoted;
+}
+
+/* The receives of s the kernel finished go up; those a cancel, the poll
+** path or a full ring left go to the kernel again, and what it cannot take
+** goes to the poll path. */
+static void hand_over(struct wr_ring *r, wr_socket *s) {
+  struct wr_ring_sock *rs = s->plat.ring;
+  int changed = report(s) > 0;
+  if (wr__closed(s) || rs == NULL) return;
+  if (!rs->sending && s->sendq.head && s->sendq.head->kind == WR_OP_SEND &&
+      !wr__send_in_ring(s->sendq.head) && s->type == SOCK_STREAM)
+    wr__schedule_flush(s);       /* a send the ring gave back unfinished */
+  if (!rs->armed && refill(r, s, rs)) changed = 1;
   /* what the ring finished or gave back leaves at the head a receive it
-  ** cannot serve (MSG_PARTIAL, a stream's sticky error): the poll path's
-  ** (whose own calls here change nothing, so never come back) */
+  ** cannot serve (MSG_PARTIAL, several buffers, a stream's sticky error):
+  ** the poll path's (whose own calls here change nothing, so never come
+  ** back) */
   if (changed && s->q.head && !wr__in_ring(s->q.head)) wr__schedule_flush(s);
 }
 
