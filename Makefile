@@ -179,8 +179,11 @@ lint:
 # bench/soak: 1 GiB over TCP and 3 million UDP datagrams, every byte
 # checked, after a self-test that the checks catch broken streams (about
 # 65 s; SOAK_ARGS="--quick": 64 MiB and 200k datagrams, under 10 s)
-# bench/: wsarecv next to luv, LuaSocket and plain C, receiving and sending
-# (see bench/README.md); BENCH_ARGS="--only send" runs the sends alone
+# bench/: wsarecv next to luv, LuaSocket and plain C, receiving and sending,
+# each wsarecv receiver on both engines (poll, io_uring; one refused shows
+# as "io_uring: unavailable"), about 9 minutes (see bench/README.md);
+# BENCH_ARGS picks a subset: "--only send", "--only live --out /tmp/r.md",
+# "--engine poll", "--quick"
 .PHONY: soak bench
 
 soak: deps
