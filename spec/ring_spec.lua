@@ -8,6 +8,7 @@
 local wsarecv = require "wsarecv"
 local socket = require "socket"
 local H = require "spec.support.helpers"
+local P = require "spec.support.processes"
 
 local T = H.tracker()
 after_each(function() T.cleanup(function() H.drain(50, true) end) end)
@@ -200,8 +201,8 @@ describe("#linux the io_uring engine", function()
       "time.sleep(%s)\nn=0\n" ..
       "while True:\n d=s.recv(1<<20)\n if not d: break\n n+=len(d)\n" ..
       "print('got',n)\n"):format(port, delay or 30)
-    return io.popen(("timeout %d python3 -c \"%s\""):format(delay and 20 or 3,
-      py), "r")
+    return io.popen(("%stimeout %d python3 -c \"%s\""):format(P.NO_PRELOAD,
+      delay and 20 or 3, py), "r")
   end
 
   local function listener()
@@ -293,7 +294,7 @@ describe("#linux the io_uring engine", function()
       end
       for i = 1, 4 do tx:sendto("early" .. i, "127.0.0.1", port) end
       -- a sender that goes on while the state closes
-      local pid = io.popen("python3 -c \"import socket\n" ..
+      local pid = io.popen("env -u LD_PRELOAD python3 -c \"import socket\n" ..
         "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n" ..
         "for i in range(20000): s.sendto(b'x'*1000,('127.0.0.1'," ..
         port .. "))\" 2>/dev/null & echo $!"):read("l")
