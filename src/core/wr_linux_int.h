@@ -4,8 +4,7 @@
 **
 ** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty,
 **          wr__accept_has_conn, wr__in_ring, wr__send_in_ring,
-**          wr__first_unserved,
-**          wr__schedule_flush;
+**          wr__first_unserved;
 **          wr_linux_send.c: wr__send_step, wr__accept_step, wr__drain_send,
 **          wr__send_flags, wr__left_to_send;
 **          wr_linux_step.c: wr__step_now, wr__drain, wr__step_result;
@@ -18,7 +17,7 @@
 **          wr_linux_cmsg.c: wr__ee_error;
 **          wr_linux_pollfd.c: wr__lx_pollfd_changed, wr__lx_pollfd_pumping,
 **          wr__lx_pollfd_pumped, wr__lx_pollfd_delivered,
-**          wr__lx_pollfd_held, wr__lx_pollfd_alive, wr__lx_pollfd_free;
+**          wr__schedule_flush, wr__lx_pollfd_alive, wr__lx_pollfd_free;
 **          wr_linux_signal.c: wr__lx_signal_arm, wr__lx_signal_close.
 **
 ** Floors: wr_linux_watch.c (the libuv side) calls the step, and keeps the
@@ -185,28 +184,17 @@ void wr__lx_pollfd_changed(wr_loop *loop);   /* a watch started, a handle closes
 void wr__lx_pollfd_pumping(wr_loop *loop);   /* a libuv run begins */
 void wr__lx_pollfd_pumped(wr_loop *loop);    /* ... and ended */
 void wr__lx_pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
-void wr__lx_pollfd_held(wr_loop *loop);      /* receives wait for a flush */
+/* Put s on the loop's list of sockets whose queues the next flush serves
+** (wr__plat_flush: when a delivery pass ends, or the next wait begins);
+** outside a pass, an integrator asleep on a descriptor is told to call
+** one. */
+void wr__schedule_flush(wr_socket *s);
 void wr__lx_pollfd_alive(wr_loop *loop);     /* the ring holds receives */
 void wr__lx_pollfd_free(wr_loop *loop);
 
 /* wr_linux_signal.c: Ctrl-C in a wait */
 void wr__lx_signal_arm(wr_loop *loop);       /* a pump may block */
 void wr__lx_signal_close(wr_loop *loop);     /* before the last run */
-
-/*
-** Put s on the loop's list of sockets whose queues the next flush serves
-** (wr__plat_flush: when a delivery pass ends, or the next wait begins).
-** Outside a delivery pass an integrator asleep on a descriptor must then
-** be told to call one.
-*/
-static inline void wr__schedule_flush(wr_socket *s) {
-  if (s->plat.on_flush_list) return;
-  s->plat.on_flush_list = 1;
-  wr__socket_ref(s);
-  s->plat.flush_next = s->loop->plat.flush_list;
-  s->loop->plat.flush_list = s;
-  if (!s->loop->delivering) wr__lx_pollfd_held(s->loop);
-}
 
 WR_INTERNAL_END
 

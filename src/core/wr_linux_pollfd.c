@@ -9,7 +9,7 @@
 **          wr__plat_port_queued, wr__plat_port_close; for the
 **          other Linux files: wr__lx_pollfd_changed, wr__lx_pollfd_pumping,
 **          wr__lx_pollfd_pumped, wr__lx_pollfd_delivered,
-**          wr__lx_pollfd_held, wr__lx_pollfd_alive, wr__lx_pollfd_free.
+**          wr__schedule_flush, wr__lx_pollfd_alive, wr__lx_pollfd_free.
 **
 ** The model.  wsarecv has work in two cases: the kernel has I/O for a
 ** watched socket (libuv's backend epoll descriptor is readable), or
@@ -126,10 +126,18 @@ void wr__lx_pollfd_alive(wr_loop *loop) {
   for (p = loop->plat.pfds; p; p = p->next) sync_pfd(loop, p);
 }
 
-/* Receives went on the flush list outside a wait: only a wait serves
-** them (see has_work). */
-void wr__lx_pollfd_held(wr_loop *loop) {
+/* Receives wait on the flush list: outside a wait only a wait serves them
+** (see has_work), so every descriptor says so.  (The list is the
+** watch's; the descriptor is why a socket goes on it from here.) */
+void wr__schedule_flush(wr_socket *s) {
+  wr_loop *loop = s->loop;
   struct wr_pollfd *p;
+  if (s->plat.on_flush_list) return;
+  s->plat.on_flush_list = 1;
+  wr__socket_ref(s);
+  s->plat.flush_next = loop->plat.flush_list;
+  loop->plat.flush_list = s;
+  if (loop->delivering) return;
   for (p = loop->plat.pfds; p; p = p->next) set_signal(p, 1);
 }
 
