@@ -11,7 +11,7 @@
 
 LUA      ?= lua5.4
 CC       ?= gcc
-PKGS     := lua5.4 libuv
+PKGS     := lua5.4 libuv liburing
 # the core's invariant asserts run in debug and sanitizer builds (asan)
 CFLAGS   ?= -O2 -g -DNDEBUG
 WARN     := -Wall -Wextra
@@ -19,7 +19,7 @@ WARN     := -Wall -Wextra
 # headers mark the rest hidden, see WR_INTERNAL_BEGIN in src/core/wr.h)
 CFLAGS_ALL = -std=gnu99 -fPIC $(WARN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Isrc
-LDLIBS   := $(shell pkg-config --libs libuv 2>/dev/null)
+LDLIBS   := $(shell pkg-config --libs libuv liburing 2>/dev/null)
 
 # ENGINE_SRC, LINUX_SRC, WINDOWS_SRC, BINDING_SRC: the one list of each part
 include sources.mk

@@ -13,11 +13,13 @@ ENGINE_SRC  := src/core/wr_ov.c src/core/wr_post.c src/core/wr_recv.c \
                src/core/wr_socket.c src/core/wr_bsd.c src/core/wr_addr.c \
                src/core/wr_errors.c src/core/wr_port.c src/core/wr_cmsg.c
 
-# the Linux platform: libuv poll, recvmsg/recvmmsg, control messages
+# the Linux platform: libuv poll, recvmsg/recvmmsg, control messages, and
+# the io_uring engine's ring
 LINUX_SRC   := src/core/wr_linux_watch.c src/core/wr_linux_step.c \
                src/core/wr_linux_send.c \
                src/core/wr_linux_msg.c src/core/wr_linux_cmsg.c \
-               src/core/wr_linux_pollfd.c src/core/wr_linux_signal.c
+               src/core/wr_linux_pollfd.c src/core/wr_linux_signal.c \
+               src/core/wr_linux_ring.c
 
 # the Windows platform: overlapped WSARecv/WSARecvMsg, WSASend(To, Msg),
 # AcceptEx and ConnectEx on a completion port

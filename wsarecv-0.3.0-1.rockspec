@@ -25,10 +25,14 @@ wait, with Winsock's semantics and errors.
 dependencies = {
   "lua >= 5.4, < 5.5",
 }
--- libuv is the Linux platform's; the Windows build uses Winsock itself
+-- libuv and liburing are the Linux platform's; the Windows build uses
+-- Winsock itself
 external_dependencies = {
   platforms = {
-    unix = { LIBUV = { header = "uv.h", library = "uv" } },
+    unix = {
+      LIBUV = { header = "uv.h", library = "uv" },
+      LIBURING = { header = "liburing.h", library = "uring" },
+    },
   },
 }
 build = {
@@ -50,14 +54,15 @@ build = {
         "src/core/wr_linux_watch.c", "src/core/wr_linux_step.c",
         "src/core/wr_linux_send.c", "src/core/wr_linux_msg.c", "src/core/wr_linux_cmsg.c",
         "src/core/wr_linux_pollfd.c", "src/core/wr_linux_signal.c",
+        "src/core/wr_linux_ring.c",
         "src/lwsarecv.c", "src/lsocket.c", "src/lrecv.c", "src/lsend.c",
         "src/loverlapped.c", "src/lmsg.c", "src/lbuffer.c", "src/lwr_aux.c",
         "src/lpoll.c", "src/loptions.c", "src/lport.c", "src/lportwait.c",
       },
       defines = { "NDEBUG" },
-      incdirs = { "src", "$(LIBUV_INCDIR)" },
-      libdirs = { "$(LIBUV_LIBDIR)" },
-      libraries = { "uv" },
+      incdirs = { "src", "$(LIBUV_INCDIR)", "$(LIBURING_INCDIR)" },
+      libdirs = { "$(LIBUV_LIBDIR)", "$(LIBURING_LIBDIR)" },
+      libraries = { "uv", "uring" },
     },
   },
   -- Windows: the native backend (wr_win_*.c) instead of the Linux one:

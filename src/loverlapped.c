@@ -450,11 +450,25 @@ wait begins after each of its entries was taken (not after
 frees the object at once.  Assigning anything but a boolean raises.
 @field overlapped.rearm
 */
+/*
+** A pending object's completion may already be in the kernel's completion
+** ring (the io_uring engine): let it land before answering, as Windows'
+** HasOverlappedIoCompleted reads what the kernel wrote.  No syscall.
+*/
+static void peek(lua_State *L, const lwr_ov *o) {
+  if (o->ov.state == WR_OV_PENDING) {
+    lwr_ctx *c = lwr_ctx_get(L);
+    if (c->loop) wr_loop_peek(c->loop);
+  }
+}
+
 /* ov.field: one comparison per field on the hot path (ov.context) */
 static int l_ov_index(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   const char *k = lua_tostring(L, 2);
-  int done = o->ov.state == WR_OV_DONE;
+  int done;
+  peek(L, o);
+  done = o->ov.state == WR_OV_DONE;
   if (k == NULL) {
     lua_pushnil(L);
   } else if (k[0] == 'c' && strcmp(k, "context") == 0) {
@@ -553,6 +567,7 @@ static int l_ov_tostring(lua_State *L) {
   lwr_ov *o = lwr_checkov(L, 1);
   const wr_overlapped *ov = &o->ov;
   luaL_Buffer b;
+  peek(L, o);
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "wsarecv.overlapped (");
   if (ov->state == WR_OV_IDLE) luaL_addstring(&b, "idle");

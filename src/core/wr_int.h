@@ -131,6 +131,8 @@ struct wr_loop {
   int interrupted;
   unsigned long apc_seq;     /* numbers APC entries in arrival order */
   int delivering;            /* routines running (nested waits count) */
+  int rearming;              /* a port's wait reposts its rearm list: the
+                                platform may batch until the flush after */
   wr_event_hook hook;
   void *hook_data;
   int why_code;              /* wr__why's note: the code returned, and */

@@ -3,15 +3,20 @@
 ** themselves.  Only wr_linux_*.c include it; the engine never does.
 **
 ** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty,
-**          wr__accept_has_conn, wr__first_unserved;
+**          wr__accept_has_conn, wr__in_ring, wr__first_unserved,
+**          wr__schedule_flush;
 **          wr_linux_send.c: wr__send_step, wr__accept_step, wr__drain_send;
-**          wr_linux_step.c: wr__step_now, wr__drain;
+**          wr_linux_step.c: wr__step_now, wr__drain, wr__step_result;
+**          wr_linux_ring.c: wr__ring_open, wr__ring_close,
+**          wr__ring_servable, wr__ring_take,
+**          wr__ring_resume, wr__ring_reap, wr__ring_submit,
+**          wr__ring_cancel, wr__ring_quiesce, wr__ring_socket_close;
 **          wr_linux_msg.c: wr__msg_filter, wr__errqueue,
 **          wr__loop_free_bcast;
 **          wr_linux_cmsg.c: wr__ee_error;
 **          wr_linux_pollfd.c: wr__lx_pollfd_changed, wr__lx_pollfd_pumping,
 **          wr__lx_pollfd_pumped, wr__lx_pollfd_delivered,
-**          wr__lx_pollfd_held, wr__lx_pollfd_free;
+**          wr__lx_pollfd_held, wr__lx_pollfd_alive, wr__lx_pollfd_free;
 **          wr_linux_signal.c: wr__lx_signal_arm, wr__lx_signal_close.
 **
 ** Floors: wr_linux_watch.c (the libuv side) calls the step, and keeps the
@@ -70,12 +75,25 @@ static inline int wr__accept_has_conn(const wr_overlapped *ov) {
   return ov && ov->kind == WR_OP_ACCEPT && ov->phase;
 }
 
+/*
+** A receive the io_uring engine handed to the kernel (ov->phase of a
+** receive; wr_linux_ring.c): its buffer is in the socket's buffer ring, or
+** the kernel has filled it and its result is set but not yet reported.
+** Such receives are always the head of the socket's queue, in order.
+*/
+#define WR_PH_RING    1
+#define WR_PH_REAPED  2
+static inline int wr__in_ring(const wr_overlapped *ov) {
+  return ov && ov->kind == WR_OP_RECV && ov->phase != 0;
+}
+
 /* The first operation of q the socket's own readiness serves (one silent
-** client does not hold up the accepts posted after its own). */
+** client does not hold up the accepts posted after its own; the kernel's
+** ring serves its receives, and those behind them wait for it). */
 static inline wr_overlapped *wr__first_unserved(const wr_list *q) {
   wr_overlapped *ov = q->head;
   while (wr__accept_has_conn(ov)) ov = ov->link.next;
-  return ov;
+  return wr__in_ring(ov) ? NULL : ov;
 }
 
 /* wr_linux_send.c */
@@ -88,7 +106,41 @@ int wr__accept_step(wr_socket *ls, wr_overlapped *ov);
 /* Complete what can be completed from the head of the send queue. */
 void wr__drain_send(wr_socket *s);
 
+/* wr_linux_ring.c: the io_uring engine (each a no-op without a ring) */
+/* Make the loop's ring, its completions watched by libuv: 0 or an errno
+** (this kernel cannot do what the engine needs). */
+int wr__ring_open(wr_loop *loop);
+/* Drop it (every socket closed, so the kernel holds nothing). */
+void wr__ring_close(wr_loop *loop);
+/* A receive the ring can serve on s (one buffer, none of the flags the
+** step emulates, a socket with nothing the step must read first). */
+int wr__ring_servable(const wr_socket *s, const wr_overlapped *ov);
+/* Hand ov, about to be queued on s, to the kernel: 1 taken, 0 it is not
+** a receive the ring serves, or the queue holds one that is not. */
+int wr__ring_take(wr_socket *s, wr_overlapped *ov);
+/* Hand the kernel the receives of s's queue it can take now (those the
+** poll path left, those a cancel took back), and report those filled. */
+void wr__ring_resume(wr_socket *s);
+/* Report what the kernel finished (no syscall: the completion ring is
+** shared memory), then hand it what was taken back; sockets whose queue
+** the ring leaves to the poll path go on the flush list. */
+void wr__ring_reap(wr_loop *loop);
+/* Submit the receives prepared since the last submission. */
+void wr__ring_submit(wr_loop *loop);
+/* Take ov back from the kernel (see wr__plat_cancel): 1 when the kernel
+** had filled it (its result set), else 0. */
+int wr__ring_cancel(wr_socket *s, wr_overlapped *ov);
+/* Take back every receive of s (MSG_OOB must read the stream first): they
+** go to the poll path. */
+void wr__ring_quiesce(wr_socket *s);
+/* s closes: its ring goes. */
+void wr__ring_socket_close(wr_socket *s);
+
 /* wr_linux_step.c */
+/* The result of one receive the kernel ran for ov (n bytes, the message
+** flags; or n < 0 with errno e): 1 ov is finished, 0 it must wait. */
+int wr__step_result(wr_socket *s, wr_overlapped *ov, long n, int e,
+                    int msg_flags);
 /* One receive step for ov (the head of its queue, or about to be): 1 when
 ** ov is finished (its result set), 0 when it must wait for the socket.
 ** A fatal stream error it finished with sticks to the socket. */
@@ -116,11 +168,27 @@ void wr__lx_pollfd_pumping(wr_loop *loop);   /* a libuv run begins */
 void wr__lx_pollfd_pumped(wr_loop *loop);    /* ... and ended */
 void wr__lx_pollfd_delivered(wr_loop *loop); /* an alertable delivery ended */
 void wr__lx_pollfd_held(wr_loop *loop);      /* receives wait for a flush */
+void wr__lx_pollfd_alive(wr_loop *loop);     /* the ring holds receives */
 void wr__lx_pollfd_free(wr_loop *loop);
 
 /* wr_linux_signal.c: Ctrl-C in a wait */
 void wr__lx_signal_arm(wr_loop *loop);       /* a pump may block */
 void wr__lx_signal_close(wr_loop *loop);     /* before the last run */
+
+/*
+** Put s on the loop's list of sockets whose queues the next flush serves
+** (wr__plat_flush: when a delivery pass ends, or the next wait begins).
+** Outside a delivery pass an integrator asleep on a descriptor must then
+** be told to call one.
+*/
+static inline void wr__schedule_flush(wr_socket *s) {
+  if (s->plat.on_flush_list) return;
+  s->plat.on_flush_list = 1;
+  wr__socket_ref(s);
+  s->plat.flush_next = s->loop->plat.flush_list;
+  s->loop->plat.flush_list = s;
+  if (!s->loop->delivering) wr__lx_pollfd_held(s->loop);
+}
 
 WR_INTERNAL_END
 

@@ -9,7 +9,7 @@
 **          wr__plat_port_queued, wr__plat_port_close; for the
 **          other Linux files: wr__lx_pollfd_changed, wr__lx_pollfd_pumping,
 **          wr__lx_pollfd_pumped, wr__lx_pollfd_delivered,
-**          wr__lx_pollfd_held, wr__lx_pollfd_free.
+**          wr__lx_pollfd_held, wr__lx_pollfd_alive, wr__lx_pollfd_free.
 **
 ** The model.  wsarecv has work in two cases: the kernel has I/O for a
 ** watched socket (libuv's backend epoll descriptor is readable), or
@@ -116,6 +116,14 @@ void wr__lx_pollfd_changed(wr_loop *loop) {
     p->dirty = 1;
     set_signal(p, 1);
   }
+}
+
+/* The loop came alive outside a run (io_uring's receives were handed to
+** the kernel): libuv's backend, which the ring's eventfd makes readable,
+** belongs in every descriptor now. */
+void wr__lx_pollfd_alive(wr_loop *loop) {
+  struct wr_pollfd *p;
+  for (p = loop->plat.pfds; p; p = p->next) sync_pfd(loop, p);
 }
 
 /* Receives went on the flush list outside a wait: only a wait serves

@@ -4,7 +4,7 @@
 ** Winsock pages want that Linux does not do by itself.
 **
 ** Exports: wr__plat_poll_fd; for the Linux platform: wr__step_now,
-**          wr__drain.
+**          wr__drain, wr__step_result.
 **
 ** Linux and Winsock part ways here: a datagram larger than the buffers
 ** (MSG_PARTIAL keeps the rest for the next receives), MSG_WAITALL on a
@@ -316,6 +316,23 @@ static void oob_first(wr_socket *s) {
   if (s->oobq.head) wr__drain(s, &s->oobq);
 }
 
+/*
+** The io_uring engine's receive ran in the kernel (multishot, one buffer,
+** none of the flags the step emulates): its result, through the same
+** rules as a recvmsg of ours.  A message socket's receive passed
+** MSG_TRUNC, so n is the full length; mflags says whether it was cut.
+*/
+int wr__step_result(wr_socket *s, wr_overlapped *ov, long n, int e,
+                    int mflags) {
+  struct msghdr mh;
+  int r;
+  if (n < 0) return step_failed(s, ov, e) > 0;
+  wr__msghdr(&mh, ov->iov, ov->iovcnt, NULL);
+  mh.msg_flags = mflags;
+  r = step_got(s, ov, &mh, (size_t)n);
+  return r > 0;
+}
+
 /* A step for an operation not yet queued: a failure it finishes with means
 ** it never started, and a fatal one sticks as well. */
 int wr__step_now(wr_socket *s, wr_overlapped *ov) {
@@ -366,6 +383,7 @@ static int drain_batch(wr_socket *s, wr_list *q) {
 void wr__drain(wr_socket *s, wr_list *q) {
   const wr_upcalls *up = s->loop->plat.up;
   wr_overlapped *ov;
+  if (wr__in_ring(q->head)) return;        /* the kernel's ring serves it */
   if (q == &s->q) oob_first(s);
   if (q == &s->q && wr__datagram(s)) {
     int r = 1;

@@ -19,11 +19,31 @@
 ** flush list, and when the pass ends (or the port's next wait begins) one
 ** recvmmsg serves them all.
 */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "wr_linux_int.h"
 
 /* =====================================================================
 ** The loop and the clock
 ** =================================================================== */
+
+/*
+** The engine WSARECV_ENGINE names, or io_uring where the kernel allows it:
+** 0, WSAEINVAL (no such engine) or WSAEOPNOTSUPP (io_uring was asked for
+** and the kernel refuses it).
+*/
+static int choose_engine(wr_loop *loop) {
+  const char *e = getenv("WSARECV_ENGINE");
+  if (e == NULL || *e == '\0') {
+    wr__ring_open(loop);             /* else the poll engine */
+    return 0;
+  }
+  if (strcmp(e, "poll") == 0) return 0;
+  if (strcmp(e, "io_uring") != 0) return WSAEINVAL;
+  return wr__ring_open(loop) == 0 ? 0 : WSAEOPNOTSUPP;
+}
 
 int wr__plat_loop_init(wr_loop *loop, const wr_upcalls *up) {
   wr_plat_loop *p = &loop->plat;
@@ -31,7 +51,12 @@ int wr__plat_loop_init(wr_loop *loop, const wr_upcalls *up) {
   if (r < 0) return wr_wsa_from_errno(-r);
   uv_timer_init(&p->uv, &p->timer);
   p->up = up;
-  return 0;
+  if ((r = choose_engine(loop)) != 0) {
+    uv_close((uv_handle_t *)&p->timer, NULL);
+    uv_run(&p->uv, UV_RUN_DEFAULT);
+    uv_loop_close(&p->uv);
+  }
+  return r;
 }
 
 /* Drop the pending flush (the state may close inside a routine). */
@@ -47,6 +72,7 @@ static void drop_flush(wr_loop *loop) {
 void wr__plat_loop_close(wr_loop *loop) {
   wr_plat_loop *p = &loop->plat;
   drop_flush(loop);
+  wr__ring_close(loop);
   wr__lx_signal_close(loop);
   uv_close((uv_handle_t *)&p->timer, NULL);
   uv_run(&p->uv, UV_RUN_DEFAULT);      /* only close callbacks remain */
@@ -60,6 +86,7 @@ static void on_timer(uv_timer_t *t) { (void)t; }
 void wr__plat_pump(wr_loop *loop, long ms) {
   wr_plat_loop *p = &loop->plat;
   size_t pending = loop->npending;
+  wr__ring_reap(loop);                 /* what the kernel finished */
   wr__plat_flush(loop);                /* what no poll event announces */
   /* what the flush completed is this step's news: the caller looks at it
   ** before anything blocks (a wait counting on a held receive would
@@ -206,6 +233,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (events & (UV_READABLE | UV_DISCONNECT)) {
       if (wr__accept_has_conn(s->accepting)) accept_data(s);
       if (!wr__closed(s)) wr__drain(s, &s->q);
+      if (s->loop->plat.ring) {
+        wr__ring_resume(s);      /* what is left, the ring may take */
+        wr__ring_submit(s->loop);
+      }
     }
     if ((events & UV_WRITABLE) && !wr__closed(s)) {
       wr__drain_send(s);
@@ -236,6 +267,7 @@ static void on_handle_closed(uv_handle_t *h) {
 
 void wr__plat_socket_close(wr_socket *s) {
   wr_plat_socket *p = &s->plat;
+  wr__ring_socket_close(s);
   if (p->watch & WR_W_OPEN) {
     if (p->events) uv_poll_stop(&p->poll);
     p->events = 0;
@@ -265,24 +297,31 @@ static int deferred(wr_socket *s, wr_overlapped *ov) {
 }
 
 /*
-** Put s on the loop's list of sockets whose queue a flush serves.  Outside
-** a delivery pass (which flushes when it ends) the next wait does it: an
-** integrator asleep on a descriptor must then be told to call one.
+** The io_uring engine's receives: tried at once when nothing is queued, as
+** below (data already there completes the post at once), then handed to
+** the kernel's ring.  1 finished at once, 0 the ring has it, -1 it is the
+** poll path's.  Urgent data must be read before the stream the ring
+** reads: an MSG_OOB receive takes the ring's receives back.
 */
-static void schedule_flush(wr_socket *s) {
-  if (s->plat.on_flush_list) return;
-  s->plat.on_flush_list = 1;
-  wr__socket_ref(s);
-  s->plat.flush_next = s->loop->plat.flush_list;
-  s->loop->plat.flush_list = s;
-  if (!s->loop->delivering) wr__lx_pollfd_held(s->loop);
+static int ring_start(wr_socket *s, wr_overlapped *ov) {
+  if (ov->in_flags & WR_MSG_OOB) {
+    wr__ring_quiesce(s);
+    return -1;
+  }
+  if (!wr__ring_servable(s, ov)) return -1;
+  if (s->q.head == NULL && !deferred(s, ov) && wr__step_now(s, ov)) return 1;
+  return wr__ring_take(s, ov) ? 0 : -1;
 }
 
 int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
   wr_list *q = (ov->in_flags & WR_MSG_OOB) ? &s->oobq : &s->q;
   wr__skip_empty(ov);
+  if (s->loop->plat.ring && ov->kind == WR_OP_RECV) {
+    int r = ring_start(s, ov);
+    if (r >= 0) return r;
+  }
   if (deferred(s, ov)) {
-    schedule_flush(s);
+    wr__schedule_flush(s);
     return 0;
   }
   switch (ov->kind) {
@@ -301,30 +340,42 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
 ** queue that waits while one is buffered is served by the next flush.
 */
 void wr__plat_watch(wr_socket *s) {
+  wr_loop *loop = s->loop;
+  /* a batch (routines reposting, a port's rearm list) is submitted when
+  ** it ends; a single post now, with what a full ring gave back */
+  if (loop->plat.ring && !loop->delivering && !loop->rearming) {
+    wr__ring_reap(loop);
+    wr__ring_submit(loop);
+  }
   /* a flush to come watches what it leaves on the normal queue */
   if (s->plat.on_flush_list && s->oobq.head == NULL) return;
   want_events(s);
-  if (s->plat.part) schedule_flush(s);
+  if (s->plat.part) wr__schedule_flush(s);
 }
 
 /* An operation lives only on the engine's queue until a step serves it:
 ** nothing in the kernel to take back.  The operations behind it may be
 ** servable now (a buffered MSG_PARTIAL rest). */
 int wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
-  (void)ov;
-  if (s->plat.part && !wr__closed(s)) schedule_flush(s);
+  if (wr__in_ring(ov)) return wr__ring_cancel(s, ov);
+  if (s->plat.part && !wr__closed(s)) wr__schedule_flush(s);
   return 0;
 }
 
 /* Serve the receives routines posted during delivery (see deferred). */
 void wr__plat_delivered(wr_loop *loop, size_t ran) {
-  if (ran) wr__plat_flush(loop);
+  if (ran) {
+    wr__ring_reap(loop);
+    wr__plat_flush(loop);
+  }
   wr__lx_pollfd_delivered(loop);
 }
 
-/* Serve the receives kept back (see deferred). */
+/* Serve the receives kept back (see deferred), and (io_uring) report what
+** the kernel finished and submit what was posted since. */
 void wr__plat_flush(wr_loop *loop) {
   wr_socket *s;
+  wr__ring_reap(loop);
   while ((s = loop->plat.flush_list) != NULL) {
     loop->plat.flush_list = s->plat.flush_next;
     s->plat.on_flush_list = 0;
@@ -337,10 +388,12 @@ void wr__plat_flush(wr_loop *loop) {
       ** data comes, no need to ask the kernel now -- unless a MSG_PARTIAL
       ** rest waits here, which no poll announces */
       if (!s->plat.dry || s->plat.part) wr__drain(s, &s->q);
+      wr__ring_resume(s);        /* what is left, the ring may take */
       if (!wr__closed(s)) want_events(s);
     }
     wr__socket_unref(s);
   }
+  wr__ring_submit(loop);
 }
 
 /* =====================================================================
@@ -352,10 +405,32 @@ int wr__plat_engine(const wr_loop *loop) {
 }
 
 int wr__plat_set_engine(wr_loop *loop, int engine) {
-  if (engine == WR_ENGINE_POLL) return 0;
-  return wr__why(loop, WSAEOPNOTSUPP, "no io_uring engine yet");
+  int e;
+  if (engine == WR_ENGINE_POLL) {
+    wr__ring_close(loop);
+    return 0;
+  }
+  if (engine != WR_ENGINE_URING)
+    return wr__why(loop, WSAEOPNOTSUPP, "Linux has two engines: io_uring "
+                   "and poll");
+  if ((e = wr__ring_open(loop)) != 0)
+    return wr__why(loop, WSAEOPNOTSUPP, e == EOPNOTSUPP ?
+                   "this kernel has no multishot receive (Linux 6.0)" :
+                   "io_uring_setup failed (an old kernel, "
+                   "kernel.io_uring_disabled, or a seccomp filter)");
+  return 0;
 }
 
-void wr__plat_peek(wr_loop *loop) { (void)loop; }
+/* What the kernel finished: a memory read of the completion ring, and a
+** submission only for a socket whose multishot receive must start again. */
+void wr__plat_peek(wr_loop *loop) {
+  if (loop->plat.ring == NULL) return;
+  wr__ring_reap(loop);
+  wr__ring_submit(loop);
+}
 
-void wr__plat_resume(wr_socket *s) { (void)s; }
+void wr__plat_resume(wr_socket *s) {
+  if (s->loop == NULL || s->loop->plat.ring == NULL) return;
+  wr__ring_resume(s);
+  wr__ring_submit(s->loop);
+}

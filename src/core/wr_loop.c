@@ -268,7 +268,11 @@ static int port_get(wr_port *port, unsigned sig, long ms, int alertable,
   int first = 1;
   if (port->closed) return WR_ERROR_INVALID_HANDLE;
   if (loop == NULL) return WSANOTINITIALISED;
-  if (repost) wr__port_rearm_all(port);
+  if (repost) {
+    loop->rearming = 1;
+    wr__port_rearm_all(port);
+    loop->rearming = 0;
+  }
   wr__plat_flush(loop);
   deadline = deadline_of(loop, ms);
   for (;;) {
