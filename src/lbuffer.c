@@ -74,11 +74,16 @@ static void account(lua_State *L, size_t len) {
   lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
 }
 
-/* A new zero-filled buffer of len bytes, pushed. */
+/*
+** A new zero-filled buffer of len bytes, pushed.  WR_HEADROOM bytes in
+** front of them are the core's (a receive's header goes there on the
+** io_uring engine: wr.h), never the caller's.
+*/
 lwr_buf *lwr_newbuffer(lua_State *L, size_t len) {
   int big = len > SMALL_MAX;
   lwr_buf *b = (lwr_buf *)lua_newuserdatauv(L, offsetof(lwr_buf, small) +
-                                            (big ? 0 : len) + 1, 0);
+                                            (big ? 0 : WR_HEADROOM + len) + 1,
+                                            0);
   b->h.tag = LWR_TAG(LWR_T_BUFFER);
   b->len = 0;                        /* empty until its bytes exist */
   b->closed = 0;
@@ -86,25 +91,28 @@ lwr_buf *lwr_newbuffer(lua_State *L, size_t len) {
   b->small[0] = 0;
   luaL_setmetatable(L, big ? LWR_BUFFER_BIG : LWR_BUFFER);
   if (big) {
-    unsigned char *p = len < SIZE_MAX ? calloc(len + 1, 1) : NULL;
+    unsigned char *p = len < SIZE_MAX - WR_HEADROOM - 1 ?
+                       calloc(WR_HEADROOM + len + 1, 1) : NULL;
     if (p == NULL)
       luaL_error(L, "not enough memory for a buffer of %I bytes",
                  (lua_Integer)len);
-    b->data = p;
+    b->data = p + WR_HEADROOM;
     b->len = len;
     account(L, len);
   } else {
-    memset(b->small, 0, len + 1);
+    memset(b->small, 0, WR_HEADROOM + len + 1);
+    b->data = b->small + WR_HEADROOM;
     b->len = len;
   }
   return b;
 }
 
-/* __gc of a large buffer: nothing pins it any more; free its bytes. */
+/* __gc of a large buffer: nothing pins it any more (or the state closes:
+** lwr_free_bytes waits for the kernel); free its bytes. */
 static int l_buf_gc(lua_State *L) {
   lwr_buf *b = (lwr_buf *)lua_touserdata(L, 1);
   if (b->data != b->small) {
-    free(b->data);
+    lwr_free_bytes(L, b->data - WR_HEADROOM, WR_HEADROOM + b->len);
     b->data = b->small;              /* a resurrected buffer is empty */
     b->len = 0;
     b->closed = 1;

@@ -163,10 +163,14 @@ static int take_bufs(lua_State *L, int idx, int argn, int send, lwr_post *p) {
     lua_setiuservalue(L, p->ovidx, OV_UVAL_PINS);
     o->uval_buf = NULL;
     o->npins = 0;
+    o->ov.headroom = 0;
     p->n = idx ? 1 : 0;
     return 0;
   }
   b = lwr_tobuffer(L, idx);
+  /* a whole buffer, alone: the core may use the bytes in front of it
+  ** (lwr_newbuffer reserves them) */
+  o->ov.headroom = b != NULL;
   if (b != NULL) {
     if (lwr_buf_closed(b)) luaL_argerror(L, argn, "buffer is closed");
     p->bufs = wr_overlapped_bufs(&o->ov, 1);
@@ -181,6 +185,9 @@ static int take_bufs(lua_State *L, int idx, int argn, int send, lwr_post *p) {
     return 0;
   }
   n = lwr_count_bufs(L, idx, argn);
+  if (n == 1 && lua_rawgeti(L, idx, 1) == LUA_TUSERDATA)
+    o->ov.headroom = lwr_tobuffer(L, -1) != NULL;   /* {buf} */
+  if (n == 1) lua_pop(L, 1);
   p->bufs = wr_overlapped_bufs(&o->ov, n);
   if (p->bufs == NULL) return luaL_error(L, "not enough memory");
   if ((r = lwr_fill_bufs(L, idx, argn, p->bufs, n)) != 0) return r;

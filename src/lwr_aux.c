@@ -2,8 +2,8 @@
 ** lwr_aux.c -- the binding's ground floor: the helpers every other file of
 ** the binding uses (lwr_aux.h lists them).
 **
-** Exports: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
-**          lwr_push_error_name, lwr_push_addr, lwr_checktype,
+** Exports: lwr_ctx_get, lwr_free_bytes, lwr_free_orphans, lwr_fail,
+**          lwr_why, lwr_recv_fail, lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkcstring, lwr_checkoption, lwr_checkint, lwr_check_ms,
 **          lwr_nearest, lwr_inlist, lwr_nofield, lwr_register,
 **          lwr_add_methods.
@@ -13,12 +13,43 @@
 */
 #include <ctype.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lwr_aux.h"
 
 lwr_ctx *lwr_ctx_get(lua_State *L) {
   return (lwr_ctx *)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+struct lwr_orphan {
+  void *p;
+  struct lwr_orphan *next;
+};
+
+void lwr_free_bytes(lua_State *L, void *p, size_t len) {
+  lwr_ctx *c = NULL;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LWR_CTX_KEY) == LUA_TUSERDATA)
+    c = (lwr_ctx *)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (c && c->loop && wr_loop_holds(c->loop, p, len)) {
+    struct lwr_orphan *o = malloc(sizeof *o);
+    if (o == NULL) return;    /* kept for good: never freed under the kernel */
+    o->p = p;
+    o->next = c->orphans;
+    c->orphans = o;
+    return;
+  }
+  free(p);
+}
+
+void lwr_free_orphans(lwr_ctx *c) {
+  while (c->orphans) {
+    struct lwr_orphan *o = c->orphans;
+    c->orphans = o->next;
+    free(o->p);
+    free(o);
+  }
 }
 
 /* =====================================================================

@@ -5,7 +5,8 @@
 ** checks and type registration.  Each type's layout and its own check are
 ** in its header (lbuffer.h, lsocket.h, loverlapped.h, lmsg.h, lport.h).
 **
-** Exports: lwr_aux.c: lwr_ctx_get, lwr_fail, lwr_why, lwr_recv_fail,
+** Exports: lwr_aux.c: lwr_ctx_get, lwr_free_bytes, lwr_free_orphans,
+**          lwr_fail, lwr_why, lwr_recv_fail,
 **          lwr_push_error_name, lwr_push_addr, lwr_checktype,
 **          lwr_checkcstring, lwr_checkoption, lwr_checkint,
 **          lwr_check_ms, lwr_nearest, lwr_inlist, lwr_nofield,
@@ -87,7 +88,14 @@ typedef struct lwr_ctx {
   /* a reason the binding noted (lwr_why) for the next lwr_fail */
   int why_code;
   const char *why;
+  /* bytes of buffers collected while the kernel could still write into
+  ** them (the state closing): freed after the loop (lwr_free_bytes) */
+  struct lwr_orphan *orphans;
 } lwr_ctx;
+
+/* registry key of the context: one loop per Lua state, however often the
+** module is loaded (busted, for one, reloads modules between files) */
+#define LWR_CTX_KEY "wsarecv.context"
 
 /*
 ** Flags are 32 bits wide, as on Windows.  A Lua integer outside
@@ -106,6 +114,15 @@ static inline unsigned lwr_flags(lua_Integer f) {
 
 /* The context: upvalue 1 of every function of the module. */
 lwr_ctx *lwr_ctx_get(lua_State *L);
+/*
+** Free a buffer's bytes p (len of them), from its finalizer: now, unless
+** an operation still pending in the loop reads or writes them.  A pinned
+** buffer is finalized only when the state closes, before the context
+** (created first, finalized last): the context frees them after its loop
+** has stopped the kernel (lwr_free_orphans).
+*/
+void lwr_free_bytes(lua_State *L, void *p, size_t len);
+void lwr_free_orphans(lwr_ctx *c);
 
 /*
 ** Results: nil, name, code; a receive's adds the bytes placed, if any.

@@ -301,6 +301,7 @@ static int l_ctx_gc(lua_State *L) {
     wr_loop_destroy(c->loop);
     c->loop = NULL;
   }
+  lwr_free_orphans(c);
   return 0;
 }
 
@@ -410,10 +411,6 @@ static void set_constants(lua_State *L) {
     lua_setfield(L, -3, k[i].name);
   }
 }
-
-/* registry key of the context: one loop per Lua state, however often the
-** module is loaded (busted, for one, reloads modules between files) */
-#define LWR_CTX_KEY "wsarecv.context"
 
 static lwr_ctx *context(lua_State *L) {
   lwr_ctx *c;

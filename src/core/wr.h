@@ -155,6 +155,19 @@ WR_INTERNAL_BEGIN
 #define WR_IOV_INLINE             4
 
 /*
+** Bytes a caller may reserve in front of a receive's first WSABUF
+** (wr_overlapped.headroom): the io_uring engine has the kernel write a
+** datagram's header, source address and control messages there, so that
+** a WSARecvMsg's payload lands at the start of the caller's buffer.
+** Windows needs none.
+*/
+#ifdef _WIN32
+#define WR_HEADROOM               0
+#else
+#define WR_HEADROOM               512
+#endif
+
+/*
 ** A WSABUF is the kernel's own layout, so the queue hands the array to the
 ** receive call unchanged: on Linux a struct iovec { iov_base, iov_len }, on
 ** Windows the WSABUF { len, buf } itself (its fields in the other order,
@@ -253,6 +266,9 @@ struct wr_overlapped {
   void *hEvent;               /* free for the caller (context); with its
                                  low bit set (WR_NOPORT), a completion
                                  never goes to a port, as on Windows */
+  unsigned char headroom;     /* set before a post: the WR_HEADROOM bytes
+                                 in front of the first WSABUF are the
+                                 core's while the operation is pending */
 
   /* the core's */
   wr_completion_routine WR_PRIVATE(routine);
@@ -337,6 +353,8 @@ int wr_loop_set_engine(wr_loop *loop, int engine);
 ** on an engine that moves data only inside a wait.
 */
 void wr_loop_peek(wr_loop *loop);
+/* Does an operation pending in the loop use bytes of [p, p + len)? */
+int wr_loop_holds(const wr_loop *loop, const void *p, size_t len);
 
 /* ---------------------------------------------------------------------
 ** Sockets (the BSD calls; each returns 0 or a WSA code)

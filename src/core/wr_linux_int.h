@@ -137,10 +137,10 @@ void wr__ring_quiesce(wr_socket *s);
 void wr__ring_socket_close(wr_socket *s);
 
 /* wr_linux_step.c */
-/* The result of one receive the kernel ran for ov (n bytes, the message
-** flags; or n < 0 with errno e): 1 ov is finished, 0 it must wait. */
+/* The result of one receive the kernel ran for ov (n bytes, as mh says;
+** or n < 0 with errno e): 1 ov is finished, 0 it must wait. */
 int wr__step_result(wr_socket *s, wr_overlapped *ov, long n, int e,
-                    int msg_flags);
+                    const struct msghdr *mh);
 /* One receive step for ov (the head of its queue, or about to be): 1 when
 ** ov is finished (its result set), 0 when it must wait for the socket.
 ** A fatal stream error it finished with sticks to the socket. */

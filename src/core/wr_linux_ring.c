@@ -34,6 +34,7 @@
 #include <liburing.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +44,22 @@
 #define CQ_ENTRIES  4096     /* completions waiting to be reaped */
 #define BR_FIRST    64       /* a socket's first buffer ring */
 #define BR_MAX      4096     /* receives in the kernel's hands per socket */
+
+/*
+** A WSARecvMsg's multishot RECVMSG writes, in front of each datagram's
+** payload, a header, the source address and the control messages, each
+** of a size fixed per request: they fill the caller's WR_HEADROOM.  A msg
+** whose control messages might not fit (its buffer plus wsarecv's own
+** packet info) stays on the poll path.
+*/
+#define RING_NAME   128
+#define RING_CTL    (WR_HEADROOM - sizeof(struct io_uring_recvmsg_out) - \
+                     RING_NAME)
+#define OWN_CTL     (CMSG_SPACE(sizeof(struct in_pktinfo)) + \
+                     CMSG_SPACE(sizeof(struct in6_pktinfo)))
+
+/* what a socket's multishot receives (wr_ring_sock.mode) */
+enum { MODE_NONE = 0, MODE_RECV, MODE_RECVMSG };
 
 struct wr_ring {
   struct io_uring uring;
@@ -64,6 +81,8 @@ struct wr_ring_sock {
   unsigned entries;          /* the ring's size (a power of two) */
   unsigned added, used;      /* buffers added, and taken by the kernel */
   unsigned short bgid;
+  int mode;                  /* MODE_*: what the ring's receives are */
+  struct msghdr mh;          /* MODE_RECVMSG: the name and control sizes */
   unsigned registered : 1;   /* the kernel knows the ring */
   unsigned stale : 1;        /* it holds buffers no receive owns any more:
                                 register it again before the next arm */
@@ -339,10 +358,20 @@ static struct wr_ring_sock *ring_sock(struct wr_ring *r, wr_socket *s) {
 ** =================================================================== */
 
 /* A receive the ring can serve on s (see the top of the file). */
+static int msg_fits(const wr_overlapped *ov) {
+  return ov->headroom && WR_HEADROOM == 512 &&
+         ov->msg->controllen <= RING_CTL - OWN_CTL;
+}
+
+static int mode_of(const wr_overlapped *ov) {
+  return ov->msg ? MODE_RECVMSG : MODE_RECV;
+}
+
 int wr__ring_servable(const wr_socket *s, const wr_overlapped *ov) {
-  return ov->kind == WR_OP_RECV && !ov->internal && ov->msg == NULL &&
+  return ov->kind == WR_OP_RECV && !ov->internal &&
+         (ov->msg == NULL || msg_fits(ov)) &&
          ov->iovcnt == 1 && ov->total > 0 && ov->iov->iov_len > 0 &&
-         ov->iov->iov_len <= 0x7fffffff &&
+         ov->iov->iov_len <= 0x7fffffff - WR_HEADROOM &&
          !(ov->in_flags & (WR_MSG_PEEK | WR_MSG_OOB | WR_MSG_PARTIAL |
                            WR_MSG_WAITALL)) &&
          !s->plat.sticky && !s->plat.part && s->oobq.head == NULL &&
@@ -355,11 +384,21 @@ static int ring_is_queue(const wr_socket *s) {
   return s->q.tail == NULL || wr__in_ring(s->q.tail);
 }
 
+/* Can ov join the ring's receives (of one kind, and room for it)? */
+static int joins(const struct wr_ring_sock *rs, const wr_overlapped *ov) {
+  int idle = !rs->armed && rs->added == rs->used;
+  return (idle || rs->mode == mode_of(ov)) &&
+         rs->added - rs->used < rs->entries;
+}
+
 static void add_buffer(struct wr_ring_sock *rs, wr_overlapped *ov) {
   unsigned bid = rs->added & (rs->entries - 1);
+  size_t head = ov->msg ? WR_HEADROOM : 0;   /* see RING_CTL */
+  if (!rs->armed && rs->added == rs->used) rs->mode = mode_of(ov);
   rs->slot[bid] = ov;
-  io_uring_buf_ring_add(rs->br, ov->iov->iov_base,
-                        (unsigned)ov->iov->iov_len, (unsigned short)bid,
+  io_uring_buf_ring_add(rs->br, (char *)ov->iov->iov_base - head,
+                        (unsigned)(ov->iov->iov_len + head),
+                        (unsigned short)bid,
                         io_uring_buf_ring_mask(rs->entries), 0);
   io_uring_buf_ring_advance(rs->br, 1);   /* the kernel sees it now */
   rs->added++;
@@ -373,8 +412,15 @@ static void arm(struct wr_ring *r, struct wr_ring_sock *rs) {
   if (rs->armed || rs->added == rs->used) return;
   if ((sqe = get_sqe(r)) == NULL) return;    /* (the next resume tries) */
   /* a message's full length, so a datagram cut short is WSAEMSGSIZE */
-  io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0,
-                               wr__message_oriented(s) ? MSG_TRUNC : 0);
+  if (rs->mode == MODE_RECVMSG) {
+    memset(&rs->mh, 0, sizeof rs->mh);
+    rs->mh.msg_namelen = RING_NAME;
+    rs->mh.msg_controllen = RING_CTL;
+    io_uring_prep_recvmsg_multishot(sqe, s->fd, &rs->mh, MSG_TRUNC);
+  } else {
+    io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0,
+                                 wr__message_oriented(s) ? MSG_TRUNC : 0);
+  }
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = rs->bgid;
   io_uring_sqe_set_data(sqe, rs);
@@ -387,6 +433,8 @@ int wr__ring_take(wr_socket *s, wr_overlapped *ov) {
   struct wr_ring_sock *rs;
   if (r == NULL || !wr__ring_servable(s, ov) || !ring_is_queue(s)) return 0;
   if ((rs = ring_sock(r, s)) == NULL) return 0;
+  if (rs->mode != mode_of(ov) && (rs->armed || rs->added != rs->used))
+    return 0;          /* the other kind: after the ring's (the poll path) */
   if (rs->added - rs->used == rs->entries || rs->stale) {
     /* full (or holding what a cancel left): a bigger, fresh ring, once
     ** the kernel lets go of this one */
@@ -418,21 +466,49 @@ static wr_overlapped *first_unreaped(wr_socket *s) {
   return wr__in_ring(ov) ? ov : NULL;
 }
 
-/* The kernel ran ov's receive: its result, by the step's rules.  Not
-** reported yet (the caller may be inside a cancel). */
-static void finished(wr_socket *s, wr_overlapped *ov, int res, int cut) {
-  if (!wr__step_result(s, ov, res < 0 ? -1 : res, res < 0 ? -res : 0,
-                       cut ? MSG_TRUNC : 0))
+/* The kernel ran ov's receive: its result (n bytes, or -errno), by the
+** step's rules.  Not reported yet (the caller may be inside a cancel). */
+static void finished(wr_socket *s, wr_overlapped *ov, long n,
+                     const struct msghdr *mh) {
+  if (!wr__step_result(s, ov, n, n < 0 ? (int)-n : 0, mh))
     return;                          /* (EAGAIN: still the kernel's) */
   ov->phase = WR_PH_REAPED;
 }
 
+/*
+** A datagram a multishot RECVMSG placed for ov, its payload where the
+** caller's buffer starts: the source address into the msg, the control
+** messages and flags for the step.  The bytes in front of the buffer are
+** the kernel's output, but the caller may have posted one buffer twice:
+** every length is bounded by what was reserved.
+*/
+static void finished_msg(wr_socket *s, wr_overlapped *ov, int res) {
+  struct io_uring_recvmsg_out out;
+  const char *head = (const char *)ov->iov->iov_base - WR_HEADROOM;
+  struct msghdr mh;
+  wr_msg *m = ov->msg;
+  memcpy(&out, head, sizeof out);
+  if (out.namelen > RING_NAME) out.namelen = RING_NAME;
+  if (out.controllen > RING_CTL) out.controllen = RING_CTL;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_namelen = out.namelen < sizeof m->name ? out.namelen
+                                                 : sizeof m->name;
+  memcpy(&m->name, head + sizeof out, mh.msg_namelen);
+  mh.msg_control = (char *)head + sizeof out + RING_NAME;
+  mh.msg_controllen = out.controllen;
+  mh.msg_flags = (int)out.flags;
+  (void)res;
+  finished(s, ov, out.payloadlen, &mh);
+}
+
 static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
   struct wr_ring_sock *rs = io_uring_cqe_get_data(cqe);
+  struct msghdr mh;
   wr_socket *s;
   wr_overlapped *ov;
   if (rs == NULL) return;            /* a cancel's own completion */
   s = rs->s;
+  memset(&mh, 0, sizeof mh);
   if (!(cqe->flags & IORING_CQE_F_MORE)) {
     rs->armed = 0;
     count_armed(r, -1);
@@ -444,13 +520,18 @@ static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
     rs->slot[bid] = NULL;
     rs->used++;
     assert(ov && ov == first_unreaped(s));
-    if (ov) finished(s, ov, cqe->res,
-                     cqe->res >= 0 && (size_t)cqe->res > ov->total);
+    if (ov && ov->msg && cqe->res >= WR_HEADROOM) {
+      finished_msg(s, ov, cqe->res);
+    } else if (ov) {
+      if (cqe->res >= 0 && (size_t)cqe->res > ov->total)
+        mh.msg_flags = MSG_TRUNC;
+      finished(s, ov, cqe->res, &mh);
+    }
   } else if (cqe->res != -ENOBUFS && cqe->res != -ECANCELED &&
              (ov = first_unreaped(s)) != NULL) {
     /* an error, or the stream's end: the next receive's result, with no
     ** buffer taken -- it stays in the ring, which must be made afresh */
-    finished(s, ov, cqe->res, 0);
+    finished(s, ov, cqe->res, &mh);
     if (ov->phase == WR_PH_REAPED) {
       rs->stale = 1;
       rs->slot[rs->used & (rs->entries - 1)] = NULL;
@@ -459,14 +540,17 @@ static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
   want_resume(r, rs);                /* report it; arm again if it ended */
 }
 
-/* Report the receives of s the kernel finished, in order. */
-static void report(wr_socket *s) {
+/* Report the receives of s the kernel finished, in order: how many. */
+static int report(wr_socket *s) {
   wr_overlapped *ov;
+  int n = 0;
   while ((ov = s->q.head) != NULL && ov->phase == WR_PH_REAPED &&
          !wr__closed(s)) {
     ov->phase = 0;
     s->loop->plat.up->complete(s, ov);
+    n++;
   }
+  return n;
 }
 
 /* Take what the completion ring holds (report: up to the engine now). */
@@ -489,8 +573,7 @@ static void take_cqes(struct wr_ring *r) {
 static void hand_over(struct wr_ring *r, wr_socket *s) {
   struct wr_ring_sock *rs = s->plat.ring;
   wr_overlapped *ov;
-  int demoted = 0;
-  report(s);
+  int changed = report(s) > 0;
   if (wr__closed(s) || rs == NULL || rs->armed) return;
   if (rs->stale) {
     /* the kernel's ring holds buffers no receive owns: every receive of
@@ -498,7 +581,7 @@ static void hand_over(struct wr_ring *r, wr_socket *s) {
     for (ov = s->q.head; ov; ov = ov->link.next)
       if (ov->kind == WR_OP_RECV && ov->phase == WR_PH_RING) {
         ov->phase = 0;
-        demoted = 1;
+        changed = 1;
       }
   }
   if (rs->stale || rs->added == rs->used) {
@@ -509,13 +592,13 @@ static void hand_over(struct wr_ring *r, wr_socket *s) {
       if (fresh_ring(r, rs, want) != 0) return;
   }
   for (ov = s->q.head; ov && wr__in_ring(ov); ov = ov->link.next) {}
-  for (; ov && wr__ring_servable(s, ov) && rs->added - rs->used < rs->entries;
-       ov = ov->link.next)
+  for (; ov && wr__ring_servable(s, ov) && joins(rs, ov); ov = ov->link.next)
     add_buffer(rs, ov);
   arm(r, rs);
-  /* what the ring gave back and cannot serve now (a stream's sticky
-  ** error) is the poll path's */
-  if (demoted && s->q.head && !wr__in_ring(s->q.head)) wr__schedule_flush(s);
+  /* what the ring finished or gave back leaves at the head a receive it
+  ** cannot serve (MSG_PARTIAL, a stream's sticky error): the poll path's
+  ** (whose own calls here change nothing, so never come back) */
+  if (changed && s->q.head && !wr__in_ring(s->q.head)) wr__schedule_flush(s);
 }
 
 static void resume_all(struct wr_ring *r) {

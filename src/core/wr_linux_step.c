@@ -320,17 +320,14 @@ static void oob_first(wr_socket *s) {
 ** The io_uring engine's receive ran in the kernel (multishot, one buffer,
 ** none of the flags the step emulates): its result, through the same
 ** rules as a recvmsg of ours.  A message socket's receive passed
-** MSG_TRUNC, so n is the full length; mflags says whether it was cut.
+** MSG_TRUNC, so n is the full length; mh says what the kernel reported
+** (its flags; a WSARecvMsg's control messages, its name already in the
+** msg).
 */
 int wr__step_result(wr_socket *s, wr_overlapped *ov, long n, int e,
-                    int mflags) {
-  struct msghdr mh;
-  int r;
+                    const struct msghdr *mh) {
   if (n < 0) return step_failed(s, ov, e) > 0;
-  wr__msghdr(&mh, ov->iov, ov->iovcnt, NULL);
-  mh.msg_flags = mflags;
-  r = step_got(s, ov, &mh, (size_t)n);
-  return r > 0;
+  return step_got(s, ov, mh, (size_t)n) > 0;
 }
 
 /* A step for an operation not yet queued: a failure it finishes with means

@@ -7,7 +7,8 @@
 **          wr__plat_now, wr__plat_delivered, wr__plat_flush,
 **          wr__plat_socket_init,
 **          wr__plat_socket_close, wr__plat_start, wr__plat_watch,
-**          wr__plat_cancel.
+**          wr__plat_cancel, wr__plat_engine, wr__plat_set_engine,
+**          wr__plat_peek, wr__plat_resume.
 **
 ** A post first tries the receive at once when nothing is queued ahead of
 ** it; otherwise the engine queues it and the socket's uv_poll_t watches

@@ -8,7 +8,7 @@
 **          wr_wait_for_multiple, wr_run, wr_port_get,
 **          wr_loop_pollfd, wr_loop_timeout, wr_loop_ready, wr_loop_wake,
 **          wr_now, wr_loop_engine, wr_engine_name, wr_loop_set_engine,
-**          wr_loop_peek.
+**          wr_loop_peek, wr_loop_holds.
 **
 ** Every wait lets I/O progress (wr__plat_pump); an alertable one also
 ** delivers the completions queued for routines (wr__deliver).  A wait that
@@ -91,6 +91,26 @@ int wr_loop_set_engine(wr_loop *loop, int engine) {
 }
 
 void wr_loop_peek(wr_loop *loop) { wr__plat_peek(loop); }
+
+static int list_holds(const wr_list *l, const char *p, size_t len) {
+  const wr_overlapped *ov;
+  size_t i;
+  for (ov = l->head; ov; ov = ov->link.next)
+    for (i = 0; i < ov->iovcnt; i++) {
+      const char *b = (const char *)WR_WSABUF_BUF(&ov->iov[i]);
+      if (b < p + len && p < b + WR_WSABUF_LEN(&ov->iov[i])) return 1;
+    }
+  return 0;
+}
+
+int wr_loop_holds(const wr_loop *loop, const void *p, size_t len) {
+  const wr_socket *s;
+  for (s = loop->sockets; s; s = s->next)
+    if (list_holds(&s->q, p, len) || list_holds(&s->oobq, p, len) ||
+        list_holds(&s->sendq, p, len))
+      return 1;
+  return 0;
+}
 
 const char *wr_loop_reason(wr_loop *loop, int code) {
   const char *why = loop->why_code == code ? loop->why : NULL;

@@ -129,6 +129,7 @@ void wr_overlapped_forget(wr_overlapped *ov) {
     if (ov->msg) ov->msg->pending = 0;
     unlink_op(ov);
     ov->sock = NULL;
+    if (!wr__closed(s) && s->loop) wr__plat_resume(s);   /* the rest go on */
     wr__socket_unref(s);
   }
   ov->msg = NULL;

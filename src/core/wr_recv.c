@@ -157,6 +157,7 @@ int wr_cancel(wr_socket *s, wr_overlapped *ov) {
     int done = wr__plat_cancel(s, ov);
     if (!done) wr__finish(ov, WSA_OPERATION_ABORTED, ov->filled, 0);
     wr__complete(s, ov);
+    wr__plat_resume(s);              /* the rest go on */
     return done ? WR_ERROR_NOT_FOUND : 0;
   }
   wr__fail_all(s, WSA_OPERATION_ABORTED);   /* in posting order */

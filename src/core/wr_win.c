@@ -13,7 +13,8 @@
 **          wr__plat_port_queued, wr__plat_port_pollfd,
 **          wr__plat_port_timeout, wr__plat_port_close,
 **          wr__plat_wait_begin, wr__plat_wait_end, wr__plat_signals,
-**          wr__plat_poll_wait.
+**          wr__plat_poll_wait, wr__plat_engine, wr__plat_set_engine,
+**          wr__plat_peek, wr__plat_resume.
 **
 ** The kernel does what the Linux platform emulates (MSG_PARTIAL,
 ** MSG_WAITALL, MSG_OOB, sticky stream errors, a send's partial writes):
