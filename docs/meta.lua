@@ -143,7 +143,7 @@
 -- ---------------------------------------------------------------------
 
 ---@class wsarecv
----@field _VERSION string "wsarecv 0.3.0"
+---@field _VERSION string "wsarecv 0.4.0"
 ---@field errors table<string, integer>|table<integer, string> names to codes and codes to names
 ---@field INFINITE integer -1: a wait without timeout
 ---@field MAX_PENDING integer 4096: operations pending per socket at most
@@ -283,6 +283,16 @@ function wsarecv.strerror(name_or_code) end
 ---@return integer? code
 ---@return string? why
 function wsarecv.lasterror() end
+
+---The engine in use: "io_uring" (Linux: the kernel fills posted buffers
+---while Lua computes), "poll" (Linux: data moves only inside wsarecv's
+---calls) or "iocp" (Windows); with a name, switch to it first (only while
+---no socket or port is open).  WSARECV_ENGINE chooses it at require.
+---@param name? "io_uring"|"poll"
+---@return "io_uring"|"poll"|"iocp"|nil engine
+---@return wsarecv.errname? err "WSAEINVAL": sockets or ports are open; "WSAEOPNOTSUPP": the kernel (or a seccomp filter) refuses io_uring, or the platform has no such engine
+---@return integer? code
+function wsarecv.engine(name) end
 
 ---The names of the flags set, joined by "|" ("0" for none).
 ---@param flags integer

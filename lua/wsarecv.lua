@@ -16,9 +16,9 @@ for k, v in pairs(core) do
   if k ~= "interpose" then M[k] = v end     -- the C types' seam, not API
 end
 
---- The version: `"wsarecv 0.3.0"`.
+--- The version: `"wsarecv 0.4.0"`.
 -- @field _VERSION
-M._VERSION = "wsarecv 0.3.0"
+M._VERSION = "wsarecv 0.4.0"
 
 --- @type buffer
 

@@ -37,12 +37,12 @@ end
 -- Spin (no wsarecv call but reading ov.pending) until want objects are
 -- done or a second went by: how many are done.
 local function spin_done(ovs, want)
-  local t0, n = os.clock(), 0
-  repeat
-    n = 0
+  local t0 = os.clock()
+  while true do
+    local n = 0
     for i = 1, #ovs do if not ovs[i].pending then n = n + 1 end end
-  until n >= want or os.clock() - t0 > 1
-  return n
+    if n >= want or os.clock() - t0 > 1 then return n end
+  end
 end
 
 describe("#linux the io_uring engine", function()
@@ -190,6 +190,68 @@ describe("#linux the io_uring engine", function()
     assert.are.same({ 5, "first" }, { ovs[1].bytes, bufs[1]:sub(1, 5) })
     assert.are.same({ 4, "seco", wsarecv.MSG_PARTIAL },
       { pov.bytes, pbuf:sub(1, 4), pov.flags })
+  end)
+
+  -- a TCP peer in another process: reads after `delay` seconds (or never:
+  -- delay nil, and it is gone after 3 s), prints how many bytes it got
+  local function slow_reader(port, delay)
+    local py = ("import socket,time\n" ..
+      "s=socket.create_connection(('127.0.0.1',%d))\n" ..
+      "time.sleep(%s)\nn=0\n" ..
+      "while True:\n d=s.recv(1<<20)\n if not d: break\n n+=len(d)\n" ..
+      "print('got',n)\n"):format(port, delay or 30)
+    return io.popen(("timeout %d python3 -c \"%s\""):format(delay and 20 or 3,
+      py), "r")
+  end
+
+  local function listener()
+    local l = T.socket("inet", "stream")
+    assert(l:bind("127.0.0.1", 0) == 0)
+    assert(l:listen() == 0)
+    local _, port = l:getsockname()
+    return l, port
+  end
+
+  it("a stream send too big for the socket goes on in the kernel while "
+    .. "Lua computes", function()
+    local l, port = listener()
+    local reader = slow_reader(port, 0.2)
+    local s = T.track(l:accept())
+    local N = 16 << 20
+    local buf = wsarecv.buffer(N)
+    buf:fill(0x41)
+    local ov = wsarecv.overlapped()
+    H.assert_pending(s:WSASend(buf, 0, ov))
+    local t0 = os.clock()
+    while ov.pending and os.clock() - t0 < 5 do end      -- no wait called
+    if uring then
+      assert.are.same({ false, N }, { ov.pending, ov.bytes })
+    else
+      assert.is_true(ov.pending)
+      H.progress_until(function() return not ov.pending end, 10)
+    end
+    assert.are.same({ N, nil }, { ov.bytes, ov.error })
+    s:close()
+    assert.are.equal("got " .. N, reader:read("l"))
+    reader:close()
+  end)
+
+  it("a stream send the kernel holds, cancelled: aborted with the bytes "
+    .. "that left, once", function()
+    local l, port = listener()
+    local reader = slow_reader(port, nil)         -- never reads in time
+    local s = T.track(l:accept())
+    local N = 16 << 20
+    local ov = wsarecv.overlapped()
+    H.assert_pending(s:WSASend(wsarecv.buffer(N), 0, ov))
+    H.progress_until(function() return false end, 0.2)
+    assert.are.equal(0, s:CancelIoEx(ov))
+    assert.are.equal("WSA_OPERATION_ABORTED", ov.error)
+    assert.is_true(ov.bytes > 0 and ov.bytes < N, tostring(ov.bytes))
+    local r, name = s:CancelIoEx(ov)
+    assert.are.same({ nil, "ERROR_NOT_FOUND" }, { r, name })
+    s:close()
+    reader:close()
   end)
 
   it("close takes every receive back, aborted, once", function()

@@ -3,12 +3,14 @@
 ** themselves.  Only wr_linux_*.c include it; the engine never does.
 **
 ** Exports: inline: wr__msghdr, wr__batchable, wr__skip_empty,
-**          wr__accept_has_conn, wr__in_ring, wr__first_unserved,
+**          wr__accept_has_conn, wr__in_ring, wr__send_in_ring,
+**          wr__first_unserved,
 **          wr__schedule_flush;
-**          wr_linux_send.c: wr__send_step, wr__accept_step, wr__drain_send;
+**          wr_linux_send.c: wr__send_step, wr__accept_step, wr__drain_send,
+**          wr__send_flags, wr__left_to_send;
 **          wr_linux_step.c: wr__step_now, wr__drain, wr__step_result;
 **          wr_linux_ring.c: wr__ring_open, wr__ring_close,
-**          wr__ring_servable, wr__ring_take,
+**          wr__ring_servable, wr__ring_take, wr__ring_send,
 **          wr__ring_resume, wr__ring_reap, wr__ring_submit,
 **          wr__ring_cancel, wr__ring_quiesce, wr__ring_socket_close;
 **          wr_linux_msg.c: wr__msg_filter, wr__errqueue,
@@ -86,6 +88,11 @@ static inline int wr__accept_has_conn(const wr_overlapped *ov) {
 static inline int wr__in_ring(const wr_overlapped *ov) {
   return ov && ov->kind == WR_OP_RECV && ov->phase != 0;
 }
+/* The same for a stream send the kernel carries on (ov->phase of a send:
+** the head of the send queue, the rest of its bytes in one SEND). */
+static inline int wr__send_in_ring(const wr_overlapped *ov) {
+  return ov && ov->kind == WR_OP_SEND && ov->phase != 0;
+}
 
 /* The first operation of q the socket's own readiness serves (one silent
 ** client does not hold up the accepts posted after its own; the kernel's
@@ -105,6 +112,13 @@ int wr__send_step(wr_socket *s, wr_overlapped *ov);
 int wr__accept_step(wr_socket *ls, wr_overlapped *ov);
 /* Complete what can be completed from the head of the send queue. */
 void wr__drain_send(wr_socket *s);
+/* A send's system flags (MSG_NOSIGNAL, MSG_DONTWAIT, and its own). */
+int wr__send_flags(const wr_overlapped *ov);
+/* What ov has left to send: the array from its first entry not all sent,
+** that entry's unsent part in *first (the buffers stay whole), *cnt
+** entries. */
+struct iovec *wr__left_to_send(wr_overlapped *ov, struct iovec *first,
+                               size_t *cnt);
 
 /* wr_linux_ring.c: the io_uring engine (each a no-op without a ring) */
 /* Make the loop's ring, its completions watched by libuv: 0 or an errno
@@ -127,6 +141,10 @@ void wr__ring_resume(wr_socket *s);
 void wr__ring_reap(wr_loop *loop);
 /* Submit the receives prepared since the last submission. */
 void wr__ring_submit(wr_loop *loop);
+/* The head of s's send queue, a stream send the socket had no room for:
+** the kernel sends the rest as room comes (1), or it stays the poll
+** path's (0). */
+int wr__ring_send(wr_socket *s);
 /* Take ov back from the kernel (see wr__plat_cancel): 1 when the kernel
 ** had filled it (its result set), else 0. */
 int wr__ring_cancel(wr_socket *s, wr_overlapped *ov);

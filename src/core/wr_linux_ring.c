@@ -4,7 +4,8 @@
 ** wait in shared memory until anyone looks.
 **
 ** Exports: for the Linux platform: wr__ring_open, wr__ring_close,
-**          wr__ring_servable, wr__ring_take, wr__ring_resume, wr__ring_reap, wr__ring_submit,
+**          wr__ring_servable, wr__ring_take, wr__ring_send,
+**          wr__ring_resume, wr__ring_reap, wr__ring_submit,
 **          wr__ring_cancel, wr__ring_quiesce, wr__ring_socket_close.
 **
 ** One multishot receive per socket, fed from the socket's own provided-
@@ -87,6 +88,7 @@ struct wr_ring_sock {
   unsigned stale : 1;        /* it holds buffers no receive owns any more:
                                 register it again before the next arm */
   unsigned armed : 1;        /* a multishot receive is in flight */
+  unsigned sending : 1;      /* a SEND (the send queue's head) is */
   unsigned on_resume : 1;
   struct wr_ring_sock *resume_next;
 };
@@ -342,7 +344,7 @@ static struct wr_ring_sock *ring_sock(struct wr_ring *r, wr_socket *s) {
   if (rs) return rs;
   rs = calloc(1, sizeof *rs);
   if (rs == NULL) return NULL;
-  if (!new_bgid(r, &rs->bgid) || fresh_ring(r, rs, BR_FIRST) != 0) {
+  if (!new_bgid(r, &rs->bgid)) {
     free(rs->br);
     free(rs->slot);
     free(rs);
@@ -433,6 +435,7 @@ int wr__ring_take(wr_socket *s, wr_overlapped *ov) {
   struct wr_ring_sock *rs;
   if (r == NULL || !wr__ring_servable(s, ov) || !ring_is_queue(s)) return 0;
   if ((rs = ring_sock(r, s)) == NULL) return 0;
+  if (!rs->registered && fresh_ring(r, rs, BR_FIRST) != 0) return 0;
   if (rs->mode != mode_of(ov) && (rs->armed || rs->added != rs->used))
     return 0;          /* the other kind: after the ring's (the poll path) */
   if (rs->added - rs->used == rs->entries || rs->stale) {
@@ -444,6 +447,37 @@ int wr__ring_take(wr_socket *s, wr_overlapped *ov) {
   }
   add_buffer(rs, ov);
   arm(r, rs);
+  return 1;
+}
+
+/*
+** A stream send's rest, when the socket had no room: one SEND of its next
+** unsent piece, MSG_WAITALL so the kernel goes on as room comes while the
+** thread computes.  Tagged (the low bit of the socket's pointer) apart
+** from the multishot receive.
+*/
+#define SEND_TAG 1
+
+int wr__ring_send(wr_socket *s) {
+  struct wr_ring *r = s->loop->plat.ring;
+  wr_overlapped *ov = s->sendq.head;
+  struct wr_ring_sock *rs;
+  struct io_uring_sqe *sqe;
+  struct iovec first;
+  size_t cnt;
+  if (r == NULL || ov == NULL || ov->kind != WR_OP_SEND || ov->internal ||
+      wr__send_in_ring(ov) || s->type != SOCK_STREAM || ov->total == 0 ||
+      ov->filled >= ov->total)
+    return 0;
+  if ((rs = ring_sock(r, s)) == NULL || rs->sending) return 0;
+  wr__left_to_send(ov, &first, &cnt);
+  if ((sqe = get_sqe(r)) == NULL) return 0;
+  io_uring_prep_send(sqe, s->fd, first.iov_base, first.iov_len,
+                     (wr__send_flags(ov) & ~MSG_DONTWAIT) | MSG_WAITALL);
+  io_uring_sqe_set_data64(sqe, (uintptr_t)rs | SEND_TAG);
+  ov->phase = WR_PH_RING;
+  rs->sending = 1;
+  count_armed(r, 1);
   return 1;
 }
 
@@ -501,12 +535,39 @@ static void finished_msg(wr_socket *s, wr_overlapped *ov, int res) {
   finished(s, ov, out.payloadlen, &mh);
 }
 
+/* The SEND of the send queue's head ended: res bytes went, or -errno.
+** Finished (all sent, or failed) it is reaped; else the poll path goes on
+** with it (and hands it back when the socket is full again). */
+static void sent(struct wr_ring *r, struct wr_ring_sock *rs, int res) {
+  wr_socket *s = rs->s;
+  wr_overlapped *ov = s->sendq.head;
+  rs->sending = 0;
+  count_armed(r, -1);
+  if (!wr__send_in_ring(ov)) return;
+  ov->phase = 0;
+  if (res > 0) ov->filled += (size_t)res;
+  if (ov->filled >= ov->total) {
+    wr__finish(ov, 0, ov->filled, 0);
+    ov->phase = WR_PH_REAPED;
+  } else if (res < 0 && res != -ECANCELED && res != -EAGAIN &&
+             res != -EINTR) {
+    wr__finish(ov, (unsigned)wr__wsa_from_send(s, -res), ov->filled, 0);
+    ov->phase = WR_PH_REAPED;
+  }
+  want_resume(r, rs);
+}
+
 static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
-  struct wr_ring_sock *rs = io_uring_cqe_get_data(cqe);
+  uintptr_t tag = (uintptr_t)io_uring_cqe_get_data64(cqe);
+  struct wr_ring_sock *rs = (struct wr_ring_sock *)(tag & ~(uintptr_t)SEND_TAG);
   struct msghdr mh;
   wr_socket *s;
   wr_overlapped *ov;
   if (rs == NULL) return;            /* a cancel's own completion */
+  if (tag & SEND_TAG) {
+    sent(r, rs, cqe->res);
+    return;
+  }
   s = rs->s;
   memset(&mh, 0, sizeof mh);
   if (!(cqe->flags & IORING_CQE_F_MORE)) {
@@ -540,16 +601,23 @@ static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
   want_resume(r, rs);                /* report it; arm again if it ended */
 }
 
-/* Report the receives of s the kernel finished, in order: how many. */
-static int report(wr_socket *s) {
+/* Report the operations of s the kernel finished, in order: how many. */
+static int report_list(wr_socket *s, wr_list *q) {
   wr_overlapped *ov;
   int n = 0;
-  while ((ov = s->q.head) != NULL && ov->phase == WR_PH_REAPED &&
+  while ((ov = q->head) != NULL && ov->phase == WR_PH_REAPED &&
          !wr__closed(s)) {
     ov->phase = 0;
     s->loop->plat.up->complete(s, ov);
     n++;
   }
+  return n;
+}
+
+static int report(wr_socket *s) {
+  int n = report_list(s, &s->q);
+  if (report_list(s, &s->sendq) > 0 && s->sendq.head && !wr__closed(s))
+    wr__schedule_flush(s);       /* the next send: the poll path tries it */
   return n;
 }
 
@@ -574,7 +642,11 @@ static void hand_over(struct wr_ring *r, wr_socket *s) {
   struct wr_ring_sock *rs = s->plat.ring;
   wr_overlapped *ov;
   int changed = report(s) > 0;
-  if (wr__closed(s) || rs == NULL || rs->armed) return;
+  if (wr__closed(s) || rs == NULL) return;
+  if (!rs->sending && s->sendq.head && s->sendq.head->kind == WR_OP_SEND &&
+      !wr__send_in_ring(s->sendq.head) && s->type == SOCK_STREAM)
+    wr__schedule_flush(s);       /* a send the ring gave back unfinished */
+  if (rs->armed) return;
   if (rs->stale) {
     /* the kernel's ring holds buffers no receive owns: every receive of
     ** the queue is handed over again */
@@ -653,15 +725,19 @@ void wr__ring_quiesce(wr_socket *s) {
   struct wr_ring_sock *rs = s->plat.ring;
   wr_overlapped *ov;
   if (r == NULL || rs == NULL) return;
-  if (rs->armed) {
-    struct io_uring_sqe *sqe = get_sqe(r);
+  if (rs->armed || rs->sending) {
+    struct io_uring_sqe *sqe;
     int reaping = r->reaping;
-    if (sqe) {
+    if (rs->armed && (sqe = get_sqe(r)) != NULL) {
       io_uring_prep_cancel64(sqe, (uintptr_t)rs, 0);
       io_uring_sqe_set_data(sqe, NULL);
     }
+    if (rs->sending && (sqe = get_sqe(r)) != NULL) {
+      io_uring_prep_cancel64(sqe, (uintptr_t)rs | SEND_TAG, 0);
+      io_uring_sqe_set_data(sqe, NULL);
+    }
     r->reaping = 1;                  /* completions only recorded here */
-    while (rs->armed) {
+    while (rs->armed || rs->sending) {
       int e;
       r->prepared = 0;
       e = io_uring_submit_and_wait(&r->uring, 1);
@@ -680,10 +756,11 @@ void wr__ring_quiesce(wr_socket *s) {
 }
 
 int wr__ring_cancel(wr_socket *s, wr_overlapped *ov) {
+  wr_list *q = ov->kind == WR_OP_SEND ? &s->sendq : &s->q;
   wr_overlapped *h;
   wr__ring_quiesce(s);
-  /* the receives ahead of ov the kernel finished complete first */
-  while ((h = s->q.head) != NULL && h != ov && h->phase == WR_PH_REAPED) {
+  /* the operations ahead of ov the kernel finished complete first */
+  while ((h = q->head) != NULL && h != ov && h->phase == WR_PH_REAPED) {
     h->phase = 0;
     s->loop->plat.up->complete(s, h);
   }

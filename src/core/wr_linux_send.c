@@ -5,7 +5,7 @@
 ** kernel.
 **
 ** Exports for the Linux platform: wr__send_step, wr__accept_step,
-** wr__drain_send.
+** wr__drain_send, wr__send_flags, wr__left_to_send.
 **
 ** Where Linux and Winsock part: a stream send completes only when every
 ** byte was taken (Linux takes what fits: the step goes on from where it
@@ -41,7 +41,7 @@ static void send_msghdr(struct msghdr *mh, wr_overlapped *ov) {
   }
 }
 
-static int sys_flags(const wr_overlapped *ov) {
+int wr__send_flags(const wr_overlapped *ov) {
   int f = MSG_NOSIGNAL | MSG_DONTWAIT;
   if (ov->in_flags & WR_MSG_OOB) f |= MSG_OOB;
   if (ov->in_flags & WR_MSG_DONTROUTE) f |= MSG_DONTROUTE;
@@ -54,8 +54,8 @@ static int sys_flags(const wr_overlapped *ov) {
 ** into *first (a copy): the captured buffers stay as they are, for a
 ** rearmed send to go again whole.
 */
-static struct iovec *left_to_send(wr_overlapped *ov, struct iovec *first,
-                                  size_t *cnt) {
+struct iovec *wr__left_to_send(wr_overlapped *ov, struct iovec *first,
+                               size_t *cnt) {
   struct iovec *iov = ov->iov;
   size_t n = ov->iovcnt, skip = ov->filled;
   while (n > 1 && skip >= iov->iov_len) {
@@ -85,15 +85,15 @@ static int send_data(wr_socket *s, wr_overlapped *ov) {
     if (ov->filled > 0 && ov->iovcnt > 0) {
       /* a stream send taken in part: the rest, through a cut copy of
       ** its first entry (put back after the call) */
-      iov = left_to_send(ov, &first, &cnt);
+      iov = wr__left_to_send(ov, &first, &cnt);
       saved = *iov;
       *iov = first;
       mh.msg_iov = iov;
       mh.msg_iovlen = cnt;
-      n = sendmsg(s->fd, &mh, sys_flags(ov));
+      n = sendmsg(s->fd, &mh, wr__send_flags(ov));
       *iov = saved;
     } else {
-      n = sendmsg(s->fd, &mh, sys_flags(ov));
+      n = sendmsg(s->fd, &mh, wr__send_flags(ov));
     }
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -346,7 +346,7 @@ void wr__drain_send(wr_socket *s) {
     if (r < 0) return;
   }
   while ((ov = s->sendq.head) != NULL && !wr__closed(s)) {
-    if (!wr__send_step(s, ov)) break;
+    if (wr__send_in_ring(ov) || !wr__send_step(s, ov)) break;
     up->complete(s, ov);
   }
 }

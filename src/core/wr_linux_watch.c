@@ -132,7 +132,7 @@ static int wanted(const wr_socket *s) {
   if (wr__first_unserved(&s->q)) ev |= UV_READABLE;
   if (wr__accept_has_conn(s->accepting)) ev |= UV_READABLE;
   if (s->oobq.head) ev |= UV_PRIORITIZED;
-  if (s->sendq.head) ev |= UV_WRITABLE;
+  if (s->sendq.head && !wr__send_in_ring(s->sendq.head)) ev |= UV_WRITABLE;
   return ev;
 }
 
@@ -172,6 +172,13 @@ static void trim_events(wr_socket *s) {
   set_events(s, s->plat.events & wanted(s));
 }
 
+/* io_uring engine: a stream send the socket had no room for goes on in
+** the kernel (what it needs is then no longer writability). */
+static void send_rest(wr_socket *s) {
+  if (s->loop->plat.ring && !wr__closed(s) && wr__ring_send(s))
+    trim_events(s);
+}
+
 /*
 ** libuv reports POLLERR (an ICMP error, a reset) as UV_EBADF and stops the
 ** handle.  The socket's own error is what the receive must report: let
@@ -188,6 +195,7 @@ static void on_poll_error(wr_socket *s) {
   wr__drain(s, &s->oobq);
   wr__drain(s, &s->q);
   if (!wr__closed(s)) wr__drain_send(s);
+  send_rest(s);
   /*
   ** Still an error condition: an error-queue entry (IP_RECVERR, set by the
   ** caller or already on an adopted descriptor) whose report was consumed
@@ -241,6 +249,8 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     }
     if ((events & UV_WRITABLE) && !wr__closed(s)) {
       wr__drain_send(s);
+      send_rest(s);
+      wr__ring_submit(s->loop);
       if (!wr__closed(s)) want_events(s);
     }
   }
@@ -342,6 +352,7 @@ int wr__plat_start(wr_socket *s, wr_overlapped *ov) {
 */
 void wr__plat_watch(wr_socket *s) {
   wr_loop *loop = s->loop;
+  send_rest(s);
   /* a batch (routines reposting, a port's rearm list) is submitted when
   ** it ends; a single post now, with what a full ring gave back */
   if (loop->plat.ring && !loop->delivering && !loop->rearming) {
@@ -358,7 +369,7 @@ void wr__plat_watch(wr_socket *s) {
 ** nothing in the kernel to take back.  The operations behind it may be
 ** servable now (a buffered MSG_PARTIAL rest). */
 int wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
-  if (wr__in_ring(ov)) return wr__ring_cancel(s, ov);
+  if (wr__in_ring(ov) || wr__send_in_ring(ov)) return wr__ring_cancel(s, ov);
   if (s->plat.part && !wr__closed(s)) wr__schedule_flush(s);
   return 0;
 }
@@ -382,6 +393,7 @@ void wr__plat_flush(wr_loop *loop) {
     s->plat.on_flush_list = 0;
     if (!wr__closed(s) && s->sendq.head) {
       wr__drain_send(s);
+      send_rest(s);
       if (!wr__closed(s)) want_events(s);
     }
     if (!wr__closed(s) && s->q.head) {

@@ -1,13 +1,13 @@
 rockspec_format = "3.0"
 package = "wsarecv"
-version = "0.3.0-1"
--- The release archive a tag v0.3.0 gets.  `make rock` builds the same
--- layout (wsarecv-0.3.0/...) from the checkout with git archive and packs
--- it with this file into wsarecv-0.3.0-1.src.rock, so installing needs no
--- network: luarocks --lua-version=5.4 install ./wsarecv-0.3.0-1.src.rock
+version = "0.4.0-1"
+-- The release archive a tag v0.4.0 gets.  `make rock` builds the same
+-- layout (wsarecv-0.4.0/...) from the checkout with git archive and packs
+-- it with this file into wsarecv-0.4.0-1.src.rock, so installing needs no
+-- network: luarocks --lua-version=5.4 install ./wsarecv-0.4.0-1.src.rock
 source = {
-  url = "https://github.com/wsarecv/wsarecv/archive/v0.3.0.tar.gz",
-  dir = "wsarecv-0.3.0",
+  url = "https://github.com/wsarecv/wsarecv/archive/v0.4.0.tar.gz",
+  dir = "wsarecv-0.4.0",
 }
 description = {
   summary = "Windows-style overlapped socket I/O (WSARecv, WSASend, AcceptEx, ConnectEx) for Lua 5.4 on libuv",
