@@ -52,10 +52,11 @@ EACH_ENGINE = ENGINES="$(ENGINES)" REQUIRE_ENGINES="$(REQUIRE_ENGINES)" \
 # and uses it).
 .PHONY: all deps test demo tour rock
 
-# memfail: a spec helper (spec/support/memfail.c), never installed
+# memfail, nouring: spec helpers (spec/support/), never installed
 MEMFAIL  := $(BUILD)/memfail.so
+NOURING  := $(BUILD)/nouring
 
-all: $(SO) $(MEMFAIL)
+all: $(SO) $(MEMFAIL) $(NOURING)
 
 $(SO): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
@@ -64,6 +65,11 @@ $(SO): $(SRC) $(HDR)
 $(MEMFAIL): spec/support/memfail.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -shared -o $@ spec/support/memfail.c
+
+# (a plain program: it only installs a filter and execs the command)
+$(NOURING): spec/support/nouring.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu99 $(WARN) -O2 -o $@ spec/support/nouring.c
 
 deps:
 	@sh scripts/deps.sh
@@ -185,8 +191,11 @@ lint:
 # checked, after a self-test that the checks catch broken streams (about
 # 65 s per engine; SOAK_ARGS="--quick": 64 MiB and 200k datagrams, under
 # 10 s)
-# bench/: wsarecv next to luv, LuaSocket and plain C, receiving and sending
-# (see bench/README.md); BENCH_ARGS="--only send" runs the sends alone
+# bench/: wsarecv next to luv, LuaSocket and plain C, receiving and sending,
+# each wsarecv receiver on both engines (poll, io_uring; one refused shows
+# as "io_uring: unavailable"), about 9 minutes (see bench/README.md);
+# BENCH_ARGS picks a subset: "--only send", "--only live --out /tmp/r.md",
+# "--engine poll", "--quick"
 .PHONY: soak bench
 
 soak: deps

@@ -2,7 +2,7 @@
 -- server in wsarecv.async (examples/echo.lua's) against the same server in
 -- luv, 100 connections, in the same run.
 --
---   lua5.4 bench/echo.lua [--quick] [--out FILE] [--only PART]  (from anywhere)
+--   lua5.4 bench/echo.lua [--quick] [--out FILE] [--only PART] [--engine E]  (from anywhere)
 --
 -- The load is C (build/bench/echo_load, from bench/c/echo_load.c): 100
 -- connections on one epoll loop, one 64-byte request outstanding on each,
@@ -13,17 +13,23 @@
 -- and put at the end of FILE (default bench/results.md, which `make bench`
 -- has just written with bench/run.lua) as its section "Async echo",
 -- replacing the one an earlier run left there.  `--only PART` (as
--- run.lua takes it: one part of run.lua's scenarios) skips it.  Every
+-- run.lua takes it: one part of run.lua's scenarios) skips it; `--engine
+-- E` (poll, io_uring) runs the wsarecv server with WSARECV_ENGINE=E
+-- (unset: the module's default), and `--smoke` is `--quick`.  Every
 -- child runs under `timeout`.  Exit status 0 unless a run failed (a crash,
 -- a content error, a server that did not end).
-local quick, outfile, only = false, nil, nil
+local quick, outfile, only, engine = false, nil, nil, nil
 do
   local i = 1
   while arg[i] do
-    if arg[i] == "--quick" then quick = true
+    if arg[i] == "--quick" or arg[i] == "--smoke" then quick = true
+    elseif arg[i] == "--engine" and arg[i + 1] then engine = arg[i + 1]; i = i + 1
     elseif arg[i] == "--out" and arg[i + 1] then outfile = arg[i + 1]; i = i + 1
     elseif arg[i] == "--only" and arg[i + 1] then only = arg[i + 1]; i = i + 1
-    else io.stderr:write("usage: lua5.4 bench/echo.lua [--quick] [--out FILE] [--only PART]\n") os.exit(2) end
+    else
+      io.stderr:write("usage: lua5.4 bench/echo.lua [--quick] [--out FILE] [--only PART] [--engine E]\n")
+      os.exit(2)
+    end
     i = i + 1
   end
 end
@@ -64,9 +70,9 @@ assert(os.execute("make -s -C " .. sh_quote(ROOT) .. " all >/dev/null"), "make f
 assert(os.execute("make -s -C " .. sh_quote(ROOT .. "/bench") .. " BUILD=" .. sh_quote(BIN)
   .. " " .. sh_quote(BIN .. "/echo_load")), "building echo_load failed")
 
-local ENV = ("env LUA_PATH=%s LUA_CPATH=%s "):format(
+local ENV = ("env LUA_PATH=%s LUA_CPATH=%s %s"):format(
   sh_quote(ROOT .. "/bench/lua/?.lua;" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/?.lua;;"),
-  sh_quote(ROOT .. "/build/?.so;;"))
+  sh_quote(ROOT .. "/build/?.so;;"), engine and ("WSARECV_ENGINE=" .. sh_quote(engine) .. " ") or "")
 
 -- One run: the server in the background (its output to a file), the load
 -- in the foreground.  -> { rps, cpu_us (server CPU per request) } or nil, why

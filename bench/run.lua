@@ -1,20 +1,30 @@
 -- bench/run.lua -- the wsarecv benchmark driver.
 --
---   lua5.4 bench/run.lua [--quick] [--only recv|send] [--out FILE]   (from anywhere)
+--   lua5.4 bench/run.lua [--quick] [--only PARTS] [--engine poll|io_uring] [--out FILE]
+--   (from anywhere; PARTS: recv, live, send, comma-separated)
 --
 -- Builds the module (`make`) and the C programs (`make -C bench`, into
 -- build/bench), then runs five receive scenarios over loopback, interleaving the
 -- receivers round-robin across repetitions, and prints medians and the
 -- ratio of every wsarecv receiver to every anchor (raw C, C libuv plain and
 -- with RECVMMSG, luv plain and with mmsgs, LuaSocket), then the targets;
+-- then scenario 8, live traffic (paced senders at 20k and 100k datagrams/s
+-- and one as fast as it can: the receiver's CPU per datagram and the loss);
 -- then two send scenarios (6: UDP 64 B sends, 7: a TCP stream), the same
 -- way against their own anchors (C sendto, sendmmsg, UDP GSO, write(); luv;
 -- LuaSocket).
+-- Every wsarecv receiver of scenarios 1-4 and 8 runs once per Linux engine
+-- (WSARECV_ENGINE=poll, WSARECV_ENGINE=io_uring), as two rows against the
+-- same anchors; `--engine E` keeps one.  An engine this build or kernel
+-- refuses (the module does not load with it, or wsarecv.engine() names
+-- another) is probed once at the start and its rows print
+-- "io_uring: unavailable": not a failure.  Scenario 5 runs on poll.
 -- The same report goes to FILE (default bench/results.md), rewritten whole
 -- by every run: it names the run (date, commit, command, machine) and
 -- holds nothing else.  `--only send` runs the send scenarios alone and
 -- replaces only the send section of FILE (kept between two marker
--- comments), with a note that the rest comes from an older run.
+-- comments), with a note that the rest comes from an older run; any other
+-- `--only` rewrites FILE whole with what it ran (use --out for a subset).
 --
 -- A shared machine disturbs runs: they are flagged, counted and shown, and
 -- a figure with too few clean runs is printed from all its runs with the
@@ -22,36 +32,68 @@
 -- child that crashed or timed out, a content error, a wrong count); a
 -- target NOT MET, a disturbed figure or a skipped measurement is not a
 -- failure.  Every child runs under `timeout`, every loop is bounded, and
--- each scenario has a share of the time budget (300 s; 100 s with --quick)
--- after which it starts nothing new.  Children's stderr goes to
--- build/bench/run.log.  See bench/README.md.
-local quick, outfile, only = false, nil, nil
+-- each scenario has a share of the time budget (receive 320 s, live 100 s,
+-- send 100 s; --quick 100, 40, 60) after which it starts nothing new.
+-- Children's stderr goes to build/bench/run.log.  See bench/README.md.
+local quick, smoke, outfile, only, only_engine = false, false, nil, nil, nil
 do
   local i = 1
+  local function usage(code)
+    print("usage: lua5.4 bench/run.lua [--quick] [--only recv,live,send] [--engine poll|io_uring] [--out FILE]")
+    os.exit(code)
+  end
   while arg[i] do
     local a = arg[i]
     if a == "--quick" then quick = true
+    elseif a == "--smoke" then quick, smoke = true, true     -- the spec's: tiny runs, meaningless figures
     elseif a == "--out" and arg[i + 1] then outfile = arg[i + 1]; i = i + 1
-    elseif a == "--only" and (arg[i + 1] == "recv" or arg[i + 1] == "send") then only = arg[i + 1]; i = i + 1
-    elseif a == "-h" or a == "--help" then
-      print("usage: lua5.4 bench/run.lua [--quick] [--only recv|send] [--out FILE]") os.exit(0)
+    elseif a == "--only" and arg[i + 1] then
+      only = {}
+      for part in arg[i + 1]:gmatch("[^,]+") do
+        if part ~= "recv" and part ~= "live" and part ~= "send" then
+          io.stderr:write("--only: unknown part ", part, "\n") usage(2)
+        end
+        only[part] = true
+      end
+      i = i + 1
+    elseif a == "--engine" and (arg[i + 1] == "poll" or arg[i + 1] == "io_uring") then
+      only_engine = arg[i + 1]; i = i + 1
+    elseif a == "-h" or a == "--help" then usage(0)
     else io.stderr:write("unknown option ", a, "\n") os.exit(2) end
     i = i + 1
   end
 end
+-- which parts run; `--only send` alone keeps the rest of FILE
+local function want(part) return not only or only[part] or false end
+local send_alone = only and only.send and not only.recv and not only.live
 
 ---------------------------------------------------------------- settings
+-- (with both engines: scenario 1 takes 4 reps instead of 5, scenario 2
+-- 5 instead of 7, so that the whole `make bench` stays within 9 minutes)
 local P = quick and {
-  reps = 3, udp_secs = 0.3, tcp_bytes = 256 << 20, tcp_reps = 3,
+  reps = 3, udp_secs = 0.3, tcp_bytes = 256 << 20, tcp_reps = 3, s1_reps = 3,
   n1 = 5000, n2 = 15000, n_wall = 50000, n_heap = 20000,
   scale_n1 = 10000, scale_n2 = 20000, scale_wall = 50000, scale_reps = 1,
   budget = 100,
 } or {
-  reps = 5, udp_secs = 0.6, tcp_bytes = 512 << 20, tcp_reps = 7,
+  reps = 5, udp_secs = 0.6, tcp_bytes = 512 << 20, tcp_reps = 5, s1_reps = 4,
   n1 = 10000, n2 = 30000, n_wall = 100000, n_heap = 50000,
   scale_n1 = 20000, scale_n2 = 40000, scale_wall = 100000, scale_reps = 3,
-  budget = 300,
+  budget = 320,
 }
+-- the Linux engines every wsarecv receiver runs on (one row each)
+local ENGINES = only_engine and { only_engine } or { "poll", "io_uring" }
+-- scenario 8, live traffic: paced senders (datagrams/s; 0 = as fast as the
+-- sender can), the same SO_RCVBUF for every receiver (the kernel's default
+-- size, forced: it doubles it), its own budget
+P.live_rates = { 20000, 100000, 0 }
+P.live_secs = quick and 1 or 1.5         -- per paced run
+P.live_max_secs = 1                      -- per run at the maximum rate
+P.live_rcvbuf = 212992
+P.live_batch = 1                         -- datagrams per paced send
+P.live_reps = quick and 1 or 3
+P.live_budget = quick and 40 or 100
+if smoke then P.live_secs, P.live_max_secs, P.live_budget = 0.1, 0.1, 20 end
 P.udp_sizes = { 64, 1200 }
 P.rcvbuf = 4 << 20          -- scenario 1: SO_RCVBUFFORCE for every receiver
 P.drain_size = 64           -- scenarios 3, 4, 5: datagram size
@@ -64,7 +106,7 @@ P.scale_ops = 4             -- scenario 5: operations posted per socket
 local SHARE = { s4 = 0.04, s3i = 0.20, s3w = 0.12, s1 = 0.34, s2 = 0.12, s5 = 0.18 }
 local ORDER = { "s4", "s3i", "s3w", "s1", "s2", "s5" }
 -- the send scenarios (6, 7) have a budget of their own, shared the same way
-P.send_budget = quick and 60 or 120
+P.send_budget = quick and 60 or 100
 P.send_n = quick and 50000 or 100000        -- scenario 6: datagrams per timed run
 P.send_n1, P.send_n2 = quick and 5000 or 10000, quick and 15000 or 30000   -- callgrind
 P.send_heap_n = quick and 20000 or 50000    -- scenario 6: Lua heap per send
@@ -112,17 +154,23 @@ local function say(...)
   io.stderr:write(string.format("[%4ds] ", elapsed()), string.format(...), "\n")
 end
 
--- deadlines: scenario k may start runs until the end of its cumulative share
+-- deadlines: scenario k may start runs until the end of its cumulative
+-- share of its part's budget; each part's clock starts when the part does
+-- (set_deadlines(part)), so that one part's overrun does not eat the next
 local DEADLINE = {}
-local function set_deadlines()
+local function set_deadlines(part)
   local t = os.time()
-  if only ~= "send" then
+  if part == "recv" then
     for _, k in ipairs(ORDER) do
       t = t + SHARE[k] * P.budget
       DEADLINE[k] = t
     end
   end
-  if only ~= "recv" then
+  if part == "live" then
+    t = t + P.live_budget
+    DEADLINE.s8 = t
+  end
+  if part == "send" then
     for _, k in ipairs(SEND_ORDER) do
       t = t + SEND_SHARE[k] * P.send_budget
       DEADLINE[k] = t
@@ -253,6 +301,40 @@ local SCALE = {
     argv = lua_recv("recv_wsarecv.lua", "port", P.scale_ops, P.port_batch) },
 }
 
+
+-- Every receiver under test (wsa = true) becomes one row per engine: the
+-- same argv with WSARECV_ENGINE set, key unchanged for poll and
+-- key .. "_uring" for io_uring, the engine in brackets after its name.
+local function by_engine(list)
+  local t = {}
+  for _, r in ipairs(list) do
+    if not r.wsa then t[#t + 1] = r goto next end
+    for _, e in ipairs(ENGINES) do
+      local c = {}
+      for k, x in pairs(r) do c[k] = x end
+      c.env = { WSARECV_ENGINE = e }
+      for k, x in pairs(r.env or {}) do c.env[k] = x end
+      c.engine, c.base = e, r.key
+      c.key = e == "poll" and r.key or r.key .. "_uring"
+      c.name = r.name .. " [" .. e .. "]"
+      t[#t + 1] = c
+    end
+    ::next::
+  end
+  return t
+end
+UDP, TCP = by_engine(UDP), by_engine(TCP)
+UDP3 = by_engine(UDP3)
+for _, r in ipairs(SCALE) do
+  r.env, r.engine, r.name = { WSARECV_ENGINE = "poll" }, "poll", r.name .. " [poll]"
+end
+-- scenario 8's receivers: the C recvmmsg loop and luv (the anchors), the
+-- routines and the port with ov.rearm (on each engine), as in scenario 1
+local LIVE = {}
+for _, r in ipairs(UDP) do
+  if r.key == "raw" or r.key == "luv" or r.base == "wsa" or r.base == "port" then LIVE[#LIVE + 1] = r end
+end
+
 local function anchors_of(rows)
   local t = {}
   for _, r in ipairs(rows) do if r.anchor then t[#t + 1] = r end end
@@ -315,6 +397,8 @@ local failures, notes = {}, {}
 local targets = {}
 local allruns = {}
 local unavailable = {}          -- key -> why (probed receivers this build cannot run)
+local ENGINE_WHY = {}           -- engine -> why it is unavailable (probe_engines)
+local DEFAULT_ENGINE = "?"      -- what the module picks unasked (the senders, the echo)
 local runs_made, runs_disturbed = 0, 0
 
 local function out(s)
@@ -430,8 +514,13 @@ local function make_up(list, rows, reps, once, scen)
 end
 
 ---------------------------------------------------------------- tables
+-- what a table shows for a receiver this build cannot run
+local function na(key)
+  return unavailable[key]:match("^(%S+: unavailable)") or "not available"
+end
+
 local function cell(fig, kind, key)
-  if unavailable[key] then return "not available" end
+  if unavailable[key] then return na(key) end
   if not fig or fig.v == nil then return "n/a" end
   return fmt(fig.v, kind) .. (fig.disturbed and " (disturbed)" or "")
 end
@@ -528,14 +617,14 @@ local function majority(used)
 end
 
 local function limited_by(recs)
-  local used, dist = select_runs(recs, P.reps)
+  local used, dist = select_runs(recs, P.s1_reps)
   used = majority(used)
   return used[1] and used[1].kind or (dist and "disturbed") or "n/a"
 end
 
 local function scenario1()
   for _, size in ipairs(P.udp_sizes) do S1[size] = { runs = {}, rcvbuf = {} } end
-  for rep = 1, P.reps do
+  for rep = 1, P.s1_reps do
     for _, size in ipairs(P.udp_sizes) do
       for i = 0, #UDP - 1 do
         local r = UDP[(i + rep - 1) % #UDP + 1]     -- rotate the order per rep
@@ -543,21 +632,21 @@ local function scenario1()
         if over("s1") then
           note("scenario 1: time budget reached, skipped %s %d B rep %d", r.key, size, rep)
         else
-          s1_once(size, r, string.format("rep %d/%d", rep, P.reps))
+          s1_once(size, r, string.format("rep %d/%d", rep, P.s1_reps))
         end
         ::next::
       end
     end
   end
   for _, size in ipairs(P.udp_sizes) do
-    make_up(S1[size].runs, UDP, P.reps, function(r, tag) s1_once(size, r, tag) end, "s1")
+    make_up(S1[size].runs, UDP, P.s1_reps, function(r, tag) s1_once(size, r, tag) end, "s1")
   end
 end
 
 local function s1_figs(size)
   local runs = S1[size] and S1[size].runs or {}
   local f = {}
-  for _, name in ipairs({ "rate", "loss", "cpu", "sender" }) do f[name] = figures(runs, name, P.reps, majority) end
+  for _, name in ipairs({ "rate", "loss", "cpu", "sender" }) do f[name] = figures(runs, name, P.s1_reps, majority) end
   return f
 end
 
@@ -929,6 +1018,99 @@ local function report5()
   return wall
 end
 
+---------------------------------------------------------------- scenario 8
+-- Live traffic: live_run sends at a paced rate (P.live_rates, 0 = as fast
+-- as it can with sendmmsg) for a bounded time while the receiver keeps its
+-- receives posted (the routines and the port with ov.rearm: 64) and
+-- reposts them.  Per run: the receiver process's user+sys CPU per datagram
+-- received (its RESULT line: getrusage in C, os.clock() in Lua, from
+-- before it posts to the end marker) and the loss.  A run is disturbed when
+-- other load took more than 15 % of a CPU (as in scenario 1).
+local S8 = {}                -- S8[rate] = {runs = {key = records}, rcvbuf = {...}}
+
+local function rate_name(rate)
+  return rate > 0 and (commas(rate) .. " datagrams/s") or "maximum rate (sendmmsg x64)"
+end
+
+local function s8_once(rate, r, tag)
+  local secs = rate > 0 and P.live_secs or P.live_max_secs
+  say("scenario 8: %s, %s, %s", rate_name(rate), tag, r.name)
+  local res = run({ BIN .. "/live_run", rate, secs, P.drain_size, P.live_rcvbuf, P.live_batch, "--",
+                    table.unpack(r.argv) }, r.env, secs + 40)
+  local x, s = res.result, res.sender
+  log_run(string.format("s8 %-7s %-10s %s", rate > 0 and tostring(rate) or "max", r.key, tag), res)
+  if failed(res, r, "scenario 8, " .. rate_name(rate)) then return end
+  if not s then
+    failure("scenario 8: %s at %s: no SENDER line (see %s)", r.name, rate_name(rate), LOG)
+    return
+  elseif x.err ~= 0 or x.recv < 1 or x.recv > s.sent then
+    failure("scenario 8: %s at %s: %d content errors, %d received of %d sent", r.name, rate_name(rate),
+      x.err, x.recv, s.sent)
+    return
+  end
+  S8[rate].rcvbuf[r.key] = { s.rcvbuf, s.rcvbuf_end }
+  local rec = { cpu = x.cpu_ns / x.recv, loss = 100 * (s.sent - x.recv) / s.sent, rusage = s.rusage_ns / x.recv,
+                sent = s.sent / s.secs, foreign = ((s.busy or 0) - (s.own or 0)) / s.secs }
+  rec.disturbed = rec.foreign > FOREIGN_MAX and rec.foreign * s.secs > FOREIGN_MIN_S
+  allruns[#allruns] = allruns[#allruns] .. string.format(" | %s other-load=%.2f",
+    rec.disturbed and "disturbed" or "clean", rec.foreign)
+  record(S8[rate].runs, r.key, rec)
+end
+
+local function scenario8()
+  for _, rate in ipairs(P.live_rates) do S8[rate] = { runs = {}, rcvbuf = {} } end
+  for rep = 1, P.live_reps do
+    for _, rate in ipairs(P.live_rates) do
+      for i = 0, #LIVE - 1 do
+        local r = LIVE[(i + rep - 1) % #LIVE + 1]
+        if unavailable[r.key] then goto next end
+        if over("s8") then
+          note("scenario 8: time budget reached, skipped %s at %s rep %d", r.key, rate_name(rate), rep)
+        else
+          s8_once(rate, r, string.format("rep %d/%d", rep, P.live_reps))
+        end
+        ::next::
+      end
+    end
+  end
+end
+
+local function s8_figs(rate)
+  local runs = S8[rate] and S8[rate].runs or {}
+  local f = {}
+  for _, name in ipairs({ "cpu", "loss", "rusage", "sent" }) do f[name] = figures(runs, name, P.live_reps) end
+  return f
+end
+
+local function report8()
+  out("")
+  out(string.format("## Scenario 8: live traffic, %d-byte datagrams (sender on CPU 1, receiver on CPU 0)",
+    P.drain_size))
+  out("")
+  out(string.format("`live_run RATE SECONDS %d %d %d` makes the socket (SO_RCVBUFFORCE %d, the kernel's default "
+    .. "size, for every receiver), starts the receiver, and sends: paced, %d datagram(s) per send() on an "
+    .. "absolute CLOCK_MONOTONIC schedule (a busy wait), for %s s; or as fast as it can, sendmmsg() batches of "
+    .. "64, for %s s.  The receivers keep their receives posted: the C recvmmsg loop (batch 64, blocking), luv "
+    .. "recv_start, wsarecv's 64 WSARecv reposted from their routines, and 64 WSARecv on a port marked "
+    .. "ov.rearm.  CPU ns per datagram: the receiver process's user+sys CPU (getrusage in C, os.clock() in Lua) "
+    .. "from before it posts its receives to the end marker, over the datagrams it received.  Loss: (sent - "
+    .. "received) / sent.  %d run(s) per receiver and rate, interleaved; *disturbed*: other load took more "
+    .. "than 15 %% of a CPU.", P.drain_size, P.live_rcvbuf, P.live_batch, P.live_rcvbuf, P.live_batch,
+    tostring(P.live_secs), tostring(P.live_max_secs), P.live_reps))
+  for _, rate in ipairs(P.live_rates) do
+    local f = s8_figs(rate)
+    local function medcol(t, kind)
+      return function(k) return unavailable[k] and "-" or fmt(t[k] and t[k].v, kind) end
+    end
+    out("")
+    local seen = S8[rate] and S8[rate].rcvbuf or {}
+    out(string.format("%s: %s.", rate_name(rate), next(seen) and rcvbuf_line(seen) or "no run"))
+    metric_table(string.format("%s: receiver CPU ns per datagram", rate_name(rate)), LIVE, f.cpu, "int",
+      "lower is better", { { "loss %", medcol(f.loss, "2") }, { "sent/s", medcol(f.sent, "int") },
+        { "whole process ns/datagram (wait4)", medcol(f.rusage, "int") } })
+  end
+end
+
 ---------------------------------------------------------------- headline
 -- every receiver under test against every anchor, one row per measurement
 local function headline(m, cols, title, intro, who)
@@ -981,69 +1163,123 @@ local function dmark(...)
   for _, f in ipairs({ ... }) do if f and f.disturbed then return "from a disturbed figure" end end
 end
 
-local function all_targets(s1f, s2cpu)
+-- the standing targets, for the rows of engine e (key suffix sfx)
+local function engine_targets(s1f, s2cpu, e, sfx)
   local s3i, s3w, s4 = S3.instr, S3.wall, S4.heap
+  local function k(key) return key .. sfx end
+  local function gone(key) return unavailable[k(key)] end
+  local eng = "[" .. e .. "] "
   -- the standing targets of the routine path
   for _, w in ipairs({ { "wsa", "WSARecv" }, { "wsamsg", "WSARecvMsg" } }) do
+    local why = gone(w[1])
     local rate = s1f[64] and s1f[64].rate or {}
-    local a, luv, uv = rate[w[1]], rate.luv, rate.uv
-    target(string.format("S1 %s 64 B rate >= 2x luv", w[2]),
+    local a, luv, uv = rate[k(w[1])], rate.luv, rate.uv
+    target(string.format("%sS1 %s 64 B rate >= 2x luv", eng, w[2]),
       v(a) and v(luv) and string.format("%s/s = %.2fx luv's %s/s", commas(v(a)), v(a) / v(luv), commas(v(luv))),
-      "2.00x", check(v(a), v(luv), function(x, y) return x >= 2 * y end), dmark(a, luv))
-    target(string.format("S1 %s 64 B rate >= C libuv (uv_udp_recv_start)", w[2]),
+      "2.00x", check(v(a), v(luv), function(x, y) return x >= 2 * y end), why or dmark(a, luv))
+    target(string.format("%sS1 %s 64 B rate >= C libuv (uv_udp_recv_start)", eng, w[2]),
       v(a) and v(uv) and string.format("%s/s = %.2fx C libuv's %s/s", commas(v(a)), v(a) / v(uv), commas(v(uv))),
-      "1.00x", check(v(a), v(uv), function(x, y) return x >= y end), dmark(a, uv))
-    local ins, fl = v(s3i[w[1]]), v(s3i.floor)
-    target(string.format("S3 %s instructions/datagram <= 600", w[2]),
+      "1.00x", check(v(a), v(uv), function(x, y) return x >= y end), why or dmark(a, uv))
+    local ins, fl = v(s3i[k(w[1])]), v(s3i.floor)
+    target(string.format("%sS3 %s instructions/datagram <= 600", eng, w[2]),
       ins and (commas(ins) .. (fl and string.format(" (the routine's Lua floor alone is %s)", commas(fl)) or "")),
-      "600", check(ins, 600, function(x, y) return x <= y end))
-    local wv, raw, uv3 = s3w[w[1]], s3w.raw, s3w.uv
-    target(string.format("S3 %s wall ns/datagram <= 1.25x raw recvmmsg", w[2]),
+      "600", check(ins, 600, function(x, y) return x <= y end), why)
+    local wv, raw, uv3 = s3w[k(w[1])], s3w.raw, s3w.uv
+    target(string.format("%sS3 %s wall ns/datagram <= 1.25x raw recvmmsg", eng, w[2]),
       v(wv) and v(raw) and string.format("%.0f ns = %.2fx raw's %.0f ns", v(wv), v(wv) / v(raw), v(raw)),
-      "1.25x", check(v(wv), v(raw), function(x, y) return x <= 1.25 * y end), dmark(wv, raw))
-    target(string.format("S3 %s wall ns/datagram <= C libuv (uv_udp_recv_start)", w[2]),
+      "1.25x", check(v(wv), v(raw), function(x, y) return x <= 1.25 * y end), why or dmark(wv, raw))
+    target(string.format("%sS3 %s wall ns/datagram <= C libuv (uv_udp_recv_start)", eng, w[2]),
       v(wv) and v(uv3) and string.format("%.0f ns = %.2fx C libuv's %.0f ns", v(wv), v(wv) / v(uv3), v(uv3)),
-      "1.00x", check(v(wv), v(uv3), function(x, y) return x <= y end), dmark(wv, uv3))
-    local h = s4[w[1]]
-    target(string.format("S4 %s Lua heap per datagram = 0", w[2]),
+      "1.00x", check(v(wv), v(uv3), function(x, y) return x <= y end), why or dmark(wv, uv3))
+    local h = s4[k(w[1])]
+    target(string.format("%sS4 %s Lua heap per datagram = 0", eng, w[2]),
       h and string.format("%.3f B/datagram, %s B over %d datagrams", h.v, commas(h.total), P.n_heap - P.n_heap // 10),
-      "0 B", check(h and h.total, 0, function(x, y) return x == y end))
+      "0 B", check(h and h.total, 0, function(x, y) return x == y end), why)
   end
-  local c, raw = s2cpu.wsa, s2cpu.raw
-  target("S2 WSARecv (routines) CPU s/GB <= 1.15x C read()",
+  local c, raw = s2cpu[k("wsa")], s2cpu.raw
+  target(eng .. "S2 WSARecv (routines) CPU s/GB <= 1.15x C read()",
     v(c) and v(raw) and string.format("%.3f s/GB = %.2fx C read()'s %.3f", v(c), v(c) / v(raw), v(raw)),
-    "1.15x", check(v(c), v(raw), function(x, y) return x <= 1.15 * y end), dmark(c, raw))
+    "1.15x", check(v(c), v(raw), function(x, y) return x <= 1.15 * y end), gone("wsa") or dmark(c, raw))
   -- issue 10: the completion port
-  local why = unavailable.port and ("the port receiver: " .. unavailable.port) or nil
-  local pi = v(s3i.port)
-  target("S3 port instructions/datagram <= 1,200 (stretch 600)",
+  local why = gone("port")
+  local pi = v(s3i[k("port")])
+  local wi = v(s3i[k("wsa")])
+  target(eng .. "S3 port instructions/datagram <= 1,200 (stretch 600)",
     pi and string.format("%s; %s the routine path's %s", commas(pi),
-      v(s3i.wsa) and string.format("%.2fx", v(s3i.wsa) / pi) or "n/a x", v(s3i.wsa) and commas(v(s3i.wsa)) or "n/a"),
+      wi and string.format("%.2fx", wi / pi) or "n/a x", wi and commas(wi) or "n/a"),
     "1,200", check(pi, 1200, function(x, y) return x <= y end), why)
-  local ph = s4.port
-  target("S4 port Lua heap per datagram = 0", ph and string.format("%.3f B/datagram", ph.v), "0 B",
+  local ph = s4[k("port")]
+  target(eng .. "S4 port Lua heap per datagram = 0", ph and string.format("%.3f B/datagram", ph.v), "0 B",
     check(ph and ph.total, 0, function(x, y) return x == y end), why)
-  local pw, rw = s3w.port, s3w.raw
-  target("S3 port drain wall ns/datagram <= 1.15x raw recvmmsg",
+  local pw, rw = s3w[k("port")], s3w.raw
+  target(eng .. "S3 port drain wall ns/datagram <= 1.15x raw recvmmsg",
     v(pw) and v(rw) and string.format("%.0f ns = %.2fx raw's %.0f ns", v(pw), v(pw) / v(rw), v(rw)),
     "1.15x", check(v(pw), v(rw), function(x, y) return x <= 1.15 * y end), why or dmark(pw, rw))
-  local pc = s2cpu.port
-  target("S2 port CPU s/GB <= 1.15x C read()",
+  local pc = s2cpu[k("port")]
+  target(eng .. "S2 port CPU s/GB <= 1.15x C read()",
     v(pc) and v(raw) and string.format("%.3f s/GB = %.2fx C read()'s %.3f", v(pc), v(pc) / v(raw), v(raw)),
     "1.15x", check(v(pc), v(raw), function(x, y) return x <= 1.15 * y end), why or dmark(pc, raw))
+end
+
+-- issue 17: the io_uring engine against the poll engine and recvmmsg
+local function io_uring_targets(s8f)
+  local s3w = S3.wall
+  local down = ENGINE_WHY.io_uring and ("io_uring: unavailable (" .. ENGINE_WHY.io_uring .. ")")
+    or ENGINE_WHY.poll and ("poll: unavailable (" .. ENGINE_WHY.poll .. ")")
+  local function cmp(desc, a, b, unit, fmt_, limit, factor, extra)
+    local why = down or unavailable[a.key] or unavailable[b.key]
+    local va, vb = v(a.fig), v(b.fig)
+    target("io_uring " .. desc,
+      va and vb and string.format("%s %s = %s %s's %s %s", string.format(fmt_, va), unit,
+        vb ~= 0 and string.format("%.2fx", va / vb) or "n/a x", b.who, string.format(fmt_, vb), unit),
+      limit, check(va, vb, function(x, y) return x <= factor * y end), why or extra or dmark(a.fig, b.fig))
+  end
+  local function s3(key) return { key = key, fig = s3w[key] } end
+  cmp("port drain wall ns/datagram (S3) <= poll's", s3("port_uring"),
+    { key = "port", fig = s3w.port, who = "poll" }, "ns", "%.0f", "1.00x", 1)
+  cmp("port drain wall ns/datagram (S3) <= 1.15x raw recvmmsg", s3("port_uring"),
+    { key = "raw", fig = s3w.raw, who = "recvmmsg" }, "ns", "%.0f", "1.15x", 1.15)
+  for _, w in ipairs({ { "wsa", "routines" }, { "port", "port" } }) do
+    cmp(string.format("%s CPU ns/datagram in the drain (S3, wall = CPU) <= poll's", w[2]), s3(w[1] .. "_uring"),
+      { key = w[1], fig = s3w[w[1]], who = "poll" }, "ns", "%.0f", "1.00x", 1)
+    for _, rate in ipairs(P.live_rates) do
+      local f = s8f[rate]
+      if f then
+        local ua, pa = f.cpu[w[1] .. "_uring"], f.cpu[w[1]]
+        if rate > 0 then
+          cmp(string.format("%s CPU ns/datagram, live %s (S8) <= poll's", w[2], rate_name(rate)),
+            { key = w[1] .. "_uring", fig = ua }, { key = w[1], fig = pa, who = "poll" }, "ns", "%.0f", "1.00x", 1)
+        else
+          cmp(string.format("%s loss %% at the maximum rate (S8) <= poll's", w[2]),
+            { key = w[1] .. "_uring", fig = f.loss[w[1] .. "_uring"] },
+            { key = w[1], fig = f.loss[w[1]], who = "poll" }, "%", "%.2f", "1.00x", 1)
+        end
+      end
+    end
+  end
+end
+
+local function all_targets(s1f, s2cpu, s8f)
+  if not want("recv") then
+    if #ENGINES == 2 then io_uring_targets(s8f or {}) end
+    return
+  end
+  for _, e in ipairs(ENGINES) do engine_targets(s1f, s2cpu, e, e == "poll" and "" or "_uring") end
   for _, r in ipairs(SCALE) do
+    local why = unavailable[r.key] and ("the port receiver: " .. unavailable[r.key]) or nil
     local lo, hi, n = math.huge, 0, 0
     for _, s in ipairs(P.scale_socks) do
       local f = S5.instr[s5_key(r, s)]
       if f and f.v then lo = math.min(lo, f.v); hi = math.max(hi, f.v); n = n + 1 end
     end
     local all = n == #P.scale_socks
-    target(string.format("S5 %s instructions/datagram flat (max/min <= 1.20) from 1 to %s sockets",
+    target(string.format("[poll] S5 %s instructions/datagram flat (max/min <= 1.20) from 1 to %s sockets",
       r.key == "port" and "port" or "WSARecv (routines, for information)", commas(P.scale_socks[#P.scale_socks])),
       all and string.format("%s..%s = %.2f", commas(lo), commas(hi), hi / lo) or nil, "1.20",
       all and check(hi / lo, 1.2, function(x, y) return x <= y end) or nil,
       r.key == "port" and why or nil)
   end
+  if #ENGINES == 2 then io_uring_targets(s8f or {}) end
 end
 
 ---------------------------------------------------------------- scenarios 6 and 7: sends
@@ -1412,17 +1648,50 @@ local function machine()
   return m
 end
 
+-- Each engine, once: does the module load with WSARECV_ENGINE=e and say
+-- e?  An engine that does not is "unavailable" (a kernel without io_uring,
+-- a build before the engine): its rows say so, and that is no failure.
+local function probe_engines()
+  local code = "local ok, w = pcall(require, 'wsarecv') "
+    .. "if not ok then io.write('FAIL ', (tostring(w):gsub('%s+', ' ')), '\\n') "
+    .. "else io.write('ENGINE ', tostring(w.engine and w.engine()), '\\n') end"
+  DEFAULT_ENGINE = run({ LUA, "-e", code }, nil, 30).out:match("ENGINE (%S+)") or "?"
+  for _, e in ipairs(ENGINES) do
+    local res = run({ LUA, "-e", code }, { WSARECV_ENGINE = e }, 30)
+    local got = res.out:match("ENGINE (%S+)")
+    if got ~= e then
+      ENGINE_WHY[e] = got and ("wsarecv.engine() says " .. got .. " when WSARECV_ENGINE=" .. e)
+        or res.out:match("FAIL ([^\n]*)") or "the module did not load"
+      note("%s: unavailable (%s); its rows say so", e, ENGINE_WHY[e])
+      for _, list in ipairs({ UDP, UDP3, TCP, SCALE, LIVE }) do
+        for _, r in ipairs(list) do
+          if r.engine == e then unavailable[r.key] = e .. ": unavailable (" .. ENGINE_WHY[e] .. ")" end
+        end
+      end
+    end
+  end
+end
+
+local function engines_line()
+  local t = {}
+  for _, e in ipairs(ENGINES) do
+    t[#t + 1] = e .. (ENGINE_WHY[e] and (": unavailable (" .. ENGINE_WHY[e] .. ")") or ": available")
+  end
+  return table.concat(t, "; ") .. "; the default (senders, async echo): " .. DEFAULT_ENGINE
+end
+
 local function loadavg() return capture("cut -d' ' -f1-3 /proc/loadavg") end
 
 -- which probed receivers this build cannot run
 local function probe_all()
   local seen = {}
   local lists = {}
-  if only ~= "send" then lists = { UDP, TCP, SCALE } end
-  if only ~= "recv" then lists[#lists + 1] = SEND; lists[#lists + 1] = TCPSEND end
+  if want("recv") then lists = { UDP, TCP, SCALE } end
+  if want("live") then lists[#lists + 1] = LIVE end
+  if want("send") then lists[#lists + 1] = SEND; lists[#lists + 1] = TCPSEND end
   for _, list in ipairs(lists) do
     for _, r in ipairs(list) do
-      if r.probe and not seen[r.key] then
+      if r.probe and not seen[r.key] and not unavailable[r.key] then
         seen[r.key] = true
         local res = run(r.argv, { WR_MODE = "probe" }, 30)
         if res.skip then unavailable[r.key] = res.skip
@@ -1492,13 +1761,16 @@ end
 local function main()
   say("building")
   build()
-  if capture("command -v valgrind") == "" then error("valgrind is not installed") end
+  if (want("recv") or want("send")) and capture("command -v valgrind") == "" then
+    error("valgrind is not installed")
+  end
   local m = machine()
   local load0 = loadavg()
+  if not send_alone then probe_engines() end
   probe_all()
-  set_deadlines()
 
-  if only ~= "send" then
+  if want("recv") then
+    set_deadlines("recv")
     say("scenario 4 (heap) and scenario 3 (callgrind) first: they are deterministic")
     scenario4()
     scenario3_instr()
@@ -1507,14 +1779,19 @@ local function main()
     scenario2()
     scenario5()
   end
-  if only ~= "recv" then
+  if want("live") then
+    set_deadlines("live")
+    scenario8()
+  end
+  if want("send") then
+    set_deadlines("send")
     scenario6_heap()
     scenario6_instr()
     scenario6_timed()
     scenario7()
   end
   local load1 = loadavg()
-  if only == "send" then return send_only(m, load0, load1) end
+  if send_alone then return send_only(m, load0, load1) end
 
   out("# wsarecv benchmark results" .. (quick and " (--quick)" or ""))
   out("")
@@ -1534,10 +1811,13 @@ local function main()
   out("| gcc | " .. m.gcc .. " |")
   out("| valgrind | " .. m.valgrind .. " |")
   out("| RLIMIT_NOFILE | " .. m.nofile .. " |")
-  out(string.format("| settings | %d reps (scenario 2: %d; scenario 5: %d), medians, receivers interleaved "
-    .. "round-robin; spread = (max - min) / median of the runs used; a figure needs %d clean runs (scenario 2: "
-    .. "%d), else it is taken from all its runs and marked disturbed |", P.reps, P.tcp_reps, P.scale_reps,
-    min_clean(P.reps), min_clean(P.tcp_reps)))
+  out("| engines (WSARECV_ENGINE, one row each; scenario 5 on poll, sends on the default) | " .. engines_line()
+    .. " |")
+  out(string.format("| settings | %d reps (scenario 1: %d; scenario 2: %d; scenario 5: %d; scenario 8: %d), medians, "
+    .. "receivers interleaved round-robin; spread = (max - min) / median of the runs used; a figure needs %d "
+    .. "clean runs (scenario 1: %d; scenario 2: %d), else it is taken from all its runs and marked disturbed |",
+    P.reps, P.s1_reps, P.tcp_reps, P.scale_reps, P.live_reps, min_clean(P.reps), min_clean(P.s1_reps),
+    min_clean(P.tcp_reps)))
   out(string.format("| runs | %d timed runs made, %d of them disturbed by other load; total run time %d s |",
     runs_made, runs_disturbed, elapsed()))
 
@@ -1547,13 +1827,13 @@ local function main()
   local s2cpu = figures(S2.runs, "cpu", P.tcp_reps)
   S3.wall = figures(S3.wallruns, "wall", P.reps)
   local udp_wsa, tcp_wsa = wsa_of(UDP), wsa_of(TCP)
-  local rows = {
+  local rows = not want("recv") and {} or {
     { title = "S3 user instructions/datagram", figs = S3.instr, kind = "int", rows = udp_wsa,
       anchors = all_anchors(UDP) },
     { title = "S3 drain wall ns/datagram", figs = S3.wall, kind = "int", rows = udp_wsa, anchors = all_anchors(UDP) },
     { title = "S4 Lua heap B/datagram", figs = S4.heap, kind = "2", rows = udp_wsa, anchors = lua_anchors() },
   }
-  for _, size in ipairs(P.udp_sizes) do
+  for _, size in ipairs(want("recv") and P.udp_sizes or {}) do
     rows[#rows + 1] = { title = string.format("S1 %d B datagrams/s", size), figs = s1f[size].rate, kind = "int",
                         rows = udp_wsa, anchors = all_anchors(UDP) }
     rows[#rows + 1] = { title = string.format("S1 %d B CPU ns/datagram", size), figs = s1f[size].cpu, kind = "int",
@@ -1561,22 +1841,38 @@ local function main()
   end
   local tcpa = all_anchors(TCP)
   tcpa.rawpoll = nil
-  rows[#rows + 1] = { title = "S2 TCP CPU s/GB", figs = s2cpu, kind = "3", rows = tcp_wsa, anchors = tcpa }
-  rows[#rows + 1] = { title = "S2 TCP MB/s", figs = s2mbs, kind = "int", rows = tcp_wsa, anchors = tcpa }
+  if want("recv") then
+    rows[#rows + 1] = { title = "S2 TCP CPU s/GB", figs = s2cpu, kind = "3", rows = tcp_wsa, anchors = tcpa }
+    rows[#rows + 1] = { title = "S2 TCP MB/s", figs = s2mbs, kind = "int", rows = tcp_wsa, anchors = tcpa }
+  end
+  local s8f = {}
+  if want("live") then
+    local livea = all_anchors(LIVE)
+    for _, rate in ipairs(P.live_rates) do
+      s8f[rate] = s8_figs(rate)
+      rows[#rows + 1] = { title = "S8 live, " .. rate_name(rate) .. ": CPU ns/datagram", figs = s8f[rate].cpu,
+                          kind = "int", rows = wsa_of(LIVE), anchors = livea }
+      rows[#rows + 1] = { title = "S8 live, " .. rate_name(rate) .. ": loss %", figs = s8f[rate].loss,
+                          kind = "2", rows = wsa_of(LIVE), anchors = livea }
+    end
+  end
   headline(rows)
 
-  all_targets(s1f, s2cpu)
+  all_targets(s1f, s2cpu, s8f)
   out("")
   out("## Targets")
   out("")
   for _, t in ipairs(targets) do out("- " .. t) end
 
-  report3()
-  report4()
-  report1()
-  report2()
-  report5()
-  if only ~= "recv" then report_send() end
+  if want("recv") then
+    report3()
+    report4()
+    report1()
+    report2()
+    report5()
+  end
+  if want("live") then report8() end
+  if want("send") then report_send() end
 
   out("")
   if #failures > 0 then
@@ -1601,6 +1897,15 @@ local function main()
   else
     failure("cannot write %s", outfile)
   end
+  -- the engines and the targets again, last, where a terminal shows them
+  local tally = { MET = 0, ["NOT MET"] = 0, ["NOT MEASURED"] = 0 }
+  for _, t in ipairs(targets) do
+    local st = t:match(" : (NOT MEASURED)") or t:match(" : (NOT MET)") or t:match(" : (MET)")
+    if st then tally[st] = tally[st] + 1 end
+    if t:match("^target io_uring ") then say("%s", t) end
+  end
+  say("engines: %s", engines_line())
+  say("targets: %d met, %d not met, %d not measured", tally.MET, tally["NOT MET"], tally["NOT MEASURED"])
   say("%d failures, %d notes, %d runs, %d disturbed", #failures, #notes, runs_made, runs_disturbed)
   return #failures == 0
 end

@@ -156,8 +156,10 @@ int main(int argc, char **argv) {
   /* /proc/net/udp can miss a line while other sockets come and go */
   unsigned long rxq = 0, drops = 0;
   long found = -1;
-  for (int tries = 0; tries < 5 && found != nsock; tries++)
+  for (int tries = 0; tries < 10 && found != nsock; tries++) {
+    if (tries) usleep(20000 * tries);          /* let the churn settle */
     found = udp_stats(ours, &rxq, &drops);
+  }
   if (found != nsock) {
     fprintf(stderr, "queue_exec: %ld of %ld sockets found in /proc/net/udp\n", found, nsock);
     return 3;

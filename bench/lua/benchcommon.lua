@@ -41,6 +41,21 @@ function M.skip(why)
   os.exit(0)
 end
 
+-- require "wsarecv" on the engine WSARECV_ENGINE names, if it names one:
+-- a module that does not load with it, or that says it runs another,
+-- means the engine is unavailable here (SKIP, as the driver expects)
+function M.wsarecv()
+  local want = os.getenv("WSARECV_ENGINE")
+  if not want or want == "" then return require "wsarecv" end
+  local ok, w = pcall(require, "wsarecv")
+  if not ok then M.skip(want .. ": unavailable (" .. tostring(w):gsub("%s+", " ") .. ")") end
+  local got = w.engine and w.engine()
+  if got and got ~= want then
+    M.skip(want .. ": unavailable (wsarecv.engine() says " .. tostring(got) .. ")")
+  end
+  return w
+end
+
 -- resident memory of this process, bytes
 function M.rss()
   local f = io.open("/proc/self/statm")

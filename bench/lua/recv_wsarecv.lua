@@ -25,7 +25,7 @@
 -- (gettimeofday, microseconds), read once at each end of the measured
 -- period (and, in scenario 5, at the start of the steady-state window).
 local C = require "benchcommon"
-local wsarecv = require "wsarecv"
+local wsarecv = C.wsarecv()
 local gettime = require "socket".gettime
 
 local variant = arg[1] or "WSARecv"

@@ -442,8 +442,11 @@ void wr__plat_peek(wr_loop *loop) {
   wr__ring_submit(loop);
 }
 
+/* After a cancel: the ring takes back what it can; a receive it cannot
+** serve left at the head is the poll path's, which must watch for it. */
 void wr__plat_resume(wr_socket *s) {
   if (s->loop == NULL || s->loop->plat.ring == NULL) return;
   wr__ring_resume(s);
+  if (!wr__closed(s)) want_events(s);
   wr__ring_submit(s->loop);
 }
