@@ -35,6 +35,16 @@ export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;$(LUA_CPATH);;
 
 BUSTED   := $(LUA) /usr/bin/busted
 
+# test, asan-test, fuzz, fuzz-asan and soak run once per Linux engine
+# (WSARECV_ENGINE=io_uring, then =poll), each pass with its own result;
+# an engine this kernel refuses is skipped, saying so, unless
+# REQUIRE_ENGINES names it (.ci/run: both).  `make test ENGINES=poll`
+# runs one.  See scripts/each-engine.sh.
+ENGINES  ?= io_uring poll
+REQUIRE_ENGINES ?=
+EACH_ENGINE = ENGINES="$(ENGINES)" REQUIRE_ENGINES="$(REQUIRE_ENGINES)" \
+              sh scripts/each-engine.sh
+
 # ================================================== using wsarecv
 # all: build/wsarecv/core.so; test: the specs; demo and tour: the
 # examples; rock: a publishable wsarecv-VERSION.src.rock, built offline
@@ -66,7 +76,7 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	$(BUSTED) $(BUSTED_ARGS) spec
+	@$(EACH_ENGINE) $(BUSTED) $(BUSTED_ARGS) spec
 
 # the main job: udpdump receiving a built-in sender's traffic
 demo: deps
@@ -94,15 +104,16 @@ asan:
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 
 asan-test: deps asan
-	LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	@LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LUA_CPATH="$(CURDIR)/build-asan/?.so;;" WSARECV_BUILD=build-asan \
-	$(BUSTED) $(BUSTED_ARGS) spec
+	$(EACH_ENGINE) $(BUSTED) $(BUSTED_ARGS) spec
 
 # The two fuzzers, each bounded by SECONDS: set on make's command line
 # (make fuzz-cmsg SECONDS=600) it bounds whichever runs; unset, fuzz and
-# fuzz-asan run 30 s, fuzz-cmsg 60 s.
+# fuzz-asan run 30 s per engine, fuzz-cmsg 60 s (it parses control
+# messages, which no engine touches: it runs once).
 .PHONY: fuzz fuzz-asan fuzz-cmsg
 
 fuzz fuzz-asan: SECONDS ?= 30
@@ -119,14 +130,14 @@ FUZZ_TIMEOUT = timeout -k 10 $$(( $(SECONDS) + 120 ))
 
 fuzz: deps
 	@$(MAKE) --no-print-directory all
-	$(FUZZ_TIMEOUT) $(FUZZ_RUN)
+	@$(EACH_ENGINE) $(FUZZ_TIMEOUT) $(FUZZ_RUN)
 
 fuzz-asan: deps asan
-	$(FUZZ_TIMEOUT) env LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	@LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LUA_CPATH="$(CURDIR)/build-asan/?.so;;" WSARECV_BUILD=build-asan \
-	$(FUZZ_RUN)
+	$(EACH_ENGINE) $(FUZZ_TIMEOUT) $(FUZZ_RUN)
 
 # libFuzzer over msg:control(): fuzz/cmsg_fuzz.c drives the real binding
 # (the Linux sources linked in whole, so it may call internal functions),
@@ -178,7 +189,8 @@ lint:
 
 # bench/soak: 1 GiB over TCP and 3 million UDP datagrams, every byte
 # checked, after a self-test that the checks catch broken streams (about
-# 65 s; SOAK_ARGS="--quick": 64 MiB and 200k datagrams, under 10 s)
+# 65 s per engine; SOAK_ARGS="--quick": 64 MiB and 200k datagrams, under
+# 10 s)
 # bench/: wsarecv next to luv, LuaSocket and plain C, receiving and sending,
 # each wsarecv receiver on both engines (poll, io_uring; one refused shows
 # as "io_uring: unavailable"), about 9 minutes (see bench/README.md);
@@ -190,8 +202,9 @@ soak: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(BUILD)/soak
 	$(CC) -std=gnu99 $(WARN) $(CFLAGS) -o $(BUILD)/soak/soak_send bench/soak/soak_send.c
-	$(LUA) bench/soak/soak.lua --selftest --sender $(BUILD)/soak/soak_send
-	$(LUA) bench/soak/soak.lua --sender $(BUILD)/soak/soak_send $(SOAK_ARGS)
+	@$(EACH_ENGINE) sh -c '$(LUA) bench/soak/soak.lua --selftest \
+	  --sender $(BUILD)/soak/soak_send && $(LUA) bench/soak/soak.lua \
+	  --sender $(BUILD)/soak/soak_send $(SOAK_ARGS)'
 
 bench:
 	@WSARECV_EXTRA_PKGS="lua-luv lua-socket valgrind util-linux" sh scripts/deps.sh

@@ -8,7 +8,8 @@ set -e
 # lua-argparse: udpdump's command line.
 # lua-luv, lua-cqueues, lua-socket: the loop adapters' specs run against
 # Debian's own builds of the libraries users run wsarecv inside.
-PKGS="gcc make pkg-config lua5.4 liblua5.4-dev libuv1-dev lua-busted luarocks iproute2 python3 lua-argparse lua-luv lua-cqueues lua-socket"
+# liburing-dev: the io_uring engine (Linux).
+PKGS="gcc make pkg-config lua5.4 liblua5.4-dev libuv1-dev liburing-dev lua-busted luarocks iproute2 python3 lua-argparse lua-luv lua-cqueues lua-socket"
 [ -n "$WSARECV_EXTRA_PKGS" ] && PKGS="$PKGS $WSARECV_EXTRA_PKGS"
 
 missing=""
