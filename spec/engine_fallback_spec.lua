@@ -11,19 +11,9 @@ local nouring = build .. "/nouring"
 -- Run code in a child lua5.4 under the filter, with WSARECV_ENGINE=engine
 -- (nil: unset): its output, exit kind and code.
 local function under_filter(code, engine)
-  local f = os.tmpname()
-  local h = assert(io.open(f, "w"))
-  h:write(code)
-  h:close()
-  local cmd = ("timeout -k 2 20 %s env %s LUA_PATH=%s LUA_CPATH=%s " ..
-    "lua5.4 %s 2>&1"):format(P.shq(nouring),
+  return P.run_child(code, 20,
     engine and "WSARECV_ENGINE=" .. engine or "-u WSARECV_ENGINE",
-    P.shq(package.path), P.shq(package.cpath), P.shq(f))
-  local p = assert(io.popen(cmd))
-  local out = p:read("a")
-  local _, how, rc = p:close()
-  os.remove(f)
-  return out, how, rc
+    P.shq(nouring))
 end
 
 describe("#linux the poll engine as the fallback", function()

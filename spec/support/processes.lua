@@ -59,9 +59,10 @@ end
 -- Run `code` in a child lua5.4 with our module paths, bounded by `limit`
 -- seconds (default 20); the environment (LD_PRELOAD, ASAN_OPTIONS, ...) is
 -- inherited, changed by `env` (Linux only: words for env(1), e.g.
--- "WSARECV_ENGINE=poll" or "-u WSARECV_ENGINE").  Returns output (stdout
+-- "WSARECV_ENGINE=poll" or "-u WSARECV_ENGINE"), and run by `wrap` (a
+-- command that runs the rest, e.g. build/nouring).  Returns output (stdout
 -- and stderr), exit kind ("exit" / "signal") and code.
-function M.run_child(code, limit, env)
+function M.run_child(code, limit, env, wrap)
   -- Windows: lua.exe through cmd.exe; no `timeout` there (the whole run
   -- is bounded instead)
   if platform.windows then return run_child_windows(code) end
@@ -69,9 +70,10 @@ function M.run_child(code, limit, env)
   local h = assert(io.open(f, "w"))
   h:write(code)
   h:close()
-  local cmd = ("env %s LUA_PATH=%s LUA_CPATH=%s timeout -k 2 %d lua5.4 %s 2>&1")
-    :format(env or "", M.shq(package.path), M.shq(package.cpath), limit or 20,
-            M.shq(f))
+  local cmd = ("%senv %s LUA_PATH=%s LUA_CPATH=%s timeout -k 2 %d lua5.4 %s " ..
+    "2>&1"):format(wrap and wrap .. " " or "", env or "",
+                   M.shq(package.path), M.shq(package.cpath), limit or 20,
+                   M.shq(f))
   local p = assert(io.popen(cmd))
   local out = p:read("a")
   local _, how, rc = p:close()
