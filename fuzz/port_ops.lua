@@ -1078,7 +1078,10 @@ return function(C)
       assert(other:bind("127.0.0.1", 0))
       assert(other:WSARecv(w.buffer(8), 0, w.overlapped()) == nil)
       local ov = w.overlapped()
-      assert(rx:WSARecv(w.buffer(8), 0, ov) == nil)   -- held for a flush
+      -- held for a flush (poll), or done at once (io_uring: the data is
+      -- there, as Windows completes it)
+      local r = rx:WSARecv(w.buffer(8), 0, ov)
+      assert(r == nil or r == 0)
       assert(rx:WSAGetOverlappedResult(ov, true) == 1)
       print("done")
     ]],

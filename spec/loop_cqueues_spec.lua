@@ -127,7 +127,13 @@ describe("#linux cqueues.poll(wsarecv)", function()
     H.progress_until(function() return false end, 3)   -- it is queued
     local ov = wsarecv.overlapped()
     local buf = wsarecv.buffer(16)
-    H.assert_pending(ch.rx:WSARecv(buf, 0, ov))
+    local r = H.pack(ch.rx:WSARecv(buf, 0, ov))
+    if wsarecv.engine() == "io_uring" then
+      -- done at once (the data is there), its entry on the port
+      assert.are.same({ 0, 5, 0, n = 3 }, r)
+    else
+      H.assert_pending(table.unpack(r, 1, r.n))
+    end
     local timeout = port:timeout()          -- 0: a wait has work now
     local cq = cqueues.new()
     local polled, got, entries = nil, nil, { {} }

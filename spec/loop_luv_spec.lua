@@ -207,7 +207,14 @@ describe("#linux wsarecv.luv", function()
     local ov = wsarecv.overlapped()
     ov.noport = true                   -- signalled, not queued on the port
     local buf = wsarecv.buffer(16)
-    H.assert_pending(ch.rx:WSARecv(buf, 0, ov))
+    local r = H.pack(ch.rx:WSARecv(buf, 0, ov))
+    if wsarecv.engine() == "io_uring" then
+      -- nothing is held: the data there completes the post at once, as
+      -- Windows does
+      assert.are.same({ 0, 5, 0, n = 3 }, r)
+    else
+      H.assert_pending(table.unpack(r, 1, r.n))
+    end
     local fired = bound(5)
     adapter.run()
     assert.is_false(fired(), "adapter.run() did not return")

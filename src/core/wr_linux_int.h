@@ -9,7 +9,7 @@
 **          wr__send_flags, wr__left_to_send;
 **          wr_linux_step.c: wr__step_now, wr__drain, wr__step_result;
 **          wr_linux_ring.c: wr__ring_open, wr__ring_close,
-**          wr__ring_servable, wr__ring_take, wr__ring_send,
+**          wr__ring_servable, wr__ring_armed, wr__ring_take, wr__ring_send,
 **          wr__ring_resume, wr__ring_reap, wr__ring_submit,
 **          wr__ring_cancel, wr__ring_quiesce, wr__ring_socket_close;
 **          wr_linux_msg.c: wr__msg_filter, wr__errqueue,
@@ -128,6 +128,8 @@ void wr__ring_close(wr_loop *loop);
 /* A receive the ring can serve on s (one buffer, none of the flags the
 ** step emulates, a socket with nothing the step must read first). */
 int wr__ring_servable(const wr_socket *s, const wr_overlapped *ov);
+/* s's multishot receive is running (a post joins it with no syscall). */
+int wr__ring_armed(const wr_socket *s);
 /* Hand ov, about to be queued on s, to the kernel: 1 taken, 0 it is not
 ** a receive the ring serves, or the queue holds one that is not. */
 int wr__ring_take(wr_socket *s, wr_overlapped *ov);

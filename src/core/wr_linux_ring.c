@@ -4,7 +4,7 @@
 ** wait in shared memory until anyone looks.
 **
 ** Exports: for the Linux platform: wr__ring_open, wr__ring_close,
-**          wr__ring_servable, wr__ring_take, wr__ring_send,
+**          wr__ring_servable, wr__ring_armed, wr__ring_take, wr__ring_send,
 **          wr__ring_resume, wr__ring_reap, wr__ring_submit,
 **          wr__ring_cancel, wr__ring_quiesce, wr__ring_socket_close.
 **
@@ -393,6 +393,10 @@ int wr__ring_servable(const wr_socket *s, const wr_overlapped *ov) {
 /* Every receive queued on s is the ring's: a new one may join them. */
 static int ring_is_queue(const wr_socket *s) {
   return s->q.tail == NULL || wr__in_ring(s->q.tail);
+}
+
+int wr__ring_armed(const wr_socket *s) {
+  return s->plat.ring && s->plat.ring->armed;
 }
 
 /* Can ov join the ring's receives (of one kind, and room for it)? */
