@@ -320,11 +320,12 @@ static int ring_start(wr_socket *s, wr_overlapped *ov) {
     return -1;
   }
   if (!wr__ring_servable(s, ov)) return -1;
-  /* a port's post outside a wait, with no multishot running, would cost a
-  ** submission (and a multishot started and ended) for one datagram: one
-  ** recvmsg is cheaper when the data is there */
+  /* a port's post outside a wait (not its rearm batch), with no multishot
+  ** running, would cost a submission and a multishot started and ended for
+  ** one datagram: one recvmsg is cheaper when the data is there */
   if (s->q.head == NULL &&
-      (!deferred(s, ov) || (!s->loop->delivering && !wr__ring_armed(s))) &&
+      (!deferred(s, ov) || (!s->loop->delivering && !s->loop->rearming &&
+                            !wr__ring_armed(s))) &&
       wr__step_now(s, ov))
     return 1;
   return wr__ring_take(s, ov) ? 0 : -1;
