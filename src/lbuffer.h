@@ -17,9 +17,10 @@ WR_INTERNAL_BEGIN
 #endif
 
 /*
-** wsarecv.buffer: fixed capacity.  `data` points at the bytes: small[]
-** for a small buffer, calloc'd memory for a large one (lbuffer.c says
-** why).  Either way it is 8-byte aligned (control buffers hold cmsghdrs)
+** wsarecv.buffer: fixed capacity.  `data` points at the bytes: into
+** small[] for a small buffer, into calloc'd memory for a large one
+** (lbuffer.c says why), WR_HEADROOM bytes past the start either way (the
+** core's, in front of the caller's bytes: wr.h).  Either way it is 8-byte aligned (control buffers hold cmsghdrs)
 ** and never moves.
 */
 typedef struct lwr_buf {

@@ -58,13 +58,16 @@
 #define OWN_CTL     (CMSG_SPACE(sizeof(struct in_pktinfo)) + \
                      CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
+_Static_assert(WR_HEADROOM > sizeof(struct io_uring_recvmsg_out) +
+               RING_NAME + OWN_CTL, "WR_HEADROOM leaves no control space");
+
 /* what a socket's multishot receives (wr_ring_sock.mode) */
 enum { MODE_NONE = 0, MODE_RECV, MODE_RECVMSG };
 
 struct wr_ring {
   struct io_uring uring;
   uv_poll_t poll;            /* libuv watches the ring's descriptor */
-  unsigned armed;            /* multishot receives in flight */
+  unsigned armed;            /* multishot receives and SENDs in flight */
   unsigned prepared;         /* submissions not yet submitted */
   int reaping;               /* a reap runs: a nested one waits */
   struct wr_ring_sock *resume;   /* sockets to hand receives again */
@@ -353,9 +356,7 @@ static struct wr_ring_sock *ring_sock(struct wr_ring *r, wr_socket *s) {
   if (rs) return rs;
   rs = calloc(1, sizeof *rs);
   if (rs == NULL) return NULL;
-  if (!new_bgid(r, &rs->bgid)) {
-    free(rs->br);
-    free(rs->slot);
+  if (!new_bgid(r, &rs->bgid)) {     /* (its buffer ring comes later) */
     free(rs);
     return NULL;
   }
@@ -368,16 +369,17 @@ static struct wr_ring_sock *ring_sock(struct wr_ring *r, wr_socket *s) {
 ** Handing receives to the kernel
 ** =================================================================== */
 
-/* A receive the ring can serve on s (see the top of the file). */
+/* A WSARecvMsg whose header, source and control messages fit the
+** caller's headroom (RING_CTL is what WR_HEADROOM leaves for them). */
 static int msg_fits(const wr_overlapped *ov) {
-  return ov->headroom && WR_HEADROOM == 512 &&
-         ov->msg->controllen <= RING_CTL - OWN_CTL;
+  return ov->headroom && ov->msg->controllen <= RING_CTL - OWN_CTL;
 }
 
 static int mode_of(const wr_overlapped *ov) {
   return ov->msg ? MODE_RECVMSG : MODE_RECV;
 }
 
+/* A receive the ring can serve on s (see the top of the file). */
 int wr__ring_servable(const wr_socket *s, const wr_overlapped *ov) {
   return ov->kind == WR_OP_RECV && !ov->internal &&
          (ov->msg == NULL || msg_fits(ov)) &&
@@ -534,7 +536,7 @@ static void finished(wr_socket *s, wr_overlapped *ov, long n,
 ** the kernel's output, but the caller may have posted one buffer twice:
 ** every length is bounded by what was reserved.
 */
-static void finished_msg(wr_socket *s, wr_overlapped *ov, int res) {
+static void finished_msg(wr_socket *s, wr_overlapped *ov) {
   struct io_uring_recvmsg_out out;
   const char *head = (const char *)ov->iov->iov_base - WR_HEADROOM;
   struct msghdr mh;
@@ -549,7 +551,6 @@ static void finished_msg(wr_socket *s, wr_overlapped *ov, int res) {
   mh.msg_control = (char *)head + sizeof out + RING_NAME;
   mh.msg_controllen = out.controllen;
   mh.msg_flags = (int)out.flags;
-  (void)res;
   finished(s, ov, out.payloadlen, &mh);
 }
 
@@ -601,7 +602,7 @@ static void on_cqe(struct wr_ring *r, const struct io_uring_cqe *cqe) {
     rs->used++;
     assert(ov && ov == first_unreaped(s));
     if (ov && ov->msg && cqe->res >= WR_HEADROOM) {
-      finished_msg(s, ov, cqe->res);
+      finished_msg(s, ov);
     } else if (ov) {
       if (cqe->res >= 0 && (size_t)cqe->res > ov->total)
         mh.msg_flags = MSG_TRUNC;

@@ -87,8 +87,8 @@ static void on_timer(uv_timer_t *t) { (void)t; }
 void wr__plat_pump(wr_loop *loop, long ms) {
   wr_plat_loop *p = &loop->plat;
   size_t pending = loop->npending;
-  wr__ring_reap(loop);                 /* what the kernel finished */
-  wr__plat_flush(loop);                /* what no poll event announces */
+  wr__plat_flush(loop);                /* what no poll event announces, and
+                                          what the kernel finished */
   /* what the flush completed is this step's news: the caller looks at it
   ** before anything blocks (a wait counting on a held receive would
   ** otherwise sleep with its completion in hand) */
@@ -383,10 +383,7 @@ int wr__plat_cancel(wr_socket *s, wr_overlapped *ov) {
 
 /* Serve the receives routines posted during delivery (see deferred). */
 void wr__plat_delivered(wr_loop *loop, size_t ran) {
-  if (ran) {
-    wr__ring_reap(loop);
-    wr__plat_flush(loop);
-  }
+  if (ran) wr__plat_flush(loop);        /* (a flush reaps the ring first) */
   wr__lx_pollfd_delivered(loop);
 }
 
